@@ -1,0 +1,67 @@
+"""The one error type a user ever sees: a mistake in a spec, located in its file."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Pos:
+    """A place in a spec file; line and column count from 1, as editors do."""
+
+    line: int
+    column: int
+
+
+class SpecError(Exception):
+    """A spec is wrong. The message names the place, the layer, what is wrong and what would be right."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pos: Pos | None = None,
+        layer: str | None = None,
+        hint: str | None = None,
+        file: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+        self.layer = layer
+        self.hint = hint
+        self.file = file
+
+    def located(self, *, file: str | None = None, pos: Pos | None = None, layer: str | None = None) -> "SpecError":
+        """Fill in whatever location the raiser did not know; what it knew wins."""
+        if self.file is None and file is not None:
+            self.file = file
+        if self.pos is None and pos is not None:
+            self.pos = pos
+        if self.layer is None and layer is not None:
+            self.layer = layer
+        return self
+
+    def __str__(self) -> str:
+        where = self.file or "<spec>"
+        if self.pos is not None:
+            where += f":{self.pos.line}:{self.pos.column}"
+        what = f"layer '{self.layer}': {self.message}" if self.layer else self.message
+        text = f"{where}: {what}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the nearest valid spelling, or None when nothing is near."""
+    close = difflib.get_close_matches(word, sorted(choices), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def one_of(choices: Iterable[str]) -> str:
+    return ", ".join(f"'{c}'" for c in sorted(choices))

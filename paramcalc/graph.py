@@ -1,0 +1,334 @@
+"""Spec -> expanded graph: blocks and repeats instantiated, expressions evaluated, names resolved.
+
+Every layer becomes a `Node` with a dotted path (`layer3.4.conv2`); blocks, repeats and
+inline groups become group nodes whose children follow them. A layer can only take
+input from layers above it, so the graph is acyclic by construction and the node list
+is already in a valid evaluation order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .dims import Shape
+from .errors import Pos, SpecError, did_you_mean
+from .expr import ExprError, evaluate
+from .layers import REQUIRED, FieldError, LayerKind, lookup
+from .layers.fields import KEYWORDS
+from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
+
+INPUT_PORT = -1
+MAX_REPEAT = 100_000
+MAX_NESTING = 64
+MAX_NODES = 2_000_000
+MAX_DIMENSION = 10**9
+
+
+@dataclass
+class Node:
+    index: int
+    path: tuple[str, ...]
+    kind: str  # a layer kind, a block's name, 'group' or 'repeat'
+    layer: LayerKind | None  # None for a group
+    inputs: tuple[int, ...]  # ports: node indices, or INPUT_PORT for the model's input
+    parent: int | None
+    pos: Pos
+    field_pos: dict[str, Pos] = field(default_factory=dict)
+    frozen: bool = False
+    output: int = INPUT_PORT  # a group's output port; a layer's own index
+    children: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def is_group(self) -> bool:
+        return self.layer is None
+
+
+@dataclass
+class Graph:
+    spec: Spec
+    input_shape: Shape
+    batch: int
+    dtype: str
+    nodes: list[Node]
+    output: int
+
+    @property
+    def dtype_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+
+class _Scope:
+    """The names visible to one list of layers; inline groups see their parents' names, blocks do not."""
+
+    def __init__(self, input_port: int, parent: "_Scope | None" = None) -> None:
+        self.input_port = input_port
+        self.parent = parent
+        self.names: dict[str, tuple[int, int | None]] = {}  # name -> (port, group node or None)
+        self.later: set[str] = set()  # names defined further down the current list
+
+    def visible(self) -> list[str]:
+        names, scope = [INPUT_NAME], self
+        while scope is not None:
+            names.extend(scope.names)
+            scope = scope.parent
+        return names
+
+
+def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
+    """Evaluate every scalar of a YAML value; KEYWORDS stay words unless a variable has that name."""
+    if isinstance(raw, (bool, int, Fraction)) or raw is None:
+        return raw
+    if isinstance(raw, str):
+        word = raw.strip()
+        if word in KEYWORDS and word not in variables:
+            return word
+        return evaluate(raw, variables)
+    if isinstance(raw, list):
+        return [deep_evaluate(item, variables) for item in raw]
+    if isinstance(raw, dict):
+        return {key: deep_evaluate(value, variables) for key, value in raw.items()}
+    return raw
+
+
+class Expander:
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.nodes: list[Node] = []
+        self.group_scopes: dict[int, _Scope] = {}
+
+    def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
+        return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
+
+    def value(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None) -> Any:
+        try:
+            return deep_evaluate(raw, variables)
+        except ExprError as err:
+            raise self.fail(err.message, pos, layer, err.hint) from None
+
+    def whole(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None, what: str,
+              minimum: int, maximum: int) -> int:
+        value = self.value(raw, variables, pos, layer)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{what} must be a whole number, got {value!r}", pos, layer)
+        if not minimum <= value <= maximum:
+            raise self.fail(f"{what} must be between {minimum:,} and {maximum:,}, got {value:,}", pos, layer)
+        return value
+
+    # --- the model ---------------------------------------------------------------------
+    def expand(self, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:
+        spec = self.spec
+        variables: dict[str, Any] = {}
+        for name, raw, pos in spec.variables:
+            variables[name] = self.value(raw, variables, pos, None)
+        shape = input_shape if input_shape is not None else self.input_shape(spec.input, variables, spec.input_pos)
+        if batch is None:
+            batch = self.whole(spec.batch, variables, spec.batch_pos, None, "batch", 1, MAX_DIMENSION)
+        self.globals = variables
+        scope = _Scope(INPUT_PORT)
+        output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
+        if spec.output is not None:
+            output = self.resolve(spec.output, scope, spec.output_pos, None)
+        return Graph(spec=spec, input_shape=shape, batch=batch, dtype=dtype or spec.dtype,
+                     nodes=self.nodes, output=output)
+
+    def input_shape(self, raw: Any, variables: dict[str, Any], pos: Pos) -> Shape:
+        if isinstance(raw, str) and "x" in raw and not raw.strip().startswith(("'", '"')):
+            raw = [part.strip() for part in raw.split("x")]
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(f"'input' must be a list of sizes, got {raw!r}", pos,
+                            hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
+        return tuple(self.whole(item, variables, pos, None, "each input size", 1, MAX_DIMENSION) for item in raw)
+
+    # --- lists, layers, groups ---------------------------------------------------------
+    def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
+                    port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
+        names = [layer.name or str(index) for index, layer in enumerate(layers)]
+        for index, (layer, name) in enumerate(zip(layers, names)):
+            if name in scope.names:
+                raise self.fail(f"duplicate layer name '{name}'", layer.pos, ".".join((*prefix, name)),
+                                hint="names must be unique within their list; unnamed layers are named by position")
+            scope.later = set(names[index + 1:])
+            port, group = self.expand_layer(layer, name, scope, prefix, parent, port, variables, blocks, depth)
+            scope.names[name] = (port, group)
+        scope.later = set()
+        return port
+
+    def expand_layer(self, layer: LayerSpec, name: str, scope: _Scope, prefix: tuple[str, ...], parent: int | None,
+                     previous: int, variables: dict[str, Any], blocks: tuple[str, ...],
+                     depth: int) -> tuple[int, int | None]:
+        path = (*prefix, name)
+        label = ".".join(path)
+        if depth > MAX_NESTING:
+            raise self.fail(f"blocks and groups nest more than {MAX_NESTING} deep", layer.pos, label)
+        inputs = [self.resolve(ref, scope, layer.inputs_pos, label, own=name) for ref in layer.inputs] \
+            if layer.inputs else [previous]
+        if layer.condition is not None:
+            if not self.value(layer.condition, variables, layer.condition_pos, label):
+                if len(inputs) != 1:
+                    raise self.fail("a layer left out by 'if' must have one input, to stand in for it",
+                                    layer.condition_pos, label)
+                return inputs[0], None  # a layer that is left out passes its input on
+        if layer.repeat is None:
+            return self.expand_one(layer, path, scope, parent, inputs, variables, blocks, depth)
+        count = self.whole(layer.repeat, variables, layer.repeat_pos, label, "repeat", 1, MAX_REPEAT)
+        group = self.add_node(path, "repeat", None, inputs, parent, layer.pos, frozen=layer.frozen)
+        instances = _Scope(inputs[0])
+        self.group_scopes[group.index] = instances
+        port_inputs = inputs
+        for index in range(count):
+            instance_vars = {**variables, "index": index}
+            port, child_group = self.expand_one(layer, (*path, str(index)), scope, group.index, port_inputs,
+                                                instance_vars, blocks, depth + 1)
+            instances.names[str(index)] = (port, child_group)
+            port_inputs = [port]
+        group.output = port_inputs[0]
+        return group.output, group.index
+
+    def expand_one(self, layer: LayerSpec, path: tuple[str, ...], scope: _Scope, parent: int | None,
+                   inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...],
+                   depth: int) -> tuple[int, int | None]:
+        label = ".".join(path)
+        frozen = layer.frozen or (parent is not None and self.nodes[parent].frozen)
+        if layer.layers is not None:
+            self.single_input(inputs, "a group", layer, label)
+            group = self.add_node(path, "group", None, inputs, parent, layer.pos, frozen=frozen)
+            inner = _Scope(inputs[0], parent=scope)
+            self.group_scopes[group.index] = inner
+            group.output = self.expand_list(layer.layers, inner, path, group.index, inputs[0], variables, blocks,
+                                            depth + 1)
+            if layer.output is not None:
+                group.output = self.resolve(layer.output, inner, layer.output_pos, label)
+            return group.output, group.index
+        assert layer.kind is not None
+        block = self.spec.blocks.get(layer.kind)
+        if block is not None:
+            return self.expand_block(block, layer, path, parent, inputs, variables, blocks, depth, frozen)
+        return self.add_layer(layer, path, parent, inputs, variables, frozen), None
+
+    def expand_block(self, block: BlockDef, layer: LayerSpec, path: tuple[str, ...], parent: int | None,
+                     inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...], depth: int,
+                     frozen: bool) -> tuple[int, int]:
+        label = ".".join(path)
+        if block.name in blocks:
+            chain = " -> ".join((*blocks[blocks.index(block.name):], block.name))
+            raise self.fail(f"block '{block.name}' uses itself ({chain})", layer.pos, label,
+                            hint="a block cannot contain itself, directly or through other blocks")
+        self.single_input(inputs, f"block '{block.name}'", layer, label)
+        given = layer.args if isinstance(layer.args, dict) else {}
+        arguments = dict(self.globals)
+        for arg in given:
+            if arg not in block.args:
+                pos = given.key_pos.get(arg) if hasattr(given, "key_pos") else layer.args_pos
+                raise self.fail(f"block '{block.name}' has no argument '{arg}'", pos, label,
+                                hint=did_you_mean(str(arg), block.args) or
+                                f"its arguments: {', '.join(block.args) or 'none'}")
+        for arg, (default, default_pos) in block.args.items():
+            if arg in given:
+                pos = given.where(arg) if hasattr(given, "where") else layer.args_pos
+                arguments[arg] = self.value(given[arg], variables, pos, label)
+            elif default is None:
+                raise self.fail(f"block '{block.name}' needs the argument '{arg}'", layer.args_pos or layer.pos,
+                                label, hint=f"{block.name}: {{{arg}: ...}}")
+            else:
+                arguments[arg] = self.value(default, arguments, default_pos, label)
+        group = self.add_node(path, block.name, None, inputs, parent, layer.pos, frozen=frozen)
+        inner = _Scope(inputs[0])
+        self.group_scopes[group.index] = inner
+        group.output = self.expand_list(block.layers, inner, path, group.index, inputs[0], arguments,
+                                        (*blocks, block.name), depth + 1)
+        if block.output is not None:
+            group.output = self.resolve(block.output, inner, block.output_pos, label)
+        return group.output, group.index
+
+    def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
+                  variables: dict[str, Any], frozen: bool) -> int:
+        label = ".".join(path)
+        kind = lookup(layer.kind)  # type: ignore[arg-type]
+        assert kind is not None
+        if not kind.min_inputs <= len(inputs) <= kind.max_inputs:
+            if kind.max_inputs == 1:
+                raise self.fail(f"{kind.kind} takes one input, got {len(inputs)}", layer.inputs_pos or layer.pos,
+                                label, hint="only merges (concat, add, mul) take several inputs")
+            raise self.fail(f"{kind.kind} merges several inputs, got {len(inputs)}", layer.inputs_pos or layer.pos,
+                            label, hint=f"from: [a, b] names the layers to {kind.kind}")
+        args = layer.args
+        if args is not None and not isinstance(args, dict):
+            args = {kind.primary: args}
+        args = args or {}
+        values, field_pos = {}, {}
+        for spec_field in kind.fields:
+            pos = args.where(spec_field.name) if hasattr(args, "where") else layer.args_pos or layer.pos
+            field_pos[spec_field.name] = pos
+            if spec_field.name not in args:
+                if spec_field.required:
+                    raise self.fail(f"{kind.kind} needs '{spec_field.name}'", layer.args_pos or layer.pos, label,
+                                    hint=f"{spec_field.name}: {spec_field.type.describe()}"
+                                         + (f" ({spec_field.doc})" if spec_field.doc else ""))
+                default = spec_field.default
+                values[spec_field.name] = None if default is None else spec_field.type.read(default)
+                continue
+            value = self.value(args[spec_field.name], variables, pos, label)
+            try:
+                values[spec_field.name] = spec_field.type.read(value)
+            except FieldError as err:
+                raise self.fail(f"{spec_field.name}: {err.message}", pos, label,
+                                err.hint or f"{spec_field.name}: {spec_field.type.describe()}") from None
+        node = self.add_node(path, kind.kind, kind(**values), inputs, parent, layer.pos, field_pos, frozen)
+        node.output = node.index
+        return node.index
+
+    def add_node(self, path: tuple[str, ...], kind: str, layer: LayerKind | None, inputs: list[int],
+                 parent: int | None, pos: Pos, field_pos: dict[str, Pos] | None = None, frozen: bool = False) -> Node:
+        if len(self.nodes) >= MAX_NODES:
+            raise self.fail(f"the model expands to more than {MAX_NODES:,} layers", pos, ".".join(path),
+                            hint="check the 'repeat' counts")
+        node = Node(index=len(self.nodes), path=path, kind=kind, layer=layer, inputs=tuple(inputs), parent=parent,
+                    pos=pos, field_pos=field_pos or {}, frozen=frozen)
+        self.nodes.append(node)
+        if parent is not None:
+            self.nodes[parent].children.append(node.index)
+        return node
+
+    def single_input(self, inputs: list[int], what: str, layer: LayerSpec, label: str) -> None:
+        if len(inputs) != 1:
+            raise self.fail(f"{what} takes one input, got {len(inputs)}", layer.inputs_pos, label,
+                            hint="merge the inputs first with a concat or add layer")
+
+    # --- names -------------------------------------------------------------------------
+    def resolve(self, ref: str, scope: _Scope, pos: Pos | None, label: str | None, own: str | None = None) -> int:
+        first, *rest = ref.split(".")
+        if first == INPUT_NAME and not rest:
+            return scope.input_port
+        if own is not None and first == own and not rest:
+            raise self.fail(f"layer takes its own output as input ('{ref}'), which would be a cycle", pos, label,
+                            hint="name a layer above this one")
+        binding, where = None, scope
+        while where is not None and binding is None:
+            binding = where.names.get(first)
+            if binding is None and first in where.later:
+                raise self.fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
+                                pos, label, hint="move the layer up, or the reference down (this rule rules out cycles)")
+            where = where.parent
+        if binding is None:
+            raise self.fail(f"no layer named '{first}' here", pos, label,
+                            hint=did_you_mean(first, scope.visible()) or "names here: " + ", ".join(scope.visible()))
+        port, group = binding
+        for part in rest:
+            inner = self.group_scopes.get(group) if group is not None else None
+            if inner is None or part not in inner.names:
+                choices = list(inner.names) if inner else []
+                raise self.fail(f"'{ref}': no layer '{part}' inside", pos, label,
+                                hint=did_you_mean(part, choices) or ("inside: " + ", ".join(choices) if choices
+                                                                     else f"'{ref.rsplit('.', 1)[0]}' is not a group"))
+            port, group = inner.names[part]
+        return port
+
+
+def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:
+    return Expander(spec).expand(input_shape, batch, dtype)

@@ -1,0 +1,96 @@
+"""The layer-kind protocol and its registry.
+
+One class per kind holds everything about it: its fields, how its output shape follows
+from its inputs, its parameters and buffers, MACs and FLOPs, and its receptive-field
+step. Counts are per sample; the analysis multiplies MACs, FLOPs and activations by the
+batch size. Adding a kind is one class with `@register`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..dims import Dim, Shape, format_shape
+from ..receptive import Window
+from .fields import Field
+
+
+class LayerError(ValueError):
+    """A layer cannot take the input it was given; `field` names the spec field to point at."""
+
+    def __init__(self, message: str, hint: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.field = field
+
+
+class LayerKind:
+    kind: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    category: ClassVar[str]  # conv, linear, pool, norm, activation, merge, reshape, regularizer
+    summary: ClassVar[str]
+    flops_formula: ClassVar[str] = "0"
+    torch_name: ClassVar[str] = ""  # the PyTorch module (or function) with the same semantics
+    fields: ClassVar[tuple[Field, ...]] = ()
+    primary: ClassVar[str | None] = None  # the field `- kind: value` sets
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int] = 1
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    # --- what every kind answers; defaults suit element-wise layers -------------------
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return inputs[0]
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        return 0
+
+    def buffers(self, inputs: list[Shape]) -> Dim:
+        return 0
+
+    def macs(self, inputs: list[Shape], output: Shape) -> Dim:
+        return 0
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return 0
+
+    def window(self, inputs: list[Shape], output: Shape) -> Window | None:
+        """The receptive-field step; None means element-wise (kernel 1, stride 1)."""
+        return None
+
+    def reads_whole_map(self) -> bool:
+        return False
+
+    # --- helpers shared by the kinds -------------------------------------------------
+    def need_rank(self, shape: Shape, rank: int, what: str) -> None:
+        if len(shape) != rank:
+            hint = "add a 'flatten' before a linear layer" if rank == 1 else None
+            if rank == 3 and len(shape) == 1:
+                hint = "this layer needs a feature map (channels x height x width), but it gets a flat vector"
+            raise LayerError(f"{self.kind} needs {what}, got shape {format_shape(shape)}", hint=hint)
+
+    def describe(self) -> str:
+        """The hyper-parameters as one short line for tables."""
+        return ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self.fields
+                         if getattr(self, f.name) != f.default)
+
+
+REGISTRY: dict[str, type[LayerKind]] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register(cls: type[LayerKind]) -> type[LayerKind]:
+    for name in (cls.kind, *cls.aliases):
+        if name in REGISTRY or name in ALIASES:
+            raise RuntimeError(f"layer kind '{name}' registered twice")
+    REGISTRY[cls.kind] = cls
+    for alias in cls.aliases:
+        ALIASES[alias] = cls.kind
+    return cls
+
+
+def lookup(name: str) -> type[LayerKind] | None:
+    return REGISTRY.get(ALIASES.get(name, name))

@@ -1,0 +1,118 @@
+"""Convolution and explicit zero padding."""
+
+from __future__ import annotations
+
+from ..dims import Dim, Shape, divides, is_positive
+from ..receptive import Window
+from .base import LayerError, LayerKind, register
+from .fields import Bool, Field, Int, Padding, Pair
+
+
+def resolve_padding(padding, kernel: tuple[Dim, Dim], dilation: tuple[Dim, Dim]):
+    """(top, bottom, left, right) for any padding form; 'same' splits as PyTorch does (extra on the end)."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        total_h = dilation[0] * (kernel[0] - 1)
+        total_w = dilation[1] * (kernel[1] - 1)
+        return (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
+    return padding
+
+
+def sliding_size(size: Dim, before: Dim, after: Dim, kernel: Dim, stride: Dim, dilation: Dim,
+                 axis: str, ceil_mode: bool = False) -> Dim:
+    """Output length of a sliding window, exactly as PyTorch computes it (ceil_mode as in pooling)."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + before + after
+    if not is_positive(padded - span + 1):
+        raise LayerError(
+            f"the {axis} window (kernel {kernel}" + (f", dilation {dilation}, so {span} wide" if dilation != 1 else "")
+            + f") is larger than the padded input {axis} {padded} ({size} + padding {before + after})",
+            hint="use a smaller kernel or stride earlier, more padding, or a larger input (--input)",
+            field="kernel")
+    if ceil_mode:
+        out = (padded - span + stride - 1) // stride + 1
+        if (out - 1) * stride >= size + before:  # PyTorch drops a window that starts in the right padding
+            out = out - 1
+        return out
+    return (padded - span) // stride + 1
+
+
+@register
+class Conv2d(LayerKind):
+    kind = "conv2d"
+    aliases = ("conv",)
+    category = "conv"
+    torch_name = "nn.Conv2d"
+    summary = "2-D convolution: out filters of kernel x kernel x in/groups weights, plus a bias each"
+    flops_formula = "2·MACs + (bias ? out·H_out·W_out : 0); MACs = out·H_out·W_out·(in/groups)·kh·kw"
+    fields = (
+        Field("out", Int(), doc="number of filters = output channels"),
+        Field("kernel", Pair(), doc="kernel size"),
+        Field("stride", Pair(), 1),
+        Field("padding", Padding(), 0, doc="zeros added around the input"),
+        Field("dilation", Pair(), 1),
+        Field("groups", Int(keywords=("depthwise",)), 1, doc="'depthwise' = one group per input channel"),
+        Field("bias", Bool(), True),
+    )
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
+        channels, height, width = inputs[0]
+        groups = self.group_count(channels)
+        if not divides(groups, channels):
+            raise LayerError(f"groups={groups} does not divide in_channels={channels}",
+                             hint="groups must divide both the input and the output channels", field="groups")
+        if not divides(groups, self.out):
+            raise LayerError(f"groups={groups} does not divide out={self.out}",
+                             hint="groups must divide both the input and the output channels", field="groups")
+        if self.padding == "same" and self.stride != (1, 1):
+            raise LayerError("padding 'same' needs stride 1 (PyTorch refuses it for strided convolutions)",
+                             hint="give the padding as a number, e.g. kernel // 2", field="padding")
+        top, bottom, left, right = resolve_padding(self.padding, self.kernel, self.dilation)
+        return (self.out,
+                sliding_size(height, top, bottom, self.kernel[0], self.stride[0], self.dilation[0], "height"),
+                sliding_size(width, left, right, self.kernel[1], self.stride[1], self.dilation[1], "width"))
+
+    def group_count(self, channels: Dim) -> Dim:
+        return channels if self.groups == "depthwise" else self.groups
+
+    def weights_per_filter(self, inputs: list[Shape]) -> Dim:
+        channels = inputs[0][0]
+        return channels // self.group_count(channels) * self.kernel[0] * self.kernel[1]
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        return self.out * self.weights_per_filter(inputs) + (self.out if self.bias else 0)
+
+    def macs(self, inputs: list[Shape], output: Shape) -> Dim:
+        return output[0] * output[1] * output[2] * self.weights_per_filter(inputs)
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        bias = output[0] * output[1] * output[2] if self.bias else 0
+        return 2 * self.macs(inputs, output) + bias
+
+    def window(self, inputs: list[Shape], output: Shape) -> Window:
+        top, _, left, _ = resolve_padding(self.padding, self.kernel, self.dilation)
+        span = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
+        return Window(kernel=span, stride=self.stride, padding=(top, left))  # type: ignore[arg-type]
+
+
+@register
+class ZeroPad(LayerKind):
+    kind = "pad"
+    aliases = ("zeropad",)
+    category = "reshape"
+    torch_name = "nn.ZeroPad2d"
+    summary = "add zeros around the map (for the asymmetric padding of TensorFlow-style models)"
+    fields = (Field("padding", Padding(keywords=()), doc="amount per side"),)
+    primary = "padding"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
+        channels, height, width = inputs[0]
+        top, bottom, left, right = self.padding
+        return (channels, height + top + bottom, width + left + right)
+
+    def window(self, inputs: list[Shape], output: Shape) -> Window:
+        top, _, left, _ = self.padding
+        return Window(kernel=(1, 1), stride=(1, 1), padding=(top, left))

@@ -1,0 +1,155 @@
+"""Fully-connected layers and normalisation layers."""
+
+from __future__ import annotations
+
+from ..dims import Dim, Shape, divides, numel
+from ..receptive import Window
+from .base import LayerError, LayerKind, register
+from .fields import Bool, Field, Int, Real
+
+
+@register
+class Linear(LayerKind):
+    kind = "linear"
+    aliases = ("fc", "dense")
+    category = "linear"
+    torch_name = "nn.Linear"
+    summary = "fully connected: every output is a weighted sum of every input feature (last dimension)"
+    flops_formula = "2·MACs + (bias ? out·rows : 0); MACs = in·out·rows"
+    fields = (Field("out", Int(), doc="output features"), Field("bias", Bool(), True))
+    primary = "out"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if not inputs[0]:
+            raise LayerError("linear needs at least one dimension")
+        return (*inputs[0][:-1], self.out)
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        return inputs[0][-1] * self.out + (self.out if self.bias else 0)
+
+    def macs(self, inputs: list[Shape], output: Shape) -> Dim:
+        return numel(inputs[0]) * self.out
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return 2 * self.macs(inputs, output) + (numel(output) if self.bias else 0)
+
+    def window(self, inputs: list[Shape], output: Shape) -> Window | None:
+        return None  # the analysis widens the field to the whole map: see reads_whole_map
+
+    def reads_whole_map(self) -> bool:
+        return True
+
+
+class _Norm(LayerKind):
+    category = "norm"
+
+    def channels(self, inputs: list[Shape]) -> Dim:
+        if not inputs[0]:
+            raise LayerError(f"{self.kind} needs at least a channel dimension")
+        return inputs[0][0]
+
+
+@register
+class BatchNorm(_Norm):
+    kind = "batchnorm"
+    aliases = ("bn", "batchnorm2d", "batchnorm1d")
+    torch_name = "nn.BatchNorm2d"
+    summary = "normalise each channel with running statistics, then scale and shift"
+    flops_formula = "2 per element (scale and shift, statistics folded)"
+    fields = (
+        Field("eps", Real(minimum=0, maximum=1), 1e-5),
+        Field("momentum", Real(minimum=0, maximum=1), 0.1),
+        Field("affine", Bool(), True, doc="learn a scale and a shift per channel"),
+        Field("track_running_stats", Bool(), True, doc="keep running mean and variance (buffers)"),
+    )
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        return 2 * self.channels(inputs) if self.affine else 0
+
+    def buffers(self, inputs: list[Shape]) -> Dim:
+        return 2 * self.channels(inputs) if self.track_running_stats else 0
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return 2 * numel(output)
+
+
+@register
+class LayerNorm(_Norm):
+    kind = "layernorm"
+    aliases = ("layernorm2d",)
+    torch_name = "nn.LayerNorm over channels (ConvNeXt's LayerNorm2d)"
+    summary = "normalise each position over its channels (a vector: over its features)"
+    flops_formula = "5 per element (mean, centre, square, sum, normalise) + 2 with affine"
+    fields = (
+        Field("eps", Real(minimum=0, maximum=1), 1e-5),
+        Field("affine", Bool(), True, doc="elementwise_affine: a scale per channel"),
+        Field("bias", Bool(), True, doc="a shift per channel (with affine)"),
+    )
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        if not self.affine:
+            return 0
+        return self.channels(inputs) * (2 if self.bias else 1)
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (7 if self.affine else 5) * numel(output)
+
+
+@register
+class GroupNorm(_Norm):
+    kind = "groupnorm"
+    torch_name = "nn.GroupNorm"
+    summary = "normalise groups of channels at each sample, then scale and shift per channel"
+    flops_formula = "5 per element + 2 with affine"
+    fields = (
+        Field("groups", Int()),
+        Field("eps", Real(minimum=0, maximum=1), 1e-5),
+        Field("affine", Bool(), True),
+    )
+    primary = "groups"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        channels = self.channels(inputs)
+        if not divides(self.groups, channels):
+            raise LayerError(f"groups={self.groups} does not divide channels={channels}", field="groups")
+        return inputs[0]
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        return 2 * self.channels(inputs) if self.affine else 0
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (7 if self.affine else 5) * numel(output)
+
+
+@register
+class LocalResponseNorm(_Norm):
+    kind = "lrn"
+    aliases = ("local_response_norm",)
+    torch_name = "nn.LocalResponseNorm"
+    summary = "divide each value by a power of the sum of squares over `size` neighbouring channels"
+    flops_formula = "2·size + 3 per element (squares and sums over the window, scale, power, divide)"
+    fields = (
+        Field("size", Int(), doc="neighbouring channels"),
+        Field("alpha", Real(), 1e-4),
+        Field("beta", Real(), 0.75),
+        Field("k", Real(), 1.0),
+    )
+    primary = "size"
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (2 * self.size + 3) * numel(output)
+
+
+@register
+class Scale(_Norm):
+    kind = "scale"
+    aliases = ("layer_scale",)
+    torch_name = "a learnable C x 1 x 1 parameter multiplied in (ConvNeXt's layer_scale)"
+    summary = "multiply each channel by a learned factor"
+    flops_formula = "1 per element"
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        return self.channels(inputs)
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return numel(output)

@@ -1,0 +1,75 @@
+"""Activations and inference-time no-ops: one value in, one value out.
+
+FLOPs per element count each elementary operation once (add, multiply, divide,
+compare, and a library function such as exp, erf or tanh).
+"""
+
+from __future__ import annotations
+
+from ..dims import Dim, Shape, numel
+from .base import LayerKind, register
+from .fields import Axis, Field, Real
+
+
+class _Elementwise(LayerKind):
+    category = "activation"
+    per_element = 0
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return self.per_element * numel(output)
+
+
+def _activation(kind: str, torch_name: str, per_element: int, formula: str, summary: str,
+                fields: tuple[Field, ...] = (), aliases: tuple[str, ...] = ()) -> type[LayerKind]:
+    cls = type(kind.title().replace("_", ""), (_Elementwise,), {
+        "kind": kind, "torch_name": torch_name, "per_element": per_element, "aliases": aliases,
+        "flops_formula": f"{per_element} per element ({formula})", "summary": summary, "fields": fields,
+        "primary": fields[0].name if fields else None,
+    })
+    return register(cls)
+
+
+_activation("relu", "nn.ReLU", 1, "max(x, 0)", "max(x, 0)")
+_activation("relu6", "nn.ReLU6", 2, "max, min", "min(max(x, 0), 6) (MobileNet)")
+_activation("leaky_relu", "nn.LeakyReLU", 2, "compare, multiply", "x if x > 0 else slope·x",
+            (Field("negative_slope", Real(), 0.01),), aliases=("leakyrelu",))
+_activation("sigmoid", "nn.Sigmoid", 4, "negate, exp, add, divide", "1 / (1 + exp(−x))")
+_activation("tanh", "nn.Tanh", 1, "tanh", "tanh(x)")
+_activation("silu", "nn.SiLU", 5, "sigmoid, multiply", "x·sigmoid(x), also called swish (EfficientNet)",
+            aliases=("swish",))
+_activation("hardsigmoid", "nn.Hardsigmoid", 4, "add, max, min, divide", "relu6(x + 3) / 6 (MobileNet v3)")
+_activation("hardswish", "nn.Hardswish", 5, "hardsigmoid, multiply", "x·hardsigmoid(x) (MobileNet v3)")
+_activation("gelu", "nn.GELU", 5, "divide, erf, add, multiply, multiply", "x·Φ(x) (ConvNeXt)")
+
+
+@register
+class Softmax(_Elementwise):
+    kind = "softmax"
+    torch_name = "nn.Softmax"
+    summary = "exp(x) / sum(exp(x)) along a dimension"
+    per_element = 3
+    flops_formula = "3 per element (exp, add to the sum, divide)"
+    fields = (Field("dim", Axis(), 1, doc="dimension as in PyTorch (1 = channels)"),)
+    primary = "dim"
+
+
+@register
+class Dropout(_Elementwise):
+    kind = "dropout"
+    aliases = ("dropout2d",)
+    category = "regularizer"
+    torch_name = "nn.Dropout"
+    summary = "zero random values while training; nothing at inference"
+    flops_formula = "0 (inference)"
+    fields = (Field("p", Real(minimum=0, maximum=1), 0.5, doc="probability of dropping"),)
+    primary = "p"
+
+
+@register
+class Identity(_Elementwise):
+    kind = "identity"
+    aliases = ("stochastic_depth",)
+    category = "reshape"
+    torch_name = "nn.Identity"
+    summary = "passes its input through (also stands for stochastic depth at inference)"
+    flops_formula = "0"

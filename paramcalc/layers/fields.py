@@ -1,0 +1,184 @@
+"""Field types: how a layer's spec values are read, checked and described.
+
+A field receives its value already evaluated in the layer's scope (numbers, lists,
+mappings, or one of the KEYWORDS as a string) and checks and converts it. Fields raise
+FieldError with what was found and what would be valid; the engine adds file, line
+and layer path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, ClassVar
+
+# bare words that stay words instead of being read as variable names
+KEYWORDS = frozenset({"same", "valid", "depthwise"})
+
+
+class FieldError(ValueError):
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One spec field of a layer kind: its name, type, default and meaning."""
+
+    name: str
+    type: "FieldType"
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+class FieldType:
+    description: ClassVar[str] = ""
+
+    def read(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.description
+
+
+def _whole_number(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+        raise FieldError(f"{what} must be a whole number, got {value!r}")
+    if isinstance(value, Fraction):
+        raise FieldError(f"{what} must be a whole number, got {value}",
+                         hint="use // for whole-number division, or round()/ceil()/floor()")
+    return value
+
+
+@dataclass(frozen=True)
+class Int(FieldType):
+    minimum: int = 1
+    keywords: tuple[str, ...] = ()  # words accepted as they are, like 'depthwise'
+
+    def read(self, value: Any) -> Any:
+        if isinstance(value, str) and value in self.keywords:
+            return value
+        value = _whole_number(value, "the value")
+        if value < self.minimum:
+            raise FieldError(f"must be at least {self.minimum}, got {value}")
+        return value
+
+    def describe(self) -> str:
+        words = "".join(f" or '{k}'" for k in self.keywords)
+        return f"integer >= {self.minimum}{words}"
+
+
+@dataclass(frozen=True)
+class Real(FieldType):
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def read(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+            raise FieldError(f"must be a number, got {value!r}")
+        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+            raise FieldError(f"must be between {self.minimum} and {self.maximum}, got {float(value):g}")
+        return float(value)
+
+    def describe(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"number in [{self.minimum:g}, {self.maximum:g}]"
+        return "number"
+
+
+class Bool(FieldType):
+    description = "true or false"
+
+    def read(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise FieldError(f"must be true or false, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Pair(FieldType):
+    """An int used for both axes, or [height, width]."""
+
+    minimum: int = 1
+
+    def read(self, value: Any) -> tuple[int, int]:
+        items = list(value) if isinstance(value, list) else [value, value]
+        if len(items) != 2:
+            raise FieldError(f"must be one number or [height, width], got {len(items)} values")
+        values = tuple(_whole_number(item, "each size") for item in items)
+        for size in values:
+            if size < self.minimum:
+                raise FieldError(f"must be at least {self.minimum}, got {size}")
+        return values  # type: ignore[return-value]
+
+    def describe(self) -> str:
+        return f"integer >= {self.minimum}, or [height, width]"
+
+
+@dataclass(frozen=True)
+class Padding(FieldType):
+    """PyTorch's padding forms plus an explicit asymmetric mapping; read as (top, bottom, left, right)."""
+
+    keywords: tuple[str, ...] = ("same", "valid")
+    description: ClassVar[str] = ("integer >= 0, [height, width], {top, bottom, left, right}"
+                                  ", 'same' or 'valid'")
+
+    def read(self, value: Any) -> Any:
+        if isinstance(value, str) and value in self.keywords:
+            return value
+        if isinstance(value, dict):
+            sides = ("top", "bottom", "left", "right")
+            unknown = set(value) - set(sides)
+            if unknown:
+                raise FieldError(f"unknown side '{sorted(unknown)[0]}'", hint="sides are top, bottom, left, right")
+            return tuple(self._amount(value.get(side, 0)) for side in sides)
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise FieldError(f"a list must be [height, width], got {len(value)} values",
+                                 hint="for different amounts on each side write {top: 0, bottom: 1, left: 0, right: 1}")
+            height, width = (self._amount(item) for item in value)
+            return (height, height, width, width)
+        amount = self._amount(value)
+        return (amount, amount, amount, amount)
+
+    @staticmethod
+    def _amount(value: Any) -> int:
+        value = _whole_number(value, "padding")
+        if value < 0:
+            raise FieldError(f"padding must be at least 0, got {value}")
+        return value
+
+
+@dataclass(frozen=True)
+class Choice(FieldType):
+    options: tuple[str, ...]
+
+    def read(self, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            raise FieldError(f"must be one of {', '.join(self.options)}, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.options)
+
+
+@dataclass(frozen=True)
+class Axis(FieldType):
+    """A tensor dimension in PyTorch's numbering, where 0 is the batch."""
+
+    def read(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError(f"must be a dimension number, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return "dimension as in PyTorch (1 = channels, -1 = last)"

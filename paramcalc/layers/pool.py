@@ -1,0 +1,161 @@
+"""Pooling: windowed max / average, adaptive and global pooling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dims import Dim, Shape, ceildiv, numel
+from ..receptive import Window
+from .base import LayerError, LayerKind, register
+from .conv import sliding_size
+from .fields import Bool, Field, Pair, Padding
+
+
+class _WindowPool(LayerKind):
+    category = "pool"
+    primary = "kernel"
+    dilated: bool = False
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        if self.stride is None:
+            self.stride = self.kernel  # PyTorch's default: windows side by side
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
+        channels, height, width = inputs[0]
+        top, bottom, left, right = self.padding
+        if top != bottom or left != right:
+            raise LayerError("pooling pads both sides equally", field="padding",
+                             hint="for uneven padding put a 'pad' layer before the pooling")
+        dilation = self.dilation if self.dilated else (1, 1)
+        for pad, kernel, d in ((top, self.kernel[0], dilation[0]), (left, self.kernel[1], dilation[1])):
+            limit = (d * (kernel - 1) + 1) // 2 if self.dilated else kernel // 2
+            if pad > limit:
+                raise LayerError(f"padding {pad} is more than half the window ({kernel}); PyTorch refuses it",
+                                 hint=f"use padding <= {limit}", field="padding")
+        return (channels,
+                sliding_size(height, top, bottom, self.kernel[0], self.stride[0], dilation[0], "height",
+                             self.ceil_mode),
+                sliding_size(width, left, right, self.kernel[1], self.stride[1], dilation[1], "width",
+                             self.ceil_mode))
+
+    def window(self, inputs: list[Shape], output: Shape) -> Window:
+        dilation = self.dilation if self.dilated else (1, 1)
+        span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, self.kernel))
+        return Window(kernel=span, stride=self.stride, padding=(self.padding[0], self.padding[2]))  # type: ignore
+
+
+_POOL_FIELDS = (
+    Field("kernel", Pair(), doc="window size"),
+    Field("stride", Pair(), None, doc="default: the kernel size"),
+    Field("padding", Padding(keywords=()), 0, doc="at most half the window"),
+)
+
+
+@register
+class MaxPool(_WindowPool):
+    kind = "maxpool"
+    aliases = ("maxpool2d",)
+    torch_name = "nn.MaxPool2d"
+    summary = "maximum over each window"
+    flops_formula = "(kh·kw − 1) comparisons per output element"
+    dilated = True
+    fields = _POOL_FIELDS + (Field("dilation", Pair(), 1), Field("ceil_mode", Bool(), False))
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (self.kernel[0] * self.kernel[1] - 1) * numel(output)
+
+
+@register
+class AvgPool(_WindowPool):
+    kind = "avgpool"
+    aliases = ("avgpool2d",)
+    torch_name = "nn.AvgPool2d"
+    summary = "mean over each window"
+    flops_formula = "kh·kw per output element (kh·kw − 1 adds and 1 divide)"
+    fields = _POOL_FIELDS + (Field("ceil_mode", Bool(), False), Field("count_include_pad", Bool(), True))
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return self.kernel[0] * self.kernel[1] * numel(output)
+
+
+def adaptive_windows(size: Dim, out: Dim) -> tuple[Dim, Dim]:
+    """(sum of window lengths, longest window) of PyTorch's adaptive pooling along one axis."""
+    starts = [(i * size) // out for i in range(out)]
+    ends = [ceildiv((i + 1) * size, out) for i in range(out)]
+    lengths = [e - s for s, e in zip(starts, ends)]
+    return sum(lengths), max(lengths)
+
+
+class _AdaptivePool(LayerKind):
+    category = "pool"
+    primary = "out"
+    fields = (Field("out", Pair(), doc="output height and width"),)
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
+        return (inputs[0][0], *self.out)
+
+    def window_elements(self, inputs: list[Shape]) -> Dim:
+        """How many input elements all output windows read together, per channel."""
+        (sum_h, _), (sum_w, _) = (adaptive_windows(size, out) for size, out in zip(inputs[0][1:], self.out))
+        return sum_h * sum_w
+
+    def window(self, inputs: list[Shape], output: Shape) -> Window:
+        sizes, outs = inputs[0][1:], self.out
+        kernel = tuple(adaptive_windows(size, out)[1] for size, out in zip(sizes, outs))
+        stride = tuple(max(size // out, 1) for size, out in zip(sizes, outs))
+        return Window(kernel=kernel, stride=stride, padding=(0, 0))  # type: ignore[arg-type]
+
+    def reads_whole_map(self) -> bool:
+        return tuple(self.out) == (1, 1)
+
+
+@register
+class AdaptiveAvgPool(_AdaptivePool):
+    kind = "adaptive_avgpool"
+    aliases = ("adaptive_avgpool2d",)
+    torch_name = "nn.AdaptiveAvgPool2d"
+    summary = "mean over windows chosen so the output has the given size"
+    flops_formula = "one per input element read by each window (adds + 1 divide per output)"
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return inputs[0][0] * self.window_elements(inputs)
+
+
+@register
+class AdaptiveMaxPool(_AdaptivePool):
+    kind = "adaptive_maxpool"
+    aliases = ("adaptive_maxpool2d",)
+    torch_name = "nn.AdaptiveMaxPool2d"
+    summary = "maximum over windows chosen so the output has the given size"
+    flops_formula = "(window elements − 1) comparisons per output element"
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return inputs[0][0] * self.window_elements(inputs) - numel(output)
+
+
+class _GlobalPool(LayerKind):
+    category = "pool"
+    fields = ()
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self.out = (1, 1)
+
+
+@register
+class GlobalAvgPool(_GlobalPool, AdaptiveAvgPool):
+    kind = "global_avgpool"
+    aliases = ("gap",)
+    summary = "mean over the whole map: C x H x W -> C x 1 x 1 (AdaptiveAvgPool2d(1))"
+    flops_formula = "H·W per channel"
+
+
+@register
+class GlobalMaxPool(_GlobalPool, AdaptiveMaxPool):
+    kind = "global_maxpool"
+    aliases = ()
+    summary = "maximum over the whole map: C x H x W -> C x 1 x 1 (AdaptiveMaxPool2d(1))"
+    flops_formula = "H·W − 1 per channel"

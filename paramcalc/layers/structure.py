@@ -1,0 +1,143 @@
+"""Layers that merge, split or rearrange tensors without learning anything."""
+
+from __future__ import annotations
+
+from ..dims import Dim, Shape, ceildiv, divides, format_shape, numel, same
+from .base import LayerError, LayerKind, register
+from .fields import Axis, Field, Int
+
+
+def _sample_axis(axis: int, rank: int, kind: str) -> int:
+    """PyTorch's dimension numbering (0 = batch, negative from the end) -> index in a sample's shape."""
+    full = axis + rank + 1 if axis < 0 else axis
+    if not 1 <= full <= rank:
+        raise LayerError(f"{kind} dim={axis} is not a dimension of a sample's {rank}-d shape",
+                         hint="dim 1 is the channels; dim 0 is the batch and cannot be used here", field="dim")
+    return full - 1
+
+
+@register
+class Concat(LayerKind):
+    kind = "concat"
+    aliases = ("cat",)
+    category = "merge"
+    torch_name = "torch.cat"
+    summary = "join inputs along the channels (DenseNet, Inception); other sizes must agree"
+    flops_formula = "0"
+    fields = (Field("dim", Axis(), 1),)
+    min_inputs, max_inputs = 2, 1_000
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        first = inputs[0]
+        axis = _sample_axis(self.dim, len(first), self.kind)
+        for index, shape in enumerate(inputs[1:], start=2):
+            if len(shape) != len(first) or not all(
+                    same(a, b) for i, (a, b) in enumerate(zip(shape, first)) if i != axis):
+                raise LayerError(
+                    f"cannot concatenate {format_shape(first)} with {format_shape(shape)} (input {index}): "
+                    f"all sizes except dim {self.dim} must agree",
+                    hint="check the strides and padding of each branch so their maps have the same size")
+        total: Dim = 0
+        for shape in inputs:
+            total = total + shape[axis]
+        return (*first[:axis], total, *first[axis + 1:])
+
+
+def broadcast(inputs: list[Shape], kind: str) -> Shape:
+    """PyTorch's broadcasting of per-sample shapes (sizes agree or one of them is 1)."""
+    rank = max(len(s) for s in inputs)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in inputs]
+    result = []
+    for axis in range(rank):
+        sizes = {s[axis] for s in padded} - {1}
+        if len(sizes) > 1:
+            shown = " and ".join(format_shape(s) for s in inputs)
+            raise LayerError(f"{kind} needs matching shapes, got {shown}",
+                             hint="sizes must be equal, or 1 to broadcast (a C x 1 x 1 scale); "
+                                  "a shortcut usually needs a 1x1 conv with the same stride (a projection)")
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+class _Arithmetic(LayerKind):
+    category = "merge"
+    min_inputs, max_inputs = 2, 1_000
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return broadcast(inputs, self.kind)
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (len(inputs) - 1) * numel(output)
+
+
+@register
+class Add(_Arithmetic):
+    kind = "add"
+    torch_name = "a + b"
+    summary = "element-wise sum: the residual shortcut of ResNet"
+    flops_formula = "(inputs − 1) per output element"
+
+
+@register
+class Multiply(_Arithmetic):
+    kind = "mul"
+    aliases = ("multiply",)
+    torch_name = "a * b"
+    summary = "element-wise product, broadcasting a C x 1 x 1 gate (squeeze-and-excitation)"
+    flops_formula = "(inputs − 1) per output element"
+
+
+@register
+class Flatten(LayerKind):
+    kind = "flatten"
+    category = "reshape"
+    torch_name = "nn.Flatten"
+    summary = "merge dimensions start_dim..end_dim into one (C x H x W -> C·H·W)"
+    fields = (Field("start_dim", Axis(), 1), Field("end_dim", Axis(), -1))
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        shape = inputs[0]
+        start = _sample_axis(self.start_dim, len(shape), self.kind)
+        end = _sample_axis(self.end_dim, len(shape), self.kind)
+        if start > end:
+            raise LayerError(f"start_dim={self.start_dim} comes after end_dim={self.end_dim}", field="start_dim")
+        return (*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:])
+
+
+@register
+class ChannelShuffle(LayerKind):
+    kind = "channel_shuffle"
+    category = "reshape"
+    torch_name = "nn.ChannelShuffle"
+    summary = "interleave the channels of `groups` groups (ShuffleNet)"
+    fields = (Field("groups", Int()),)
+    primary = "groups"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        channels = inputs[0][0] if inputs[0] else 1
+        if not divides(self.groups, channels):
+            raise LayerError(f"groups={self.groups} does not divide channels={channels}", field="groups")
+        return inputs[0]
+
+
+@register
+class ChannelSplit(LayerKind):
+    kind = "channel_split"
+    aliases = ("chunk",)
+    category = "reshape"
+    torch_name = "torch.chunk(x, parts, dim=1)[take]"
+    summary = "cut the channels into `parts` chunks and keep chunk `take` (ShuffleNet v2)"
+    fields = (Field("take", Int(minimum=0), doc="which chunk, from 0"), Field("parts", Int(), 2))
+    primary = "take"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        if not inputs[0]:
+            raise LayerError("channel_split needs a channel dimension")
+        channels = inputs[0][0]
+        chunk = ceildiv(channels, self.parts)  # torch.chunk: equal chunks, the last one smaller
+        chunks = ceildiv(channels, chunk)
+        if self.take >= chunks:
+            raise LayerError(f"take={self.take} but {channels} channels give {chunks} chunks of {chunk}",
+                             hint=f"take is counted from 0 and must be below {chunks}", field="take")
+        size = min(chunk, channels - self.take * chunk)
+        return (size, *inputs[0][1:])

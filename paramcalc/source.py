@@ -1,0 +1,146 @@
+"""YAML text -> plain Python values that remember where they stood in the file.
+
+PyYAML only keeps positions on its node graph, so we compose nodes (never construct
+Python objects: no tags can run code) and convert them ourselves. Mappings and lists
+carry the position of every key and item; duplicate keys are an error, because PyYAML's
+habit of silently keeping the last one turns a typo into a different model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from .errors import Pos, SpecError
+
+try:  # libyaml's parser is several times faster and keeps the same marks
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 10_000_000
+MAX_ALIASES = 1_000
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+
+
+class YMap(dict):
+    """A mapping that knows its own position and those of its keys and values."""
+
+    pos: Pos
+    key_pos: dict[str, Pos]
+    value_pos: dict[str, Pos]
+
+    def where(self, key: str) -> Pos:
+        return self.value_pos.get(key, self.pos)
+
+
+class YList(list):
+    """A list that knows its own position and those of its items."""
+
+    pos: Pos
+    item_pos: list[Pos]
+
+    def where(self, index: int) -> Pos:
+        return self.item_pos[index] if index < len(self.item_pos) else self.pos
+
+
+def _pos(node: yaml.Node) -> Pos:
+    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_yaml(text: str, file: str | None = None) -> Any:
+    """Parse YAML text into YMap / YList / scalars. Raises SpecError on any problem."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise SpecError(f"the file is larger than {MAX_FILE_BYTES:,} bytes", file=file,
+                        hint="a spec describes a network with blocks and repeats; it never needs to be this long")
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        pos = Pos(mark.line + 1, mark.column + 1) if mark else None
+        problem = err.problem or err.context or "invalid YAML"
+        raise SpecError(f"YAML syntax error: {problem}", file=file, pos=pos,
+                        hint="check the indentation and that every '{', '[' and quote is closed") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"YAML error: {err}", file=file) from None
+    if node is None:
+        raise SpecError("the file is empty", file=file, pos=Pos(1, 1),
+                        hint="a spec needs at least 'name', 'input' and 'layers'")
+    return _Converter(file).convert(node)
+
+
+class _Converter:
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.seen_nodes: set[int] = set()
+        self.aliases = 0
+
+    def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> SpecError:
+        return SpecError(message, file=self.file, pos=_pos(node), hint=hint)
+
+    def convert(self, node: yaml.Node) -> Any:
+        if node.tag not in _STANDARD_TAGS and not (node.tag or "").startswith("tag:yaml.org,2002:"):
+            raise self.fail(node, f"YAML tag '{node.tag}' is not allowed",
+                            hint="a spec holds plain numbers, strings, lists and mappings only")
+        if id(node) in self.seen_nodes:
+            # an alias: YAML shares the node; count them so 'billion laughs' stays bounded
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise self.fail(node, f"more than {MAX_ALIASES} YAML aliases",
+                                hint="use a block with 'repeat' instead of copying with aliases")
+        self.seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            items = YList(self.convert(child) for child in node.value)
+            items.pos = _pos(node)
+            items.item_pos = [_pos(child) for child in node.value]
+            return items
+        return self.scalar(node)
+
+    def mapping(self, node: yaml.MappingNode) -> YMap:
+        result = YMap()
+        result.pos = _pos(node)
+        result.key_pos = {}
+        result.value_pos = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self.fail(key_node, "YAML merge keys ('<<') are not supported",
+                                hint="define a block under 'blocks:' and use it with arguments")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, "a mapping key must be a plain name")
+            key = str(key_node.value)
+            if key in result:
+                first = result.key_pos[key]
+                raise self.fail(key_node, f"duplicate key '{key}' (first given on line {first.line})",
+                                hint="YAML would silently keep only the last value; remove one of them")
+            result[key] = self.convert(value_node)
+            result.key_pos[key] = _pos(key_node)
+            result.value_pos[key] = _pos(value_node)
+        return result
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        tag, text = node.tag, node.value
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == "tag:yaml.org,2002:bool":
+            return text.lower() in ("true", "yes", "on", "y")
+        if tag == "tag:yaml.org,2002:int":
+            if _INT_RE.match(text):
+                return int(text.replace("_", ""))
+            return text  # 0x.., 0o.., 1:30: left to the expression reader, which says what it accepts
+        if tag == "tag:yaml.org,2002:float":
+            return text  # read exactly (no binary rounding) by the expression reader
+        return text

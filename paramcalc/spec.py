@@ -1,0 +1,300 @@
+"""The spec format: YAML text -> a validated `Spec` whose every part knows its line.
+
+This stage checks structure (which keys exist, what is a layer, which kinds and blocks
+are known, which fields a kind has). Values that may be expressions are kept raw; the
+expansion evaluates them where each block instance gives them meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Pos, SpecError, did_you_mean, one_of
+from .layers import ALIASES, REGISTRY, lookup
+from .source import YList, YMap, load_yaml
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$")
+
+TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output")
+LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "layers", "output")
+BLOCK_KEYS = ("args", "layers", "output", "description")
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
+INPUT_NAME = "input"
+
+
+@dataclass
+class LayerSpec:
+    """One entry of a `layers:` list, as written."""
+
+    pos: Pos
+    kind: str | None  # a layer kind, a block name, or None for an inline group of `layers`
+    args: Any = None  # YMap of fields/arguments, a scalar for the primary field, or None
+    args_pos: Pos | None = None
+    name: str | None = None
+    inputs: list[str] | None = None
+    inputs_pos: Pos | None = None
+    repeat: Any = None
+    repeat_pos: Pos | None = None
+    condition: Any = None
+    condition_pos: Pos | None = None
+    frozen: bool = False
+    layers: list["LayerSpec"] | None = None
+    output: str | None = None
+    output_pos: Pos | None = None
+
+
+@dataclass
+class BlockDef:
+    name: str
+    pos: Pos
+    args: dict[str, tuple[Any, Pos]]  # name -> (raw default or None when required, position)
+    layers: list[LayerSpec]
+    output: str | None = None
+    output_pos: Pos | None = None
+    description: str = ""
+
+
+@dataclass
+class Spec:
+    file: str
+    name: str
+    input: Any
+    input_pos: Pos
+    batch: Any = 1
+    batch_pos: Pos | None = None
+    dtype: str = "float32"
+    description: str = ""
+    variables: list[tuple[str, Any, Pos]] = field(default_factory=list)
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    layers: list[LayerSpec] = field(default_factory=list)
+    output: str | None = None
+    output_pos: Pos | None = None
+
+
+def load_spec(source: str | Path | dict, *, file: str | None = None) -> Spec:
+    """Read a spec from a path, YAML text, or an already-loaded mapping."""
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                    and source.strip().endswith((".yaml", ".yml"))):
+        path = Path(source)
+        file = file or str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError("no such file", file=file, hint="check the path") from None
+        except UnicodeDecodeError as err:
+            raise SpecError(f"the file is not UTF-8 text (byte {err.start})", file=file) from None
+        except OSError as err:
+            raise SpecError(f"cannot read the file: {err.strerror}", file=file) from None
+        data = load_yaml(text, file)
+    elif isinstance(source, str):
+        file = file or "<string>"
+        data = load_yaml(source, file)
+    else:
+        file = file or "<dict>"
+        data = source
+    try:
+        return _SpecReader(file).spec(data)
+    except SpecError as err:
+        raise err.located(file=file)
+
+
+def _pos_of(container: Any, key: Any, fallback: Pos) -> Pos:
+    if isinstance(container, YMap) and isinstance(key, str):
+        return container.where(key)
+    if isinstance(container, YList) and isinstance(key, int):
+        return container.where(key)
+    return getattr(container, "pos", fallback)
+
+
+class _SpecReader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.block_names: set[str] = set()
+
+    def fail(self, message: str, pos: Pos | None, hint: str | None = None, layer: str | None = None) -> SpecError:
+        return SpecError(message, pos=pos, hint=hint, layer=layer, file=self.file)
+
+    def spec(self, data: Any) -> Spec:
+        top = Pos(1, 1)
+        if not isinstance(data, dict):
+            raise self.fail("a spec must be a mapping with 'name', 'input' and 'layers'", getattr(data, "pos", top),
+                            hint="start the file with 'name: mynet', 'input: [3, 224, 224]' and 'layers:'")
+        self.check_keys(data, TOP_KEYS, "top-level key")
+        for required in ("name", "input", "layers"):
+            if required not in data:
+                raise self.fail(f"missing '{required}'", getattr(data, "pos", top),
+                                hint="a spec needs 'name', 'input: [channels, height, width]' and 'layers'")
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail(f"'name' must be text, got {name!r}", _pos_of(data, "name", top))
+        dtype = data.get("dtype", "float32")
+        if dtype not in DTYPE_BYTES:
+            raise self.fail(f"unknown dtype {dtype!r}", _pos_of(data, "dtype", top),
+                            hint="one of " + one_of(DTYPE_BYTES))
+        spec = Spec(file=self.file, name=name.strip(), input=data["input"], input_pos=_pos_of(data, "input", top),
+                    batch=data.get("batch", 1), batch_pos=_pos_of(data, "batch", top), dtype=dtype,
+                    description=str(data.get("description") or ""))
+        spec.variables = self.variables(data.get("vars"), _pos_of(data, "vars", top))
+        blocks = data.get("blocks") or {}
+        if not isinstance(blocks, dict):
+            raise self.fail("'blocks' must be a mapping of block names to definitions", _pos_of(data, "blocks", top))
+        self.block_names = set(blocks)
+        spec.blocks = {name: self.block(name, body, _pos_of(blocks, name, top)) for name, body in blocks.items()}
+        spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "layers")
+        spec.output, spec.output_pos = self.reference(data, "output", top)
+        return spec
+
+    def check_keys(self, mapping: dict, allowed: tuple[str, ...], what: str, layer: str | None = None) -> None:
+        for key in mapping:
+            if key not in allowed:
+                raise self.fail(f"unknown {what} '{key}'", mapping.key_pos.get(key) if isinstance(mapping, YMap) else None,
+                                hint=did_you_mean(str(key), allowed) or "allowed: " + one_of(allowed), layer=layer)
+
+    def reference(self, mapping: dict, key: str, fallback: Pos) -> tuple[str | None, Pos | None]:
+        if key not in mapping:
+            return None, None
+        value, pos = mapping[key], _pos_of(mapping, key, fallback)
+        if not isinstance(value, str) or not REF_RE.match(value):
+            raise self.fail(f"'{key}' must name a layer, got {value!r}", pos)
+        return value, pos
+
+    def variables(self, raw: Any, pos: Pos) -> list[tuple[str, Any, Pos]]:
+        if raw is None:
+            return []
+        if not isinstance(raw, dict):
+            raise self.fail("'vars' must be a mapping of names to values", pos, hint="vars: {width: 64, classes: 1000}")
+        result = []
+        for name, value in raw.items():
+            self.check_name(name, _pos_of(raw, name, pos), "variable")
+            result.append((name, value, _pos_of(raw, name, pos)))
+        return result
+
+    def check_name(self, name: Any, pos: Pos, what: str) -> None:
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise self.fail(f"{what} name {name!r} is not a valid name", pos,
+                            hint="use letters, digits, '_' and '-' (no dots: dots separate nested names)")
+
+    def block(self, name: str, body: Any, pos: Pos) -> BlockDef:
+        self.check_name(name, pos, "block")
+        if lookup(name) is not None:
+            raise self.fail(f"block '{name}' has the name of a built-in layer kind", pos,
+                            hint="give the block another name, e.g. '{name}_block'")
+        if not isinstance(body, dict) or "layers" not in body:
+            raise self.fail(f"block '{name}' needs a 'layers' list", pos,
+                            hint="blocks: {name: {args: {planes: ~}, layers: [...]}}")
+        self.check_keys(body, BLOCK_KEYS, "block key")
+        args_raw = body.get("args") or {}
+        if not isinstance(args_raw, dict):
+            raise self.fail(f"'args' of block '{name}' must be a mapping of argument names to defaults",
+                            _pos_of(body, "args", pos), hint="args: {planes: ~, stride: 1}  (~ marks a required argument)")
+        args = {}
+        for arg, default in args_raw.items():
+            self.check_name(arg, _pos_of(args_raw, arg, pos), "argument")
+            args[arg] = (default, _pos_of(args_raw, arg, pos))
+        output, output_pos = self.reference(body, "output", pos)
+        return BlockDef(name=name, pos=pos, args=args,
+                        layers=self.layer_list(body["layers"], _pos_of(body, "layers", pos), f"block '{name}'"),
+                        output=output, output_pos=output_pos, description=str(body.get("description") or ""))
+
+    def layer_list(self, raw: Any, pos: Pos, where: str) -> list[LayerSpec]:
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(f"'layers' of {where} must be a non-empty list", pos,
+                            hint="layers:\n    - conv2d: {out: 64, kernel: 3}\n    - relu")
+        return [self.layer(item, _pos_of(raw, index, pos)) for index, item in enumerate(raw)]
+
+    def known_kind(self, kind: Any, pos: Pos) -> str:
+        if not isinstance(kind, str) or not kind:
+            raise self.fail(f"a layer kind must be a name, got {kind!r}", pos)
+        if lookup(kind) is None and kind not in self.block_names:
+            names = [*REGISTRY, *ALIASES, *self.block_names]
+            raise self.fail(f"unknown layer kind '{kind}'", pos,
+                            hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
+                            + (one_of(self.block_names) or "none"))
+        return kind
+
+    def layer(self, raw: Any, pos: Pos) -> LayerSpec:
+        if isinstance(raw, str):
+            return LayerSpec(pos=pos, kind=self.known_kind(raw.strip(), pos))
+        if not isinstance(raw, dict):
+            raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
+                            hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
+        kinds = [key for key in raw if key not in LAYER_KEYS]
+        name = raw.get("name")
+        label = name if isinstance(name, str) else None
+        if len(kinds) > 1:
+            raise self.fail(f"one layer has several kinds: {', '.join(map(str, kinds))}", pos, layer=label,
+                            hint="each layer is one list item: start each with its own '- '")
+        if not kinds and "layers" not in raw:
+            raise self.fail("the layer has no kind", pos, layer=label,
+                            hint="add a kind such as 'conv2d: {...}', or 'layers: [...]' for a group")
+        if kinds and "layers" in raw:
+            raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'", pos, layer=label,
+                            hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
+        layer = LayerSpec(pos=pos, kind=None)
+        if kinds:
+            kind_pos = raw.key_pos.get(kinds[0], pos) if isinstance(raw, YMap) else pos
+            layer.kind = self.known_kind(kinds[0], kind_pos)
+            layer.args, layer.args_pos = raw[kinds[0]], _pos_of(raw, kinds[0], pos)
+            self.check_fields(layer, label)
+        else:
+            layer.layers = self.layer_list(raw["layers"], _pos_of(raw, "layers", pos), "a group")
+            layer.output, layer.output_pos = self.reference(raw, "output", pos)
+        if name is not None:
+            self.check_name(name, _pos_of(raw, "name", pos), "layer")
+            if name == INPUT_NAME:
+                raise self.fail("'input' is reserved for the input of the model or block", _pos_of(raw, "name", pos))
+            layer.name = name
+        if "from" in raw:
+            layer.inputs, layer.inputs_pos = self.inputs(raw["from"], _pos_of(raw, "from", pos), label)
+        if "repeat" in raw:
+            layer.repeat, layer.repeat_pos = raw["repeat"], _pos_of(raw, "repeat", pos)
+        if "if" in raw:
+            layer.condition, layer.condition_pos = raw["if"], _pos_of(raw, "if", pos)
+        if "frozen" in raw:
+            if not isinstance(raw["frozen"], bool):
+                raise self.fail("'frozen' must be true or false", _pos_of(raw, "frozen", pos), layer=label)
+            layer.frozen = raw["frozen"]
+        return layer
+
+    def inputs(self, raw: Any, pos: Pos, label: str | None) -> tuple[list[str], Pos]:
+        items = raw if isinstance(raw, list) else [raw]
+        if not items:
+            raise self.fail("'from' is an empty list", pos, layer=label, hint="from: [branch1, branch2]")
+        for item in items:
+            if not isinstance(item, str) or not REF_RE.match(item):
+                raise self.fail(f"'from' must name layers, got {item!r}", pos, layer=label,
+                                hint="from: input, from: conv1 or from: [branch1, branch2]")
+        return list(items), pos
+
+    def check_fields(self, layer: LayerSpec, label: str | None) -> None:
+        """Field names are checked here, with their line; their values at expansion."""
+        args = layer.args
+        kind = lookup(layer.kind)  # type: ignore[arg-type]
+        if kind is None:  # a block: its arguments are checked against its definition at expansion
+            if args is not None and not isinstance(args, dict):
+                raise self.fail(f"arguments of block '{layer.kind}' must be a mapping", layer.args_pos, layer=label,
+                                hint=f"{layer.kind}: {{name: value, ...}}")
+            return
+        if args is None:
+            return
+        if not isinstance(args, dict):
+            if kind.primary is None:
+                raise self.fail(f"{kind.kind} takes its settings as a mapping, got {args!r}", layer.args_pos,
+                                layer=label, hint=self.field_hint(kind))
+            return
+        names = [f.name for f in kind.fields]
+        for key in args:
+            if key not in names:
+                key_pos = args.key_pos.get(key) if isinstance(args, YMap) else layer.args_pos
+                raise self.fail(f"{kind.kind} has no field '{key}'", key_pos, layer=label,
+                                hint=did_you_mean(str(key), names) or self.field_hint(kind))
+
+    @staticmethod
+    def field_hint(kind: Any) -> str:
+        if not kind.fields:
+            return f"{kind.kind} has no fields"
+        return f"{kind.kind} fields: " + ", ".join(f.name for f in kind.fields)
