@@ -149,7 +149,8 @@ class _Analyzer:
 
     def group_record(self, node: Node) -> LayerRecord:
         return LayerRecord(name=node.name, depth=len(node.path) - 1, kind=node.kind, is_group=True,
-                           inputs=self.input_names(node), shape=(), line=node.pos.line, parent=node.parent)
+                           inputs=self.input_names(node), shape=(), line=node.pos.line, parent=node.parent,
+                           settings=node.repeated)
 
     def layer_record(self, node: Node) -> LayerRecord:
         layer = node.layer

@@ -26,9 +26,11 @@ class SpecError(Exception):
         layer: str | None = None,
         hint: str | None = None,
         file: str | None = None,
+        block: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.block = block
         self.pos = pos
         self.layer = layer
         self.hint = hint
@@ -49,6 +51,8 @@ class SpecError(Exception):
         if self.pos is not None:
             where += f":{self.pos.line}:{self.pos.column}"
         what = f"layer '{self.layer}': {self.message}" if self.layer else self.message
+        if self.block:
+            what = f"block '{self.block}', {what}"
         text = f"{where}: {what}"
         if self.hint:
             text += f"\n  hint: {self.hint}"

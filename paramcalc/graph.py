@@ -39,6 +39,7 @@ class Node:
     frozen: bool = False
     output: int = INPUT_PORT  # a group's output port; a layer's own index
     children: list[int] = field(default_factory=list)
+    repeated: str = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
 
     @property
     def name(self) -> str:
@@ -105,11 +106,12 @@ class Expander:
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
 
-    def value(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None) -> Any:
+    def value(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None,
+              what: str | None = None) -> Any:
         try:
             return deep_evaluate(raw, variables)
         except ExprError as err:
-            raise self.fail(err.message, pos, layer, err.hint) from None
+            raise self.fail(f"{what}: {err.message}" if what else err.message, pos, layer, err.hint) from None
 
     def whole(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None, what: str,
               minimum: int, maximum: int) -> int:
@@ -178,6 +180,7 @@ class Expander:
             return self.expand_one(layer, path, scope, parent, inputs, variables, blocks, depth)
         count = self.whole(layer.repeat, variables, layer.repeat_pos, label, "repeat", 1, MAX_REPEAT)
         group = self.add_node(path, "repeat", None, inputs, parent, layer.pos, frozen=layer.frozen)
+        group.repeated = f"{layer.kind or 'group'} ×{count}"
         instances = _Scope(inputs[0])
         self.group_scopes[group.index] = instances
         port_inputs = inputs
@@ -231,12 +234,12 @@ class Expander:
         for arg, (default, default_pos) in block.args.items():
             if arg in given:
                 pos = given.where(arg) if hasattr(given, "where") else layer.args_pos
-                arguments[arg] = self.value(given[arg], variables, pos, label)
+                arguments[arg] = self.value(given[arg], variables, pos, label, arg)
             elif default is None:
                 raise self.fail(f"block '{block.name}' needs the argument '{arg}'", layer.args_pos or layer.pos,
                                 label, hint=f"{block.name}: {{{arg}: ...}}")
             else:
-                arguments[arg] = self.value(default, arguments, default_pos, label)
+                arguments[arg] = self.value(default, arguments, default_pos, label, f"default of '{arg}'")
         group = self.add_node(path, block.name, None, inputs, parent, layer.pos, frozen=frozen)
         inner = _Scope(inputs[0])
         self.group_scopes[group.index] = inner
@@ -273,7 +276,7 @@ class Expander:
                 default = spec_field.default
                 values[spec_field.name] = None if default is None else spec_field.type.read(default)
                 continue
-            value = self.value(args[spec_field.name], variables, pos, label)
+            value = self.value(args[spec_field.name], variables, pos, label, spec_field.name)
             try:
                 values[spec_field.name] = spec_field.type.read(value)
             except FieldError as err:

@@ -114,9 +114,10 @@ class _SpecReader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.block_names: set[str] = set()
+        self.block: str | None = None  # the block being read, for messages
 
     def fail(self, message: str, pos: Pos | None, hint: str | None = None, layer: str | None = None) -> SpecError:
-        return SpecError(message, pos=pos, hint=hint, layer=layer, file=self.file)
+        return SpecError(message, pos=pos, hint=hint, layer=layer, file=self.file, block=self.block)
 
     def spec(self, data: Any) -> Spec:
         top = Pos(1, 1)
@@ -143,8 +144,9 @@ class _SpecReader:
         if not isinstance(blocks, dict):
             raise self.fail("'blocks' must be a mapping of block names to definitions", _pos_of(data, "blocks", top))
         self.block_names = set(blocks)
-        spec.blocks = {name: self.block(name, body, _pos_of(blocks, name, top)) for name, body in blocks.items()}
-        spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "layers")
+        spec.blocks = {name: self.block_def(name, body, _pos_of(blocks, name, top)) for name, body in blocks.items()}
+        self.block = None
+        spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "layers", "")
         spec.output, spec.output_pos = self.reference(data, "output", top)
         return spec
 
@@ -178,7 +180,7 @@ class _SpecReader:
             raise self.fail(f"{what} name {name!r} is not a valid name", pos,
                             hint="use letters, digits, '_' and '-' (no dots: dots separate nested names)")
 
-    def block(self, name: str, body: Any, pos: Pos) -> BlockDef:
+    def block_def(self, name: str, body: Any, pos: Pos) -> BlockDef:
         self.check_name(name, pos, "block")
         if lookup(name) is not None:
             raise self.fail(f"block '{name}' has the name of a built-in layer kind", pos,
@@ -196,35 +198,37 @@ class _SpecReader:
             self.check_name(arg, _pos_of(args_raw, arg, pos), "argument")
             args[arg] = (default, _pos_of(args_raw, arg, pos))
         output, output_pos = self.reference(body, "output", pos)
+        self.block = name
         return BlockDef(name=name, pos=pos, args=args,
-                        layers=self.layer_list(body["layers"], _pos_of(body, "layers", pos), f"block '{name}'"),
+                        layers=self.layer_list(body["layers"], _pos_of(body, "layers", pos), f"block '{name}'", ""),
                         output=output, output_pos=output_pos, description=str(body.get("description") or ""))
 
-    def layer_list(self, raw: Any, pos: Pos, where: str) -> list[LayerSpec]:
+    def layer_list(self, raw: Any, pos: Pos, where: str, prefix: str) -> list[LayerSpec]:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'layers' of {where} must be a non-empty list", pos,
                             hint="layers:\n    - conv2d: {out: 64, kernel: 3}\n    - relu")
-        return [self.layer(item, _pos_of(raw, index, pos)) for index, item in enumerate(raw)]
+        return [self.layer(item, _pos_of(raw, index, pos), prefix, index) for index, item in enumerate(raw)]
 
-    def known_kind(self, kind: Any, pos: Pos) -> str:
+    def known_kind(self, kind: Any, pos: Pos, label: str) -> str:
         if not isinstance(kind, str) or not kind:
-            raise self.fail(f"a layer kind must be a name, got {kind!r}", pos)
+            raise self.fail(f"a layer kind must be a name, got {kind!r}", pos, layer=label)
         if lookup(kind) is None and kind not in self.block_names:
             names = [*REGISTRY, *ALIASES, *self.block_names]
-            raise self.fail(f"unknown layer kind '{kind}'", pos,
+            raise self.fail(f"unknown layer kind '{kind}'", pos, layer=label,
                             hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
                             + (one_of(self.block_names) or "none"))
         return kind
 
-    def layer(self, raw: Any, pos: Pos) -> LayerSpec:
+    def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
+        label = prefix + str(index)
         if isinstance(raw, str):
-            return LayerSpec(pos=pos, kind=self.known_kind(raw.strip(), pos))
+            return LayerSpec(pos=pos, kind=self.known_kind(raw.strip(), pos, label))
         if not isinstance(raw, dict):
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
         kinds = [key for key in raw if key not in LAYER_KEYS]
         name = raw.get("name")
-        label = name if isinstance(name, str) else None
+        label = prefix + (name if isinstance(name, str) else str(index))
         if len(kinds) > 1:
             raise self.fail(f"one layer has several kinds: {', '.join(map(str, kinds))}", pos, layer=label,
                             hint="each layer is one list item: start each with its own '- '")
@@ -237,11 +241,11 @@ class _SpecReader:
         layer = LayerSpec(pos=pos, kind=None)
         if kinds:
             kind_pos = raw.key_pos.get(kinds[0], pos) if isinstance(raw, YMap) else pos
-            layer.kind = self.known_kind(kinds[0], kind_pos)
+            layer.kind = self.known_kind(kinds[0], kind_pos, label)
             layer.args, layer.args_pos = raw[kinds[0]], _pos_of(raw, kinds[0], pos)
             self.check_fields(layer, label)
         else:
-            layer.layers = self.layer_list(raw["layers"], _pos_of(raw, "layers", pos), "a group")
+            layer.layers = self.layer_list(raw["layers"], _pos_of(raw, "layers", pos), "a group", label + ".")
             layer.output, layer.output_pos = self.reference(raw, "output", pos)
         if name is not None:
             self.check_name(name, _pos_of(raw, "name", pos), "layer")

@@ -1,0 +1,1 @@
+"""Renderers: analysis results -> text for people (rich) or for programs (JSON)."""

@@ -1,0 +1,80 @@
+"""The machine-readable report: plain data with exact integers (schema in the README)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..analysis import Analysis, LayerRecord
+from ..receptive import Field
+
+SCHEMA = "paramcalc.report/1"
+CONVENTIONS = {
+    "macs": "multiply-accumulates of convolution and linear layers, bias not counted",
+    "flops": "floating-point operations at inference: 2 per MAC, plus bias, normalisation, activation, "
+             "pooling and element-wise work, per the README's table of layer kinds",
+    "params": "learnable parameters; trainable + frozen",
+    "buffers": "non-trainable state: batch-norm running mean and variance",
+    "bytes": "elements x bytes per element of dtype; activations sum every layer's output",
+    "receptive_field": "Araujo, Norris & Sim (Distill 2019): size, effective stride and effective padding "
+                       "per axis [height, width] on the input",
+}
+
+
+def field_data(rf: Field | None) -> dict[str, Any] | None:
+    if rf is None:
+        return None
+    return {"size": list(rf.size), "stride": list(rf.stride), "padding": list(rf.padding),
+            "aligned": rf.aligned, "global": rf.is_global}
+
+
+def layer_data(record: LayerRecord, batch: int, dtype_bytes: int) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "depth": record.depth,
+        "kind": record.kind,
+        "group": record.is_group,
+        "inputs": list(record.inputs),
+        "shape": [batch, *record.shape],
+        "params": record.params,
+        "trainable": record.trainable,
+        "buffers": record.buffers,
+        "macs": record.macs,
+        "flops": record.flops,
+        "output_bytes": record.activations * dtype_bytes,
+        "receptive_field": field_data(record.rf),
+        "line": record.line,
+    }
+
+
+def report_data(result: Analysis, records: list[LayerRecord] | None = None) -> dict[str, Any]:
+    totals = result.totals
+    return {
+        "schema": SCHEMA,
+        "spec": result.file,
+        "name": result.name,
+        "input": [result.batch, *result.input_shape],
+        "batch": result.batch,
+        "dtype": result.dtype,
+        "conventions": CONVENTIONS,
+        "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)],
+        "totals": {
+            "params": totals.params,
+            "trainable": totals.trainable,
+            "frozen": totals.frozen,
+            "buffers": totals.buffers,
+            "macs": totals.macs,
+            "flops": totals.flops,
+            "param_bytes": totals.param_bytes,
+            "buffer_bytes": totals.buffer_bytes,
+            "activation_bytes": totals.activation_bytes,
+            "input_bytes": totals.input_bytes,
+            "output": [result.batch, *totals.output_shape],
+            "receptive_field": field_data(totals.rf),
+            "layers": totals.layers,
+        },
+    }
+
+
+def to_json(result: Analysis, records: list[LayerRecord] | None = None) -> str:
+    return json.dumps(report_data(result, records), indent=2)

@@ -1,0 +1,65 @@
+"""Numbers for people: 138.36 M, 15.47 G, 553.43 MB. Decimal (SI) units, as conventions.md says."""
+
+from __future__ import annotations
+
+from ..dims import Dim, format_shape
+from ..receptive import Field
+
+_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+
+
+def count(value: Dim, exact: bool = False) -> str:
+    """A count with an SI prefix (1.23 M); below a thousand, or with exact=True, every digit."""
+    if not isinstance(value, int):
+        return str(value)
+    if exact or abs(value) < 1000:
+        return f"{value:,}"
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {prefix}"
+    return f"{value:,}"  # pragma: no cover - the loop always returns
+
+
+def size_in_bytes(value: Dim, exact: bool = False) -> str:
+    if not isinstance(value, int):
+        return f"{value} B"
+    if exact or abs(value) < 1000:
+        return f"{value:,} B"
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {prefix.upper() if prefix == 'k' else prefix}B"
+    return f"{value:,} B"  # pragma: no cover
+
+
+def percent(part: Dim, whole: Dim) -> float:
+    if not isinstance(part, int) or not isinstance(whole, int) or whole == 0:
+        return 0.0
+    return 100.0 * part / whole
+
+
+def field_size(rf: Field | None) -> str:
+    """The receptive field's size for a table cell: '212', '7x11', with '*' when paths do not align."""
+    if rf is None:
+        return "-"
+    height, width = rf.size
+    text = str(height) if height == width else f"{height}x{width}"
+    return text + ("*" if not rf.aligned else "")
+
+
+def field_long(rf: Field | None) -> str:
+    if rf is None:
+        return "- (the input has no height and width)"
+
+    def pair(values: tuple) -> str:
+        return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"
+
+    text = f"{pair(rf.size)} px, stride {pair(rf.stride)}, padding {pair(rf.padding)}"
+    if rf.is_global:
+        text += " (every output unit sees the whole input)"
+    if not rf.aligned:
+        text += " (* paths with different centres merge here)"
+    return text
+
+
+def shape(value: tuple) -> str:
+    return format_shape(value)
