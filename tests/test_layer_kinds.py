@@ -1,0 +1,222 @@
+"""Each layer kind against hand-worked figures: shape (PyTorch's formulas), params, buffers, MACs, FLOPs.
+
+Every expected number is written as the arithmetic that produces it, from the formula in the README's
+table of layer kinds (FLOPs) or from PyTorch's documentation (shapes, parameters).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from paramcalc import SpecError
+from paramcalc.layers import REGISTRY
+
+from .helpers import last
+
+
+# --- convolution ---------------------------------------------------------------------------------
+
+def test_conv_rgb_four_filters():
+    r = last("[3, 32, 32]", "- conv2d: {out: 4, kernel: 3, padding: 1}")
+    assert r.shape == (4, 32, 32)
+    assert r.params == 4 * (3 * 3 * 3 + 1) == 112
+    assert r.macs == 4 * 32 * 32 * (3 * 3 * 3)
+    assert r.flops == 2 * (4 * 32 * 32 * 27) + 4 * 32 * 32
+
+
+@pytest.mark.parametrize("conv, size", [
+    ("{out: 8, kernel: 3}", (32 - 3) // 1 + 1),                                # valid: 30
+    ("{out: 8, kernel: 3, padding: valid}", 30),
+    ("{out: 8, kernel: 3, stride: 2, padding: 1}", (32 + 2 - 3) // 2 + 1),     # 16
+    ("{out: 8, kernel: 3, dilation: 2}", (32 - 2 * (3 - 1) - 1) // 1 + 1),     # 28
+    ("{out: 8, kernel: 4, padding: same}", 32),                                # even kernel, 'same'
+    ("{out: 8, kernel: 3, stride: 2, padding: {top: 0, bottom: 1, left: 0, right: 1}}", (32 + 1 - 3) // 2 + 1),
+    ("{out: 8, kernel: 7, stride: 2, padding: 3}", (32 + 6 - 7) // 2 + 1),     # 16
+    ("{out: 8, kernel: 2, stride: 3}", (32 - 2) // 3 + 1),                     # 11, a remainder dropped
+])
+def test_conv_output_size(conv, size):
+    assert last("[3, 32, 32]", f"- conv2d: {conv}").shape == (8, size, size)
+
+
+def test_conv_rectangular_kernel_and_padding_pair():
+    r = last("[8, 17, 17]", "- conv2d: {out: 8, kernel: [1, 7], padding: [0, 3], bias: false}")
+    assert r.shape == (8, 17, 17)
+    assert r.params == 8 * 8 * 1 * 7
+    assert r.rf.size == (1, 7)
+
+
+def test_grouped_and_depthwise_conv():
+    grouped = last("[8, 8, 8]", "- conv2d: {out: 16, kernel: 3, padding: 1, groups: 4, bias: false}")
+    assert grouped.params == 16 * (8 // 4) * 3 * 3
+    assert grouped.macs == 16 * 8 * 8 * (8 // 4) * 3 * 3
+    depthwise = last("[8, 8, 8]", "- conv2d: {out: 8, kernel: 3, padding: 1, groups: depthwise}")
+    assert depthwise.params == 8 * 1 * 3 * 3 + 8
+
+
+def test_same_padding_even_kernel_splits_extra_after():
+    r = last("[1, 10, 10]", "- conv2d: {out: 1, kernel: 4, padding: same}")
+    # PyTorch pads d*(k-1) = 3 in total: 1 before, 2 after
+    assert r.shape == (1, 10, 10)
+    assert r.rf.padding == (1, 1)
+
+
+def test_pad_layer():
+    r = last("[3, 10, 10]", "- pad: {padding: {top: 1, bottom: 2, left: 0, right: 3}}")
+    assert r.shape == (3, 10 + 1 + 2, 10 + 0 + 3)
+    assert r.params == 0 and r.flops == 0
+
+
+# --- pooling -------------------------------------------------------------------------------------
+
+def test_maxpool_default_stride_and_flops():
+    r = last("[64, 112, 112]", "- maxpool: {kernel: 3, stride: 2, padding: 1}")
+    assert r.shape == (64, (112 + 2 - 3) // 2 + 1, 56)
+    assert r.flops == (3 * 3 - 1) * 64 * 56 * 56
+    assert last("[4, 8, 8]", "- maxpool: 2").shape == (4, 4, 4)  # stride defaults to the kernel
+
+
+@pytest.mark.parametrize("size, pool, expected", [
+    (112, "{kernel: 3, stride: 2, ceil_mode: true}", 56),                  # ceil((112-3)/2)+1
+    (112, "{kernel: 3, stride: 2}", 55),                                   # floor((112-3)/2)+1
+    (14, "{kernel: 2, stride: 2, ceil_mode: true}", 7),
+    (7, "{kernel: 2, stride: 2, ceil_mode: true}", 4),                     # ceil(5/2)+1
+    # the last window would start inside the right padding, so PyTorch drops it: 3 -> 2, not 3
+    (3, "{kernel: 2, stride: 2, padding: 1, ceil_mode: true}", 2),
+])
+def test_pool_ceil_mode(size, pool, expected):
+    assert last(f"[1, {size}, {size}]", f"- maxpool: {pool}").shape == (1, expected, expected)
+
+
+def test_avgpool_flops():
+    r = last("[2, 8, 8]", "- avgpool: 2")
+    assert r.shape == (2, 4, 4)
+    assert r.flops == 2 * 2 * 2 * 4 * 4  # kernel elements per output element
+
+
+def test_adaptive_avgpool_uneven_windows():
+    r = last("[2, 10, 10]", "- adaptive_avgpool: 3")
+    assert r.shape == (2, 3, 3)
+    # windows along one axis: [0, 4), [3, 7), [6, 10): 4 + 4 + 4 = 12 elements
+    assert r.flops == 2 * 12 * 12
+
+
+def test_global_pooling():
+    avg = last("[512, 7, 7]", "- global_avgpool")
+    assert avg.shape == (512, 1, 1)
+    assert avg.flops == 512 * 7 * 7
+    biggest = last("[512, 7, 7]", "- global_maxpool")
+    assert biggest.flops == 512 * (7 * 7 - 1)
+
+
+# --- fully connected and normalisation -----------------------------------------------------------
+
+def test_linear():
+    r = last("[256, 6, 6]", "- flatten\n- linear: 4096")
+    assert r.shape == (4096,)
+    assert r.params == 9216 * 4096 + 4096 == 37_752_832
+    assert r.macs == 9216 * 4096
+    assert r.flops == 2 * 9216 * 4096 + 4096
+
+
+def test_linear_without_bias_and_on_last_dimension():
+    assert last("[10]", "- linear: {out: 5, bias: false}").params == 50
+    r = last("[3, 4, 10]", "- linear: 5")  # PyTorch applies it to the last dimension
+    assert r.shape == (3, 4, 5)
+    assert r.macs == 3 * 4 * 10 * 5
+
+
+def test_batchnorm_params_buffers_flops():
+    r = last("[64, 112, 112]", "- batchnorm")
+    assert (r.params, r.buffers) == (2 * 64, 2 * 64)
+    assert r.flops == 2 * 64 * 112 * 112
+    plain = last("[64, 4, 4]", "- batchnorm: {affine: false, track_running_stats: false}")
+    assert (plain.params, plain.buffers) == (0, 0)
+
+
+def test_layernorm_groupnorm_lrn_scale():
+    assert last("[96, 56, 56]", "- layernorm").params == 2 * 96
+    assert last("[96, 56, 56]", "- layernorm").flops == 7 * 96 * 56 * 56
+    assert last("[96, 56, 56]", "- layernorm: {affine: false}").flops == 5 * 96 * 56 * 56
+    assert last("[32, 8, 8]", "- groupnorm: 8").params == 2 * 32
+    assert last("[96, 55, 55]", "- lrn: 5").flops == (2 * 5 + 3) * 96 * 55 * 55
+    assert last("[96, 7, 7]", "- scale").params == 96
+
+
+# --- element-wise --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, per_element", [
+    ("relu", 1), ("relu6", 2), ("leaky_relu", 2), ("sigmoid", 4), ("tanh", 1), ("silu", 5),
+    ("hardsigmoid", 4), ("hardswish", 5), ("gelu", 5), ("softmax", 3), ("dropout", 0), ("identity", 0),
+])
+def test_elementwise_flops(kind, per_element):
+    r = last("[16, 10, 10]", f"- {kind}")
+    assert r.shape == (16, 10, 10)
+    assert r.params == 0
+    assert r.flops == per_element * 16 * 10 * 10
+
+
+# --- merges and rearrangements -------------------------------------------------------------------
+
+def test_add_and_multiply_broadcast():
+    r = last("[8, 4, 4]", """
+        - {name: a, relu}
+        - {name: b, from: input, relu}
+        - {name: c, from: input, relu}
+        - {add, from: [a, b, c]}
+        """)
+    assert r.flops == 2 * 8 * 4 * 4
+    gate = last("[8, 4, 4]", """
+        - {name: pooled, global_avgpool}
+        - {name: gate, conv2d: {out: 8, kernel: 1}}
+        - {mul, from: [input, gate]}
+        """)
+    assert gate.shape == (8, 4, 4)
+    assert gate.flops == 8 * 4 * 4
+
+
+def test_concat_adds_channels():
+    r = last("[8, 4, 4]", """
+        - {name: a, conv2d: {out: 3, kernel: 1}}
+        - {name: b, from: input, conv2d: {out: 5, kernel: 1}}
+        - {concat, from: [input, a, b]}
+        """)
+    assert r.shape == (8 + 3 + 5, 4, 4)
+    assert r.flops == 0
+
+
+def test_flatten_shuffle_split():
+    assert last("[256, 6, 6]", "- flatten").shape == (256 * 6 * 6,)
+    assert last("[116, 4, 4]", "- channel_shuffle: 2").shape == (116, 4, 4)
+    assert last("[116, 4, 4]", "- channel_split: {take: 1}").shape == (58, 4, 4)
+    # torch.chunk(5 channels, 2) gives chunks of 3 and 2
+    assert last("[5, 4, 4]", "- channel_split: {take: 0}").shape == (3, 4, 4)
+    assert last("[5, 4, 4]", "- channel_split: {take: 1}").shape == (2, 4, 4)
+
+
+def test_batch_scales_costs_not_parameters():
+    one = last("[3, 32, 32]", "- conv2d: {out: 4, kernel: 3}")
+    eight = last("[3, 32, 32]", "- conv2d: {out: 4, kernel: 3}", batch=8)
+    assert eight.params == one.params
+    assert (eight.macs, eight.flops, eight.activations) == (8 * one.macs, 8 * one.flops, 8 * one.activations)
+
+
+# --- invalid settings that PyTorch refuses too ---------------------------------------------------
+
+@pytest.mark.parametrize("shape, layer, message", [
+    ("[3, 32, 32]", "- conv2d: {out: 8, kernel: 3, stride: 2, padding: same}", "padding 'same' needs stride 1"),
+    ("[3, 4, 4]", "- maxpool: {kernel: 2, padding: 2}", "more than half the window"),
+    ("[3, 4, 4]", "- channel_shuffle: 2", "groups=2 does not divide channels=3"),
+    # torch.chunk(5 channels, 4) gives only 3 chunks (2, 2, 1)
+    ("[5, 4, 4]", "- channel_split: {take: 3, parts: 4}", "take=3 but 5 channels give 3 chunks of 2"),
+    ("[10]", "- conv2d: {out: 8, kernel: 3}", "conv2d needs a feature map"),
+    ("[3, 4, 4]", "- flatten: {start_dim: 0}", "dim=0 is not a dimension"),
+])
+def test_refused(shape, layer, message):
+    with pytest.raises(SpecError) as caught:
+        last(shape, layer)
+    assert message in str(caught.value)
+
+
+def test_every_kind_is_documented():
+    for name, kind in REGISTRY.items():
+        assert kind.summary and kind.flops_formula and kind.category, name
