@@ -31,6 +31,7 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",  # a date-like plain scalar; kept as text
 }
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 
@@ -91,7 +92,7 @@ class _Converter:
         return SpecError(message, file=self.file, pos=_pos(node), hint=hint)
 
     def convert(self, node: yaml.Node) -> Any:
-        if node.tag not in _STANDARD_TAGS and not (node.tag or "").startswith("tag:yaml.org,2002:"):
+        if node.tag not in _STANDARD_TAGS:
             raise self.fail(node, f"YAML tag '{node.tag}' is not allowed",
                             hint="a spec holds plain numbers, strings, lists and mappings only")
         if id(node) in self.seen_nodes:

@@ -32,6 +32,7 @@ class LayerSpec:
 
     pos: Pos
     kind: str | None  # a layer kind, a block name, or None for an inline group of `layers`
+    kind_pos: Pos | None = None
     args: Any = None  # YMap of fields/arguments, a scalar for the primary field, or None
     args_pos: Pos | None = None
     name: str | None = None
@@ -222,7 +223,7 @@ class _SpecReader:
     def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
         label = prefix + str(index)
         if isinstance(raw, str):
-            return LayerSpec(pos=pos, kind=self.known_kind(raw.strip(), pos, label))
+            return LayerSpec(pos=pos, kind=self.known_kind(raw.strip(), pos, label), kind_pos=pos)
         if not isinstance(raw, dict):
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
@@ -241,8 +242,9 @@ class _SpecReader:
         layer = LayerSpec(pos=pos, kind=None)
         if kinds:
             kind_pos = raw.key_pos.get(kinds[0], pos) if isinstance(raw, YMap) else pos
-            layer.kind = self.known_kind(kinds[0], kind_pos, label)
-            layer.args, layer.args_pos = raw[kinds[0]], _pos_of(raw, kinds[0], pos)
+            layer.kind, layer.kind_pos = self.known_kind(kinds[0], kind_pos, label), kind_pos
+            layer.args = raw[kinds[0]]
+            layer.args_pos = _pos_of(raw, kinds[0], pos) if layer.args is not None else kind_pos
             self.check_fields(layer, label)
         else:
             layer.layers = self.layer_list(raw["layers"], _pos_of(raw, "layers", pos), "a group", label + ".")

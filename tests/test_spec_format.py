@@ -1,0 +1,121 @@
+"""The spec format: numbers, variables and expressions, blocks, repeats, names, branches."""
+
+from __future__ import annotations
+
+import pytest
+
+import paramcalc
+from paramcalc import SpecError
+
+from .helpers import analyse, last
+
+
+@pytest.mark.parametrize("literal, value", [
+    ("64", 64), ("1e3", 1000), ("2.5k", 2500), ("25M", 25_000_000), ("1.5G", 1_500_000_000),
+    ("0x40", 64), ("1_000", 1000), ("1.0e+3", 1000), ("'1e2 * 10'", 1000),
+])
+def test_number_literals_are_exact(literal, value):
+    assert last("[8]", f"- linear: {literal}").shape == (value,)
+
+
+def test_variables_and_expressions():
+    r = last("[3, 8, 8]", """
+        - conv2d: {out: "width * 2", kernel: "k"}
+        """, extra="vars:\n  base: 16\n  width: base * 2\n  k: max(1, 7 // 2)\n")
+    assert r.shape == (64, 6, 6)
+
+
+def test_make_divisible_as_torchvision():
+    # torchvision's _make_divisible(32 * 0.75, 8) = 24; (10, 8) -> 16 because rounding down to 8 loses > 10%
+    assert last("[8]", "- linear: make_divisible(32 * 0.75, 8)").shape == (24,)
+    assert last("[8]", "- linear: make_divisible(10, 8)").shape == (16,)
+
+
+def test_input_as_text_and_batch_and_dtype():
+    result = paramcalc.analyze("name: t\ninput: 3x32x32\nbatch: 4\ndtype: float16\nlayers: [relu]\n")
+    assert result.input_shape == (3, 32, 32)
+    assert result.batch == 4
+    assert result.totals.activation_bytes == 4 * 3 * 32 * 32 * 2
+
+
+def test_overrides_win_over_the_spec():
+    result = paramcalc.analyze("name: t\ninput: [3, 32, 32]\nlayers: [relu]\n", input_shape=(3, 64, 64), batch=2)
+    assert result.totals.output_shape == (3, 64, 64)
+    assert result.batch == 2
+
+
+BLOCKS = """\
+blocks:
+  unit:
+    args: {out: ~, stride: 1}
+    layers:
+      - {name: conv, conv2d: {out: out, kernel: 3, stride: stride, padding: 1, bias: false}}
+      - {name: bn, batchnorm}
+"""
+
+
+def test_block_repeat_names_and_index():
+    result = analyse("[3, 32, 32]", """
+        - {name: stage, repeat: 3, unit: {out: 8, stride: "2 if index == 0 else 1"}}
+        """, extra=BLOCKS)
+    names = [r.name for r in result.records]
+    assert names == ["stage", "stage.0", "stage.0.conv", "stage.0.bn", "stage.1", "stage.1.conv", "stage.1.bn",
+                     "stage.2", "stage.2.conv", "stage.2.bn"]
+    assert result["stage.0"].shape == (8, 16, 16)
+    assert result["stage.2"].shape == (8, 16, 16)
+    assert result["stage.1.conv"].params == 3 * 3 * 8 * 8
+    assert result["stage"].params == 3 * 3 * 3 * 8 + 2 * 3 * 3 * 8 * 8 + 3 * 2 * 8  # a group sums its layers
+    assert result["stage.0"].depth == 1 and result["stage.0.conv"].depth == 2
+
+
+def test_branches_dotted_references_and_output():
+    result = analyse("[3, 32, 32]", """
+        - {name: stage, repeat: 2, unit: {out: 8}}
+        - {name: side, from: stage.0.conv, relu}
+        - {name: head, from: input, conv2d: {out: 1, kernel: 1}}
+        """, extra=BLOCKS + "output: side\n")
+    assert result["side"].inputs == ("stage.0.conv",)
+    assert result.totals.output_shape == (8, 32, 32)
+    assert result["head"].params == 3 + 1  # layers off the output path still count
+
+
+def test_if_false_leaves_the_layer_out_and_its_name_passes_the_input_on():
+    text = """
+        - {name: a, conv2d: {out: 3, kernel: 1}}
+        - {name: maybe, if: use, conv2d: {out: 3, kernel: 1}}
+        - {name: sum, add, from: [a, maybe]}
+        """
+    kept = analyse("[3, 4, 4]", text, extra="vars: {use: true}\n")
+    dropped = analyse("[3, 4, 4]", text, extra="vars: {use: false}\n")
+    assert kept["sum"].inputs == ("a", "maybe")
+    assert dropped["sum"].inputs == ("a", "a")
+    assert [r.name for r in dropped.records] == ["a", "sum"]
+
+
+def test_frozen_parameters_are_not_trainable():
+    result = analyse("[3, 8, 8]", """
+        - {name: backbone, frozen: true, layers: [{conv2d: {out: 4, kernel: 3}}, batchnorm]}
+        - flatten
+        - linear: 10
+        """)
+    assert result.totals.params == (3 * 9 * 4 + 4) + 2 * 4 + (4 * 6 * 6 * 10 + 10)
+    assert result.totals.trainable == 4 * 6 * 6 * 10 + 10
+    assert result.totals.frozen == 3 * 9 * 4 + 4 + 2 * 4
+
+
+def test_spec_from_a_mapping():
+    result = paramcalc.analyze({"name": "t", "input": [3, 8, 8], "layers": [{"conv2d": {"out": 2, "kernel": 3}}]})
+    assert result.totals.params == 2 * 27 + 2
+
+
+@pytest.mark.parametrize("expression", [
+    "__import__('os').system('true')", "().__class__", "(lambda: 1)()", "[1][0]", "open('x')", "2 ** 1000",
+])
+def test_expressions_cannot_run_code(expression):
+    with pytest.raises(SpecError):
+        last("[8]", f'- linear: "{expression}"')
+
+
+def test_yaml_tags_are_refused():
+    with pytest.raises(SpecError, match="tag"):
+        paramcalc.analyze("name: t\ninput: !!python/object/apply:os.system ['true']\nlayers: [relu]\n")
