@@ -129,8 +129,10 @@ class Padding(FieldType):
     """PyTorch's padding forms plus an explicit asymmetric mapping; read as (top, bottom, left, right)."""
 
     keywords: tuple[str, ...] = ("same", "valid")
-    description: ClassVar[str] = ("integer >= 0, [height, width], {top, bottom, left, right}"
-                                  ", 'same' or 'valid'")
+
+    def describe(self) -> str:
+        words = "".join(f", '{k}'" for k in self.keywords)
+        return f"integer >= 0, [height, width], {{top, bottom, left, right}}{words}"
 
     def read(self, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:

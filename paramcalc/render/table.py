@@ -101,17 +101,25 @@ def render_show(console: Console, result: Analysis, records: list[LayerRecord], 
     emit(console, Group(layer_table(result, records, metric, exact), Text(""), totals_table(result, exact)))
 
 
+def _yaml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "(the kernel)" if value is None else str(value)
+
+
 def render_kinds(console: Console) -> None:
     from ..layers import REGISTRY
     from ..layers.fields import REQUIRED
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold")
-    table.add_column("Kind", style="cyan", no_wrap=True)
-    table.add_column("Fields (default)")
-    table.add_column("FLOPs")
-    table.add_column("PyTorch")
+    lines = Text()
     for name, kind in REGISTRY.items():
-        fields = ", ".join(f.name if f.default is REQUIRED else f"{f.name}={f.default}" for f in kind.fields)
-        aliases = f" (also: {', '.join(kind.aliases)})" if kind.aliases else ""
-        table.add_row(name + aliases, fields or "-", kind.flops_formula, kind.torch_name)
-    emit(console, table)
+        lines.append(name, style="bold cyan")
+        if kind.aliases:
+            lines.append(f"  (also {', '.join(kind.aliases)})", style="dim")
+        lines.append(f"\n    {kind.summary}\n")
+        for f in kind.fields:
+            default = "required" if f.default is REQUIRED else f"default {_yaml_value(f.default)}"
+            lines.append(f"    {f.name:<20}", style="bold")
+            lines.append(f"{f.type.describe()}; {default}" + (f" - {f.doc}" if f.doc else "") + "\n")
+        lines.append(f"    FLOPs: {kind.flops_formula}    PyTorch: {kind.torch_name}\n\n", style="dim")
+    emit(console, lines)

@@ -1,0 +1,118 @@
+"""`paramcalc show`, `paramcalc layers`, --version and --help."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import paramcalc
+from paramcalc.cli import main
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7]|38;)[0-9;]*m")
+
+
+def run(*args: str, env: dict | None = None):
+    result = CliRunner().invoke(main, list(args), env=env)
+    assert "Traceback" not in result.output
+    return result
+
+
+def rows(output: str) -> dict[str, list[str]]:
+    """Table rows keyed by their first cell."""
+    table = {}
+    for line in output.splitlines():
+        cells = line.split()
+        if cells:
+            table.setdefault(cells[0], cells)
+    return table
+
+
+def test_show_table_rows_and_totals():
+    result = run("show", str(SPECS / "vgg16.yaml"))
+    assert result.exit_code == 0
+    table = rows(result.output)
+    assert table["fc6"][:5] == ["fc6", "linear", "4096", "102.76", "M"]
+    assert table["conv1_1"][:5] == ["conv1_1", "conv2d", "64x224x224", "1.79", "k"]
+    assert table["pool5"][-1] == "212"
+    assert "138.36 M  (138,357,544)" in result.output
+    assert "15.47 G  (15,470,264,320)" in result.output
+    assert "553.43 MB" in result.output  # 138,357,544 params x 4 bytes
+    assert "212" in table["pool5"]
+
+
+@pytest.mark.parametrize("spec", sorted(str(p.relative_to(SPECS)) for p in SPECS.rglob("*.yaml")))
+def test_every_bundled_spec_shows_cleanly(spec):
+    result = run("show", str(SPECS / spec))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_show_depth_collapses_blocks_into_summed_rows():
+    result = run("show", str(SPECS / "resnet50.yaml"), "--depth", "1")
+    table = rows(result.output)
+    assert "conv1" in table and "layer3" in table
+    assert "layer3.0" not in result.output and "conv2" not in table
+    assert table["layer3"][1:4] == ["bottleneck", "×6", "1024x14x14"]
+    assert table["layer3"][4:6] == ["7.10", "M"]  # 7,098,368 parameters in the stage
+
+
+def test_show_input_batch_and_flops():
+    result = run("show", str(SPECS / "resnet18.yaml"), "--input", "3x299x299", "--batch", "2",
+                 "--metric", "flops", "--exact", "--format", "table")
+    assert result.exit_code == 0
+    assert "input 3x299x299  ·  batch 2" in result.output
+    assert "FLOPs" in result.output.splitlines()[1]
+    assert rows(result.output)["layer4"][1:4] == ["basic_block", "×2", "512x10x10"]
+
+
+def test_show_json_has_exact_integers_and_every_layer():
+    result = run("show", str(SPECS / "resnet50.yaml"), "--format", "json")
+    data = json.loads(result.output)
+    assert data["schema"] == "paramcalc.report/1"
+    assert data["totals"]["params"] == 25_557_032
+    assert data["totals"]["macs"] == 4_089_184_256
+    assert data["totals"]["buffers"] == 53_120
+    assert data["totals"]["output"] == [1, 1000]
+    names = [layer["name"] for layer in data["layers"]]
+    assert names[:5] == ["conv1", "bn1", "relu", "maxpool", "layer1"]
+    conv = data["layers"][names.index("layer4.2.conv3")]
+    assert conv["shape"] == [1, 2048, 7, 7]
+    assert conv["params"] == 512 * 2048
+    assert conv["receptive_field"]["size"] == [427, 427]
+    assert conv["output_bytes"] == 2048 * 7 * 7 * 4
+
+
+def test_json_matches_the_library():
+    path = SPECS / "googlenet.yaml"
+    data = json.loads(run("show", str(path), "--format", "json", "--batch", "3").output)
+    result = paramcalc.analyze(path, batch=3)
+    assert data["totals"]["flops"] == result.totals.flops
+    assert len(data["layers"]) == len(result.records)
+
+
+def test_piped_output_is_plain_and_no_color_is_honoured():
+    plain = run("show", str(SPECS / "alexnet.yaml"))
+    assert "\x1b[" not in plain.output
+    forced = run("show", str(SPECS / "alexnet.yaml"), env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert COLOUR.search(forced.output)
+    no_color = run("show", str(SPECS / "alexnet.yaml"), env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert not COLOUR.search(no_color.output)
+
+
+def test_version_and_help_with_examples():
+    assert run("--version").output.strip() == f"paramcalc, version {paramcalc.__version__}"
+    for command in ([], ["show"], ["layers"]):
+        help_text = run(*command, "--help").output
+        assert "Example" in help_text and "paramcalc " in help_text
+
+
+def test_layers_lists_every_kind_with_its_formula():
+    output = run("layers").output
+    for kind in ("conv2d", "maxpool", "adaptive_avgpool", "linear", "batchnorm", "hardswish", "channel_split"):
+        assert kind in output
+    assert "2·MACs + (bias ? out·H_out·W_out : 0)" in output
