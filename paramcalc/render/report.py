@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..analysis import Analysis, LayerRecord
@@ -76,5 +77,10 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None) -> d
     }
 
 
+_FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
+
+
 def to_json(result: Analysis, records: list[LayerRecord] | None = None) -> str:
-    return json.dumps(report_data(result, records), indent=2)
+    """Indented JSON, with short lists (shapes, sizes, input names) kept on one line."""
+    text = json.dumps(report_data(result, records), indent=2)
+    return _FLAT_LIST.sub(lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]", text)
