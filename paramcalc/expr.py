@@ -12,6 +12,7 @@ import ast
 import io
 import math
 import operator
+import re
 import tokenize
 from fractions import Fraction
 from functools import lru_cache
@@ -95,20 +96,20 @@ def parse_number(text: str) -> int | Fraction:
 
 
 @lru_cache(maxsize=4096)
-def _compile(text: str) -> tuple[ast.expr, tuple[int | Fraction, ...]]:
+def _compile(text: str) -> tuple[ast.expr, tuple[int | Fraction, ...], tuple[str, ...]]:
     """Parse once; numeric literals become placeholders bound to their exact values."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExprError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
-    source, numbers = _replace_numbers(text)
+    source, numbers, literals = _replace_numbers(text)
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError:
         raise ExprError(f"cannot read '{text}' as a number or an expression",
                         hint="write a number (64, 1e6, 25M) or arithmetic on names (planes * 4)") from None
-    return tree.body, tuple(numbers)
+    return tree.body, tuple(numbers), tuple(literals)
 
 
-def _replace_numbers(text: str) -> tuple[str, list[int | Fraction]]:
+def _replace_numbers(text: str) -> tuple[str, list[int | Fraction], list[str]]:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -120,7 +121,7 @@ def _replace_numbers(text: str) -> tuple[str, list[int | Fraction]]:
     def offset(row_col: tuple[int, int]) -> int:
         return line_starts[row_col[0] - 1] + row_col[1]
 
-    pieces, numbers, cursor = [], [], 0
+    pieces, numbers, literals, cursor = [], [], [], 0
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -137,27 +138,37 @@ def _replace_numbers(text: str) -> tuple[str, list[int | Fraction]]:
             pieces.append(text[cursor:start])
             pieces.append(f"__number{len(numbers)}")
             numbers.append(parse_number(literal))
+            literals.append(literal)
             cursor = end
         index += 1
     pieces.append(text[cursor:])
-    return "".join(pieces), numbers
+    return "".join(pieces), numbers, literals
 
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate one expression with the given names. Raises ExprError."""
-    tree, numbers = _compile(text)
-    return exact(_Evaluator(scope, numbers).visit(tree))
+    tree, numbers, literals = _compile(text)
+    return exact(_Evaluator(scope, numbers, literals).visit(tree))
+
+
+_PLACEHOLDER = re.compile(r"__number(\d+)")
 
 
 class _Evaluator:
-    def __init__(self, scope: Mapping[str, Any], numbers: tuple[int | Fraction, ...]) -> None:
+    def __init__(self, scope: Mapping[str, Any], numbers: tuple[int | Fraction, ...],
+                 literals: tuple[str, ...]) -> None:
         self.scope = scope
         self.numbers = numbers
+        self.literals = literals
+
+    def text(self, node: ast.AST) -> str:
+        """The source of a sub-expression as the user wrote its numbers."""
+        return _PLACEHOLDER.sub(lambda m: self.literals[int(m.group(1))], ast.unparse(node))
 
     def visit(self, node: ast.expr) -> Any:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
-            raise ExprError(f"'{ast.unparse(node)}' is not allowed in a spec expression",
+            raise ExprError(f"'{self.text(node)}' is not allowed in a spec expression",
                             hint="use numbers, names, + - * / // % **, comparisons, 'and'/'or'/'not', "
                                  "'a if cond else b' and " + ", ".join(FUNCTIONS))
         return method(node)
@@ -170,7 +181,7 @@ class _Evaluator:
     def visit_Name(self, node: ast.Name) -> Any:
         name = node.id
         if name.startswith("__number"):
-            return self.numbers[int(name[len("__number"):])]
+            return self.bounded(self.numbers[int(name[len("__number"):])])
         if name in self.scope:
             return self.scope[name]
         if name in ("true", "false"):
@@ -191,9 +202,9 @@ class _Evaluator:
             if op in _BINARY:
                 result = _BINARY[op](left, right)
             else:
-                raise ExprError(f"operator in '{ast.unparse(node)}' is not allowed")
+                raise ExprError(f"operator in '{self.text(node)}' is not allowed")
         except ZeroDivisionError:
-            raise ExprError(f"division by zero in '{ast.unparse(node)}'") from None
+            raise ExprError(f"division by zero in '{self.text(node)}'") from None
         return self.bounded(result)
 
     def power(self, base: Any, exponent: Any) -> Any:
@@ -211,7 +222,7 @@ class _Evaluator:
     def number(self, node: ast.expr) -> Any:
         value = self.visit(node)
         if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-            raise ExprError(f"'{ast.unparse(node)}' is {value!r}, not a number")
+            raise ExprError(f"'{self.text(node)}' is {value!r}, not a number")
         return value
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
@@ -222,7 +233,7 @@ class _Evaluator:
             return -value
         if isinstance(node.op, ast.UAdd):
             return value
-        raise ExprError(f"'{ast.unparse(node)}' is not allowed")
+        raise ExprError(f"'{self.text(node)}' is not allowed")
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Any:
         is_and = isinstance(node.op, ast.And)
@@ -238,7 +249,7 @@ class _Evaluator:
         for op, right_node in zip(node.ops, node.comparators):
             right = self.visit(right_node)
             if type(op) not in _COMPARE:
-                raise ExprError(f"comparison in '{ast.unparse(node)}' is not allowed")
+                raise ExprError(f"comparison in '{self.text(node)}' is not allowed")
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False
@@ -252,7 +263,7 @@ class _Evaluator:
 
     def visit_Call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = ast.unparse(node.func)
+            name = self.text(node.func)
             raise ExprError(f"unknown function '{name}'",
                             hint=did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS))
         args = [self.number(arg) for arg in node.args]
@@ -260,4 +271,4 @@ class _Evaluator:
         try:
             return self.bounded(exact(FUNCTIONS[node.func.id](*args, **kwargs)))
         except (TypeError, ValueError, ZeroDivisionError) as err:
-            raise ExprError(f"{ast.unparse(node)}: {err}") from None
+            raise ExprError(f"{self.text(node)}: {err}") from None

@@ -115,7 +115,7 @@ class Expander:
 
     def whole(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None, what: str,
               minimum: int, maximum: int) -> int:
-        value = self.value(raw, variables, pos, layer)
+        value = self.value(raw, variables, pos, layer, what)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(f"{what} must be a whole number, got {value!r}", pos, layer)
         if not minimum <= value <= maximum:
@@ -146,6 +146,7 @@ class Expander:
             raise self.fail(f"'input' must be a list of sizes, got {raw!r}", pos,
                             hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
         return tuple(self.whole(item, variables, pos, None, "each input size", 1, MAX_DIMENSION) for item in raw)
+
 
     # --- lists, layers, groups ---------------------------------------------------------
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,

@@ -11,7 +11,7 @@ from .helpers import analyse, last
 
 
 @pytest.mark.parametrize("literal, value", [
-    ("64", 64), ("1e3", 1000), ("2.5k", 2500), ("25M", 25_000_000), ("1.5G", 1_500_000_000),
+    ("64", 64), ("1e3", 1000), ("2.5k", 2500), ("25M", 25_000_000), ("1.5M", 1_500_000), ("0.001G", 1_000_000),
     ("0x40", 64), ("1_000", 1000), ("1.0e+3", 1000), ("'1e2 * 10'", 1000),
 ])
 def test_number_literals_are_exact(literal, value):

@@ -52,6 +52,12 @@ class Softmax(_Elementwise):
     fields = (Field("dim", Axis(), 1, doc="dimension as in PyTorch (1 = channels)"),)
     primary = "dim"
 
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        from .structure import sample_axis
+
+        sample_axis(self.dim, len(inputs[0]), self.kind)
+        return inputs[0]
+
 
 @register
 class Dropout(_Elementwise):

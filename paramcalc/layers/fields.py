@@ -24,6 +24,7 @@ class FieldError(ValueError):
 
 
 REQUIRED: Any = object()
+MAX_SIZE = 10**9  # no real layer has a size, channel count or kernel near this
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Int(FieldType):
         value = _whole_number(value, "the value")
         if value < self.minimum:
             raise FieldError(f"must be at least {self.minimum}, got {value}")
+        if value > MAX_SIZE:
+            raise FieldError(f"must be at most {MAX_SIZE:,}, got {value:,}")
         return value
 
     def describe(self) -> str:
@@ -118,6 +121,8 @@ class Pair(FieldType):
         for size in values:
             if size < self.minimum:
                 raise FieldError(f"must be at least {self.minimum}, got {size}")
+            if size > MAX_SIZE:
+                raise FieldError(f"must be at most {MAX_SIZE:,}, got {size:,}")
         return values  # type: ignore[return-value]
 
     def describe(self) -> str:
@@ -155,8 +160,8 @@ class Padding(FieldType):
     @staticmethod
     def _amount(value: Any) -> int:
         value = _whole_number(value, "padding")
-        if value < 0:
-            raise FieldError(f"padding must be at least 0, got {value}")
+        if not 0 <= value <= MAX_SIZE:
+            raise FieldError(f"padding must be between 0 and {MAX_SIZE:,}, got {value:,}")
         return value
 
 

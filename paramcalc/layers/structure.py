@@ -7,7 +7,7 @@ from .base import LayerError, LayerKind, register
 from .fields import Axis, Field, Int
 
 
-def _sample_axis(axis: int, rank: int, kind: str) -> int:
+def sample_axis(axis: int, rank: int, kind: str) -> int:
     """PyTorch's dimension numbering (0 = batch, negative from the end) -> index in a sample's shape."""
     full = axis + rank + 1 if axis < 0 else axis
     if not 1 <= full <= rank:
@@ -29,7 +29,7 @@ class Concat(LayerKind):
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         first = inputs[0]
-        axis = _sample_axis(self.dim, len(first), self.kind)
+        axis = sample_axis(self.dim, len(first), self.kind)
         for index, shape in enumerate(inputs[1:], start=2):
             if len(shape) != len(first) or not all(
                     same(a, b) for i, (a, b) in enumerate(zip(shape, first)) if i != axis):
@@ -97,8 +97,8 @@ class Flatten(LayerKind):
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         shape = inputs[0]
-        start = _sample_axis(self.start_dim, len(shape), self.kind)
-        end = _sample_axis(self.end_dim, len(shape), self.kind)
+        start = sample_axis(self.start_dim, len(shape), self.kind)
+        end = sample_axis(self.end_dim, len(shape), self.kind)
         if start > end:
             raise LayerError(f"start_dim={self.start_dim} comes after end_dim={self.end_dim}", field="start_dim")
         return (*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:])
