@@ -172,11 +172,8 @@ class Expander:
         inputs = [self.resolve(ref, scope, layer.inputs_pos, label, own=name) for ref in layer.inputs] \
             if layer.inputs else [previous]
         if layer.condition is not None:
-            if not self.value(layer.condition, variables, layer.condition_pos, label):
-                if len(inputs) != 1:
-                    raise self.fail("a layer left out by 'if' must have one input, to stand in for it",
-                                    layer.condition_pos, label)
-                return inputs[0], None  # a layer that is left out passes its input on
+            if not self.value(layer.condition, variables, layer.condition_pos, label, "if"):
+                return inputs[0], None  # a layer that is left out passes its (first) input on
         if layer.repeat is None:
             return self.expand_one(layer, path, scope, parent, inputs, variables, blocks, depth)
         count = self.whole(layer.repeat, variables, layer.repeat_pos, label, "repeat", 1, MAX_REPEAT)

@@ -185,7 +185,7 @@ class _SpecReader:
         self.check_name(name, pos, "block")
         if lookup(name) is not None:
             raise self.fail(f"block '{name}' has the name of a built-in layer kind", pos,
-                            hint="give the block another name, e.g. '{name}_block'")
+                            hint=f"give the block another name, e.g. '{name}_block'")
         if not isinstance(body, dict) or "layers" not in body:
             raise self.fail(f"block '{name}' needs a 'layers' list", pos,
                             hint="blocks: {name: {args: {planes: ~}, layers: [...]}}")
