@@ -23,6 +23,6 @@ def test_parameter_count_equals_torchvision_documentation(name):
 
 def test_inception_v3_auxiliary_head_is_a_side_branch():
     result = paramcalc.analyze(FOLDER / "inception_v3.yaml")
-    assert result["AuxLogits"].inputs == ("Mixed_6e",)
+    assert result["AuxLogits"].inputs == ("Mixed_6e.cat",)  # a block's output is its last layer
     assert result["AuxLogits.conv1.conv"].shape == (768, 1, 1)  # 17x17 -> 5x5 pool -> 5x5 conv
-    assert result["Mixed_7a"].inputs == ("Mixed_6e",)
+    assert result["Mixed_7a"].inputs == ("Mixed_6e.cat",)
