@@ -94,7 +94,8 @@ def analyze(source: str | Path | dict | Spec | Graph, *, input_shape: Shape | No
         try:
             graph = expand(spec, input_shape, batch, dtype)
         except SpecError as err:
-            raise err.located(file=spec.file)
+            err.located(file=spec.file)
+            raise
     return _Analyzer(graph).run()
 
 

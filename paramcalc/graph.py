@@ -15,7 +15,7 @@ from typing import Any
 from .dims import Shape
 from .errors import Pos, SpecError, did_you_mean
 from .expr import ExprError, evaluate
-from .layers import REQUIRED, FieldError, LayerKind, lookup
+from .layers import FieldError, LayerKind, lookup
 from .layers.fields import KEYWORDS
 from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 
@@ -314,7 +314,8 @@ class Expander:
             binding = where.names.get(first)
             if binding is None and first in where.later:
                 raise self.fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
-                                pos, label, hint="move the layer up, or the reference down (this rule rules out cycles)")
+                                pos, label,
+                                hint="move the layer up, or the reference down (this rule rules out cycles)")
             where = where.parent
         if binding is None:
             raise self.fail(f"no layer named '{first}' here", pos, label,

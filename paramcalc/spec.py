@@ -100,7 +100,8 @@ def load_spec(source: str | Path | dict, *, file: str | None = None) -> Spec:
     try:
         return _SpecReader(file).spec(data)
     except SpecError as err:
-        raise err.located(file=file)
+        err.located(file=file)
+        raise
 
 
 def _pos_of(container: Any, key: Any, fallback: Pos) -> Pos:
@@ -154,7 +155,8 @@ class _SpecReader:
     def check_keys(self, mapping: dict, allowed: tuple[str, ...], what: str, layer: str | None = None) -> None:
         for key in mapping:
             if key not in allowed:
-                raise self.fail(f"unknown {what} '{key}'", mapping.key_pos.get(key) if isinstance(mapping, YMap) else None,
+                key_pos = mapping.key_pos.get(key) if isinstance(mapping, YMap) else None
+                raise self.fail(f"unknown {what} '{key}'", key_pos,
                                 hint=did_you_mean(str(key), allowed) or "allowed: " + one_of(allowed), layer=layer)
 
     def reference(self, mapping: dict, key: str, fallback: Pos) -> tuple[str | None, Pos | None]:
@@ -193,7 +195,8 @@ class _SpecReader:
         args_raw = body.get("args") or {}
         if not isinstance(args_raw, dict):
             raise self.fail(f"'args' of block '{name}' must be a mapping of argument names to defaults",
-                            _pos_of(body, "args", pos), hint="args: {planes: ~, stride: 1}  (~ marks a required argument)")
+                            _pos_of(body, "args", pos),
+                            hint="args: {planes: ~, stride: 1}  (~ marks a required argument)")
         args = {}
         for arg, default in args_raw.items():
             self.check_name(arg, _pos_of(args_raw, arg, pos), "argument")

@@ -8,7 +8,8 @@ import paramcalc
 
 
 def spec_text(input_shape: str, layers: str, extra: str = "") -> str:
-    return f"name: t\ninput: {input_shape}\n{textwrap.dedent(extra)}layers:\n{textwrap.indent(textwrap.dedent(layers), '  ')}"
+    body = textwrap.indent(textwrap.dedent(layers), "  ")
+    return f"name: t\ninput: {input_shape}\n{textwrap.dedent(extra)}layers:\n{body}"
 
 
 def analyse(input_shape: str, layers: str, extra: str = "", **options) -> paramcalc.Analysis:
