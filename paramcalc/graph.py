@@ -147,7 +147,6 @@ class Expander:
                             hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
         return tuple(self.whole(item, variables, pos, None, "each input size", 1, MAX_DIMENSION) for item in raw)
 
-
     # --- lists, layers, groups ---------------------------------------------------------
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
                     port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
@@ -195,7 +194,7 @@ class Expander:
                    inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...],
                    depth: int) -> tuple[int, int | None]:
         label = ".".join(path)
-        frozen = layer.frozen or (parent is not None and self.nodes[parent].frozen)
+        frozen = layer.frozen
         if layer.layers is not None:
             self.single_input(inputs, "a group", layer, label)
             group = self.add_node(path, "group", None, inputs, parent, layer.pos, frozen=frozen)
@@ -289,6 +288,7 @@ class Expander:
         if len(self.nodes) >= MAX_NODES:
             raise self.fail(f"the model expands to more than {MAX_NODES:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
+        frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
         node = Node(index=len(self.nodes), path=path, kind=kind, layer=layer, inputs=tuple(inputs), parent=parent,
                     pos=pos, field_pos=field_pos or {}, frozen=frozen)
         self.nodes.append(node)

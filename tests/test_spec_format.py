@@ -103,6 +103,15 @@ def test_frozen_parameters_are_not_trainable():
     assert result.totals.frozen == 3 * 9 * 4 + 4 + 2 * 4
 
 
+def test_freezing_a_group_freezes_repeats_and_blocks_inside_it():
+    result = analyse("[3, 8, 8]", """
+        - {name: backbone, frozen: true, layers: [{name: stage, repeat: 2, unit: {out: 4}}]}
+        - {name: head, conv2d: {out: 2, kernel: 1}}
+        """, extra=BLOCKS)
+    assert result.totals.trainable == 4 * 2 + 2
+    assert result.totals.frozen == (3 * 9 * 4 + 2 * 4) + (4 * 9 * 4 + 2 * 4)
+
+
 def test_spec_from_a_mapping():
     result = paramcalc.analyze({"name": "t", "input": [3, 8, 8], "layers": [{"conv2d": {"out": 2, "kernel": 3}}]})
     assert result.totals.params == 2 * 27 + 2
