@@ -197,14 +197,8 @@ class Expander:
         frozen = layer.frozen
         if layer.layers is not None:
             self.single_input(inputs, "a group", layer, label)
-            group = self.add_node(path, "group", None, inputs, parent, layer.pos, frozen=frozen)
-            inner = _Scope(inputs[0], parent=scope)
-            self.group_scopes[group.index] = inner
-            group.output = self.expand_list(layer.layers, inner, path, group.index, inputs[0], variables, blocks,
-                                            depth + 1)
-            if layer.output is not None:
-                group.output = self.resolve(layer.output, inner, layer.output_pos, label)
-            return group.output, group.index
+            return self.expand_group(path, "group", layer.layers, layer.output, layer.output_pos, layer.pos, parent,
+                                     _Scope(inputs[0], parent=scope), variables, blocks, depth, frozen)
         assert layer.kind is not None
         block = self.spec.blocks.get(layer.kind)
         if block is not None:
@@ -237,13 +231,19 @@ class Expander:
                                 label, hint=f"{block.name}: {{{arg}: ...}}")
             else:
                 arguments[arg] = self.value(default, arguments, default_pos, label, f"default of '{arg}'")
-        group = self.add_node(path, block.name, None, inputs, parent, layer.pos, frozen=frozen)
-        inner = _Scope(inputs[0])
+        return self.expand_group(path, block.name, block.layers, block.output, block.output_pos, layer.pos, parent,
+                                 _Scope(inputs[0]), arguments, (*blocks, block.name), depth, frozen)
+
+    def expand_group(self, path: tuple[str, ...], kind: str, layers: list[LayerSpec], output: str | None,
+                     output_pos: Pos | None, pos: Pos, parent: int | None, inner: _Scope, variables: dict[str, Any],
+                     blocks: tuple[str, ...], depth: int, frozen: bool) -> tuple[int, int]:
+        """A group node for a block instance or an inline group, then its layers in their own scope."""
+        group = self.add_node(path, kind, None, [inner.input_port], parent, pos, frozen=frozen)
         self.group_scopes[group.index] = inner
-        group.output = self.expand_list(block.layers, inner, path, group.index, inputs[0], arguments,
-                                        (*blocks, block.name), depth + 1)
-        if block.output is not None:
-            group.output = self.resolve(block.output, inner, block.output_pos, label)
+        group.output = self.expand_list(layers, inner, path, group.index, inner.input_port, variables, blocks,
+                                        depth + 1)
+        if output is not None:
+            group.output = self.resolve(output, inner, output_pos, ".".join(path))
         return group.output, group.index
 
     def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
