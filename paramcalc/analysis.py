@@ -32,8 +32,7 @@ class LayerRecord:
     activations: Dim = 0  # output elements, times the batch; a group sums its layers
     rf: Field | None = None
     line: int = 0
-    settings: str = ""
-    category: str = "group"
+    repeated: str = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
     parent: int | None = None
 
     @property
@@ -151,7 +150,7 @@ class _Analyzer:
     def group_record(self, node: Node) -> LayerRecord:
         return LayerRecord(name=node.name, depth=len(node.path) - 1, kind=node.kind, is_group=True,
                            inputs=self.input_names(node), shape=(), line=node.pos.line, parent=node.parent,
-                           settings=node.repeated)
+                           repeated=node.repeated)
 
     def layer_record(self, node: Node) -> LayerRecord:
         layer = node.layer
@@ -165,7 +164,7 @@ class _Analyzer:
                 inputs=self.input_names(node), shape=shape, params=params, trainable=0 if node.frozen else params,
                 buffers=layer.buffers(inputs), macs=layer.macs(inputs, shape) * self.graph.batch,
                 flops=layer.flops(inputs, shape) * self.graph.batch, activations=numel(shape) * self.graph.batch,
-                line=node.pos.line, settings=layer.describe(), category=layer.category, parent=node.parent)
+                line=node.pos.line, parent=node.parent)
             window = layer.window(inputs, shape)
         except LayerError as err:
             raise SpecError(err.message, pos=node.field_pos.get(err.field or "", node.pos), layer=node.name,

@@ -72,11 +72,6 @@ class LayerKind:
                 hint = "this layer needs a feature map (channels x height x width), but it gets a flat vector"
             raise LayerError(f"{self.kind} needs {what}, got shape {format_shape(shape)}", hint=hint)
 
-    def describe(self) -> str:
-        """The hyper-parameters as one short line for tables."""
-        return ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self.fields
-                         if getattr(self, f.name) != f.default)
-
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 ALIASES: dict[str, str] = {}

@@ -51,7 +51,7 @@ def layer_table(result: Analysis, records: list[LayerRecord], metric: str = "mac
         metric_share = units.percent(value, metric_total)
         name = Text("  " * record.depth + record.name.rsplit(".", 1)[-1],
                     style="bold" if record.is_group else "")
-        kind = Text(record.settings if record.kind == "repeat" else record.kind,
+        kind = Text(record.repeated or record.kind,
                     style="cyan" if record.is_group else "")
         table.add_row(
             name, kind, units.shape(record.shape),
