@@ -53,9 +53,9 @@ def field_long(rf: Field | None) -> str:
     def pair(values: tuple) -> str:
         return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"
 
-    text = f"{pair(rf.size)} px, stride {pair(rf.stride)}, padding {pair(rf.padding)}"
     if rf.is_global:
-        text += " (every output unit sees the whole input)"
+        return f"{pair(rf.size)} px: every output unit sees the whole input"
+    text = f"{pair(rf.size)} px, stride {pair(rf.stride)}, padding {pair(rf.padding)}"
     if not rf.aligned:
         text += " (* paths with different centres merge here)"
     return text
