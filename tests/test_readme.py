@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from paramcalc.cli import main
 from paramcalc.layers import REGISTRY
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def test_setup_commands_on_the_first_screen():
@@ -22,3 +27,28 @@ def test_every_layer_kind_and_formula_is_in_the_table():
         assert kind.flops_formula in row, name
         for field in kind.fields:
             assert f"`{field.name}`" in row, (name, field.name)
+
+
+def _pasted(command: str) -> list[str]:
+    """The output the README shows under '$ <command>'."""
+    lines = README.splitlines()
+    start = lines.index(f"$ {command}") + 1
+    end = lines.index("```", start)
+    return lines[start:end]
+
+
+@pytest.mark.parametrize("command", [
+    "paramcalc show specs/vgg16.yaml",
+    "paramcalc show specs/examples/inception_reduced.yaml",
+    "paramcalc show specs/resnet50.yaml --depth 2",
+])
+def test_pasted_output_is_real(command, monkeypatch):
+    pasted = _pasted(command)
+    monkeypatch.chdir(ROOT)
+    actual = CliRunner().invoke(main, command.split()[1:], env={"COLUMNS": None}).output.splitlines()
+    if "..." in pasted:  # abridged: the first and last lines as printed
+        cut = pasted.index("...")
+        assert pasted[:cut] == actual[:cut]
+        assert pasted[cut + 1:] == actual[len(actual) - (len(pasted) - cut - 1):]
+    else:
+        assert pasted == actual
