@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .errors import SpecError
+from .spec import DTYPE_BYTES
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
@@ -62,19 +63,30 @@ def main() -> None:
     """
 
 
+def analysis_options(command: Any) -> Any:
+    """--input, --batch and --dtype, shared by the commands that analyse specs."""
+    command = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)),
+                           help="Element type for the memory figures (default: the spec's, or float32).")(command)
+    command = click.option("--batch", type=click.IntRange(min=1),
+                           help="Batch size (default: the spec's, or 1).")(command)
+    command = click.option("--input", "input_shape", callback=parse_input_shape, metavar="CxHxW",
+                           help="Override the spec's input size, e.g. 3x299x299 (without the batch).")(command)
+    return command
+
+
+def keep_depth(records: list, depth: int | None) -> list:
+    return records if depth is None else [r for r in records if r.depth < depth]
+
+
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--input", "input_shape", callback=parse_input_shape, metavar="CxHxW",
-              help="Override the spec's input size, e.g. 3x299x299 (without the batch).")
-@click.option("--batch", type=click.IntRange(min=1), help="Batch size (default: the spec's, or 1).")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8", "uint8"]),
-              help="Element type for the memory figures (default: the spec's, or float32).")
+@analysis_options
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="Show only the first N levels; a collapsed block's row sums its layers.")
 @click.option("--metric", type=click.Choice(["macs", "flops"]), default="macs", show_default=True,
               help="The cost column of the table.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="table for people, json for scripts (exact integers).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
 @click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M.")
 def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None, depth: int | None,
          metric: str, output_format: str, exact: bool) -> None:
@@ -90,15 +102,137 @@ def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtyp
     from .analysis import analyze
 
     result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype)
-    records = result.records if depth is None else [r for r in result.records if r.depth < depth]
-    if output_format == "json":
-        from .render.report import to_json
+    records = keep_depth(result.records, depth)
+    if output_format != "table":
+        from .render import report
 
-        click.echo(to_json(result, records))
+        text = {"json": lambda: report.to_json(result, records), "csv": lambda: report.to_csv(result, records),
+                "markdown": lambda: report.to_markdown(result, records, exact)}[output_format]()
+        click.echo(text.rstrip("\n"))
         return
     from .render.table import render_show
 
     render_show(_console(), result, records, metric, exact)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@analysis_options
+@click.option("--layers", "show_layers", is_flag=True,
+              help="Also align the first two models layer by layer (by name, then by position).")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N", help="With --layers: only the first N levels.")
+@click.option("--changed", is_flag=True, help="With --layers: only the layers that differ.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
+@click.option("--exact", is_flag=True, help="Print every digit instead of 294.91 k.")
+def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None,
+            show_layers: bool, depth: int | None, changed: bool, output_format: str, exact: bool) -> None:
+    """Compare models side by side: each figure, its difference and ratio against the first model.
+
+    \b
+    Examples:
+      paramcalc compare specs/examples/stack_3x3.yaml specs/examples/conv_5x5.yaml
+      paramcalc compare specs/resnet50.yaml specs/resnet101.yaml --layers --depth 2 --changed
+      paramcalc compare specs/vgg*.yaml --format markdown
+    """
+    from .analysis import analyze
+    from .compare import align_layers, figure_rows
+
+    if show_layers and len(specs) < 2:
+        raise click.UsageError("--layers needs two specs")
+    results = [analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype) for spec in specs]
+    rows = figure_rows(results)
+    pairs = None
+    if show_layers:
+        pairs = align_layers(keep_depth(results[0].records, depth), keep_depth(results[1].records, depth))
+        if changed:
+            pairs = [pair for pair in pairs if pair.status != "same"]
+    from .render import compare as render
+
+    if output_format == "table":
+        from rich.console import Group
+        from rich.text import Text
+
+        from .render.table import emit
+
+        parts: list[Any] = [render.figures_table(results, rows, exact)]
+        if pairs is not None:
+            parts += [Text(""), render.layers_table(results, pairs, exact)]
+        emit(_console(), Group(*parts))
+        return
+    text = {"json": lambda: render.to_json(results, rows, pairs), "csv": lambda: render.to_csv(results, rows, pairs),
+            "markdown": lambda: render.to_markdown(results, rows, pairs, exact)}[output_format]()
+    click.echo(text.rstrip("\n"))
+
+
+LIMIT_OPTIONS = ("params", "trainable", "macs", "flops", "param_memory", "activation_memory")
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--max-params", metavar="N", help="Limit on parameters, e.g. 25M.")
+@click.option("--max-trainable", metavar="N", help="Limit on trainable parameters.")
+@click.option("--max-macs", metavar="N", help="Limit on MACs, e.g. 4.1G.")
+@click.option("--max-flops", metavar="N", help="Limit on FLOPs.")
+@click.option("--max-param-memory", metavar="SIZE", help="Limit on parameter memory, e.g. 110MB.")
+@click.option("--max-activation-memory", metavar="SIZE", help="Limit on activation memory, e.g. 200MB.")
+@click.option("--baseline", metavar="REF", help="A git revision (HEAD~1, origin/main) or a saved JSON report: "
+                                                 "fail when a figure grows more than --max-increase.")
+@click.option("--max-increase", metavar="PERCENT", default="0%", show_default=True,
+              help="How much a figure may grow over the baseline.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "github", "junit"]),
+              default="text", show_default=True, help="text for people, the others for CI.")
+def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_increase: str,
+          **limits: str | None) -> None:
+    """Check models against their budgets: exit 0 when all are within, 1 when any is over, 2 on bad input.
+
+    Budgets come from a spec's 'budget:' section, from --max-* options, and from a baseline.
+
+    \b
+    Examples:
+      paramcalc check specs/*.yaml
+      paramcalc check specs/resnet50.yaml --max-params 25M --max-macs 4.1G
+      paramcalc check specs/*.yaml --baseline origin/main --max-increase 5% --format github
+    """
+    from .analysis import analyze
+    from .baseline import Baseline
+    from .budget import FIGURES, LimitError, check_model, parse_amount, parse_percent
+    from .render.checks import RENDERERS, to_text
+    from .spec import load_spec
+
+    cli_limits = {}
+    for key, value in limits.items():
+        figure = key[len("max_"):]
+        if value is None:
+            continue
+        try:
+            cli_limits[figure] = parse_amount(value, FIGURES[figure].unit)
+        except LimitError as err:
+            raise click.BadParameter(str(err), param_hint=f"--{key.replace('_', '-')}") from None
+    try:
+        tolerance = parse_percent(max_increase)
+    except LimitError as err:
+        raise click.BadParameter(str(err), param_hint="--max-increase") from None
+    reference = Baseline(baseline) if baseline else None
+    checks = []
+    for path in specs:
+        spec = load_spec(path)
+        result = analyze(spec)
+        figures = reference.figures(path, result.name) if reference else None
+        model = check_model(path, result.name, result.totals, spec.budget, cli_limits, figures,
+                            reference.label if reference else "", tolerance)
+        if reference and figures is None:
+            model.notes.append(f"no baseline in {reference.label}: a new model")
+        checks.append(model)
+    if output_format == "text":
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        text = to_text(checks, (lambda line, ok: click.style(line, fg="green" if ok else "red")) if color
+                       else (lambda line, ok: line))
+    else:
+        text = RENDERERS[output_format](checks)
+    click.echo(text)
+    if not all(model.ok for model in checks):
+        sys.exit(1)
 
 
 @main.command()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budget import read_spec_budget
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .layers import ALIASES, REGISTRY, lookup
 from .source import YList, YMap, load_yaml
@@ -19,7 +20,7 @@ from .source import YList, YMap, load_yaml
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$")
 
-TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output")
+TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
 LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "layers", "output")
 BLOCK_KEYS = ("args", "layers", "output", "description")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
@@ -74,6 +75,7 @@ class Spec:
     layers: list[LayerSpec] = field(default_factory=list)
     output: str | None = None
     output_pos: Pos | None = None
+    budget: dict[str, tuple[int, Pos]] = field(default_factory=dict)  # figure -> (limit, where declared)
 
 
 def load_spec(source: str | Path | dict, *, file: str | None = None) -> Spec:
@@ -102,6 +104,10 @@ def load_spec(source: str | Path | dict, *, file: str | None = None) -> Spec:
     except SpecError as err:
         err.located(file=file)
         raise
+
+
+def _key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
+    return mapping.key_pos.get(key, fallback) if isinstance(mapping, YMap) else fallback
 
 
 def _pos_of(container: Any, key: Any, fallback: Pos) -> Pos:
@@ -150,12 +156,17 @@ class _SpecReader:
         self.block = None
         spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "layers", "")
         spec.output, spec.output_pos = self.reference(data, "output", top)
+        if data.get("budget") is not None:
+            raw = data["budget"]
+            spec.budget = read_spec_budget(raw, _pos_of(data, "budget", top),
+                                           lambda key: _key_pos(raw, key, top), lambda key: _pos_of(raw, key, top),
+                                           self.file)
         return spec
 
     def check_keys(self, mapping: dict, allowed: tuple[str, ...], what: str, layer: str | None = None) -> None:
         for key in mapping:
             if key not in allowed:
-                key_pos = mapping.key_pos.get(key) if isinstance(mapping, YMap) else None
+                key_pos = _key_pos(mapping, key, getattr(mapping, "pos", Pos(1, 1)))
                 raise self.fail(f"unknown {what} '{key}'", key_pos,
                                 hint=did_you_mean(str(key), allowed) or "allowed: " + one_of(allowed), layer=layer)
 

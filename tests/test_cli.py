@@ -116,3 +116,24 @@ def test_layers_lists_every_kind_with_its_formula():
     for kind in ("conv2d", "maxpool", "adaptive_avgpool", "linear", "batchnorm", "hardswish", "channel_split"):
         assert kind in output
     assert "2·MACs + (bias ? out·H_out·W_out : 0)" in output
+
+
+def test_show_csv_has_one_row_per_layer_with_exact_integers():
+    import csv
+    import io
+
+    output = run("show", str(SPECS / "resnet18.yaml"), "--format", "csv").output
+    table = list(csv.DictReader(io.StringIO(output)))
+    result = paramcalc.analyze(SPECS / "resnet18.yaml")
+    assert len(table) == len(result.records)
+    fc = next(row for row in table if row["name"] == "fc")
+    assert (fc["params"], fc["macs"], fc["shape"]) == (str(512 * 1000 + 1000), str(512 * 1000), "1x1000")
+    stage = next(row for row in table if row["name"] == "layer1")
+    assert stage["kind"] == "basic_block ×2" and stage["group"] == "True"
+    assert stage["rf_height"] == "43" and stage["rf_stride_height"] == "4"
+
+
+def test_show_markdown():
+    output = run("show", str(SPECS / "examples" / "rgb_conv.yaml"), "--format", "markdown").output
+    assert "| `conv` | conv2d | 4x32x32 | 112 | 100.0 | 110.59 k | 100.0 | 3 |" in output
+    assert "| params | 112 (trainable 112, frozen 0) |" in output

@@ -8,7 +8,7 @@ from ..dims import Dim, Shape, ceildiv, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, register
 from .conv import sliding_size
-from .fields import Bool, Field, Pair, Padding
+from .fields import Bool, Field, Padding, Pair
 
 
 class _WindowPool(LayerKind):

@@ -84,3 +84,50 @@ def to_json(result: Analysis, records: list[LayerRecord] | None = None) -> str:
     """Indented JSON, with short lists (shapes, sizes, input names) kept on one line."""
     text = json.dumps(report_data(result, records), indent=2)
     return _FLAT_LIST.sub(lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]", text)
+
+
+CSV_COLUMNS = ("name", "depth", "kind", "group", "inputs", "shape", "params", "trainable", "buffers", "macs",
+               "flops", "output_bytes", "rf_height", "rf_width", "rf_stride_height", "rf_stride_width",
+               "rf_padding_height", "rf_padding_width", "rf_aligned", "rf_global", "line")
+
+
+def to_csv(result: Analysis, records: list[LayerRecord] | None = None) -> str:
+    """One row per layer (and group) with exact integers; shapes include the batch, as in the JSON."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in records or result.records:
+        rf = record.rf
+        field_cells = ([*rf.size, *rf.stride, *rf.padding, rf.aligned, rf.is_global] if rf else [""] * 8)
+        writer.writerow([record.name, record.depth, record.repeated or record.kind, record.is_group,
+                         ";".join(record.inputs), "x".join(map(str, (result.batch, *record.shape))),
+                         record.params, record.trainable, record.buffers, record.macs, record.flops,
+                         record.activations * result.dtype_bytes, *field_cells, record.line])
+    return buffer.getvalue()
+
+
+def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exact: bool = False) -> str:
+    """The table of `show` as a Markdown table (dotted names instead of indentation), then the totals."""
+    from . import units
+
+    totals = result.totals
+    lines = [f"**{result.name}**: input {units.shape(result.input_shape)}, batch {result.batch}, {result.dtype}", "",
+             "| layer | kind | output | params | % params | MACs | % MACs | RF |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in records or result.records:
+        lines.append(f"| `{r.name}` | {r.repeated or r.kind} | {units.shape(r.shape)} | {units.count(r.params, exact)} "
+                     f"| {units.percent(r.params, totals.params):.1f} | {units.count(r.macs, exact)} "
+                     f"| {units.percent(r.macs, totals.macs):.1f} | {units.field_size(r.rf)} |")
+    lines += ["", "| total | |", "|---|---|",
+              f"| params | {totals.params:,} (trainable {totals.trainable:,}, frozen {totals.frozen:,}) |",
+              f"| buffers | {totals.buffers:,} |",
+              f"| MACs | {totals.macs:,} |",
+              f"| FLOPs | {totals.flops:,} |",
+              f"| parameter memory | {units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)} |",
+              f"| activation memory | {units.size_in_bytes(totals.activation_bytes, exact)} |",
+              f"| output | {units.shape(totals.output_shape)} |",
+              f"| receptive field | {units.field_long(totals.rf)} |"]
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Baselines for relative budgets: the same spec at a git revision, or a saved JSON report.
+
+Nothing leaves the machine: a revision is read with `git show`, a report from a local file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .budget import FIGURES, figures_of
+from .errors import SpecError
+
+REPORT_SCHEMAS = ("paramcalc.report/1", "paramcalc.check/1")
+
+
+class Baseline:
+    """Figures of earlier versions of the models, looked up by spec path."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        path = Path(ref)
+        self.reports: dict[str, dict[str, int]] | None = None
+        if ref.endswith(".json"):
+            if not path.is_file():
+                raise SpecError(f"baseline report '{ref}' does not exist",
+                                hint="save one with 'paramcalc check ... --format json > report.json', "
+                                     "or give a git revision such as HEAD~1 or origin/main")
+            self.reports = _read_reports(path)
+
+    @property
+    def label(self) -> str:
+        return self.ref
+
+    def figures(self, spec_path: str, model_name: str) -> dict[str, int] | None:
+        """The baseline's figures for one model, or None when the baseline has no such model."""
+        if self.reports is not None:
+            return self.reports.get(model_name)
+        text = _git_show(self.ref, Path(spec_path))
+        if text is None:
+            return None
+        from .analysis import analyze
+        from .spec import load_spec
+
+        return figures_of(analyze(load_spec(text, file=f"{self.ref}:{spec_path}")).totals)
+
+
+def _read_reports(path: Path) -> dict[str, dict[str, int]]:
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SpecError(f"cannot read the baseline report: {err}", file=str(path)) from None
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if schema == "paramcalc.report/1":
+        totals = data["totals"]
+        figures = {key: totals[key] for key in ("params", "trainable", "macs", "flops")}
+        figures["param_memory"] = totals["param_bytes"] + totals["buffer_bytes"]
+        figures["activation_memory"] = totals["activation_bytes"]
+        return {data["name"]: figures}
+    if schema == "paramcalc.check/1":
+        return {model["name"]: {k: v for k, v in model["figures"].items() if k in FIGURES}
+                for model in data["models"]}
+    raise SpecError(f"the baseline report has schema {schema!r}", file=str(path),
+                    hint="use the JSON of 'paramcalc show --format json' or 'paramcalc check --format json'")
+
+
+def _git_show(ref: str, spec: Path) -> str | None:
+    """The spec's text at a revision; None when the file did not exist there."""
+    directory = spec.resolve().parent
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=directory, capture_output=True,
+                             text=True, check=False)
+    except FileNotFoundError:
+        raise SpecError("git is not installed, so a revision cannot be a baseline", file=str(spec),
+                        hint="give a saved JSON report instead: --baseline report.json") from None
+    if top.returncode != 0:
+        raise SpecError("the spec is not in a git repository, so a revision cannot be a baseline", file=str(spec),
+                        hint="give a saved JSON report instead: --baseline report.json")
+    relative = spec.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    verify = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=directory,
+                            capture_output=True, text=True, check=False)
+    if verify.returncode != 0:
+        raise SpecError(f"'{ref}' is not a git revision here", file=str(spec),
+                        hint="use a branch, tag or commit such as HEAD~1 or origin/main, or a .json report")
+    shown = subprocess.run(["git", "show", f"{ref}:{relative}"], cwd=directory, capture_output=True, check=False)
+    if shown.returncode != 0:
+        return None  # the spec is new since that revision
+    return shown.stdout.decode("utf-8", errors="replace")

@@ -1,0 +1,166 @@
+"""Budgets: limits on a model's figures, from the spec, the command line or a baseline; and their check.
+
+No printing here: `check_model` returns plain outcomes that the renderers turn into text, JSON,
+Markdown, GitHub annotations or JUnit XML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import Pos, SpecError, did_you_mean
+from .expr import ExprError, parse_number
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .analysis import Totals
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str  # 'count' or 'bytes'
+    read: Callable[["Totals"], int]
+
+
+FIGURES: dict[str, Figure] = {f.key: f for f in (
+    Figure("params", "params", "count", lambda t: t.params),
+    Figure("trainable", "trainable params", "count", lambda t: t.trainable),
+    Figure("macs", "MACs", "count", lambda t: t.macs),
+    Figure("flops", "FLOPs", "count", lambda t: t.flops),
+    Figure("param_memory", "parameter memory", "bytes", lambda t: t.param_bytes + t.buffer_bytes),
+    Figure("activation_memory", "activation memory", "bytes", lambda t: t.activation_bytes),
+)}
+
+_BYTE_UNITS = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_QUANTITY = re.compile(r"^\s*([0-9][0-9_.]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+class LimitError(ValueError):
+    """A limit could not be read; the caller adds where it was written."""
+
+
+def parse_amount(value: Any, unit: str) -> int:
+    """A limit as an exact whole number: 25M, 4.1G, 1e9, 25557032; with unit 'bytes' also 110MB, 2GiB."""
+    if isinstance(value, bool):
+        raise LimitError(f"expected a number, got {value!r}")
+    if isinstance(value, int):
+        amount: Any = value
+    else:
+        match = _QUANTITY.match(str(value))
+        if not match:
+            raise LimitError(f"'{value}' is not an amount like 25M or 4.1G" + (" or 110MB" if unit == "bytes" else ""))
+        number, suffix = match.groups()
+        try:
+            if suffix in _BYTE_UNITS and unit == "bytes":
+                amount = Fraction(parse_number(number)) * _BYTE_UNITS[suffix]
+            else:
+                amount = parse_number(number + suffix)
+        except ExprError:
+            hint = "units: " + ", ".join(_BYTE_UNITS) if unit == "bytes" else "suffixes: k, M, G, T"
+            raise LimitError(f"'{value}' is not an amount ({hint})") from None
+    if amount < 0:
+        raise LimitError(f"a limit cannot be negative, got {value}")
+    return int(amount)  # a budget of 2.5 parameters allows 2
+
+
+def parse_percent(text: str) -> Fraction:
+    """'5%' or '5' -> 1/20."""
+    cleaned = text.strip().rstrip("%").strip()
+    try:
+        value = Fraction(cleaned)
+    except (ValueError, ZeroDivisionError):
+        raise LimitError(f"'{text}' is not a percentage like 5%") from None
+    if value < 0:
+        raise LimitError(f"a tolerance cannot be negative, got {text}")
+    return value / 100
+
+
+@dataclass(frozen=True)
+class Limit:
+    figure: str
+    value: int
+    source: str  # where it was declared, for people: 'specs/a.yaml:12', '--max-params', 'baseline HEAD~1 +5%'
+    file: str | None = None
+    line: int | None = None
+    baseline: int | None = None  # the baseline value a relative limit was computed from
+
+
+@dataclass(frozen=True)
+class Outcome:
+    figure: str
+    value: int
+    limit: Limit
+
+    @property
+    def ok(self) -> bool:
+        return self.value <= self.limit.value
+
+    @property
+    def over_by(self) -> int:
+        return self.value - self.limit.value
+
+    @property
+    def label(self) -> str:
+        return FIGURES[self.figure].label
+
+
+@dataclass
+class ModelCheck:
+    file: str
+    name: str
+    figures: dict[str, int]
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes)
+
+
+def read_spec_budget(raw: Any, pos: Pos, key_pos: Callable[[str], Pos], value_pos: Callable[[str], Pos],
+                     file: str) -> dict[str, tuple[int, Pos]]:
+    """The `budget:` section of a spec: figure -> (limit, position of the line that declares it)."""
+    if not isinstance(raw, dict):
+        raise SpecError("'budget' must be a mapping of figures to limits", pos=pos, file=file,
+                        hint="budget: {params: 25.6M, macs: 4.2G, activation_memory: 200MB}")
+    budget = {}
+    for key, value in raw.items():
+        if key not in FIGURES:
+            raise SpecError(f"unknown budget figure '{key}'", pos=key_pos(key), file=file,
+                            hint=did_you_mean(str(key), FIGURES) or "figures: " + ", ".join(FIGURES))
+        try:
+            budget[key] = (parse_amount(value, FIGURES[key].unit), key_pos(key))
+        except LimitError as err:
+            raise SpecError(f"budget {key}: {err}", pos=value_pos(key), file=file) from None
+    return budget
+
+
+def figures_of(totals: "Totals") -> dict[str, int]:
+    return {key: figure.read(totals) for key, figure in FIGURES.items()}
+
+
+def check_model(file: str, name: str, totals: "Totals", spec_budget: dict[str, tuple[int, Pos]],
+                cli_limits: dict[str, int], baseline: dict[str, int] | None = None,
+                baseline_label: str = "", max_increase: Fraction = Fraction(0)) -> ModelCheck:
+    figures = figures_of(totals)
+    result = ModelCheck(file=file, name=name, figures=figures)
+    for key, (limit, pos) in spec_budget.items():
+        result.outcomes.append(Outcome(key, figures[key], Limit(key, limit, f"{file}:{pos.line}", file, pos.line)))
+    for key, limit in cli_limits.items():
+        option = "--max-" + key.replace("_", "-")
+        result.outcomes.append(Outcome(key, figures[key], Limit(key, limit, option, file, None)))
+    if baseline is not None:
+        tolerance = f" +{float(max_increase * 100):g}%" if max_increase else ""
+        for key, base in baseline.items():
+            if key in figures:
+                allowed = int(base * (1 + max_increase))
+                result.outcomes.append(Outcome(key, figures[key], Limit(
+                    key, allowed, f"baseline {baseline_label}{tolerance}", file, None, baseline=base)))
+    if not result.outcomes:
+        result.notes.append("no budget: add a 'budget:' section to the spec, or --max-params and the like")
+    return result

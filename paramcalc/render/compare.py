@@ -1,0 +1,205 @@
+"""Comparison tables: figures side by side (rich, Markdown, CSV, JSON) and the layer alignment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from ..analysis import Analysis
+from ..compare import FigureRow, LayerPair
+from . import units
+from .report import field_data
+
+COMPARE_SCHEMA = "paramcalc.compare/1"
+
+
+def cell(row: FigureRow, value: Any, exact: bool) -> str:
+    """Counts in full (294,912: the figures being compared), bytes in readable units unless exact."""
+    if row.unit == "count":
+        return units.count(value, exact=True)
+    if row.unit == "bytes":
+        return units.size_in_bytes(value, exact)
+    if row.unit == "shape":
+        return units.shape(value)
+    return units.field_size(value)
+
+
+def change(row: FigureRow, index: int, exact: bool) -> str:
+    """'+114.69 k · 1.39x' against the first model; 'same' or 'differs' for shapes and fields."""
+    if row.unit in ("shape", "field"):
+        first, value = row.values[0], row.values[index]
+        same = first == value if row.unit == "shape" else units.field_size(first) == units.field_size(value)
+        return "same" if same else "differs"
+    difference, ratio = row.differences()[index], row.ratios()[index]
+    if difference == 0:
+        return "same"
+    sign = "+" if difference > 0 else "-"
+    magnitude = cell(row, abs(difference), exact)
+    return f"{sign}{magnitude} · {ratio:.2f}x" if ratio is not None else f"{sign}{magnitude}"
+
+
+def direction(row: FigureRow, index: int) -> int:
+    """+1 when the model costs more than the first, -1 when less, 0 when equal or not comparable."""
+    difference = row.differences()[index]
+    if not difference:
+        return 0
+    return 1 if difference > 0 else -1
+
+
+def figures_table(results: list[Analysis], rows: list[FigureRow], exact: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("Figure", style="bold", no_wrap=True)
+    for index, result in enumerate(results):
+        table.add_column(result.name, justify="right", no_wrap=True, overflow="ellipsis", max_width=24)
+        if index:
+            table.add_column(f"vs {results[0].name}", justify="right", no_wrap=True, overflow="ellipsis",
+                             max_width=24)
+    styles = {1: "red", -1: "green", 0: "dim"}
+    for row in rows:
+        cells: list[Any] = [row.label]
+        for index, value in enumerate(row.values):
+            cells.append(cell(row, value, exact))
+            if index:
+                text = change(row, index, exact)
+                style = styles[direction(row, index)] if text != "differs" else "yellow"
+                cells.append(Text(text, style=style))
+        table.add_row(*cells)
+    return table
+
+
+def layers_table(results: list[Analysis], pairs: list[LayerPair], exact: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    first, second = results[0].name, results[1].name
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
+                  caption=f"A = {first}, B = {second}. Dim: the same in both; yellow: changed; "
+                          "red: only in A; green: only in B.", caption_justify="left")
+    table.add_column("Layer", no_wrap=True, overflow="ellipsis", max_width=34)
+    table.add_column("Kind", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("Output A → B", no_wrap=True, overflow="ellipsis", max_width=26)
+    for label in ("Params A", "Params B", "MACs A", "MACs B", "Δ MACs"):
+        table.add_column(label, justify="right", no_wrap=True)
+    styles = {"same": "dim", "changed": "yellow", "only first": "red", "only second": "green"}
+    for pair in pairs:
+        a, b = pair.first, pair.second
+        record = a or b
+        assert record is not None
+        kind = record.repeated or record.kind
+        if a and b and (a.repeated or a.kind) != (b.repeated or b.kind):
+            kind_a, _, count_a = (a.repeated or a.kind).partition(" ×")
+            kind_b, _, count_b = (b.repeated or b.kind).partition(" ×")
+            same_block = kind_a == kind_b and count_a and count_b
+            kind = f"{kind_a} ×{count_a}→{count_b}" if same_block else f"{kind_a} → {kind_b}"
+        shape_a = units.shape(a.shape) if a else "—"
+        shape_b = units.shape(b.shape) if b else "—"
+        output = shape_a if shape_a == shape_b else f"{shape_a} → {shape_b}"
+        delta = (b.macs if b else 0) - (a.macs if a else 0)
+        style = styles[pair.status]
+        table.add_row(
+            Text("  " * record.depth + " / ".join(dict.fromkeys(r.name.rsplit(".", 1)[-1] for r in (a, b) if r)),
+                 style=style),
+            Text(kind, style=style),
+            Text(output, style=style),
+            units.count(a.params, exact) if a else "—", units.count(b.params, exact) if b else "—",
+            units.count(a.macs, exact) if a else "—", units.count(b.macs, exact) if b else "—",
+            Text(("+" if delta > 0 else "") + units.count(delta, exact) if delta else "",
+                 style="red" if delta > 0 else "green"),
+        )
+    return table
+
+
+def compare_data(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None) -> dict:
+    def value(row: FigureRow, item: Any) -> Any:
+        if row.unit == "shape":
+            return list(item)
+        if row.unit == "field":
+            return field_data(item)
+        return item
+
+    data: dict[str, Any] = {
+        "schema": COMPARE_SCHEMA,
+        "models": [{"spec": r.file, "name": r.name, "input": [r.batch, *r.input_shape]} for r in results],
+        "figures": [{
+            "figure": row.key, "values": [value(row, v) for v in row.values],
+            "differences": row.differences(), "ratios": row.ratios(),
+        } for row in rows],
+    }
+    if pairs is not None:
+        data["layers"] = [{
+            "name": pair.name, "status": pair.status,
+            "first": _layer(pair.first), "second": _layer(pair.second),
+        } for pair in pairs]
+    return data
+
+
+def _layer(record: Any) -> dict | None:
+    if record is None:
+        return None
+    return {"name": record.name, "kind": record.kind, "shape": list(record.shape), "params": record.params,
+            "macs": record.macs, "flops": record.flops}
+
+
+def to_json(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None) -> str:
+    return json.dumps(compare_data(results, rows, pairs), indent=2)
+
+
+def to_csv(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if pairs is None:
+        writer.writerow(["figure", *(r.name for r in results)])
+        for row in rows:
+            writer.writerow([row.key, *(_csv_value(row, v) for v in row.values)])
+    else:
+        writer.writerow(["layer", "status", "kind_a", "kind_b", "shape_a", "shape_b", "params_a", "params_b",
+                         "macs_a", "macs_b"])
+        for pair in pairs:
+            a, b = pair.first, pair.second
+            writer.writerow([pair.name, pair.status, a.kind if a else "", b.kind if b else "",
+                             units.shape(a.shape) if a else "", units.shape(b.shape) if b else "",
+                             a.params if a else "", b.params if b else "", a.macs if a else "", b.macs if b else ""])
+    return buffer.getvalue()
+
+
+def _csv_value(row: FigureRow, value: Any) -> Any:
+    if row.unit == "shape":
+        return units.shape(value)
+    if row.unit == "field":
+        return units.field_size(value)
+    return value
+
+
+def to_markdown(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None,
+                exact: bool) -> str:
+    header = ["figure"]
+    for index, result in enumerate(results):
+        header.append(f"`{result.name}`")
+        if index:
+            header.append(f"vs `{results[0].name}`")
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for row in rows:
+        cells = [row.label]
+        for index, value in enumerate(row.values):
+            cells.append(cell(row, value, exact))
+            if index:
+                cells.append(change(row, index, exact))
+        lines.append("| " + " | ".join(cells) + " |")
+    if pairs is not None:
+        lines += ["", "| layer | status | output A → B | params A | params B | MACs A | MACs B |",
+                  "|---|---|---|---:|---:|---:|---:|"]
+        for pair in pairs:
+            a, b = pair.first, pair.second
+            shapes = " → ".join(dict.fromkeys(units.shape(r.shape) if r else "—" for r in (a, b)))
+            lines.append(f"| `{pair.name}` | {pair.status} | {shapes} | "
+                         + " | ".join(units.count(v, exact) if v is not None else "—" for v in (
+                             a.params if a else None, b.params if b else None,
+                             a.macs if a else None, b.macs if b else None)) + " |")
+    return "\n".join(lines)

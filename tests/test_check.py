@@ -1,0 +1,181 @@
+"""`paramcalc check`: budgets from the spec, the command line and a baseline; exit statuses; CI formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+from click.testing import CliRunner
+
+from paramcalc.budget import LimitError, parse_amount
+from paramcalc.cli import main
+
+# rgb_conv: 4 filters of 3x3x3 + bias = 112 params; MACs 4 * 32 * 32 * 27 = 110,592
+SPEC = """\
+name: rgb
+input: [3, 32, 32]
+layers:
+  - conv2d: {out: 4, kernel: 3, padding: 1}
+budget:
+  params: 100
+  macs: 200k
+"""
+PARAMS, MACS = 112, 110_592
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def spec(tmp_path):
+    path = tmp_path / "rgb.yaml"
+    path.write_text(SPEC)
+    return str(path)
+
+
+def test_exit_0_when_within_and_1_when_over(spec, tmp_path):
+    over = run("check", spec)
+    assert over.exit_code == 1
+    assert f"params {PARAMS} is over the budget 100 by 12 (+12.00%); budget from {spec}:6" in over.output
+    assert f"MACs {MACS:,} (110.59 k) is within 200,000 ({spec}:7)" in over.output
+    assert over.output.splitlines()[-1] == "1 model checked, 1 over budget"
+    within = tmp_path / "within.yaml"
+    within.write_text(SPEC.replace("params: 100", "params: 112"))
+    assert run("check", str(within)).exit_code == 0
+
+
+def test_command_line_limits_with_suffixes(spec):
+    relaxed = spec.replace("rgb.yaml", "relaxed.yaml")
+    with open(relaxed, "w") as handle:
+        handle.write(SPEC.split("budget:")[0])
+    assert run("check", relaxed, "--max-params", "112", "--max-macs", "0.2M").exit_code == 0
+    result = run("check", relaxed, "--max-macs", "110.5k", "--max-param-memory", "1kB")
+    assert result.exit_code == 1
+    assert "MACs 110,592 (110.59 k) is over the budget 110,500 by 92 (+0.08%); budget from --max-macs" in result.output
+    assert "parameter memory 448 B is within 1,000 (--max-param-memory)" in result.output
+
+
+def test_exit_2_on_bad_input_and_usage(spec, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\ninput: [3, 8, 8]\nlayers: [conv2]\n")
+    result = run("check", str(broken))
+    assert result.exit_code == 2 and "unknown layer kind 'conv2'" in result.stderr
+    bad_budget = tmp_path / "bad_budget.yaml"
+    bad_budget.write_text(SPEC.replace("macs: 200k", "macz: 200k"))
+    result = run("check", str(bad_budget))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {bad_budget}:7:3: unknown budget figure 'macz'")
+    assert "did you mean 'macs'" in result.stderr
+    assert run("check", spec, "--max-params", "lots").exit_code == 2
+    assert run("check", spec, "--max-increase", "five").exit_code == 2
+    assert run("check", spec, "--format", "yaml").exit_code == 2
+    assert run("check").exit_code == 2
+
+
+def test_json_format(spec):
+    result = run("check", spec, "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["schema"] == "paramcalc.check/1" and data["ok"] is False
+    model = data["models"][0]
+    assert model["figures"]["params"] == PARAMS and model["figures"]["macs"] == MACS
+    assert model["checks"][0] == {"figure": "params", "value": PARAMS, "limit": 100, "ok": False, "over_by": 12,
+                                  "source": f"{spec}:6", "file": spec, "line": 6, "baseline": None}
+
+
+def test_github_annotations_point_at_the_budget_line(spec):
+    result = run("check", spec, "--format", "github")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"::error file={spec},line=6,title=paramcalc budget::rgb: params 112 is over the budget 100 by 12 "
+        f"(+12.00%25); budget from {spec}:6",
+        "paramcalc: 1 model checked, 1 over budget",
+    ]
+
+
+def test_markdown_format(spec):
+    lines = run("check", spec, "--format", "markdown").output.splitlines()
+    assert lines[0] == "### paramcalc budgets: 1 over budget"
+    assert f"| `rgb` | params | 112 | 100 | ❌ +12 | `{spec}:6` |" in lines
+    assert f"| `rgb` | MACs | 110,592 | 200,000 | ✅ | `{spec}:7` |" in lines
+
+
+def test_junit_format(spec):
+    root = ElementTree.fromstring(run("check", spec, "--format", "junit").output)
+    assert root.tag == "testsuites" and root.get("tests") == "2" and root.get("failures") == "1"
+    cases = root.findall("./testsuite/testcase")
+    assert [case.get("name") for case in cases] == [f"params <= 100 ({spec}:6)", f"macs <= 200000 ({spec}:7)"]
+    assert cases[0].find("failure") is not None and cases[1].find("failure") is None
+    assert "over the budget 100 by 12" in cases[0].find("failure").get("message")
+
+
+def test_model_without_budget_is_noted_not_failed(tmp_path):
+    path = tmp_path / "free.yaml"
+    path.write_text(SPEC.split("budget:")[0])
+    result = run("check", str(path))
+    assert result.exit_code == 0
+    assert "note: no budget" in result.output
+
+
+def _git(repo, *args):
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(repo)})
+
+
+def test_baseline_from_a_git_revision(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "specs").mkdir(parents=True)
+    spec = repo / "specs" / "net.yaml"
+    spec.write_text(SPEC.split("budget:")[0])
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first")
+    # 4 -> 5 filters: params 112 -> 140 (+25%)
+    spec.write_text(SPEC.split("budget:")[0].replace("out: 4", "out: 5"))
+    grown = run("check", str(spec), "--baseline", "HEAD", "--max-increase", "10%")
+    assert grown.exit_code == 1
+    assert "params 140: +28 (+25.00%) against baseline HEAD, more than allowed (limit 123)" in grown.output
+    assert run("check", str(spec), "--baseline", "HEAD", "--max-increase", "25%").exit_code == 0
+    new = repo / "specs" / "new.yaml"
+    new.write_text(SPEC.split("budget:")[0])
+    fresh = run("check", str(new), "--baseline", "HEAD")
+    assert fresh.exit_code == 0 and "no baseline in HEAD: a new model" in fresh.output
+    bad_ref = run("check", str(spec), "--baseline", "no-such-branch")
+    assert bad_ref.exit_code == 2 and "'no-such-branch' is not a git revision here" in bad_ref.stderr
+
+
+def test_baseline_from_a_saved_report(spec, tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text(run("show", spec, "--format", "json").output)
+    grown = tmp_path / "grown.yaml"
+    grown.write_text(SPEC.split("budget:")[0].replace("out: 4", "out: 8"))
+    result = run("check", str(grown), "--baseline", str(report), "--format", "json")
+    assert result.exit_code == 1
+    checks = {c["figure"]: c for c in json.loads(result.output)["models"][0]["checks"]}
+    assert checks["params"]["baseline"] == PARAMS and checks["params"]["value"] == 8 * 28
+    saved = tmp_path / "check.json"
+    saved.write_text(run("check", str(grown), "--format", "json").output)
+    assert run("check", str(grown), "--baseline", str(saved)).exit_code == 0
+    missing = run("check", spec, "--baseline", str(tmp_path / "nope.json"))
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize("text, unit, value", [
+    ("25M", "count", 25_000_000), ("4.1G", "count", 4_100_000_000), ("1e6", "count", 1_000_000),
+    (25557032, "count", 25_557_032), ("110MB", "bytes", 110_000_000), ("2GiB", "bytes", 2 * 2**30),
+    ("1.5 kB", "bytes", 1500), ("512", "bytes", 512),
+])
+def test_limit_amounts(text, unit, value):
+    assert parse_amount(text, unit) == value
+
+
+@pytest.mark.parametrize("text", ["lots", "25Q", "-5", "1e", "MB"])
+def test_bad_limit_amounts(text):
+    with pytest.raises(LimitError):
+        parse_amount(text, "bytes")
