@@ -80,8 +80,8 @@ def layers_table(results: list[Analysis], pairs: list[LayerPair], exact: bool) -
 
     first, second = results[0].name, results[1].name
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
-                  caption=f"A = {first}, B = {second}. Dim: the same in both; yellow: changed; "
-                          "red: only in A; green: only in B.", caption_justify="left")
+                  caption=f"A = {first}, B = {second} (dim: same, yellow: changed, red: only in A, "
+                          "green: only in B)", caption_justify="left")
     table.add_column("Layer", no_wrap=True, overflow="ellipsis", max_width=34)
     table.add_column("Kind", no_wrap=True, overflow="ellipsis", max_width=18)
     table.add_column("Output A → B", no_wrap=True, overflow="ellipsis", max_width=26)
