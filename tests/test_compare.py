@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import paramcalc
-from paramcalc.compare import align_layers
 from paramcalc.cli import main
+from paramcalc.compare import align_layers
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 STACK, SINGLE = str(SPECS / "examples" / "stack_3x3.yaml"), str(SPECS / "examples" / "conv_5x5.yaml")
@@ -74,6 +74,7 @@ def test_layers_changed_only():
 def test_json_csv_markdown():
     data = json.loads(run("compare", STACK, SINGLE, "--format", "json").output)
     assert data["schema"] == "paramcalc.compare/1"
+    assert "bias not counted" in data["conventions"]["macs"]
     params = next(f for f in data["figures"] if f["figure"] == "params")
     assert params["values"] == [294_912, 409_600]
     assert params["differences"] == [0, 114_688]

@@ -13,7 +13,6 @@ from paramcalc.layers import REGISTRY
 
 from .helpers import last
 
-
 # --- convolution ---------------------------------------------------------------------------------
 
 def test_conv_rgb_four_filters():

@@ -10,7 +10,7 @@ from typing import Any
 from ..analysis import Analysis
 from ..compare import FigureRow, LayerPair
 from . import units
-from .report import field_data
+from .report import CONVENTIONS, field_data
 
 COMPARE_SCHEMA = "paramcalc.compare/1"
 
@@ -126,6 +126,7 @@ def compare_data(results: list[Analysis], rows: list[FigureRow], pairs: list[Lay
 
     data: dict[str, Any] = {
         "schema": COMPARE_SCHEMA,
+        "conventions": CONVENTIONS,
         "models": [{"spec": r.file, "name": r.name, "input": [r.batch, *r.input_shape]} for r in results],
         "figures": [{
             "figure": row.key, "values": [value(row, v) for v in row.values],
