@@ -235,6 +235,80 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         sys.exit(1)
 
 
+def _figure(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _require_torch(command: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise SpecError(f"'paramcalc {command}' needs PyTorch, which is not installed",
+                        hint="pip install 'paramcalc[torch]'  (for a CPU-only build: "
+                             "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def verify(specs: tuple[str, ...]) -> None:
+    """Check paramcalc against PyTorch: build each spec as a module, run zeros through it on the CPU,
+    and compare every layer's output shape and parameters, and the model's trainable parameters,
+    buffers and conv + linear MACs. Exit 0 when all agree, 1 on a mismatch, 2 on bad input.
+
+    A .py file written by 'paramcalc export' is checked against the spec inside it.
+
+    \b
+    Examples:
+      paramcalc verify specs/resnet50.yaml
+      paramcalc verify specs/*.yaml specs/examples/*.yaml
+      paramcalc export specs/resnet18.yaml -o resnet18.py && paramcalc verify resnet18.py
+    """
+    _require_torch("verify")
+    from .torch import verify as verify_spec
+
+    failed = 0
+    for path in specs:
+        result = verify_spec(path)
+        figures = ", ".join(f"{figure} {ours:,}" for figure, (ours, _) in result.totals.items())
+        if result.ok:
+            click.echo(f"ok    {path}: {result.layers} layers agree with PyTorch; {figures}")
+            continue
+        failed += 1
+        click.echo(f"FAIL  {path}: {len(result.mismatches)} mismatch{'es' * (len(result.mismatches) != 1)}")
+        width = max(len(m.layer or "(model)") for m in result.mismatches)
+        click.echo(f"      {'layer':<{width}}  {'figure':<9} {'paramcalc':>22} {'PyTorch':>22}")
+        for m in result.mismatches:
+            layer = m.layer or "(model)"
+            click.echo(f"      {layer:<{width}}  {m.figure:<9} {_figure(m.paramcalc):>22} {_figure(m.torch):>22}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Where to write the Python source (default: standard output).")
+def export(spec: str, output: str | None) -> None:
+    """Write PyTorch source for a spec: an nn.Module class with the spec's layer names.
+
+    \b
+    Example:
+      paramcalc export specs/resnet18.yaml -o resnet18.py
+    """
+    _require_torch("export")
+    from .torch.export import export_source
+
+    text = export_source(spec)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    click.echo(f"wrote {output}", err=True)
+
+
 @main.command()
 def layers() -> None:
     """List every layer kind with its fields, defaults and FLOP formula.

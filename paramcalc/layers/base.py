@@ -8,6 +8,7 @@ batch size. Adding a kind is one class with `@register`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..dims import Dim, Shape, format_shape
@@ -23,6 +24,19 @@ class LayerError(ValueError):
         self.message = message
         self.hint = hint
         self.field = field
+
+
+@dataclass(frozen=True)
+class TorchCall:
+    """How to build a layer in PyTorch, as data: `nn.Conv2d(3, 64, kernel_size=(7, 7), ...)`.
+
+    `module` is an attribute of torch.nn ('Conv2d') or, prefixed with 'paramcalc.', one of the small
+    modules in paramcalc.torch.modules ('paramcalc.Concat'). The core never imports torch.
+    """
+
+    module: str
+    args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 class LayerKind:
@@ -63,6 +77,10 @@ class LayerKind:
 
     def reads_whole_map(self) -> bool:
         return False
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        """The PyTorch module with the same semantics, for paramcalc.torch.build and export."""
+        raise NotImplementedError(f"{self.kind} has no PyTorch equivalent")
 
     # --- helpers shared by the kinds -------------------------------------------------
     def need_rank(self, shape: Shape, rank: int, what: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, divides, is_positive
 from ..receptive import Window
-from .base import LayerError, LayerKind, register
+from .base import LayerError, LayerKind, TorchCall, register
 from .fields import Bool, Field, Int, Padding, Pair
 
 
@@ -19,23 +19,34 @@ def resolve_padding(padding, kernel: tuple[Dim, Dim], dilation: tuple[Dim, Dim])
     return padding
 
 
+def _too_large(axis: str, size: Dim, before: Dim, after: Dim, kernel: Dim, dilation: Dim) -> LayerError:
+    span = dilation * (kernel - 1) + 1
+    return LayerError(
+        f"the {axis} window (kernel {kernel}" + (f", dilation {dilation}, so {span} wide" if dilation != 1 else "")
+        + f") is larger than the padded input {axis} {size + before + after} ({size} + padding {before + after})",
+        hint="use a smaller kernel or stride earlier, more padding, or a larger input (--input)", field="kernel")
+
+
 def sliding_size(size: Dim, before: Dim, after: Dim, kernel: Dim, stride: Dim, dilation: Dim,
-                 axis: str, ceil_mode: bool = False) -> Dim:
-    """Output length of a sliding window, exactly as PyTorch computes it (ceil_mode as in pooling)."""
+                 axis: str, ceil_mode: bool | None = None) -> Dim:
+    """Output length of a sliding window, exactly as PyTorch computes it.
+
+    Convolutions (ceil_mode None) refuse a window larger than the padded input. Pooling only needs one
+    output: with ceil_mode a window may hang over the end, and PyTorch drops a last window that would
+    start in the right padding.
+    """
     span = dilation * (kernel - 1) + 1
     padded = size + before + after
-    if not is_positive(padded - span + 1):
-        raise LayerError(
-            f"the {axis} window (kernel {kernel}" + (f", dilation {dilation}, so {span} wide" if dilation != 1 else "")
-            + f") is larger than the padded input {axis} {padded} ({size} + padding {before + after})",
-            hint="use a smaller kernel or stride earlier, more padding, or a larger input (--input)",
-            field="kernel")
-    if ceil_mode:
-        out = (padded - span + stride - 1) // stride + 1
-        if (out - 1) * stride >= size + before:  # PyTorch drops a window that starts in the right padding
-            out = out - 1
-        return out
-    return (padded - span) // stride + 1
+    if ceil_mode is None:
+        if not is_positive(padded - span + 1):
+            raise _too_large(axis, size, before, after, kernel, dilation)
+        return (padded - span) // stride + 1
+    out = (padded - span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + before:
+        out = out - 1
+    if not is_positive(out):
+        raise _too_large(axis, size, before, after, kernel, dilation)
+    return out
 
 
 @register
@@ -96,6 +107,19 @@ class Conv2d(LayerKind):
         span = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
         return Window(kernel=span, stride=self.stride, padding=(top, left))  # type: ignore[arg-type]
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        channels = inputs[0][0]
+        module, padding = "Conv2d", self.padding
+        if not isinstance(padding, str):
+            top, bottom, left, right = padding
+            if top == bottom and left == right:
+                padding = (top, left)
+            else:  # PyTorch's Conv2d pads both sides alike: uneven padding is a pad before the convolution
+                module, padding = "paramcalc.PaddedConv2d", (left, right, top, bottom)
+        return TorchCall(module, (channels, self.out), {
+            "kernel_size": self.kernel, "stride": self.stride, "padding": padding, "dilation": self.dilation,
+            "groups": self.group_count(channels), "bias": self.bias})
+
 
 @register
 class ZeroPad(LayerKind):
@@ -116,3 +140,7 @@ class ZeroPad(LayerKind):
     def window(self, inputs: list[Shape], output: Shape) -> Window:
         top, _, left, _ = self.padding
         return Window(kernel=(1, 1), stride=(1, 1), padding=(top, left))
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        top, bottom, left, right = self.padding
+        return TorchCall("ZeroPad2d", ((left, right, top, bottom),))

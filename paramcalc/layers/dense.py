@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, divides, numel
 from ..receptive import Window
-from .base import LayerError, LayerKind, register
+from .base import LayerError, LayerKind, TorchCall, register
 from .fields import Bool, Field, Int, Real
 
 
@@ -39,6 +39,9 @@ class Linear(LayerKind):
     def reads_whole_map(self) -> bool:
         return True
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("Linear", (inputs[0][-1], self.out), {"bias": self.bias})
+
 
 class _Norm(LayerKind):
     category = "norm"
@@ -72,6 +75,12 @@ class BatchNorm(_Norm):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return 2 * numel(output)
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        module = "BatchNorm2d" if len(inputs[0]) == 3 else "BatchNorm1d"
+        return TorchCall(module, (self.channels(inputs),), {
+            "eps": self.eps, "momentum": self.momentum, "affine": self.affine,
+            "track_running_stats": self.track_running_stats})
+
 
 @register
 class LayerNorm(_Norm):
@@ -93,6 +102,12 @@ class LayerNorm(_Norm):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (7 if self.affine else 5) * numel(output)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        options = {"eps": self.eps, "elementwise_affine": self.affine, "bias": self.bias}
+        if len(inputs[0]) == 1:
+            return TorchCall("LayerNorm", (self.channels(inputs),), options)
+        return TorchCall("paramcalc.ChannelLayerNorm", (self.channels(inputs),), options)
 
 
 @register
@@ -120,6 +135,9 @@ class GroupNorm(_Norm):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (7 if self.affine else 5) * numel(output)
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("GroupNorm", (self.groups, self.channels(inputs)), {"eps": self.eps, "affine": self.affine})
+
 
 @register
 class LocalResponseNorm(_Norm):
@@ -139,6 +157,9 @@ class LocalResponseNorm(_Norm):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (2 * self.size + 3) * numel(output)
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("LocalResponseNorm", (self.size,), {"alpha": self.alpha, "beta": self.beta, "k": self.k})
+
 
 @register
 class Scale(_Norm):
@@ -153,3 +174,6 @@ class Scale(_Norm):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return numel(output)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc.Scale", (self.channels(inputs), len(inputs[0])))

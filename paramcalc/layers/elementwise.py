@@ -7,7 +7,7 @@ compare, and a library function such as exp, erf or tanh).
 from __future__ import annotations
 
 from ..dims import Dim, Shape, numel
-from .base import LayerKind, register
+from .base import LayerKind, TorchCall, register
 from .fields import Axis, Field, Real
 
 
@@ -17,6 +17,10 @@ class _Elementwise(LayerKind):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.per_element * numel(output)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        # the fields are the module's own arguments, in order (LeakyReLU(0.01), Dropout(0.5), Softmax(1))
+        return TorchCall(self.torch_name.removeprefix("nn."), tuple(getattr(self, f.name) for f in self.fields))
 
 
 def _activation(kind: str, torch_name: str, per_element: int, formula: str, summary: str,

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dims import Dim, Shape, ceildiv, numel
 from ..receptive import Window
-from .base import LayerError, LayerKind, register
+from .base import LayerError, LayerKind, TorchCall, register
 from .conv import sliding_size
 from .fields import Bool, Field, Padding, Pair
 
@@ -29,8 +29,8 @@ class _WindowPool(LayerKind):
             raise LayerError("pooling pads both sides equally", field="padding",
                              hint="for uneven padding put a 'pad' layer before the pooling")
         dilation = self.dilation if self.dilated else (1, 1)
-        for pad, kernel, d in ((top, self.kernel[0], dilation[0]), (left, self.kernel[1], dilation[1])):
-            limit = (d * (kernel - 1) + 1) // 2 if self.dilated else kernel // 2
+        for pad, kernel in ((top, self.kernel[0]), (left, self.kernel[1])):
+            limit = kernel // 2  # PyTorch's pool2d_shape_check: the kernel, not its dilated span
             if pad > limit:
                 raise LayerError(f"padding {pad} is more than half the window ({kernel}); PyTorch refuses it",
                                  hint=f"use padding <= {limit}", field="padding")
@@ -66,6 +66,11 @@ class MaxPool(_WindowPool):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (self.kernel[0] * self.kernel[1] - 1) * numel(output)
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("MaxPool2d", (), {"kernel_size": self.kernel, "stride": self.stride,
+                                           "padding": (self.padding[0], self.padding[2]),
+                                           "dilation": self.dilation, "ceil_mode": self.ceil_mode})
+
 
 @register
 class AvgPool(_WindowPool):
@@ -78,6 +83,12 @@ class AvgPool(_WindowPool):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.kernel[0] * self.kernel[1] * numel(output)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("AvgPool2d", (), {"kernel_size": self.kernel, "stride": self.stride,
+                                           "padding": (self.padding[0], self.padding[2]),
+                                           "ceil_mode": self.ceil_mode,
+                                           "count_include_pad": self.count_include_pad})
 
 
 def adaptive_windows(size: Dim, out: Dim) -> tuple[Dim, Dim]:
@@ -110,6 +121,9 @@ class _AdaptivePool(LayerKind):
 
     def reads_whole_map(self) -> bool:
         return tuple(self.out) == (1, 1)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall(self.torch_name.removeprefix("nn."), (tuple(self.out),))
 
 
 @register
@@ -144,11 +158,15 @@ class _GlobalPool(LayerKind):
         super().__init__(**values)
         self.out = (1, 1)
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall(self.torch_name.removeprefix("nn."), (1,))
+
 
 @register
 class GlobalAvgPool(_GlobalPool, AdaptiveAvgPool):
     kind = "global_avgpool"
     aliases = ("gap",)
+    torch_name = "nn.AdaptiveAvgPool2d"
     summary = "mean over the whole map: C x H x W -> C x 1 x 1 (AdaptiveAvgPool2d(1))"
     flops_formula = "H·W per channel"
 
@@ -157,5 +175,6 @@ class GlobalAvgPool(_GlobalPool, AdaptiveAvgPool):
 class GlobalMaxPool(_GlobalPool, AdaptiveMaxPool):
     kind = "global_maxpool"
     aliases = ()
+    torch_name = "nn.AdaptiveMaxPool2d"
     summary = "maximum over the whole map: C x H x W -> C x 1 x 1 (AdaptiveMaxPool2d(1))"
     flops_formula = "H·W − 1 per channel"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..dims import Dim, Shape, ceildiv, divides, format_shape, numel, same
-from .base import LayerError, LayerKind, register
+from .base import LayerError, LayerKind, TorchCall, register
 from .fields import Axis, Field, Int
 
 
@@ -42,6 +42,9 @@ class Concat(LayerKind):
             total = total + shape[axis]
         return (*first[:axis], total, *first[axis + 1:])
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc.Concat", (self.dim,))
+
 
 def broadcast(inputs: list[Shape], kind: str) -> Shape:
     """PyTorch's broadcasting of per-sample shapes (sizes agree or one of them is 1)."""
@@ -68,6 +71,9 @@ class _Arithmetic(LayerKind):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (len(inputs) - 1) * numel(output)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc." + type(self).__name__)
 
 
 @register
@@ -103,6 +109,9 @@ class Flatten(LayerKind):
             raise LayerError(f"start_dim={self.start_dim} comes after end_dim={self.end_dim}", field="start_dim")
         return (*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:])
 
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("Flatten", (self.start_dim, self.end_dim))
+
 
 @register
 class ChannelShuffle(LayerKind):
@@ -118,6 +127,9 @@ class ChannelShuffle(LayerKind):
         if not divides(self.groups, channels):
             raise LayerError(f"groups={self.groups} does not divide channels={channels}", field="groups")
         return inputs[0]
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("ChannelShuffle", (self.groups,))
 
 
 @register
@@ -141,3 +153,6 @@ class ChannelSplit(LayerKind):
                              hint=f"take is counted from 0 and must be below {chunks}", field="take")
         size = min(chunk, channels - self.take * chunk)
         return (size, *inputs[0][1:])
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc.ChannelSplit", (self.parts, self.take))

@@ -1,0 +1,85 @@
+"""Spec -> torch.nn.Module whose submodules carry the spec's names (`layer3.4.conv2`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..analysis import Analysis, analyze
+from ..graph import INPUT_PORT, Graph, expand
+from ..layers.base import TorchCall
+from ..spec import Spec, load_spec
+from . import modules
+
+
+class Group(nn.Module):
+    """A block instance, a repeat or an inline group: a namespace for its layers (SpecModel runs them)."""
+
+
+def make_module(call: TorchCall) -> nn.Module:
+    if call.module.startswith("paramcalc."):
+        factory = getattr(modules, call.module.removeprefix("paramcalc."))
+    else:
+        factory = getattr(nn, call.module)
+    return factory(*call.args, **call.kwargs)
+
+
+def shape_of(analysis: Analysis, graph: Graph, port: int) -> tuple:
+    return graph.input_shape if port == INPUT_PORT else analysis.records[port].shape
+
+
+def prepare(source: str | Path | dict | Spec, input_shape: tuple | None = None,
+            batch: int | None = None) -> tuple[Graph, Analysis]:
+    spec = source if isinstance(source, Spec) else load_spec(source)
+    graph = expand(spec, input_shape, batch)
+    return graph, analyze(graph)
+
+
+class SpecModel(nn.Module):
+    """The spec as a module: submodules named as in the spec; forward runs the layers in spec order."""
+
+    def __init__(self, graph: Graph, analysis: Analysis) -> None:
+        super().__init__()
+        self.spec_name = graph.spec.name
+        self.input_shape = tuple(graph.input_shape)
+        self.batch = graph.batch
+        containers: dict[int, nn.Module] = {}
+        self._steps: list[tuple[str, tuple[int, ...], int]] = []  # (path, input ports, node index)
+        for node in graph.nodes:
+            parent = self if node.parent is None else containers[node.parent]
+            if node.is_group:
+                module: nn.Module = Group()
+                containers[node.index] = module
+            else:
+                assert node.layer is not None
+                module = make_module(node.layer.torch_call([shape_of(analysis, graph, p) for p in node.inputs]))
+                self._steps.append((node.name, node.inputs, node.index))
+            if node.frozen:
+                module.requires_grad_(False)
+            parent.add_module(node.path[-1], module)
+        self._output = graph.output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values: dict[int, Any] = {INPUT_PORT: x}
+        for path, ports, index in self._steps:
+            values[index] = self.get_submodule(path)(*(values[port] for port in ports))
+        return values[self._output]
+
+    def example_input(self) -> torch.Tensor:
+        """Zeros of the spec's input size, with the batch."""
+        return torch.zeros(self.batch, *self.input_shape)
+
+
+def build(source: str | Path | dict | Spec, *, input_shape: tuple | None = None,
+          batch: int | None = None) -> SpecModel:
+    """A torch.nn.Module for a spec given as a path, YAML text, a mapping or a loaded Spec.
+
+    Every layer is the PyTorch module with the same hyper-parameters; blocks, repeats and groups are
+    submodules with the spec's names, so `model.get_submodule("layer3.4.conv2")` finds that layer.
+    Frozen layers have requires_grad off.
+    """
+    graph, analysis = prepare(source, input_shape, batch)
+    return SpecModel(graph, analysis)

@@ -1,0 +1,125 @@
+"""Cross-check paramcalc against PyTorch: build the module, run zeros through it, compare every figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..analysis import Analysis
+from ..graph import Graph
+from ..spec import Spec
+from .build import SpecModel, prepare
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    layer: str  # '' for a model total
+    figure: str
+    paramcalc: Any
+    torch: Any
+
+
+@dataclass
+class Verification:
+    file: str
+    name: str
+    layers: int = 0
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # figure -> (paramcalc, torch)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def buffer_count(model: nn.Module) -> int:
+    """Running statistics; PyTorch's num_batches_tracked counters are bookkeeping, as paramcalc counts."""
+    return sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
+
+
+def _recorder(shapes: dict[str, tuple], name: str) -> Any:
+    def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:  # None keeps the output
+        shapes.setdefault(name, tuple(output.shape))
+    return hook
+
+
+def verify(source: str | Path | dict | Spec, *, model: nn.Module | None = None) -> Verification:
+    """Compare a spec's figures with PyTorch's, for the module `build` makes or for `model` (an export).
+
+    A path ending in .py is a file written by `paramcalc export`, checked against the spec inside it.
+    """
+    if model is None and str(source).endswith(".py") and "\n" not in str(source):
+        return verify_export(source)  # type: ignore[arg-type]
+    graph, analysis = prepare(source)
+    return compare_with_torch(graph, analysis, model if model is not None else SpecModel(graph, analysis))
+
+
+def compare_with_torch(graph: Graph, analysis: Analysis, model: nn.Module) -> Verification:
+    result = Verification(file=graph.spec.file, name=graph.spec.name)
+    model.eval()
+    shapes: dict[str, tuple] = {}
+    hooks = []
+    leaves = [r for r in analysis.records if not r.is_group]
+    for record in leaves:
+        try:
+            module = model.get_submodule(record.name)
+        except AttributeError:
+            result.mismatches.append(Mismatch(record.name, "module", "present", "missing"))
+            continue
+        hooks.append(module.register_forward_hook(_recorder(shapes, record.name)))
+    example = torch.zeros(graph.batch, *graph.input_shape)
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for record in leaves:
+        if record.name not in shapes:
+            continue
+        result.layers += 1
+        expected = (graph.batch, *record.shape)
+        if shapes[record.name] != expected:
+            result.mismatches.append(Mismatch(record.name, "shape", expected, shapes[record.name]))
+        own = sum(p.numel() for p in model.get_submodule(record.name).parameters())
+        if own != record.params:
+            result.mismatches.append(Mismatch(record.name, "params", record.params, own))
+    totals = analysis.totals
+    result.totals = {
+        "params": (totals.params, sum(p.numel() for p in model.parameters())),
+        "trainable": (totals.trainable, sum(p.numel() for p in model.parameters() if p.requires_grad)),
+        "buffers": (totals.buffers, buffer_count(model)),
+        "macs": (totals.macs, counter.get_total_flops() // 2),  # FlopCounterMode counts 2 FLOPs per MAC
+    }
+    result.mismatches.extend(Mismatch("", figure, ours, theirs)
+                             for figure, (ours, theirs) in result.totals.items() if ours != theirs)
+    return result
+
+
+def verify_export(path: str | Path) -> Verification:
+    """Check a file written by `paramcalc export` against the spec embedded in it."""
+    import importlib.util
+
+    from ..errors import SpecError
+
+    location = Path(path)
+    loader_spec = importlib.util.spec_from_file_location(f"paramcalc_export_{location.stem}", location)
+    if loader_spec is None or loader_spec.loader is None:
+        raise SpecError("cannot load this file as Python", file=str(path))
+    module = importlib.util.module_from_spec(loader_spec)
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as err:  # the file is the user's: any failure in it is bad input
+        raise SpecError(f"cannot run this file: {type(err).__name__}: {err}", file=str(path)) from None
+    text, model_class = getattr(module, "SPEC", None), getattr(module, "MODEL", None)
+    if not isinstance(text, str) or model_class is None:
+        raise SpecError("this file has no SPEC text and MODEL class", file=str(path),
+                        hint="verify checks files written by 'paramcalc export'")
+    result = verify(text if "\n" in text else text + "\n", model=model_class())
+    result.file = str(path)
+    return result

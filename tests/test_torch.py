@@ -1,0 +1,106 @@
+"""paramcalc against PyTorch itself: build, verify, export (needs the torch extra; CI always has it)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paramcalc.cli import main
+
+from .conftest import require_torch
+
+torch = require_torch()
+
+from paramcalc.torch import build, verify  # noqa: E402
+from paramcalc.torch.export import export_source  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").rglob("*.yaml"))
+MORE = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "data" / "more_models").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec", SPECS + MORE)
+def test_every_spec_agrees_with_pytorch(spec, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = verify(spec)
+    assert result.ok, result.mismatches
+    assert result.layers > 0
+    assert result.totals["macs"][0] == result.totals["macs"][1]
+
+
+def test_submodules_follow_the_spec_names():
+    model = build(ROOT / "specs" / "resnet50.yaml")
+    conv = model.get_submodule("layer3.4.conv2")
+    assert isinstance(conv, torch.nn.Conv2d)
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size) == (256, 256, (3, 3))
+    assert isinstance(model.get_submodule("layer2.0.downsample.0"), torch.nn.Conv2d)
+    with torch.no_grad():
+        assert model(model.example_input()).shape == (1, 1000)
+
+
+def test_build_from_text_and_frozen_layers():
+    model = build("name: t\ninput: [3, 8, 8]\nlayers:\n  - {name: stem, frozen: true, conv2d: {out: 4, kernel: 3}}\n"
+                  "  - {name: head, conv2d: {out: 2, kernel: 1}}\n")
+    assert not any(p.requires_grad for p in model.get_submodule("stem").parameters())
+    assert all(p.requires_grad for p in model.get_submodule("head").parameters())
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("spec", ["specs/resnet18.yaml", "specs/googlenet.yaml", "specs/examples/stride_padding.yaml",
+                                  "specs/examples/blur_3x3.yaml", "tests/data/more_models/shufflenet_v2_x1_0.yaml",
+                                  "tests/data/more_models/inception_v3.yaml"])
+def test_exported_source_builds_the_same_model(spec, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "exported.py"
+    path.write_text(export_source(spec))
+    module = _load(path)
+    model = module.MODEL()
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in build(spec).parameters())
+    assert verify(str(path)).ok
+    result = CliRunner().invoke(main, ["verify", str(path)])
+    assert result.exit_code == 0 and result.output.startswith(f"ok    {path}:")
+
+
+def test_verify_reports_mismatches_with_exit_1(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "edited.py"
+    source = export_source("specs/examples/rgb_conv.yaml")
+    path.write_text(source.replace("nn.Conv2d(3, 4,", "nn.Conv2d(3, 5,"))  # an edit that breaks the spec
+    result = CliRunner().invoke(main, ["verify", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == f"FAIL  {path}: 5 mismatches"
+    assert lines[2].split() == ["conv", "shape", "1x4x32x32", "1x5x32x32"]
+    assert lines[3].split() == ["conv", "params", "112", "140"]
+    assert lines[6].split() == ["(model)", "macs", "110,592", "138,240"]
+
+
+def test_export_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / "model.py"
+    result = CliRunner().invoke(main, ["export", "specs/examples/rgb_conv.yaml", "-o", str(target)])
+    assert result.exit_code == 0
+    assert "class RgbConv(nn.Module):" in target.read_text()
+    assert "self.conv = nn.Conv2d(3, 4, kernel_size=3, padding=1)" in target.read_text()
+    broken = tmp_path / "broken.py"
+    broken.write_text("this is not python(")
+    bad = CliRunner().invoke(main, ["verify", str(broken)])
+    assert bad.exit_code == 2 and "cannot run this file: SyntaxError" in bad.stderr
+
+
+def test_without_torch_the_commands_say_how_to_install_it(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    result = CliRunner().invoke(main, ["verify", "specs/resnet18.yaml"])
+    assert result.exit_code == 2
+    assert "needs PyTorch, which is not installed" in result.stderr
+    assert "pip install 'paramcalc[torch]'" in result.stderr
