@@ -72,26 +72,26 @@ def run_torch(net: dict) -> tuple[list[tuple], Any, int] | None:
     shapes, params = [], 0
     x = torch.zeros(net["batch"], *net["input"])
     try:
-        for kind, settings in net["layers"]:
+        for kind, options in net["layers"]:
             if kind in ("conv2d", "add", "concat"):
-                module, padded = torch_conv(x, settings)
+                module, padded = torch_conv(x, options)
                 params += sum(p.numel() for p in module.parameters())
                 branch = module(padded)
                 x = branch if kind == "conv2d" else x + branch if kind == "add" else torch.cat([x, branch], 1)
                 if kind != "conv2d":
                     shapes.append(tuple(branch.shape))
             elif kind == "maxpool":
-                x = nn.MaxPool2d(settings["kernel"], settings["stride"], settings["padding"], settings["dilation"],
-                                 ceil_mode=settings["ceil_mode"])(x)
+                x = nn.MaxPool2d(options["kernel"], options["stride"], options["padding"], options["dilation"],
+                                 ceil_mode=options["ceil_mode"])(x)
             elif kind == "avgpool":
-                x = nn.AvgPool2d(settings["kernel"], settings["stride"], settings["padding"], settings["ceil_mode"],
-                                 settings["count_include_pad"])(x)
+                x = nn.AvgPool2d(options["kernel"], options["stride"], options["padding"], options["ceil_mode"],
+                                 options["count_include_pad"])(x)
             elif kind == "batchnorm":
                 module = nn.BatchNorm2d(x.shape[1]).eval()
                 params += sum(p.numel() for p in module.parameters())
                 x = module(x)
             elif kind == "adaptive_avgpool":
-                x = nn.AdaptiveAvgPool2d(_pair(settings["out"]))(x)
+                x = nn.AdaptiveAvgPool2d(_pair(options["out"]))(x)
             shapes.append(tuple(x.shape))
         if net["head"]:
             x = torch.flatten(x, 1)
@@ -109,9 +109,9 @@ def spec_of(net: dict) -> dict:
     """The same network as a paramcalc spec (a mapping), with the layer names the shapes are compared by."""
     layers: list[dict] = []
     previous = "input"
-    for index, (kind, settings) in enumerate(net["layers"]):
+    for index, (kind, options) in enumerate(net["layers"]):
         name = f"l{index}"
-        fields = {key: (list(value) if isinstance(value, tuple) else value) for key, value in settings.items()
+        fields = {key: (list(value) if isinstance(value, tuple) else value) for key, value in options.items()
                   if value is not None}
         if kind in ("add", "concat"):
             layers.append({"name": f"branch{index}", "from": previous, "conv2d": fields})
