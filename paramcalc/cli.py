@@ -271,7 +271,9 @@ def verify(specs: tuple[str, ...]) -> None:
     failed = 0
     for path in specs:
         result = verify_spec(path)
-        figures = ", ".join(f"{figure} {ours:,}" for figure, (ours, _) in result.totals.items())
+        totals = {figure: ours for figure, (ours, _) in result.totals.items()}
+        figures = (f"params {totals['params']:,} (trainable {totals['trainable']:,}), "
+                   f"buffers {totals['buffers']:,}, MACs {totals['macs']:,}")
         if result.ok:
             click.echo(f"ok    {path}: {result.layers} layers agree with PyTorch; {figures}")
             continue
