@@ -74,6 +74,11 @@ _COMPARE = {
 }
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """Long expressions are cut in messages: the place in the file shows the rest."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def exact(value: Any) -> Any:
     """A fraction that is a whole number becomes an int; anything else is returned as is."""
     if isinstance(value, Fraction) and value.denominator == 1:
@@ -92,7 +97,7 @@ def parse_number(text: str) -> int | Fraction:
             return int(text, 0) * scale
         return exact(Fraction(text.replace("_", "")) * scale)
     except (ValueError, ZeroDivisionError):
-        raise ExprError(f"'{text}' is not a number") from None
+        raise ExprError(f"'{shorten(text)}' is not a number") from None
 
 
 @lru_cache(maxsize=4096)
@@ -103,8 +108,8 @@ def _compile(text: str) -> tuple[ast.expr, tuple[int | Fraction, ...], tuple[str
     source, numbers, literals = _replace_numbers(text)
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        raise ExprError(f"cannot read '{text}' as a number or an expression",
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        raise ExprError(f"cannot read '{shorten(text)}' as a number or an expression",
                         hint="write a number (64, 1e6, 25M) or arithmetic on names (planes * 4)") from None
     return tree.body, tuple(numbers), tuple(literals)
 
@@ -113,7 +118,7 @@ def _replace_numbers(text: str) -> tuple[str, list[int | Fraction], list[str]]:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        raise ExprError(f"cannot read '{text}' as a number or an expression") from None
+        raise ExprError(f"cannot read '{shorten(text)}' as a number or an expression") from None
     line_starts = [0]
     for line in text.splitlines(keepends=True):
         line_starts.append(line_starts[-1] + len(line))
@@ -148,7 +153,11 @@ def _replace_numbers(text: str) -> tuple[str, list[int | Fraction], list[str]]:
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate one expression with the given names. Raises ExprError."""
     tree, numbers, literals = _compile(text)
-    return exact(_Evaluator(scope, numbers, literals).visit(tree))
+    try:
+        return exact(_Evaluator(scope, numbers, literals).visit(tree))
+    except RecursionError:
+        raise ExprError(f"'{shorten(text)}' is nested too deeply",
+                        hint="split it with variables under 'vars:'") from None
 
 
 _PLACEHOLDER = re.compile(r"__number(\d+)")

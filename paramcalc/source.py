@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_FILE_BYTES = 10_000_000
 MAX_ALIASES = 1_000
+MAX_NESTING = 100
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -74,6 +75,12 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         problem = err.problem or err.context or "invalid YAML"
         raise SpecError(f"YAML syntax error: {problem}", file=file, pos=pos,
                         hint="check the indentation and that every '{', '[' and quote is closed") from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow: no mark, but a position
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        character = f"U+{err.character:04X}" if isinstance(err.character, int) else repr(err.character)
+        raise SpecError(f"character {character} is not allowed in YAML ({err.reason})", file=file,
+                        pos=Pos(line, column), hint="is this a text file? control characters must be removed") from None
     except yaml.YAMLError as err:
         raise SpecError(f"YAML error: {err}", file=file) from None
     if node is None:
@@ -91,7 +98,7 @@ class _Converter:
     def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> SpecError:
         return SpecError(message, file=self.file, pos=_pos(node), hint=hint)
 
-    def convert(self, node: yaml.Node) -> Any:
+    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
         if node.tag not in _STANDARD_TAGS:
             raise self.fail(node, f"YAML tag '{node.tag}' is not allowed",
                             hint="a spec holds plain numbers, strings, lists and mappings only")
@@ -102,16 +109,19 @@ class _Converter:
                 raise self.fail(node, f"more than {MAX_ALIASES} YAML aliases",
                                 hint="use a block with 'repeat' instead of copying with aliases")
         self.seen_nodes.add(id(node))
+        if depth > MAX_NESTING:
+            raise self.fail(node, f"mappings and lists nest more than {MAX_NESTING} deep",
+                            hint="a spec needs a few levels; use blocks for structure")
         if isinstance(node, yaml.MappingNode):
-            return self.mapping(node)
+            return self.mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            items = YList(self.convert(child) for child in node.value)
+            items = YList(self.convert(child, depth + 1) for child in node.value)
             items.pos = _pos(node)
             items.item_pos = [_pos(child) for child in node.value]
             return items
         return self.scalar(node)
 
-    def mapping(self, node: yaml.MappingNode) -> YMap:
+    def mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
         result = YMap()
         result.pos = _pos(node)
         result.key_pos = {}
@@ -127,7 +137,7 @@ class _Converter:
                 first = result.key_pos[key]
                 raise self.fail(key_node, f"duplicate key '{key}' (first given on line {first.line})",
                                 hint="YAML would silently keep only the last value; remove one of them")
-            result[key] = self.convert(value_node)
+            result[key] = self.convert(value_node, depth + 1)
             result.key_pos[key] = _pos(key_node)
             result.value_pos[key] = _pos(value_node)
         return result

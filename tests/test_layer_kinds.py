@@ -7,9 +7,12 @@ table of layer kinds (FLOPs) or from PyTorch's documentation (shapes, parameters
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paramcalc import SpecError
 from paramcalc.layers import REGISTRY
+from paramcalc.layers.pool import adaptive_windows
 
 from .helpers import last
 
@@ -97,6 +100,14 @@ def test_adaptive_avgpool_uneven_windows():
     assert r.shape == (2, 3, 3)
     # windows along one axis: [0, 4), [3, 7), [6, 10): 4 + 4 + 4 = 12 elements
     assert r.flops == 2 * 12 * 12
+
+
+@given(st.integers(1, 300), st.integers(1, 300))
+def test_adaptive_window_closed_forms_equal_pytorchs_windows(size, out):
+    starts = [(i * size) // out for i in range(out)]
+    ends = [-((-(i + 1) * size) // out) for i in range(out)]  # ceil
+    lengths = [e - s for s, e in zip(starts, ends)]
+    assert adaptive_windows(size, out) == (sum(lengths), max(lengths))
 
 
 def test_global_pooling():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..dims import Dim, Shape, ceildiv, numel
+from ..dims import Dim, Shape, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
 from .conv import sliding_size
@@ -92,11 +93,17 @@ class AvgPool(_WindowPool):
 
 
 def adaptive_windows(size: Dim, out: Dim) -> tuple[Dim, Dim]:
-    """(sum of window lengths, longest window) of PyTorch's adaptive pooling along one axis."""
-    starts = [(i * size) // out for i in range(out)]
-    ends = [ceildiv((i + 1) * size, out) for i in range(out)]
-    lengths = [e - s for s, e in zip(starts, ends)]
-    return sum(lengths), max(lengths)
+    """(sum of window lengths, longest window) of PyTorch's adaptive pooling along one axis.
+
+    Window i spans [floor(i*size/out), ceil((i+1)*size/out)). Summed over i the lengths come to
+    size + out - gcd(size, out); the longest is floor(size/out), plus 1 or 2 when out does not divide
+    size (2 when (size/g) mod (out/g) >= 2, g = gcd). Closed forms, so a huge output costs nothing.
+    """
+    common = math.gcd(size, out)
+    quotient, remainder = divmod(size, out)
+    if remainder == 0:
+        return size, quotient
+    return size + out - common, quotient + (2 if (size // common) % (out // common) >= 2 else 1)
 
 
 class _AdaptivePool(LayerKind):
