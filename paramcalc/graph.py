@@ -71,7 +71,7 @@ class _Scope:
         self.input_port = input_port
         self.parent = parent
         self.names: dict[str, tuple[int, int | None]] = {}  # name -> (port, group node or None)
-        self.later: set[str] = set()  # names defined further down the current list
+        self.pending: frozenset[str] = frozenset()  # names of the list being expanded, not yet reached
 
     def visible(self) -> list[str]:
         names, scope = [INPUT_NAME], self
@@ -151,14 +151,14 @@ class Expander:
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
                     port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
         names = [layer.name or str(index) for index, layer in enumerate(layers)]
-        for index, (layer, name) in enumerate(zip(layers, names)):
+        scope.pending = frozenset(names)
+        for layer, name in zip(layers, names):
             if name in scope.names:
                 raise self.fail(f"duplicate layer name '{name}'", layer.pos, ".".join((*prefix, name)),
                                 hint="names must be unique within their list; unnamed layers are named by position")
-            scope.later = set(names[index + 1:])
             port, group = self.expand_layer(layer, name, scope, prefix, parent, port, variables, blocks, depth)
             scope.names[name] = (port, group)
-        scope.later = set()
+        scope.pending = frozenset()
         return port
 
     def expand_layer(self, layer: LayerSpec, name: str, scope: _Scope, prefix: tuple[str, ...], parent: int | None,
@@ -312,7 +312,7 @@ class Expander:
         binding, where = None, scope
         while where is not None and binding is None:
             binding = where.names.get(first)
-            if binding is None and first in where.later:
+            if binding is None and first in where.pending:  # in the list, not yet reached: further down
                 raise self.fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
                                 pos, label,
                                 hint="move the layer up, or the reference down (this rule rules out cycles)")
