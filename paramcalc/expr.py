@@ -19,10 +19,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from .errors import did_you_mean
-
-MAX_EXPRESSION_CHARS = 1_000
-MAX_POWER_EXPONENT = 64
-MAX_MAGNITUDE = 10**30
+from .limits import MAX_EXPRESSION_CHARS, MAX_MAGNITUDE, MAX_POWER_EXPONENT
 
 SI_SUFFIXES = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
@@ -141,7 +138,7 @@ def _replace_numbers(text: str) -> tuple[str, list[int | Fraction], list[str]]:
             if literal.lower().endswith("j"):
                 raise ExprError(f"'{literal}' is not a real number")
             pieces.append(text[cursor:start])
-            pieces.append(f"__number{len(numbers)}")
+            pieces.append(f" __number{len(numbers)} ")  # spaced, so nothing can glue onto the placeholder
             numbers.append(parse_number(literal))
             literals.append(literal)
             cursor = end
@@ -189,8 +186,9 @@ class _Evaluator:
 
     def visit_Name(self, node: ast.Name) -> Any:
         name = node.id
-        if name.startswith("__number"):
-            return self.bounded(self.numbers[int(name[len("__number"):])])
+        placeholder = _PLACEHOLDER.fullmatch(name)
+        if placeholder:
+            return self.bounded(self.numbers[int(placeholder.group(1))])
         if name in self.scope:
             return self.scope[name]
         if name in ("true", "false"):

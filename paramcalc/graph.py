@@ -17,13 +17,10 @@ from .errors import Pos, SpecError, did_you_mean
 from .expr import ExprError, evaluate
 from .layers import FieldError, LayerKind, lookup
 from .layers.fields import KEYWORDS
+from .limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 
 INPUT_PORT = -1
-MAX_REPEAT = 100_000
-MAX_NESTING = 64
-MAX_NODES = 2_000_000
-MAX_DIMENSION = 10**9
 
 
 @dataclass
@@ -130,7 +127,7 @@ class Expander:
             variables[name] = self.value(raw, variables, pos, None)
         shape = input_shape if input_shape is not None else self.input_shape(spec.input, variables, spec.input_pos)
         if batch is None:
-            batch = self.whole(spec.batch, variables, spec.batch_pos, None, "batch", 1, MAX_DIMENSION)
+            batch = self.whole(spec.batch, variables, spec.batch_pos, None, "batch", 1, MAX_SIZE)
         self.globals = variables
         scope = _Scope(INPUT_PORT)
         output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
@@ -145,7 +142,7 @@ class Expander:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'input' must be a list of sizes, got {raw!r}", pos,
                             hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
-        return tuple(self.whole(item, variables, pos, None, "each input size", 1, MAX_DIMENSION) for item in raw)
+        return tuple(self.whole(item, variables, pos, None, "each input size", 1, MAX_SIZE) for item in raw)
 
     # --- lists, layers, groups ---------------------------------------------------------
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
@@ -285,8 +282,8 @@ class Expander:
 
     def add_node(self, path: tuple[str, ...], kind: str, layer: LayerKind | None, inputs: list[int],
                  parent: int | None, pos: Pos, field_pos: dict[str, Pos] | None = None, frozen: bool = False) -> Node:
-        if len(self.nodes) >= MAX_NODES:
-            raise self.fail(f"the model expands to more than {MAX_NODES:,} layers", pos, ".".join(path),
+        if len(self.nodes) >= MAX_LAYERS:
+            raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
         node = Node(index=len(self.nodes), path=path, kind=kind, layer=layer, inputs=tuple(inputs), parent=parent,

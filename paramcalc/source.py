@@ -14,15 +14,13 @@ from typing import Any
 import yaml
 
 from .errors import Pos, SpecError
+from .limits import MAX_FILE_BYTES, MAX_YAML_ALIASES, MAX_YAML_NESTING
 
 try:  # libyaml's parser is several times faster and keeps the same marks
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 10_000_000
-MAX_ALIASES = 1_000
-MAX_NESTING = 100
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -105,12 +103,12 @@ class _Converter:
         if id(node) in self.seen_nodes:
             # an alias: YAML shares the node; count them so 'billion laughs' stays bounded
             self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise self.fail(node, f"more than {MAX_ALIASES} YAML aliases",
+            if self.aliases > MAX_YAML_ALIASES:
+                raise self.fail(node, f"more than {MAX_YAML_ALIASES} YAML aliases",
                                 hint="use a block with 'repeat' instead of copying with aliases")
         self.seen_nodes.add(id(node))
-        if depth > MAX_NESTING:
-            raise self.fail(node, f"mappings and lists nest more than {MAX_NESTING} deep",
+        if depth > MAX_YAML_NESTING:
+            raise self.fail(node, f"mappings and lists nest more than {MAX_YAML_NESTING} deep",
                             hint="a spec needs a few levels; use blocks for structure")
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)

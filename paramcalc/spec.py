@@ -154,7 +154,7 @@ class _SpecReader:
         self.block_names = set(blocks)
         spec.blocks = {name: self.block_def(name, body, _pos_of(blocks, name, top)) for name, body in blocks.items()}
         self.block = None
-        spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "layers", "")
+        spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "the model", "")
         spec.output, spec.output_pos = self.reference(data, "output", top)
         if data.get("budget") is not None:
             raw = data["budget"]
@@ -220,8 +220,8 @@ class _SpecReader:
 
     def layer_list(self, raw: Any, pos: Pos, where: str, prefix: str) -> list[LayerSpec]:
         if not isinstance(raw, list) or not raw:
-            raise self.fail(f"'layers' of {where} must be a non-empty list", pos,
-                            hint="layers:\n    - conv2d: {out: 64, kernel: 3}\n    - relu")
+            raise self.fail(f"'layers' of {where} must be a non-empty list, got {raw!r}", pos,
+                            hint="one item per layer: '- conv2d: {out: 64, kernel: 3}' then '- relu'")
         return [self.layer(item, _pos_of(raw, index, pos), prefix, index) for index, item in enumerate(raw)]
 
     def known_kind(self, kind: Any, pos: Pos, label: str) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
 
+from ..limits import MAX_SIZE
+
 # bare words that stay words instead of being read as variable names
 KEYWORDS = frozenset({"same", "valid", "depthwise"})
 
@@ -24,7 +26,6 @@ class FieldError(ValueError):
 
 
 REQUIRED: Any = object()
-MAX_SIZE = 10**9  # no real layer has a size, channel count or kernel near this
 
 
 @dataclass(frozen=True)
