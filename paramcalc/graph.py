@@ -124,7 +124,7 @@ class Expander:
         spec = self.spec
         variables: dict[str, Any] = {}
         for name, raw, pos in spec.variables:
-            variables[name] = self.value(raw, variables, pos, None)
+            variables[name] = self.value(raw, variables, pos, None, f"vars: {name}")
         shape = input_shape if input_shape is not None else self.input_shape(spec.input, variables, spec.input_pos)
         if batch is None:
             batch = self.whole(spec.batch, variables, spec.batch_pos, None, "batch", 1, MAX_SIZE)
@@ -149,10 +149,13 @@ class Expander:
                     port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
         names = [layer.name or str(index) for index, layer in enumerate(layers)]
         scope.pending = frozenset(names)
+        first_use: dict[str, Pos] = {}
         for layer, name in zip(layers, names):
-            if name in scope.names:
-                raise self.fail(f"duplicate layer name '{name}'", layer.pos, ".".join((*prefix, name)),
+            if name in first_use:
+                raise self.fail(f"duplicate layer name '{name}' (first used on line {first_use[name].line})",
+                                layer.pos, ".".join((*prefix, name)),
                                 hint="names must be unique within their list; unnamed layers are named by position")
+            first_use[name] = layer.pos
             port, group = self.expand_layer(layer, name, scope, prefix, parent, port, variables, blocks, depth)
             scope.names[name] = (port, group)
         scope.pending = frozenset()

@@ -129,7 +129,9 @@ class _Converter:
                 raise self.fail(key_node, "YAML merge keys ('<<') are not supported",
                                 hint="define a block under 'blocks:' and use it with arguments")
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self.fail(key_node, "a mapping key must be a plain name")
+                found = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                raise self.fail(key_node, f"a mapping key must be a plain name, not {found}",
+                                hint="write 'name: value'; a '?' or '[' / '{' before the colon makes a complex key")
             key = str(key_node.value)
             if key in result:
                 first = result.key_pos[key]

@@ -266,7 +266,8 @@ class _SpecReader:
         if name is not None:
             self.check_name(name, _pos_of(raw, "name", pos), "layer")
             if name == INPUT_NAME:
-                raise self.fail("'input' is reserved for the input of the model or block", _pos_of(raw, "name", pos))
+                raise self.fail("'input' is reserved for the input of the model or block", _pos_of(raw, "name", pos),
+                                hint="give the layer another name, e.g. 'stem'")
             layer.name = name
         if "from" in raw:
             layer.inputs, layer.inputs_pos = self.inputs(raw["from"], _pos_of(raw, "from", pos), label)

@@ -74,7 +74,7 @@ CASES = {
         "5:27", "s", ["'g.y': no layer 'y' inside", "inside: x"]),
     "duplicate_name": (
         HEAD + "layers:\n  - {name: a, relu}\n  - {name: a, relu}\n",
-        "5:5", "a", ["duplicate layer name 'a'"]),
+        "5:5", "a", ["duplicate layer name 'a' (first used on line 4)"]),
     "duplicate_key": (
         HEAD + "layers:\n  - conv2d: {out: 8, kernel: 3, out: 16}\n",
         "4:33", None, ["duplicate key 'out' (first given on line 4)", "silently keep only the last"]),
