@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .dims import Dim, Shape, numel
 from .errors import SpecError
@@ -14,9 +15,8 @@ from .receptive import Field, Window, merge
 from .spec import Spec, load_spec
 
 
-@dataclass
-class LayerRecord:
-    """Everything paramcalc knows about one layer (or, for a group, the sum of its layers)."""
+class LayerRecord(NamedTuple):
+    """Everything paramcalc knows about one layer (or, for a group, the sum of its layers). Immutable."""
 
     name: str
     depth: int
@@ -40,7 +40,7 @@ class LayerRecord:
         return self.params - self.trainable
 
 
-@dataclass
+@dataclass(frozen=True)
 class Totals:
     params: Dim
     trainable: Dim
@@ -60,129 +60,137 @@ class Totals:
         return self.params - self.trainable
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
+    """The result: one record per layer and group in spec order (a group before its layers), and totals."""
+
     name: str
     file: str
     input_shape: Shape
     batch: int
     dtype: str
     dtype_bytes: int
-    records: list[LayerRecord]
+    records: tuple[LayerRecord, ...]
     totals: Totals
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def leaves(self) -> list[LayerRecord]:
         return [record for record in self.records if not record.is_group]
 
+    @cached_property
+    def _by_name(self) -> dict[str, LayerRecord]:
+        return {record.name: record for record in self.records}
+
     def __getitem__(self, name: str) -> LayerRecord:
-        for record in self.records:
-            if record.name == name:
-                return record
-        raise KeyError(name)
+        return self._by_name[name]
 
 
 def analyze(source: str | Path | dict | Spec | Graph, *, input_shape: Shape | None = None,
             batch: int | None = None, dtype: str | None = None) -> Analysis:
-    """Analyse a spec given as a path, YAML text, a mapping, a loaded Spec or an expanded Graph."""
+    """Analyse a spec given as a path, YAML text, a mapping, a loaded Spec or an expanded Graph.
+
+    Results are immutable. A loaded Spec remembers its expansion and its results per input size,
+    batch and dtype, so analysing it again costs a dictionary look-up.
+    """
     if isinstance(source, Graph):
-        graph = source
-    else:
-        spec = source if isinstance(source, Spec) else load_spec(source)
-        try:
-            graph = expand(spec, input_shape, batch, dtype)
-        except SpecError as err:
-            err.located(file=spec.file)
-            raise
-    return _Analyzer(graph).run()
+        return _Analyzer(source).run()
+    spec = source if isinstance(source, Spec) else load_spec(source)
+    key = ("analysis", input_shape and tuple(input_shape), batch, dtype)
+    cached = spec.cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        graph = expand(spec, input_shape, batch, dtype)
+    except SpecError as err:
+        err.located(file=spec.file)
+        raise
+    result = spec.cache[key] = _Analyzer(graph).run()
+    return result
+
+
+def layer_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
+    """(shape, params, buffers, MACs, FLOPs, window) per sample; a layer object remembers them per input
+    shape, since identical layers share one object and a model repeats its blocks."""
+    cache = layer.__dict__.setdefault("_figures", {})
+    figures = cache.get(inputs)
+    if figures is None:
+        shapes = list(inputs)
+        shape = layer.output_shape(shapes)
+        figures = cache[inputs] = (shape, layer.params(shapes), layer.buffers(shapes), layer.macs(shapes, shape),
+                                   layer.flops(shapes, shape), layer.window(shapes, shape))
+    return figures
 
 
 class _Analyzer:
+    """One pass over the nodes in spec order; a group's sums are added up as its layers come."""
+
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self.shapes: dict[int, Shape] = {INPUT_PORT: graph.input_shape}
         shape = graph.input_shape
+        self.shapes: dict[int, Shape] = {INPUT_PORT: shape}
         self.fields: dict[int, Field | None] = {
             INPUT_PORT: Field.of_input(shape[1], shape[2]) if len(shape) == 3 else None}
 
     def run(self) -> Analysis:
         graph = self.graph
-        nodes = graph.nodes
-        records = [self.group_record(node) if node.is_group else self.layer_record(node) for node in nodes]
-        for node in nodes:  # a group is known once its layers are
-            if node.is_group:
-                record = records[node.index]
-                record.shape = self.shapes[node.output]
-                record.rf = self.fields[node.output]
-        for record in records:
-            if record.is_group:
+        nodes, batch = graph.nodes, graph.batch
+        shapes, fields = self.shapes, self.fields
+        records: list[Any] = [None] * len(nodes)
+        sums: dict[int, list[Dim]] = {}  # group -> [params, trainable, buffers, macs, flops, activations]
+        totals = [0, 0, 0, 0, 0, 0]
+        for node in nodes:
+            if node.layer is None:
+                sums[node.index] = [0, 0, 0, 0, 0, 0]
                 continue
-            parent = record.parent
-            while parent is not None:
-                group = records[parent]
-                group.params += record.params
-                group.trainable += record.trainable
-                group.buffers += record.buffers
-                group.macs += record.macs
-                group.flops += record.flops
-                group.activations += record.activations
-                parent = group.parent
-        leaves = [r for r in records if not r.is_group]
+            inputs = tuple(shapes[port] for port in node.inputs)
+            try:
+                shape, params, buffers, macs, flops, window = layer_figures(node.layer, inputs)
+            except LayerError as err:
+                raise SpecError(err.message, pos=node.field_pos.get(err.field or "", node.pos), layer=node.name,
+                                hint=err.hint, file=graph.spec.file) from None
+            shapes[node.index] = shape
+            rf = fields[node.index] = self.field_of(node, window, shape)
+            records[node.index] = LayerRecord(
+                node.name, len(node.path) - 1, node.kind, False, node.input_names, shape, params,
+                0 if node.frozen else params, buffers, macs * batch, flops * batch, numel(shape) * batch, rf,
+                node.pos.line, "", node.parent)
+        # children come after their group, so in reverse order each node adds itself to its parent's sums
+        for node in reversed(nodes):
+            own = sums.get(node.index)
+            if own is None:
+                record = records[node.index]
+                own = (record.params, record.trainable, record.buffers, record.macs, record.flops,
+                       record.activations)
+            target = totals if node.parent is None else sums[node.parent]
+            for index in range(6):
+                target[index] += own[index]
+        for index, group in sums.items():
+            node = nodes[index]
+            records[index] = LayerRecord(node.name, len(node.path) - 1, node.kind, True, node.input_names,
+                                         shapes[node.output], *group, fields[node.output], node.pos.line,
+                                         node.repeated, node.parent)
         size = graph.dtype_bytes
-        params = sum(r.params for r in leaves)
-        buffers = sum(r.buffers for r in leaves)
-        activations = sum(r.activations for r in leaves)
-        totals = Totals(
-            params=params, trainable=sum(r.trainable for r in leaves), buffers=buffers,
-            macs=sum(r.macs for r in leaves), flops=sum(r.flops for r in leaves),
-            param_bytes=params * size, buffer_bytes=buffers * size, activation_bytes=activations * size,
-            input_bytes=numel(graph.input_shape) * graph.batch * size,
-            output_shape=self.shapes[graph.output], rf=self.fields[graph.output], layers=len(leaves))
-        return Analysis(name=graph.spec.name, file=graph.spec.file, input_shape=graph.input_shape,
-                        batch=graph.batch, dtype=graph.dtype, dtype_bytes=size, records=records, totals=totals,
-                        description=graph.spec.description)
+        params, trainable, buffers, macs, flops, activations = totals
+        return Analysis(
+            name=graph.spec.name, file=graph.spec.file, input_shape=graph.input_shape, batch=batch,
+            dtype=graph.dtype, dtype_bytes=size, records=tuple(records), description=graph.spec.description,
+            totals=Totals(params=params, trainable=trainable, buffers=buffers, macs=macs, flops=flops,
+                          param_bytes=params * size, buffer_bytes=buffers * size,
+                          activation_bytes=activations * size,
+                          input_bytes=numel(graph.input_shape) * batch * size, output_shape=shapes[graph.output],
+                          rf=fields[graph.output], layers=len(nodes) - len(sums)))
 
-    def input_names(self, node: Node) -> tuple[str, ...]:
-        nodes = self.graph.nodes
-        return tuple("input" if port == INPUT_PORT else nodes[port].name for port in node.inputs)
-
-    def group_record(self, node: Node) -> LayerRecord:
-        return LayerRecord(name=node.name, depth=len(node.path) - 1, kind=node.kind, is_group=True,
-                           inputs=self.input_names(node), shape=(), line=node.pos.line, parent=node.parent,
-                           repeated=node.repeated)
-
-    def layer_record(self, node: Node) -> LayerRecord:
-        layer = node.layer
-        assert layer is not None
-        inputs = [self.shapes[port] for port in node.inputs]
-        try:
-            shape = layer.output_shape(inputs)
-            params = layer.params(inputs)
-            record = LayerRecord(
-                name=node.name, depth=len(node.path) - 1, kind=node.kind, is_group=False,
-                inputs=self.input_names(node), shape=shape, params=params, trainable=0 if node.frozen else params,
-                buffers=layer.buffers(inputs), macs=layer.macs(inputs, shape) * self.graph.batch,
-                flops=layer.flops(inputs, shape) * self.graph.batch, activations=numel(shape) * self.graph.batch,
-                line=node.pos.line, parent=node.parent)
-            window = layer.window(inputs, shape)
-        except LayerError as err:
-            raise SpecError(err.message, pos=node.field_pos.get(err.field or "", node.pos), layer=node.name,
-                            hint=err.hint, file=self.graph.spec.file) from None
-        self.shapes[node.index] = shape
-        record.rf = self.fields[node.index] = self.field_of(node, layer, window, shape)
-        return record
-
-    def field_of(self, node: Node, layer: Any, window: Window | None, shape: Shape) -> Field | None:
-        fields = [self.fields[port] for port in node.inputs]
-        if any(f is None for f in fields):
+    def field_of(self, node: Node, window: Window | None, shape: Shape) -> Field | None:
+        if len(node.inputs) > 1:
+            known = [self.fields[port] for port in node.inputs]
+            if any(f is None for f in known):
+                return None
+            return merge(known, (shape[1], shape[2]) if len(shape) == 3 else known[0].map_size)  # type: ignore
+        first = self.fields[node.inputs[0]]
+        if first is None:
             return None
-        known: list[Field] = fields  # type: ignore[assignment]
-        first = known[0]
         map_size = (shape[1], shape[2]) if len(shape) == 3 else first.map_size
-        if len(known) > 1:
-            return merge(known, map_size)
-        whole = layer.reads_whole_map()
+        whole = node.layer.reads_whole_map()  # type: ignore[union-attr]
         if whole and window is None:
             window = Window.whole(first.map_size)
             map_size = (1, 1) if len(shape) != 3 else map_size

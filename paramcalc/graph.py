@@ -23,13 +23,15 @@ from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 INPUT_PORT = -1
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     index: int
     path: tuple[str, ...]
+    name: str  # the path, dotted: 'layer3.4.conv2'
     kind: str  # a layer kind, a block's name, 'group' or 'repeat'
-    layer: LayerKind | None  # None for a group
+    layer: LayerKind | None  # None for a group; identical layers share one object
     inputs: tuple[int, ...]  # ports: node indices, or INPUT_PORT for the model's input
+    input_names: tuple[str, ...]
     parent: int | None
     pos: Pos
     field_pos: dict[str, Pos] = field(default_factory=dict)
@@ -37,10 +39,6 @@ class Node:
     output: int = INPUT_PORT  # a group's output port; a layer's own index
     children: list[int] = field(default_factory=list)
     repeated: str = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
-
-    @property
-    def name(self) -> str:
-        return ".".join(self.path)
 
     @property
     def is_group(self) -> bool:
@@ -99,6 +97,7 @@ class Expander:
         self.spec = spec
         self.nodes: list[Node] = []
         self.group_scopes: dict[int, _Scope] = {}
+        self.layers: dict[tuple, LayerKind] = {}  # identical layers share one object (and its cached results)
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -120,21 +119,24 @@ class Expander:
         return value
 
     # --- the model ---------------------------------------------------------------------
-    def expand(self, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:
+    def expand(self) -> "Expansion":
         spec = self.spec
         variables: dict[str, Any] = {}
         for name, raw, pos in spec.variables:
             variables[name] = self.value(raw, variables, pos, None, f"vars: {name}")
-        shape = input_shape if input_shape is not None else self.input_shape(spec.input, variables, spec.input_pos)
-        if batch is None:
-            batch = self.whole(spec.batch, variables, spec.batch_pos, None, "batch", 1, MAX_SIZE)
         self.globals = variables
         scope = _Scope(INPUT_PORT)
         output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
         if spec.output is not None:
             output = self.resolve(spec.output, scope, spec.output_pos, None)
-        return Graph(spec=spec, input_shape=shape, batch=batch, dtype=dtype or spec.dtype,
-                     nodes=self.nodes, output=output)
+        return Expansion(self.nodes, output, variables)
+
+    def sizes(self, expansion: "Expansion") -> tuple[Shape, int]:
+        """The spec's own input shape and batch, which may use its variables."""
+        spec = self.spec
+        shape = self.input_shape(spec.input, expansion.variables, spec.input_pos)
+        batch = self.whole(spec.batch, expansion.variables, spec.batch_pos, None, "batch", 1, MAX_SIZE)
+        return shape, batch
 
     def input_shape(self, raw: Any, variables: dict[str, Any], pos: Pos) -> Shape:
         if isinstance(raw, str) and "x" in raw and not raw.strip().startswith(("'", '"')):
@@ -279,7 +281,11 @@ class Expander:
             except FieldError as err:
                 raise self.fail(f"{spec_field.name}: {err.message}", pos, label,
                                 err.hint or f"{spec_field.name}: {spec_field.type.describe()}") from None
-        node = self.add_node(path, kind.kind, kind(**values), inputs, parent, layer.pos, field_pos, frozen)
+        key = (kind.kind, *values.values())
+        shared = self.layers.get(key)
+        if shared is None:
+            shared = self.layers[key] = kind(**values)
+        node = self.add_node(path, kind.kind, shared, inputs, parent, layer.pos, field_pos, frozen)
         node.output = node.index
         return node.index
 
@@ -289,8 +295,10 @@ class Expander:
             raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
-        node = Node(index=len(self.nodes), path=path, kind=kind, layer=layer, inputs=tuple(inputs), parent=parent,
-                    pos=pos, field_pos=field_pos or {}, frozen=frozen)
+        names = tuple(INPUT_NAME if port == INPUT_PORT else self.nodes[port].name for port in inputs)
+        node = Node(index=len(self.nodes), path=path, name=".".join(path), kind=kind, layer=layer,
+                    inputs=tuple(inputs), input_names=names, parent=parent, pos=pos, field_pos=field_pos or {},
+                    frozen=frozen)
         self.nodes.append(node)
         if parent is not None:
             self.nodes[parent].children.append(node.index)
@@ -332,5 +340,24 @@ class Expander:
         return port
 
 
+@dataclass(frozen=True)
+class Expansion:
+    """What a spec expands to; it does not depend on the input size, so a Spec keeps it for reuse."""
+
+    nodes: list[Node]
+    output: int
+    variables: dict[str, Any]
+
+
 def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:
-    return Expander(spec).expand(input_shape, batch, dtype)
+    """The spec's layers with blocks and repeats instantiated, at the spec's input size or the one given."""
+    expander = Expander(spec)
+    expansion = spec.cache.get("expansion")
+    if expansion is None:
+        expansion = spec.cache["expansion"] = expander.expand()
+    if input_shape is None or batch is None:
+        own_shape, own_batch = spec.cache.get("sizes") or spec.cache.setdefault("sizes", expander.sizes(expansion))
+        input_shape = own_shape if input_shape is None else input_shape
+        batch = own_batch if batch is None else batch
+    return Graph(spec=spec, input_shape=tuple(input_shape), batch=batch, dtype=dtype or spec.dtype,
+                 nodes=expansion.nodes, output=expansion.output)

@@ -11,6 +11,7 @@ union of the paths' fields, and paths whose centres differ are flagged, not hidd
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .dims import Dim
 
@@ -31,9 +32,8 @@ class Window:
         return cls(kernel=size, stride=size, padding=(0, 0))
 
 
-@dataclass(frozen=True)
-class Field:
-    """The receptive field of one unit of a layer's output, on the model's input."""
+class Field(NamedTuple):
+    """The receptive field of one unit of a layer's output, on the model's input (a tuple: cheap to make)."""
 
     size: Pair
     stride: Pair
@@ -44,14 +44,13 @@ class Field:
 
     @classmethod
     def of_input(cls, height: Dim, width: Dim) -> "Field":
-        return cls(size=(1, 1), stride=(1, 1), padding=(0, 0), map_size=(height, width))
+        return cls((1, 1), (1, 1), (0, 0), (height, width))
 
     def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "Field":
-        size = tuple(r + (k - 1) * j for r, k, j in zip(self.size, window.kernel, self.stride))
-        stride = tuple(j * s for j, s in zip(self.stride, window.stride))
-        padding = tuple(p + q * j for p, q, j in zip(self.padding, window.padding, self.stride))
-        return Field(size, stride, padding, map_size, self.aligned,  # type: ignore[arg-type]
-                     self.is_global or reads_whole_map)
+        (r0, r1), (j0, j1), (p0, p1) = self.size, self.stride, self.padding
+        (k0, k1), (s0, s1), (q0, q1) = window.kernel, window.stride, window.padding
+        return Field((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1), (p0 + q0 * j0, p1 + q1 * j1),
+                     map_size, self.aligned, self.is_global or reads_whole_map)
 
     def with_map(self, map_size: Pair) -> "Field":
         return Field(self.size, self.stride, self.padding, map_size, self.aligned, self.is_global)
@@ -59,16 +58,15 @@ class Field:
 
 def merge(fields: list[Field], map_size: Pair) -> Field:
     """The union of several paths' fields for the same output unit."""
+    first = fields[0]
     if len(fields) == 1:
-        return fields[0].with_map(map_size)
-    starts = [tuple(-p for p in f.padding) for f in fields]
-    ends = [tuple(-p + r - 1 for p, r in zip(f.padding, f.size)) for f in fields]
-    start = tuple(min(s[axis] for s in starts) for axis in range(2))
-    end = tuple(max(e[axis] for e in ends) for axis in range(2))
-    size = tuple(e - s + 1 for s, e in zip(start, end))
-    stride = tuple(max(f.stride[axis] for f in fields) for axis in range(2))
-    centres = {tuple(2 * s + r - 1 for s, r in zip(st, f.size)) for st, f in zip(starts, fields)}
-    strides = {f.stride for f in fields}
-    aligned = all(f.aligned for f in fields) and len(centres) == 1 and len(strides) == 1
-    return Field(size, stride, tuple(-s for s in start), map_size,  # type: ignore[arg-type]
-                 aligned, any(f.is_global for f in fields))
+        return first.with_map(map_size)
+    # unit 0's field on each axis spans [-padding, -padding + size - 1]
+    start = [min(-f.padding[axis] for f in fields) for axis in (0, 1)]
+    end = [max(f.size[axis] - 1 - f.padding[axis] for f in fields) for axis in (0, 1)]
+    centre = (first.size[0] - 1 - 2 * first.padding[0], first.size[1] - 1 - 2 * first.padding[1])
+    aligned = all(f.aligned and f.stride == first.stride
+                  and (f.size[0] - 1 - 2 * f.padding[0], f.size[1] - 1 - 2 * f.padding[1]) == centre for f in fields)
+    return Field((end[0] - start[0] + 1, end[1] - start[1] + 1),
+                 (max(f.stride[0] for f in fields), max(f.stride[1] for f in fields)), (-start[0], -start[1]),
+                 map_size, aligned, any(f.is_global for f in fields))

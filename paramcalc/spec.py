@@ -76,6 +76,8 @@ class Spec:
     output: str | None = None
     output_pos: Pos | None = None
     budget: dict[str, tuple[int, Pos]] = field(default_factory=dict)  # figure -> (limit, where declared)
+    # derived once and reused (the expansion does not depend on the input size); not part of the spec
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def load_spec(source: str | Path | dict, *, file: str | None = None) -> Spec:
