@@ -110,9 +110,9 @@ def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtyp
                 "markdown": lambda: report.to_markdown(result, records, exact)}[output_format]()
         click.echo(text.rstrip("\n"))
         return
-    from .render.table import render_show
+    from .render.table import show_blocks
 
-    render_show(_console(), result, records, metric, exact)
+    _emit(show_blocks(result, records, metric, exact))
 
 
 @main.command()
@@ -150,15 +150,10 @@ def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: 
     from .render import compare as render
 
     if output_format == "table":
-        from rich.console import Group
-        from rich.text import Text
-
-        from .render.table import emit
-
-        parts: list[Any] = [render.figures_table(results, rows, exact)]
+        blocks: list[Any] = [render.figures_grid(results, rows, exact)]
         if pairs is not None:
-            parts += [Text(""), render.layers_table(results, pairs, exact)]
-        emit(_console(), Group(*parts))
+            blocks += [None, render.layers_grid(results, pairs, exact)]
+        _emit(blocks)
         return
     text = {"json": lambda: render.to_json(results, rows, pairs), "csv": lambda: render.to_csv(results, rows, pairs),
             "markdown": lambda: render.to_markdown(results, rows, pairs, exact)}[output_format]()
@@ -319,19 +314,16 @@ def layers() -> None:
     Example:
       paramcalc layers
     """
-    from .render.table import render_kinds
+    from .render.table import kinds_grid
 
-    render_kinds(_console())
+    _emit([kinds_grid()])
 
 
-def _console() -> Any:
-    from rich.console import Console
+def _emit(blocks: list[Any]) -> None:
+    """Tables go out styled on a terminal (or with FORCE_COLOR; NO_COLOR is honoured by rich), plain otherwise."""
+    from .render.grid import emit
 
-    # Piped or redirected output is plain text: no colour codes, and wide enough not to wrap.
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=int(os.environ.get("COLUMNS", 0)) or 140, no_color=True, highlight=False)
-    return console
+    emit(blocks, sys.stdout, styled=sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR")))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from typing import Any
 from ..analysis import Analysis
 from ..compare import FigureRow, LayerPair
 from . import units
+from .grid import Column, Grid
 from .report import CONVENTIONS, field_data
 
 COMPARE_SCHEMA = "paramcalc.compare/1"
@@ -48,45 +49,30 @@ def direction(row: FigureRow, index: int) -> int:
     return 1 if difference > 0 else -1
 
 
-def figures_table(results: list[Analysis], rows: list[FigureRow], exact: bool) -> Any:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("Figure", style="bold", no_wrap=True)
+def figures_grid(results: list[Analysis], rows: list[FigureRow], exact: bool) -> Grid:
+    columns = [Column("Figure")]
     for index, result in enumerate(results):
-        table.add_column(result.name, justify="right", no_wrap=True, overflow="ellipsis", max_width=24)
+        columns.append(Column(result.name, right=True, max_width=24))
         if index:
-            table.add_column(f"vs {results[0].name}", justify="right", no_wrap=True, overflow="ellipsis",
-                             max_width=24)
+            columns.append(Column(f"vs {results[0].name}", right=True, max_width=24))
+    grid = Grid(columns)
     styles = {1: "red", -1: "green", 0: "dim"}
     for row in rows:
-        cells: list[Any] = [row.label]
+        cells: list[Any] = [(row.label, "bold")]
         for index, value in enumerate(row.values):
             cells.append(cell(row, value, exact))
             if index:
                 text = change(row, index, exact)
-                style = styles[direction(row, index)] if text != "differs" else "yellow"
-                cells.append(Text(text, style=style))
-        table.add_row(*cells)
-    return table
+                cells.append((text, styles[direction(row, index)] if text != "differs" else "yellow"))
+        grid.add(*cells)
+    return grid
 
 
-def layers_table(results: list[Analysis], pairs: list[LayerPair], exact: bool) -> Any:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
+def layers_grid(results: list[Analysis], pairs: list[LayerPair], exact: bool) -> Grid:
     first, second = results[0].name, results[1].name
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
-                  caption=f"A = {first}, B = {second} (dim: same, yellow: changed, red: only in A, "
-                          "green: only in B)", caption_justify="left")
-    table.add_column("Layer", no_wrap=True, overflow="ellipsis", max_width=34)
-    table.add_column("Kind", no_wrap=True, overflow="ellipsis", max_width=18)
-    table.add_column("Output A → B", no_wrap=True, overflow="ellipsis", max_width=26)
-    for label in ("Params A", "Params B", "MACs A", "MACs B", "Δ MACs"):
-        table.add_column(label, justify="right", no_wrap=True)
+    grid = Grid([Column("Layer", max_width=34), Column("Kind", max_width=18), Column("Output A → B", max_width=26),
+                 *(Column(label, right=True) for label in ("Params A", "Params B", "MACs A", "MACs B", "Δ MACs"))],
+                caption=f"A = {first}, B = {second} (dim: same, yellow: changed, red: only in A, green: only in B)")
     styles = {"same": "dim", "changed": "yellow", "only first": "red", "only second": "green"}
     for pair in pairs:
         a, b = pair.first, pair.second
@@ -100,20 +86,15 @@ def layers_table(results: list[Analysis], pairs: list[LayerPair], exact: bool) -
             kind = f"{kind_a} ×{count_a}→{count_b}" if same_block else f"{kind_a} → {kind_b}"
         shape_a = units.shape(a.shape) if a else "—"
         shape_b = units.shape(b.shape) if b else "—"
-        output = shape_a if shape_a == shape_b else f"{shape_a} → {shape_b}"
         delta = (b.macs if b else 0) - (a.macs if a else 0)
         style = styles[pair.status]
-        table.add_row(
-            Text("  " * record.depth + " / ".join(dict.fromkeys(r.name.rsplit(".", 1)[-1] for r in (a, b) if r)),
-                 style=style),
-            Text(kind, style=style),
-            Text(output, style=style),
-            units.count(a.params, exact) if a else "—", units.count(b.params, exact) if b else "—",
-            units.count(a.macs, exact) if a else "—", units.count(b.macs, exact) if b else "—",
-            Text(("+" if delta > 0 else "") + units.count(delta, exact) if delta else "",
-                 style="red" if delta > 0 else "green"),
-        )
-    return table
+        name = "  " * record.depth + " / ".join(dict.fromkeys(r.name.rsplit(".", 1)[-1] for r in (a, b) if r))
+        grid.add((name, style), (kind, style), (shape_a if shape_a == shape_b else f"{shape_a} → {shape_b}", style),
+                 units.count(a.params, exact) if a else "—", units.count(b.params, exact) if b else "—",
+                 units.count(a.macs, exact) if a else "—", units.count(b.macs, exact) if b else "—",
+                 (("+" if delta > 0 else "") + units.count(delta, exact) if delta else "",
+                  "red" if delta > 0 else "green"))
+    return grid
 
 
 def compare_data(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None) -> dict:

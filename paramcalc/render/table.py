@@ -1,27 +1,22 @@
-"""The per-layer table and the totals, drawn with rich. Only the CLI imports this module."""
+"""The per-layer table and the totals of `show`, and the list of layer kinds, as grids."""
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
-
 from ..analysis import Analysis, LayerRecord
 from . import units
+from .grid import Column, Grid
 
 BAR_WIDTH = 10
 HEAVY, NOTABLE = 10.0, 3.0  # percent of the model's total: drawn in red / yellow
 
 
-def _bar(share: float) -> Text:
+def bar(share: float) -> str:
     eighths = round(share / 100 * BAR_WIDTH * 8)
     full, rest = divmod(eighths, 8)
-    text = "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
-    return Text(text.ljust(BAR_WIDTH), style=_share_style(share))
+    return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
 
 
-def _share_style(share: float) -> str:
+def share_style(share: float) -> str:
     if share >= HEAVY:
         return "bold red"
     if share >= NOTABLE:
@@ -29,76 +24,58 @@ def _share_style(share: float) -> str:
     return "dim"
 
 
-def layer_table(result: Analysis, records: list[LayerRecord], metric: str = "macs", exact: bool = False) -> Table:
+def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs", exact: bool = False) -> Grid:
     totals = result.totals
     metric_total = totals.macs if metric == "macs" else totals.flops
     label = "MACs" if metric == "macs" else "FLOPs"
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
-                  title=f"{result.name}  ·  input {units.shape(result.input_shape)}  ·  batch {result.batch}",
-                  title_justify="left", title_style="bold")
-    table.add_column("Layer", no_wrap=True, overflow="ellipsis", max_width=40)
-    table.add_column("Kind", no_wrap=True, overflow="ellipsis", max_width=16)
-    table.add_column("Output", no_wrap=True)
-    table.add_column("Params", justify="right", no_wrap=True)
-    table.add_column("%P", justify="right", no_wrap=True)
-    table.add_column(label, justify="right", no_wrap=True)
-    table.add_column(f"%{label[0]}", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True, width=BAR_WIDTH)
-    table.add_column("RF", justify="right", no_wrap=True)
+    grid = Grid([Column("Layer", max_width=40), Column("Kind", max_width=18), Column("Output"),
+                 Column("Params", right=True), Column("%P", right=True), Column(label, right=True),
+                 Column(f"%{label[0]}", right=True), Column("", max_width=BAR_WIDTH), Column("RF", right=True)],
+                title=f"{result.name}  ·  input {units.shape(result.input_shape)}  ·  batch {result.batch}")
     for record in records:
         value = record.macs if metric == "macs" else record.flops
         param_share = units.percent(record.params, totals.params)
         metric_share = units.percent(value, metric_total)
-        name = Text("  " * record.depth + record.name.rsplit(".", 1)[-1],
-                    style="bold" if record.is_group else "")
-        kind = Text(record.repeated or record.kind,
-                    style="cyan" if record.is_group else "")
-        table.add_row(
-            name, kind, units.shape(record.shape),
-            Text(units.count(record.params, exact), style=_share_style(param_share) if record.params else "dim"),
-            Text(f"{param_share:.1f}" if record.params else "", style=_share_style(param_share)),
-            Text(units.count(value, exact), style=_share_style(metric_share) if value else "dim"),
-            Text(f"{metric_share:.1f}" if value else "", style=_share_style(metric_share)),
-            _bar(metric_share) if value else Text(""),
+        grid.add(
+            ("  " * record.depth + record.name.rsplit(".", 1)[-1], "bold" if record.is_group else ""),
+            (record.repeated or record.kind, "cyan" if record.is_group else ""),
+            units.shape(record.shape),
+            (units.count(record.params, exact), share_style(param_share) if record.params else "dim"),
+            (f"{param_share:.1f}" if record.params else "", share_style(param_share)),
+            (units.count(value, exact), share_style(metric_share) if value else "dim"),
+            (f"{metric_share:.1f}" if value else "", share_style(metric_share)),
+            (bar(metric_share) if value else "", share_style(metric_share)),
             units.field_size(record.rf),
         )
-    return table
+    return grid
 
 
-def totals_table(result: Analysis, exact: bool = False) -> Table:
+def totals_grid(result: Analysis, exact: bool = False) -> Grid:
     totals = result.totals
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
+    grid = Grid([Column(""), Column("")], header=False)
 
     def both(value: int) -> str:
         return f"{units.count(value)}  ({value:,})" if not exact and value >= 1000 else f"{value:,}"
 
-    table.add_row("Params", f"{both(totals.params)}   trainable {totals.trainable:,} · frozen {totals.frozen:,}")
-    table.add_row("Buffers", f"{both(totals.buffers)}   batch-norm running statistics, not trained")
-    table.add_row("MACs", f"{both(totals.macs)}   multiply-accumulates of conv and linear layers")
-    table.add_row("FLOPs", f"{both(totals.flops)}   2 per MAC + bias, norm, activation, pooling, add")
-    table.add_row("Param memory", f"{units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)}   "
-                                  f"params + buffers, {result.dtype}")
-    table.add_row("Activations", f"{units.size_in_bytes(totals.activation_bytes, exact)}   "
-                                 f"every layer's output, batch {result.batch}, {result.dtype}")
-    table.add_row("Output", units.shape(totals.output_shape))
-    table.add_row("Receptive field", units.field_long(totals.rf))
-    return table
+    rows = [
+        ("Params", f"{both(totals.params)}   trainable {totals.trainable:,} · frozen {totals.frozen:,}"),
+        ("Buffers", f"{both(totals.buffers)}   batch-norm running statistics, not trained"),
+        ("MACs", f"{both(totals.macs)}   multiply-accumulates of conv and linear layers"),
+        ("FLOPs", f"{both(totals.flops)}   2 per MAC + bias, norm, activation, pooling, add"),
+        ("Param memory", f"{units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)}   "
+                         f"params + buffers, {result.dtype}"),
+        ("Activations", f"{units.size_in_bytes(totals.activation_bytes, exact)}   "
+                        f"every layer's output, batch {result.batch}, {result.dtype}"),
+        ("Output", units.shape(totals.output_shape)),
+        ("Receptive field", units.field_long(totals.rf)),
+    ]
+    for label, text in rows:
+        grid.add((label, "bold"), text)
+    return grid
 
 
-def emit(console: Console, renderable: object) -> None:
-    """Print; plain-text output (a pipe or a file) loses rich's trailing padding."""
-    if console.is_terminal:
-        console.print(renderable)
-        return
-    with console.capture() as capture:
-        console.print(renderable)
-    console.file.write("\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n")
-
-
-def render_show(console: Console, result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> None:
-    emit(console, Group(layer_table(result, records, metric, exact), Text(""), totals_table(result, exact)))
+def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> list:
+    return [layer_grid(result, records, metric, exact), None, totals_grid(result, exact)]
 
 
 def _yaml_value(value: object) -> str:
@@ -107,19 +84,18 @@ def _yaml_value(value: object) -> str:
     return "(the kernel)" if value is None else str(value)
 
 
-def render_kinds(console: Console) -> None:
+def kinds_grid() -> Grid:
+    """Every layer kind: its summary, each field with type and default, its FLOPs and PyTorch module."""
     from ..layers import REGISTRY
     from ..layers.fields import REQUIRED
 
-    lines = Text()
+    grid = Grid([Column(""), Column("")], header=False)
     for name, kind in REGISTRY.items():
-        lines.append(name, style="bold cyan")
-        if kind.aliases:
-            lines.append(f"  (also {', '.join(kind.aliases)})", style="dim")
-        lines.append(f"\n    {kind.summary}\n")
+        grid.add((name, "bold cyan"), (f"{kind.summary}" + (f"  (also {', '.join(kind.aliases)})"
+                                                           if kind.aliases else ""), ""))
         for f in kind.fields:
             default = "required" if f.default is REQUIRED else f"default {_yaml_value(f.default)}"
-            lines.append(f"    {f.name:<20}", style="bold")
-            lines.append(f"{f.type.describe()}; {default}" + (f" - {f.doc}" if f.doc else "") + "\n")
-        lines.append(f"    FLOPs: {kind.flops_formula}    PyTorch: {kind.torch_name}\n\n", style="dim")
-    emit(console, lines)
+            grid.add((f"  {f.name}", "bold"), f"{f.type.describe()}; {default}" + (f" - {f.doc}" if f.doc else ""))
+        grid.add(("  FLOPs", "dim"), (kind.flops_formula, "dim"))
+        grid.add(("  PyTorch", "dim"), (kind.torch_name, "dim"))
+    return grid
