@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 from functools import cached_property
-from pathlib import Path
-from typing import Any, NamedTuple
 
 from .dims import Dim, Shape, numel
 from .errors import SpecError
@@ -14,65 +12,49 @@ from .layers import LayerError
 from .receptive import Field, Window, merge
 from .spec import Spec, load_spec
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from os import PathLike
+    from typing import Any
 
-class LayerRecord(NamedTuple):
-    """Everything paramcalc knows about one layer (or, for a group, the sum of its layers). Immutable."""
 
-    name: str
-    depth: int
-    kind: str
-    is_group: bool
-    inputs: tuple[str, ...]
-    shape: Shape  # per sample, without the batch
-    params: Dim = 0
-    trainable: Dim = 0
-    buffers: Dim = 0
-    macs: Dim = 0
-    flops: Dim = 0
-    activations: Dim = 0  # output elements, times the batch; a group sums its layers
-    rf: Field | None = None
-    line: int = 0
-    repeated: str = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
-    parent: int | None = None
+_RECORD_FIELDS = ("name depth kind is_group inputs shape params trainable buffers macs flops activations rf line "
+                  "repeated parent")
+
+
+class LayerRecord(namedtuple("LayerRecord", _RECORD_FIELDS, defaults=(0, 0, 0, 0, 0, 0, None, 0, "", None))):
+    """Everything paramcalc knows about one layer (or, for a group, the sum of its layers). Immutable.
+
+    shape is per sample, without the batch; macs, flops and activations (output elements) include the
+    batch; rf is the receptive field; repeated says what a repeat group repeats ('bottleneck ×3').
+    """
+
+    __slots__ = ()
 
     @property
     def frozen(self) -> Dim:
         return self.params - self.trainable
 
 
-@dataclass(frozen=True)
-class Totals:
-    params: Dim
-    trainable: Dim
-    buffers: Dim
-    macs: Dim
-    flops: Dim
-    param_bytes: Dim
-    buffer_bytes: Dim
-    activation_bytes: Dim
-    input_bytes: Dim
-    output_shape: Shape
-    rf: Field | None
-    layers: int
+class Totals(namedtuple("Totals", "params trainable buffers macs flops param_bytes buffer_bytes activation_bytes "
+                                  "input_bytes output_shape rf layers")):
+    """The model's figures; bytes are elements x bytes per element of the dtype."""
+
+    __slots__ = ()
 
     @property
     def frozen(self) -> Dim:
         return self.params - self.trainable
 
 
-@dataclass(frozen=True)
 class Analysis:
     """The result: one record per layer and group in spec order (a group before its layers), and totals."""
 
-    name: str
-    file: str
-    input_shape: Shape
-    batch: int
-    dtype: str
-    dtype_bytes: int
-    records: tuple[LayerRecord, ...]
-    totals: Totals
-    description: str = ""
+    def __init__(self, name: str, file: str, input_shape: Shape, batch: int, dtype: str, dtype_bytes: int,
+                 records: tuple[LayerRecord, ...], totals: Totals, description: str = "") -> None:
+        self.name, self.file, self.description = name, file, description
+        self.input_shape, self.batch, self.dtype, self.dtype_bytes = input_shape, batch, dtype, dtype_bytes
+        self.records, self.totals = records, totals
 
     def leaves(self) -> list[LayerRecord]:
         return [record for record in self.records if not record.is_group]
@@ -84,8 +66,11 @@ class Analysis:
     def __getitem__(self, name: str) -> LayerRecord:
         return self._by_name[name]
 
+    def __repr__(self) -> str:
+        return f"Analysis({self.name!r}, params={self.totals.params}, macs={self.totals.macs})"
 
-def analyze(source: str | Path | dict | Spec | Graph, *, input_shape: Shape | None = None,
+
+def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape | None = None,
             batch: int | None = None, dtype: str | None = None) -> Analysis:
     """Analyse a spec given as a path, YAML text, a mapping, a loaded Spec or an expanded Graph.
 

@@ -9,23 +9,16 @@ from typing import Any
 import click
 
 from . import __version__
+from .entry import DTYPES, parse_shape, report_errors, run_show
 from .errors import SpecError
-from .spec import DTYPE_BYTES
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 70
 
 
 def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
-    parts = [part.strip() for part in value.lower().split("x")]
-    try:
-        sizes = tuple(int(part) for part in parts)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not sizes like 3x224x224") from None
-    if any(size < 1 for size in sizes):
-        raise click.BadParameter(f"'{value}': every size must be at least 1")
+    sizes = parse_shape(value)
+    if sizes is None:
+        raise click.BadParameter(f"'{value}' is not positive sizes like 3x224x224")
     return sizes
 
 
@@ -33,22 +26,8 @@ class _Group(click.Group):
     """Turns a SpecError into one message and exit status 2, and a bug into one line, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SpecError as err:
-            click.echo(f"error: {err}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
-            raise
-        except BrokenPipeError:
-            sys.stderr.close()
-            ctx.exit(0)
-        except Exception as err:  # a bug in paramcalc, not in the spec
-            if os.environ.get("PARAMCALC_DEBUG"):
-                raise
-            click.echo(f"paramcalc: internal error: {type(err).__name__}: {err}\n"
-                       "  this is a bug in paramcalc; run with PARAMCALC_DEBUG=1 for the details", err=True)
-            ctx.exit(EXIT_INTERNAL)
+        click_own = (click.exceptions.Exit, click.ClickException, click.exceptions.Abort)
+        return report_errors(lambda: super(_Group, self).invoke(ctx), passthrough=click_own)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,7 +44,7 @@ def main() -> None:
 
 def analysis_options(command: Any) -> Any:
     """--input, --batch and --dtype, shared by the commands that analyse specs."""
-    command = click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)),
+    command = click.option("--dtype", type=click.Choice(list(DTYPES)),
                            help="Element type for the memory figures (default: the spec's, or float32).")(command)
     command = click.option("--batch", type=click.IntRange(min=1),
                            help="Batch size (default: the spec's, or 1).")(command)
@@ -99,20 +78,9 @@ def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtyp
       paramcalc show specs/resnet50.yaml --input 3x299x299 --batch 8 --metric flops
       paramcalc show specs/alexnet.yaml --format json > alexnet.json
     """
-    from .analysis import analyze
-
-    result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype)
-    records = keep_depth(result.records, depth)
-    if output_format != "table":
-        from .render import report
-
-        text = {"json": lambda: report.to_json(result, records), "csv": lambda: report.to_csv(result, records),
-                "markdown": lambda: report.to_markdown(result, records, exact)}[output_format]()
-        click.echo(text.rstrip("\n"))
-        return
-    from .render.table import show_blocks
-
-    _emit(show_blocks(result, records, metric, exact))
+    text = run_show(spec, input_shape, batch, dtype, depth, metric, output_format, exact, emit_table=_emit)
+    if text is not None:
+        click.echo(text)
 
 
 @main.command()

@@ -9,10 +9,12 @@ through a helper here, because that is where a symbolic size turns into a condit
 
 from __future__ import annotations
 
-from typing import Iterable, Union
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Iterable
 
-Dim = Union[int]
-Shape = tuple[Dim, ...]
+Dim = int  # a symbolic size type joins it here
+Shape = tuple
 
 
 def ceildiv(numerator: Dim, denominator: Dim) -> Dim:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from typing import Iterable
+from collections import namedtuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Iterable
 
 
-@dataclass(frozen=True)
-class Pos:
+class Pos(namedtuple("Pos", "line column")):
     """A place in a spec file; line and column count from 1, as editors do."""
 
-    line: int
-    column: int
+    __slots__ = ()
 
 
 class SpecError(Exception):
@@ -61,6 +61,8 @@ class SpecError(Exception):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A hint naming the nearest valid spelling, or None when nothing is near."""
+    import difflib  # only when there is a typo to explain
+
     close = difflib.get_close_matches(word, sorted(choices), n=3, cutoff=0.6)
     if not close:
         return None

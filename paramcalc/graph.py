@@ -8,9 +8,8 @@ is already in a valid evaluation order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any
+import numbers
+from collections import namedtuple
 
 from .dims import Shape
 from .errors import Pos, SpecError, did_you_mean
@@ -20,39 +19,50 @@ from .layers.fields import KEYWORDS
 from .limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
 INPUT_PORT = -1
 
 
-@dataclass(slots=True)
 class Node:
-    index: int
-    path: tuple[str, ...]
-    name: str  # the path, dotted: 'layer3.4.conv2'
-    kind: str  # a layer kind, a block's name, 'group' or 'repeat'
-    layer: LayerKind | None  # None for a group; identical layers share one object
-    inputs: tuple[int, ...]  # ports: node indices, or INPUT_PORT for the model's input
-    input_names: tuple[str, ...]
-    parent: int | None
-    pos: Pos
-    field_pos: dict[str, Pos] = field(default_factory=dict)
-    frozen: bool = False
-    output: int = INPUT_PORT  # a group's output port; a layer's own index
-    children: list[int] = field(default_factory=list)
-    repeated: str = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
+    """One layer or group of the expanded model."""
+
+    __slots__ = ("index", "path", "name", "kind", "layer", "inputs", "input_names", "parent", "pos", "field_pos",
+                 "frozen", "output", "children", "repeated")
+
+    def __init__(self, index: int, path: tuple[str, ...], kind: str, layer: LayerKind | None,
+                 inputs: tuple[int, ...], input_names: tuple[str, ...], parent: int | None, pos: Pos,
+                 field_pos: dict[str, Pos], frozen: bool) -> None:
+        self.index, self.path = index, path
+        self.name = ".".join(path)  # 'layer3.4.conv2'
+        self.kind = kind  # a layer kind, a block's name, 'group' or 'repeat'
+        self.layer = layer  # None for a group; identical layers share one object
+        self.inputs = inputs  # ports: node indices, or INPUT_PORT for the model's input
+        self.input_names = input_names
+        self.parent, self.pos, self.field_pos, self.frozen = parent, pos, field_pos, frozen
+        self.output = INPUT_PORT  # a group's output port; a layer's own index
+        self.children: list[int] = []
+        self.repeated = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
 
     @property
     def is_group(self) -> bool:
         return self.layer is None
 
+    def __repr__(self) -> str:
+        return f"Node({self.index}, {self.name!r}, {self.kind!r})"
 
-@dataclass
+
 class Graph:
-    spec: Spec
-    input_shape: Shape
-    batch: int
-    dtype: str
-    nodes: list[Node]
-    output: int
+    """The expanded model at one input size and batch: what the analysis walks."""
+
+    __slots__ = ("spec", "input_shape", "batch", "dtype", "nodes", "output")
+
+    def __init__(self, spec: Spec, input_shape: Shape, batch: int, dtype: str, nodes: list[Node],
+                 output: int) -> None:
+        self.spec, self.input_shape, self.batch, self.dtype = spec, input_shape, batch, dtype
+        self.nodes, self.output = nodes, output
 
     @property
     def dtype_bytes(self) -> int:
@@ -78,7 +88,7 @@ class _Scope:
 
 def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
     """Evaluate every scalar of a YAML value; KEYWORDS stay words unless a variable has that name."""
-    if isinstance(raw, (bool, int, Fraction)) or raw is None:
+    if isinstance(raw, numbers.Rational) or raw is None:  # bools and ints are Rational too
         return raw
     if isinstance(raw, str):
         word = raw.strip()
@@ -296,9 +306,7 @@ class Expander:
                             hint="check the 'repeat' counts")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
         names = tuple(INPUT_NAME if port == INPUT_PORT else self.nodes[port].name for port in inputs)
-        node = Node(index=len(self.nodes), path=path, name=".".join(path), kind=kind, layer=layer,
-                    inputs=tuple(inputs), input_names=names, parent=parent, pos=pos, field_pos=field_pos or {},
-                    frozen=frozen)
+        node = Node(len(self.nodes), path, kind, layer, tuple(inputs), names, parent, pos, field_pos or {}, frozen)
         self.nodes.append(node)
         if parent is not None:
             self.nodes[parent].children.append(node.index)
@@ -340,13 +348,10 @@ class Expander:
         return port
 
 
-@dataclass(frozen=True)
-class Expansion:
+class Expansion(namedtuple("Expansion", "nodes output variables")):
     """What a spec expands to; it does not depend on the input size, so a Spec keeps it for reuse."""
 
-    nodes: list[Node]
-    output: int
-    variables: dict[str, Any]
+    __slots__ = ()
 
 
 def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:

@@ -10,37 +10,35 @@ union of the paths' fields, and paths whose centres differ are flagged, not hidd
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections import namedtuple
 
-from .dims import Dim
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from .dims import Dim
 
-Pair = tuple[Dim, Dim]
+    Pair = tuple[Dim, Dim]
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(namedtuple("Window", "kernel stride padding")):
     """What one layer contributes: kernel (after dilation), stride and padding before, per axis."""
 
-    kernel: Pair
-    stride: Pair
-    padding: Pair
+    __slots__ = ()
 
     @classmethod
     def whole(cls, size: Pair) -> "Window":
         """A layer that reads the whole map at once (global pooling, a linear layer on a flattened map)."""
-        return cls(kernel=size, stride=size, padding=(0, 0))
+        return cls(size, size, (0, 0))
 
 
-class Field(NamedTuple):
-    """The receptive field of one unit of a layer's output, on the model's input (a tuple: cheap to make)."""
+class Field(namedtuple("Field", "size stride padding map_size aligned is_global", defaults=(True, False))):
+    """The receptive field of one unit of a layer's output, on the model's input (a tuple: cheap to make).
 
-    size: Pair
-    stride: Pair
-    padding: Pair
-    map_size: Pair  # spatial size of the map the unit sits on; kept through flatten
-    aligned: bool = True  # False when merged paths' centres differ
-    is_global: bool = False  # True once a layer has read its whole input map
+    size, stride, padding: per axis (height, width). map_size: the spatial size of the map the unit sits
+    on, kept through flatten. aligned: False when merged paths' centres differ. is_global: True once a
+    layer has read its whole input map.
+    """
+
+    __slots__ = ()
 
     @classmethod
     def of_input(cls, height: Dim, width: Dim) -> "Field":

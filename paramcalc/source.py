@@ -9,12 +9,15 @@ habit of silently keeping the last one turns a typo into a different model.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import yaml
 
 from .errors import Pos, SpecError
 from .limits import MAX_FILE_BYTES, MAX_YAML_ALIASES, MAX_YAML_NESTING
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
 
 try:  # libyaml's parser is several times faster and keeps the same marks
     from yaml import CSafeLoader as _Loader

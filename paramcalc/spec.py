@@ -7,15 +7,16 @@ expansion evaluates them where each block instance gives them meaning.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from .budget import read_spec_budget
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .layers import ALIASES, REGISTRY, lookup
 from .source import YList, YMap, load_yaml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$")
@@ -27,67 +28,73 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 
 INPUT_NAME = "input"
 
 
-@dataclass
 class LayerSpec:
-    """One entry of a `layers:` list, as written."""
+    """One entry of a `layers:` list, as written (positions are where each part stands in the file)."""
 
-    pos: Pos
-    kind: str | None  # a layer kind, a block name, or None for an inline group of `layers`
-    kind_pos: Pos | None = None
-    args: Any = None  # YMap of fields/arguments, a scalar for the primary field, or None
-    args_pos: Pos | None = None
-    name: str | None = None
-    inputs: list[str] | None = None
-    inputs_pos: Pos | None = None
-    repeat: Any = None
-    repeat_pos: Pos | None = None
-    condition: Any = None
-    condition_pos: Pos | None = None
-    frozen: bool = False
-    layers: list["LayerSpec"] | None = None
-    output: str | None = None
-    output_pos: Pos | None = None
+    __slots__ = ("pos", "kind", "kind_pos", "args", "args_pos", "name", "inputs", "inputs_pos", "repeat",
+                 "repeat_pos", "condition", "condition_pos", "frozen", "layers", "output", "output_pos")
+
+    def __init__(self, pos: Pos, kind: str | None) -> None:
+        self.pos = pos
+        self.kind = kind  # a layer kind, a block name, or None for an inline group of `layers`
+        self.kind_pos: Pos | None = None
+        self.args: Any = None  # YMap of fields/arguments, a scalar for the primary field, or None
+        self.args_pos: Pos | None = None
+        self.name: str | None = None
+        self.inputs: list[str] | None = None
+        self.inputs_pos: Pos | None = None
+        self.repeat: Any = None
+        self.repeat_pos: Pos | None = None
+        self.condition: Any = None
+        self.condition_pos: Pos | None = None
+        self.frozen = False
+        self.layers: list[LayerSpec] | None = None
+        self.output: str | None = None
+        self.output_pos: Pos | None = None
 
 
-@dataclass
 class BlockDef:
-    name: str
-    pos: Pos
-    args: dict[str, tuple[Any, Pos]]  # name -> (raw default or None when required, position)
-    layers: list[LayerSpec]
-    output: str | None = None
-    output_pos: Pos | None = None
-    description: str = ""
+    __slots__ = ("name", "pos", "args", "layers", "output", "output_pos", "description")
+
+    def __init__(self, name: str, pos: Pos, args: dict[str, tuple[Any, Pos]], layers: list[LayerSpec],
+                 output: str | None = None, output_pos: Pos | None = None, description: str = "") -> None:
+        self.name, self.pos = name, pos
+        self.args = args  # name -> (raw default, or None when required; position)
+        self.layers = layers
+        self.output, self.output_pos = output, output_pos
+        self.description = description
 
 
-@dataclass
 class Spec:
-    file: str
-    name: str
-    input: Any
-    input_pos: Pos
-    batch: Any = 1
-    batch_pos: Pos | None = None
-    dtype: str = "float32"
-    description: str = ""
-    variables: list[tuple[str, Any, Pos]] = field(default_factory=list)
-    blocks: dict[str, BlockDef] = field(default_factory=dict)
-    layers: list[LayerSpec] = field(default_factory=list)
-    output: str | None = None
-    output_pos: Pos | None = None
-    budget: dict[str, tuple[int, Pos]] = field(default_factory=dict)  # figure -> (limit, where declared)
-    # derived once and reused (the expansion does not depend on the input size); not part of the spec
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """A validated spec. `cache` keeps what is derived from it (expansion, results), which never changes."""
+
+    def __init__(self, file: str, name: str, input: Any, input_pos: Pos, batch: Any = 1,
+                 batch_pos: Pos | None = None, dtype: str = "float32", description: str = "") -> None:
+        self.file, self.name = file, name
+        self.input, self.input_pos = input, input_pos
+        self.batch, self.batch_pos = batch, batch_pos
+        self.dtype, self.description = dtype, description
+        self.variables: list[tuple[str, Any, Pos]] = []
+        self.blocks: dict[str, BlockDef] = {}
+        self.layers: list[LayerSpec] = []
+        self.output: str | None = None
+        self.output_pos: Pos | None = None
+        self.budget: dict[str, tuple[int, Pos]] = {}  # figure -> (limit, where declared)
+        self.cache: dict[Any, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Spec({self.name!r}, file={self.file!r}, {len(self.layers)} layers)"
 
 
-def load_spec(source: str | Path | dict, *, file: str | None = None) -> Spec:
+def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> Spec:
     """Read a spec from a path, YAML text, or an already-loaded mapping."""
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
-                                    and source.strip().endswith((".yaml", ".yml"))):
-        path = Path(source)
-        file = file or str(path)
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
+                                           and source.strip().endswith((".yaml", ".yml"))):
+        path = os.fspath(source)
+        file = file or path
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
         except FileNotFoundError:
             raise SpecError("no such file", file=file, hint="check the path") from None
         except UnicodeDecodeError as err:
@@ -159,6 +166,8 @@ class _SpecReader:
         spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "the model", "")
         spec.output, spec.output_pos = self.reference(data, "output", top)
         if data.get("budget") is not None:
+            from .budget import read_spec_budget  # only specs with budgets pay for it
+
             raw = data["budget"]
             spec.budget = read_spec_budget(raw, _pos_of(data, "budget", top),
                                            lambda key: _key_pos(raw, key, top), lambda key: _pos_of(raw, key, top),
@@ -239,7 +248,9 @@ class _SpecReader:
     def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
         label = prefix + str(index)
         if isinstance(raw, str):
-            return LayerSpec(pos=pos, kind=self.known_kind(raw.strip(), pos, label), kind_pos=pos)
+            layer = LayerSpec(pos, self.known_kind(raw.strip(), pos, label))
+            layer.kind_pos = pos
+            return layer
         if not isinstance(raw, dict):
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")

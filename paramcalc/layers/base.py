@@ -8,12 +8,15 @@ batch size. Adding a kind is one class with `@register`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections import namedtuple
 
 from ..dims import Dim, Shape, format_shape
 from ..receptive import Window
 from .fields import Field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, ClassVar
 
 
 class LayerError(ValueError):
@@ -26,17 +29,17 @@ class LayerError(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class TorchCall:
+class TorchCall(namedtuple("TorchCall", "module args kwargs", defaults=((), None))):
     """How to build a layer in PyTorch, as data: `nn.Conv2d(3, 64, kernel_size=(7, 7), ...)`.
 
     `module` is an attribute of torch.nn ('Conv2d') or, prefixed with 'paramcalc.', one of the small
     modules in paramcalc.torch.modules ('paramcalc.Concat'). The core never imports torch.
     """
 
-    module: str
-    args: tuple = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ()
+
+    def __new__(cls, module: str, args: tuple = (), kwargs: dict[str, Any] | None = None) -> "TorchCall":
+        return super().__new__(cls, module, args, kwargs or {})
 
 
 class LayerKind:

@@ -8,11 +8,14 @@ and layer path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any, ClassVar
+import numbers
+from collections import namedtuple
 
 from ..limits import MAX_SIZE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
 
 # bare words that stay words instead of being read as variable names
 KEYWORDS = frozenset({"same", "valid", "depthwise"})
@@ -25,17 +28,13 @@ class FieldError(ValueError):
         self.hint = hint
 
 
-REQUIRED: Any = object()
+REQUIRED = object()
 
 
-@dataclass(frozen=True)
-class Field:
-    """One spec field of a layer kind: its name, type, default and meaning."""
+class Field(namedtuple("Field", "name type default doc", defaults=(REQUIRED, ""))):
+    """One spec field of a layer kind: its name, type (a FieldType), default and meaning."""
 
-    name: str
-    type: "FieldType"
-    default: Any = REQUIRED
-    doc: str = ""
+    __slots__ = ()
 
     @property
     def required(self) -> bool:
@@ -43,7 +42,7 @@ class Field:
 
 
 class FieldType:
-    description: ClassVar[str] = ""
+    description = ""
 
     def read(self, value: Any) -> Any:
         raise NotImplementedError
@@ -53,18 +52,18 @@ class FieldType:
 
 
 def _whole_number(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Rational):  # ints and exact fractions
         raise FieldError(f"{what} must be a whole number, got {value!r}")
-    if isinstance(value, Fraction):
+    if not isinstance(value, int):
         raise FieldError(f"{what} must be a whole number, got {value}",
                          hint="use // for whole-number division, or round()/ceil()/floor()")
     return value
 
 
-@dataclass(frozen=True)
 class Int(FieldType):
-    minimum: int = 1
-    keywords: tuple[str, ...] = ()  # words accepted as they are, like 'depthwise'
+    def __init__(self, minimum: int = 1, keywords: tuple[str, ...] = ()) -> None:
+        self.minimum = minimum
+        self.keywords = keywords  # words accepted as they are, like 'depthwise'
 
     def read(self, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:
@@ -81,13 +80,12 @@ class Int(FieldType):
         return f"integer >= {self.minimum}{words}"
 
 
-@dataclass(frozen=True)
 class Real(FieldType):
-    minimum: float | None = None
-    maximum: float | None = None
+    def __init__(self, minimum: float | None = None, maximum: float | None = None) -> None:
+        self.minimum, self.maximum = minimum, maximum
 
     def read(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise FieldError(f"must be a number, got {value!r}")
         if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
             raise FieldError(f"must be between {self.minimum} and {self.maximum}, got {float(value):g}")
@@ -108,11 +106,11 @@ class Bool(FieldType):
         return value
 
 
-@dataclass(frozen=True)
 class Pair(FieldType):
     """An int used for both axes, or [height, width]."""
 
-    minimum: int = 1
+    def __init__(self, minimum: int = 1) -> None:
+        self.minimum = minimum
 
     def read(self, value: Any) -> tuple[int, int]:
         items = list(value) if isinstance(value, list) else [value, value]
@@ -130,11 +128,11 @@ class Pair(FieldType):
         return f"integer >= {self.minimum}, or [height, width]"
 
 
-@dataclass(frozen=True)
 class Padding(FieldType):
     """PyTorch's padding forms plus an explicit asymmetric mapping; read as (top, bottom, left, right)."""
 
-    keywords: tuple[str, ...] = ("same", "valid")
+    def __init__(self, keywords: tuple[str, ...] = ("same", "valid")) -> None:
+        self.keywords = keywords
 
     def describe(self) -> str:
         words = "".join(f", '{k}'" for k in self.keywords)
@@ -166,9 +164,9 @@ class Padding(FieldType):
         return value
 
 
-@dataclass(frozen=True)
 class Choice(FieldType):
-    options: tuple[str, ...]
+    def __init__(self, options: tuple[str, ...]) -> None:
+        self.options = options
 
     def read(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:
@@ -179,7 +177,6 @@ class Choice(FieldType):
         return "one of " + ", ".join(self.options)
 
 
-@dataclass(frozen=True)
 class Axis(FieldType):
     """A tensor dimension in PyTorch's numbering, where 0 is the batch."""
 

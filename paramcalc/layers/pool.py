@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from ..dims import Dim, Shape, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
 from .conv import sliding_size
 from .fields import Bool, Field, Padding, Pair
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
 
 
 class _WindowPool(LayerKind):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from ..analysis import Analysis, LayerRecord
 from ..receptive import Field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
 
 SCHEMA = "paramcalc.report/1"
 CONVENTIONS = {

@@ -1,0 +1,61 @@
+"""The fast path of `paramcalc show --format json|csv|markdown`: no click, no rich, the same output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paramcalc.cli import main
+from paramcalc.entry import _fast_show
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("arguments", [
+    ["show", "specs/resnet18.yaml", "--format", "json"],
+    ["show", "specs/resnet18.yaml", "--format=csv", "--batch", "4"],
+    ["show", "specs/vgg16.yaml", "--format", "markdown", "--depth", "1", "--exact"],
+    ["show", "--input", "3x299x299", "specs/googlenet.yaml", "--format", "json", "--dtype", "float16"],
+])
+def test_same_output_as_the_click_command(arguments):
+    assert _fast_show(arguments) is not None
+    fast = subprocess.run([sys.executable, "-m", "paramcalc", *arguments], cwd=ROOT, capture_output=True, text=True)
+    assert fast.returncode == 0, fast.stderr
+    slow = CliRunner().invoke(main, arguments, env={"COLUMNS": None}, catch_exceptions=False)
+    assert fast.stdout == slow.output
+
+
+@pytest.mark.parametrize("arguments", [
+    ["show", "specs/resnet18.yaml"],                                  # a table: click and the renderer
+    ["show", "specs/resnet18.yaml", "--format", "yaml"],              # click explains the bad choice
+    ["show", "specs/resnet18.yaml", "--batch", "0", "--format", "json"],
+    ["show", "specs/resnet18.yaml", "--input", "3xAx4", "--format", "json"],
+    ["show", "specs/resnet18.yaml", "--format"],
+    ["show", "--help"], ["compare", "a.yaml", "b.yaml"], ["show", "a.yaml", "b.yaml", "--format", "json"],
+])
+def test_anything_else_goes_to_click(arguments):
+    assert _fast_show(arguments) is None
+
+
+def test_no_click_and_no_rich_on_the_fast_path():
+    code = ("import sys; sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml', '--format', 'json'];"
+            "from paramcalc.entry import main; main();"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich')), file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0
+    assert run.stderr.strip() == "[]"
+
+
+def test_fast_path_errors_are_the_same_messages(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\ninput: [3, 8, 8]\nlayers: [conv2]\n")
+    fast = subprocess.run([sys.executable, "-m", "paramcalc", "show", str(bad), "--format", "json"],
+                          capture_output=True, text=True)
+    slow = CliRunner().invoke(main, ["show", str(bad), "--format", "json"])
+    assert fast.returncode == slow.exit_code == 2
+    assert fast.stderr == slow.stderr
+    assert fast.stdout == ""
