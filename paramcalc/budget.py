@@ -7,23 +7,20 @@ Markdown, GitHub annotations or JUnit XML.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable
+from collections import namedtuple
 
 from .errors import Pos, SpecError, did_you_mean
 from .expr import ExprError, parse_number
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from fractions import Fraction
+    from typing import Any, Callable
+
     from .analysis import Totals
 
-
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    label: str
-    unit: str  # 'count' or 'bytes'
-    read: Callable[["Totals"], int]
+# unit is 'count' or 'bytes'; read takes the figure from an analysis' totals
+Figure = namedtuple("Figure", "key label unit read")
 
 
 FIGURES: dict[str, Figure] = {f.key: f for f in (
@@ -57,6 +54,8 @@ def parse_amount(value: Any, unit: str) -> int:
         number, suffix = match.groups()
         try:
             if suffix in _BYTE_UNITS and unit == "bytes":
+                from fractions import Fraction
+
                 amount = Fraction(parse_number(number)) * _BYTE_UNITS[suffix]
             else:
                 amount = parse_number(number + suffix)
@@ -70,6 +69,8 @@ def parse_amount(value: Any, unit: str) -> int:
 
 def parse_percent(text: str) -> Fraction:
     """'5%' or '5' -> 1/20."""
+    from fractions import Fraction
+
     cleaned = text.strip().rstrip("%").strip()
     try:
         value = Fraction(cleaned)
@@ -80,21 +81,15 @@ def parse_percent(text: str) -> Fraction:
     return value / 100
 
 
-@dataclass(frozen=True)
-class Limit:
-    figure: str
-    value: int
-    source: str  # where it was declared, for people: 'specs/a.yaml:12', '--max-params', 'baseline HEAD~1 +5%'
-    file: str | None = None
-    line: int | None = None
-    baseline: int | None = None  # the baseline value a relative limit was computed from
+class Limit(namedtuple("Limit", "figure value source file line baseline", defaults=(None, None, None))):
+    """A limit on one figure. source says where it was declared, for people ('specs/a.yaml:12',
+    '--max-params', 'baseline HEAD~1 +5%'); baseline is the value a relative limit was computed from."""
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Outcome:
-    figure: str
-    value: int
-    limit: Limit
+class Outcome(namedtuple("Outcome", "figure value limit")):
+    __slots__ = ()
 
     @property
     def ok(self) -> bool:
@@ -109,13 +104,11 @@ class Outcome:
         return FIGURES[self.figure].label
 
 
-@dataclass
 class ModelCheck:
-    file: str
-    name: str
-    figures: dict[str, int]
-    outcomes: list[Outcome] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    def __init__(self, file: str, name: str, figures: dict[str, int]) -> None:
+        self.file, self.name, self.figures = file, name, figures
+        self.outcomes: list[Outcome] = []
+        self.notes: list[str] = []
 
     @property
     def ok(self) -> bool:
@@ -146,7 +139,7 @@ def figures_of(totals: "Totals") -> dict[str, int]:
 
 def check_model(file: str, name: str, totals: "Totals", spec_budget: dict[str, tuple[int, Pos]],
                 cli_limits: dict[str, int], baseline: dict[str, int] | None = None,
-                baseline_label: str = "", max_increase: Fraction = Fraction(0)) -> ModelCheck:
+                baseline_label: str = "", max_increase: Fraction | int = 0) -> ModelCheck:
     figures = figures_of(totals)
     result = ModelCheck(file=file, name=name, figures=figures)
     for key, (limit, pos) in spec_budget.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from ..analysis import Analysis, LayerRecord
 from ..receptive import Field
@@ -80,13 +79,19 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None) -> d
     }
 
 
-_FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
-
-
 def to_json(result: Analysis, records: list[LayerRecord] | None = None) -> str:
-    """Indented JSON, with short lists (shapes, sizes, input names) kept on one line."""
-    text = json.dumps(report_data(result, records), indent=2)
-    return _FLAT_LIST.sub(lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]", text)
+    """One key per line and one layer per line: readable, greppable, and written by json's C encoder."""
+    data = report_data(result, records)
+    compact = {"separators": (", ", ": ")}
+    lines = ["{"]
+    for key, value in data.items():
+        if key == "layers":
+            layers = [f"    {json.dumps(layer, **compact)}" for layer in value]
+            lines.append('  "layers": [\n' + ",\n".join(layers) + ("\n  ]," if layers else "],"))
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, **compact)},")
+    lines[-1] = lines[-1].rstrip(",")
+    return "\n".join(lines) + "\n}"
 
 
 CSV_COLUMNS = ("name", "depth", "kind", "group", "inputs", "shape", "params", "trainable", "buffers", "macs",
