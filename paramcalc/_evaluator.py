@@ -1,24 +1,51 @@
-"""The expression parser and evaluator behind paramcalc.expr: a whitelist walk over Python's ast."""
+"""The expression language of specs: a small Python subset, parsed and evaluated here.
+
+A hand-written parser rather than Python's `ast`: the language is small, nothing outside it can be
+expressed at all (no attributes, subscripts, lambdas or imports), and it costs no import time.
+
+    expression := test ['if' test 'else' expression]
+    test       := and_test ('or' and_test)*          and_test := not_test ('and' not_test)*
+    not_test   := 'not' not_test | comparison         comparison := sum (('=='|'!='|'<'|'<='|'>'|'>=') sum)*
+    sum        := term (('+'|'-') term)*             term := factor (('*'|'/'|'//'|'%') factor)*
+    factor     := ('+'|'-') factor | power            power := atom ['**' factor]
+    atom       := number | name | string | '(' expression ')' | function '(' arguments ')'
+
+Numbers are exact: `1e20` is 10**20, `0.1` is 1/10, `/` gives a fraction (an int again when whole).
+"""
 
 from __future__ import annotations
 
-import ast
-import io
 import math
 import operator
 import re
-import tokenize
-from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Callable, Mapping
 
 from .errors import did_you_mean
-from .expr import SI_SUFFIXES, ExprError, exact, parse_number, shorten
+from .expr import ExprError, exact, parse_number, shorten
 from .limits import MAX_EXPRESSION_CHARS, MAX_MAGNITUDE, MAX_POWER_EXPONENT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Callable, Mapping
+
+MAX_DEPTH = 100  # parentheses and operators inside each other
+
+_TOKEN = re.compile(r"""
+    \s*(?:
+      (?P<number>(?:0[xXoObB][0-9a-fA-F_]+|(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?)
+                 [kKMGT]?(?![A-Za-z0-9_]))
+     |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
+     |(?P<string>'[^'\n]*'|"[^"\n]*")
+     |(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>(),=])
+    )""", re.VERBOSE)
+_WORDS = {"True": True, "False": False, "None": None, "true": True, "false": False}
+_KEYWORDS = {"if", "else", "and", "or", "not"}
 
 
 def _make_divisible(value: Any, divisor: Any, min_value: Any = None) -> int:
     """torchvision's `_make_divisible`: round channels to a multiple of divisor, never losing >10%."""
+    from fractions import Fraction
+
     value, divisor = Fraction(value), int(divisor)
     floor_value = divisor if min_value is None else int(min_value)
     rounded = max(floor_value, int(value + Fraction(divisor, 2)) // divisor * divisor)
@@ -28,212 +55,287 @@ def _make_divisible(value: Any, divisor: Any, min_value: Any = None) -> int:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "ceil": math.ceil,
-    "floor": math.floor,
-    "round": round,
-    "int": int,
+    "min": min, "max": max, "abs": abs, "ceil": math.ceil, "floor": math.floor, "round": round, "int": int,
     "make_divisible": _make_divisible,
 }
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv,
+               "%": operator.mod}
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
+_SYNTAX_HINT = "write a number (64, 1e6, 25M) or arithmetic on names (planes * 4)"
 
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-}
-_COMPARE = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
+
+def _tokens(text: str) -> list[tuple[str, str, int, int]]:
+    """(kind, text, start, end) for each token."""
+    result, position, size = [], 0, len(text.rstrip())
+    while position < size:
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise ExprError(f"cannot read '{shorten(text)}' as a number or an expression", hint=_SYNTAX_HINT)
+        kind = match.lastgroup or "op"
+        value = match.group(kind)
+        result.append((kind, value, match.start(kind), match.end(kind)))
+        position = match.end()
+    return result
+
+
+class _Parser:
+    """Recursive descent over the tokens; the tree is nested tuples ('kind', start, end, ...)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.tokens, self.index, self.depth = text, _tokens(text), 0, 0
+
+    def fail(self) -> ExprError:
+        return ExprError(f"cannot read '{shorten(self.text)}' as a number or an expression", hint=_SYNTAX_HINT)
+
+    def peek(self) -> tuple[str, str, int, int] | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def accept(self, *values: str) -> tuple[str, str, int, int] | None:
+        token = self.peek()
+        if token is not None and token[0] in ("op", "name") and token[1] in values:
+            self.index += 1
+            return token
+        return None
+
+    def expect(self, value: str) -> tuple[str, str, int, int]:
+        token = self.accept(value)
+        if token is None:
+            raise self.fail()
+        return token
+
+    def parse(self) -> tuple:
+        tree = self.expression()
+        if self.peek() is not None:
+            raise self.fail()
+        return tree
+
+    def nested(self, rule: Callable[[], tuple]) -> tuple:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(f"'{shorten(self.text)}' is nested too deeply",
+                            hint="split it with variables under 'vars:'")
+        try:
+            return rule()
+        finally:
+            self.depth -= 1
+
+    def expression(self) -> tuple:
+        body = self.nested(self.test)
+        if self.accept("if"):
+            condition = self.test()
+            self.expect("else")
+            otherwise = self.nested(self.expression)
+            return ("if", body[1], otherwise[2], condition, body, otherwise)
+        return body
+
+    def test(self) -> tuple:
+        return self.chain(self.and_test, ("or",), "or")
+
+    def and_test(self) -> tuple:
+        return self.chain(self.not_test, ("and",), "and")
+
+    def chain(self, rule: Callable[[], tuple], words: tuple[str, ...], kind: str) -> tuple:
+        first = rule()
+        items = [first]
+        while self.accept(*words):
+            items.append(rule())
+        return first if len(items) == 1 else (kind, first[1], items[-1][2], items)
+
+    def not_test(self) -> tuple:
+        token = self.accept("not")
+        if token:
+            operand = self.nested(self.not_test)
+            return ("not", token[2], operand[2], operand)
+        return self.comparison()
+
+    def comparison(self) -> tuple:
+        first = self.sum()
+        pairs = []
+        while (token := self.accept(*_COMPARE)) is not None:
+            pairs.append((token[1], self.sum()))
+        return first if not pairs else ("compare", first[1], pairs[-1][1][2], first, pairs)
+
+    def binary(self, operand: Callable[[], tuple], operators: tuple[str, ...]) -> tuple:
+        left = operand()
+        while (token := self.accept(*operators)) is not None:
+            right = operand()
+            left = ("binary", left[1], right[2], token[1], left, right)
+        return left
+
+    def sum(self) -> tuple:
+        return self.binary(self.term, ("+", "-"))
+
+    def term(self) -> tuple:
+        return self.binary(self.factor, ("*", "/", "//", "%"))
+
+    def factor(self) -> tuple:
+        token = self.accept("+", "-")
+        if token:
+            operand = self.nested(self.factor)
+            return ("unary", token[2], operand[2], token[1], operand)
+        return self.power()
+
+    def power(self) -> tuple:
+        base = self.atom()
+        if self.accept("**"):
+            exponent = self.nested(self.factor)
+            return ("binary", base[1], exponent[2], "**", base, exponent)
+        return base
+
+    def atom(self) -> tuple:
+        token = self.peek()
+        if token is None:
+            raise self.fail()
+        kind, value, start, end = token
+        self.index += 1
+        if kind == "number":
+            return ("constant", start, end, parse_number(value))
+        if kind == "string":
+            return ("constant", start, end, value[1:-1])
+        if kind == "name" and value not in _KEYWORDS:
+            if value in _WORDS:
+                return ("constant", start, end, _WORDS[value])
+            if self.accept("("):
+                return self.call(value, start)
+            return ("name", start, end, value)
+        if value == "(":
+            inner = self.nested(self.expression)
+            close = self.expect(")")
+            return (inner[0], start, close[3], *inner[3:])
+        raise self.fail()
+
+    def call(self, name: str, start: int) -> tuple:
+        arguments: list[tuple] = []
+        keywords: list[tuple[str, tuple]] = []
+        while not self.accept(")"):
+            token = self.peek()
+            following = self.tokens[self.index + 1] if self.index + 1 < len(self.tokens) else None
+            if token and token[0] == "name" and following and following[1] == "=":
+                self.index += 2
+                keywords.append((token[1], self.nested(self.expression)))
+            else:
+                arguments.append(self.nested(self.expression))
+            if not self.accept(","):
+                self.expect(")")
+                break
+        return ("call", start, self.tokens[self.index - 1][3], name, arguments, keywords)
 
 
 @lru_cache(maxsize=4096)
-def _compile(text: str) -> tuple[ast.expr, tuple[int | Fraction, ...], tuple[str, ...]]:
-    """Parse once; numeric literals become placeholders bound to their exact values."""
+def _parse(text: str) -> tuple:
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExprError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
-    source, numbers, literals = _replace_numbers(text)
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        raise ExprError(f"cannot read '{shorten(text)}' as a number or an expression",
-                        hint="write a number (64, 1e6, 25M) or arithmetic on names (planes * 4)") from None
-    return tree.body, tuple(numbers), tuple(literals)
-
-
-def _replace_numbers(text: str) -> tuple[str, list[int | Fraction], list[str]]:
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        raise ExprError(f"cannot read '{shorten(text)}' as a number or an expression") from None
-    line_starts = [0]
-    for line in text.splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-
-    def offset(row_col: tuple[int, int]) -> int:
-        return line_starts[row_col[0] - 1] + row_col[1]
-
-    pieces, numbers, literals, cursor = [], [], [], 0
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if token.type == tokenize.NUMBER:
-            start, end, literal = offset(token.start), offset(token.end), token.string
-            following = tokens[index + 1] if index + 1 < len(tokens) else None
-            if (following is not None and following.type == tokenize.NAME
-                    and following.string in SI_SUFFIXES and following.start == token.end):
-                literal += following.string
-                end = offset(following.end)
-                index += 1
-            if literal.lower().endswith("j"):
-                raise ExprError(f"'{literal}' is not a real number")
-            pieces.append(text[cursor:start])
-            pieces.append(f" __number{len(numbers)} ")  # spaced, so nothing can glue onto the placeholder
-            numbers.append(parse_number(literal))
-            literals.append(literal)
-            cursor = end
-        index += 1
-    pieces.append(text[cursor:])
-    return "".join(pieces), numbers, literals
+    return _Parser(text).parse()
 
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate one expression with the given names. Raises ExprError."""
-    tree, numbers, literals = _compile(text)
-    try:
-        return exact(_Evaluator(scope, numbers, literals).visit(tree))
-    except RecursionError:
-        raise ExprError(f"'{shorten(text)}' is nested too deeply",
-                        hint="split it with variables under 'vars:'") from None
-
-
-_PLACEHOLDER = re.compile(r"__number(\d+)")
+    return exact(_Evaluator(text, scope).value(_parse(text)))
 
 
 class _Evaluator:
-    def __init__(self, scope: Mapping[str, Any], numbers: tuple[int | Fraction, ...],
-                 literals: tuple[str, ...]) -> None:
-        self.scope = scope
-        self.numbers = numbers
-        self.literals = literals
+    def __init__(self, text: str, scope: Mapping[str, Any]) -> None:
+        self.text, self.scope = text, scope
 
-    def text(self, node: ast.AST) -> str:
-        """The source of a sub-expression as the user wrote its numbers."""
-        return _PLACEHOLDER.sub(lambda m: self.literals[int(m.group(1))], ast.unparse(node))
-
-    def visit(self, node: ast.expr) -> Any:
-        method = getattr(self, "visit_" + type(node).__name__, None)
-        if method is None:
-            raise ExprError(f"'{self.text(node)}' is not allowed in a spec expression",
-                            hint="use numbers, names, + - * / // % **, comparisons, 'and'/'or'/'not', "
-                                 "'a if cond else b' and " + ", ".join(FUNCTIONS))
-        return method(node)
-
-    def visit_Constant(self, node: ast.Constant) -> Any:
-        if isinstance(node.value, (str, bool)) or node.value is None:
-            return node.value
-        raise ExprError(f"'{node.value!r}' is not allowed in a spec expression")
-
-    def visit_Name(self, node: ast.Name) -> Any:
-        name = node.id
-        placeholder = _PLACEHOLDER.fullmatch(name)
-        if placeholder:
-            return self.bounded(self.numbers[int(placeholder.group(1))])
-        if name in self.scope:
-            return self.scope[name]
-        if name in ("true", "false"):
-            return name == "true"
-        raise ExprError(f"unknown name '{name}'",
-                        hint=did_you_mean(name, self.scope) or
-                        ("names available here: " + ", ".join(sorted(self.scope)) if self.scope
-                         else "define it under 'vars:' or as a block argument"))
-
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
-        left, right = self.number(node.left), self.number(node.right)
-        op = type(node.op)
-        try:
-            if op is ast.Div:
-                return exact(Fraction(left) / Fraction(right))
-            if op is ast.Pow:
-                return self.power(left, right)
-            if op in _BINARY:
-                result = _BINARY[op](left, right)
-            else:
-                raise ExprError(f"operator in '{self.text(node)}' is not allowed")
-        except ZeroDivisionError:
-            raise ExprError(f"division by zero in '{self.text(node)}'") from None
-        return self.bounded(result)
-
-    def power(self, base: Any, exponent: Any) -> Any:
-        if not isinstance(exponent, int) or abs(exponent) > MAX_POWER_EXPONENT:
-            raise ExprError(f"exponent {exponent} is not a whole number up to {MAX_POWER_EXPONENT}")
-        if base == 0 and exponent < 0:
-            raise ExprError("0 cannot be raised to a negative power")
-        return self.bounded(exact(Fraction(base) ** exponent))
+    def source(self, node: tuple) -> str:
+        return self.text[node[1]:node[2]]
 
     def bounded(self, value: Any) -> Any:
         if abs(value) > MAX_MAGNITUDE:
             raise ExprError(f"a value exceeds {MAX_MAGNITUDE:.0e} in magnitude")
         return value
 
-    def number(self, node: ast.expr) -> Any:
-        value = self.visit(node)
-        if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-            raise ExprError(f"'{self.text(node)}' is {value!r}, not a number")
+    def number(self, node: tuple) -> Any:
+        value = self.value(node)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "denominator"):
+            raise ExprError(f"'{shorten(self.source(node))}' is {value!r}, not a number")
         return value
 
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
-        if isinstance(node.op, ast.Not):
-            return not self.visit(node.operand)
-        value = self.number(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -value
-        if isinstance(node.op, ast.UAdd):
-            return value
-        raise ExprError(f"'{self.text(node)}' is not allowed")
+    def value(self, node: tuple) -> Any:
+        kind = node[0]
+        if kind == "constant":
+            value = node[3]
+            return self.bounded(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if kind == "name":
+            return self.name(node[3])
+        if kind == "binary":
+            return self.binary(node)
+        if kind == "unary":
+            value = self.number(node[4])
+            return -value if node[3] == "-" else value
+        if kind == "not":
+            return not self.value(node[3])
+        if kind in ("and", "or"):
+            result: Any = None
+            for item in node[3]:
+                result = self.value(item)
+                if bool(result) != (kind == "and"):
+                    return result
+            return result
+        if kind == "compare":
+            left = self.value(node[3])
+            for op, right_node in node[4]:
+                right = self.value(right_node)
+                try:
+                    if not _COMPARE[op](left, right):
+                        return False
+                except TypeError:
+                    raise ExprError(f"cannot compare {left!r} with {right!r}") from None
+                left = right
+            return True
+        if kind == "if":
+            return self.value(node[4]) if self.value(node[3]) else self.value(node[5])
+        return self.call(node)
 
-    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
-        is_and = isinstance(node.op, ast.And)
-        value: Any = None
-        for operand in node.values:
-            value = self.visit(operand)
-            if bool(value) != is_and:
-                return value
+    def name(self, name: str) -> Any:
+        if name in self.scope:
+            return self.scope[name]
+        hint = did_you_mean(name, self.scope) or (
+            "names available here: " + ", ".join(sorted(self.scope)) if self.scope
+            else "define it under 'vars:' or as a block argument")
+        raise ExprError(f"unknown name '{name}'", hint=hint)
+
+    def binary(self, node: tuple) -> Any:
+        # a long chain (1 + 2 + ... + n) is a left-leaning tree: walk it with a loop, not recursion
+        chain = []
+        while node[0] == "binary" and node[3] != "**":
+            chain.append(node)
+            node = node[4]
+        if not chain:
+            return self.apply(node, self.number(node[4]), self.number(node[5]))
+        value = self.number(node)
+        for link in reversed(chain):
+            value = self.apply(link, value, self.number(link[5]))
         return value
 
-    def visit_Compare(self, node: ast.Compare) -> Any:
-        left = self.visit(node.left)
-        for op, right_node in zip(node.ops, node.comparators):
-            right = self.visit(right_node)
-            if type(op) not in _COMPARE:
-                raise ExprError(f"comparison in '{self.text(node)}' is not allowed")
-            try:
-                if not _COMPARE[type(op)](left, right):
-                    return False
-            except TypeError:
-                raise ExprError(f"cannot compare {left!r} with {right!r}") from None
-            left = right
-        return True
+    def apply(self, node: tuple, left: Any, right: Any) -> Any:
+        op = node[3]
+        try:
+            if op == "/":
+                from fractions import Fraction
 
-    def visit_IfExp(self, node: ast.IfExp) -> Any:
-        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+                return self.bounded(exact(Fraction(left) / Fraction(right)))
+            if op == "**":
+                if not isinstance(right, int) or abs(right) > MAX_POWER_EXPONENT:
+                    raise ExprError(f"exponent {right} is not a whole number up to {MAX_POWER_EXPONENT}")
+                if left == 0 and right < 0:
+                    raise ExprError("0 cannot be raised to a negative power")
+                from fractions import Fraction
 
-    def visit_Call(self, node: ast.Call) -> Any:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = self.text(node.func)
+                return self.bounded(exact(Fraction(left) ** right))
+            return self.bounded(_ARITHMETIC[op](left, right))
+        except ZeroDivisionError:
+            raise ExprError(f"division by zero in '{shorten(self.source(node))}'") from None
+
+    def call(self, node: tuple) -> Any:
+        name = node[3]
+        if name not in FUNCTIONS:
             raise ExprError(f"unknown function '{name}'",
                             hint=did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS))
-        args = [self.number(arg) for arg in node.args]
-        kwargs = {kw.arg: self.number(kw.value) for kw in node.keywords if kw.arg}
+        arguments = [self.number(argument) for argument in node[4]]
+        keywords = {key: self.number(value) for key, value in node[5]}
         try:
-            return self.bounded(exact(FUNCTIONS[node.func.id](*args, **kwargs)))
+            return self.bounded(exact(FUNCTIONS[name](*arguments, **keywords)))
         except (TypeError, ValueError, ZeroDivisionError) as err:
-            raise ExprError(f"{self.text(node)}: {err}") from None
+            raise ExprError(f"{shorten(self.source(node))}: {err}") from None

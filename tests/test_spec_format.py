@@ -128,3 +128,15 @@ def test_expressions_cannot_run_code(expression):
 def test_yaml_tags_are_refused():
     with pytest.raises(SpecError, match="tag"):
         paramcalc.analyze("name: t\ninput: !!python/object/apply:os.system ['true']\nlayers: [relu]\n")
+
+
+@pytest.mark.parametrize("expression, value", [
+    ("2 if index == 0 else 1", 2), ("-3 ** 2", -9), ("2 ** -1 * 4", 2), ("(64 + 6 * 32) // 2", 128),
+    ("1 < 2 < 3", True), ("max(1, 7 // 2)", 3), ("make_divisible(10, 8, min_value=4)", 16),
+    ("not index and 5", 5), ("10 % 4", 2), ("1.5k", 1500), ("0.1 + 0.2 == 0.3", True),
+    ("+".join(["1"] * 400), 400),  # a long chain is a loop, not deep recursion
+])
+def test_expression_language(expression, value):
+    from paramcalc.expr import evaluate
+
+    assert evaluate(expression, {"index": 0}) == value
