@@ -7,6 +7,7 @@ from functools import cached_property
 
 from .dims import Dim, Shape, numel
 from .errors import SpecError
+from .gcpause import paused_gc
 from .graph import INPUT_PORT, Graph, Node, expand
 from .layers import LayerError
 from .receptive import Field, Window, merge
@@ -78,18 +79,20 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
     batch and dtype, so analysing it again costs a dictionary look-up.
     """
     if isinstance(source, Graph):
-        return _Analyzer(source).run()
+        with paused_gc():
+            return _Analyzer(source).run()
     spec = source if isinstance(source, Spec) else load_spec(source)
     key = ("analysis", input_shape and tuple(input_shape), batch, dtype)
     cached = spec.cache.get(key)
     if cached is not None:
         return cached
     try:
-        graph = expand(spec, input_shape, batch, dtype)
+        with paused_gc():
+            graph = expand(spec, input_shape, batch, dtype)
+            result = spec.cache[key] = _Analyzer(graph).run()
     except SpecError as err:
         err.located(file=spec.file)
         raise
-    result = spec.cache[key] = _Analyzer(graph).run()
     return result
 
 
@@ -131,7 +134,7 @@ class _Analyzer:
             try:
                 shape, params, buffers, macs, flops, window = layer_figures(node.layer, inputs)
             except LayerError as err:
-                raise SpecError(err.message, pos=node.field_pos.get(err.field or "", node.pos), layer=node.name,
+                raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
                                 hint=err.hint, file=graph.spec.file) from None
             shapes[node.index] = shape
             rf = fields[node.index] = self.field_of(node, window, shape)

@@ -29,19 +29,19 @@ INPUT_PORT = -1
 class Node:
     """One layer or group of the expanded model."""
 
-    __slots__ = ("index", "path", "name", "kind", "layer", "inputs", "input_names", "parent", "pos", "field_pos",
+    __slots__ = ("index", "path", "name", "kind", "layer", "inputs", "input_names", "parent", "pos", "written",
                  "frozen", "output", "children", "repeated")
 
     def __init__(self, index: int, path: tuple[str, ...], kind: str, layer: LayerKind | None,
                  inputs: tuple[int, ...], input_names: tuple[str, ...], parent: int | None, pos: Pos,
-                 field_pos: dict[str, Pos], frozen: bool) -> None:
+                 written: LayerSpec | None, frozen: bool) -> None:
         self.index, self.path = index, path
         self.name = ".".join(path)  # 'layer3.4.conv2'
         self.kind = kind  # a layer kind, a block's name, 'group' or 'repeat'
         self.layer = layer  # None for a group; identical layers share one object
         self.inputs = inputs  # ports: node indices, or INPUT_PORT for the model's input
         self.input_names = input_names
-        self.parent, self.pos, self.field_pos, self.frozen = parent, pos, field_pos, frozen
+        self.parent, self.pos, self.written, self.frozen = parent, pos, written, frozen  # written: as in the spec
         self.output = INPUT_PORT  # a group's output port; a layer's own index
         self.children: list[int] = []
         self.repeated = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
@@ -50,8 +50,19 @@ class Node:
     def is_group(self) -> bool:
         return self.layer is None
 
+    def where(self, field: str | None) -> Pos:
+        """Where a field of this layer is written (for a message), or the layer itself."""
+        return _field_pos(self.written, field) if self.written is not None and field else self.pos
+
     def __repr__(self) -> str:
         return f"Node({self.index}, {self.name!r}, {self.kind!r})"
+
+
+def _field_pos(layer: LayerSpec, field: str | None) -> Pos:
+    args = layer.args
+    if field and isinstance(args, dict) and field in args and hasattr(args, "where"):
+        return args.where(field)
+    return layer.args_pos or layer.pos
 
 
 class Graph:
@@ -273,10 +284,8 @@ class Expander:
         if args is not None and not isinstance(args, dict):
             args = {kind.primary: args}
         args = args or {}
-        values, field_pos = {}, {}
+        values = {}
         for spec_field in kind.fields:
-            pos = args.where(spec_field.name) if hasattr(args, "where") else layer.args_pos or layer.pos
-            field_pos[spec_field.name] = pos
             if spec_field.name not in args:
                 if spec_field.required:
                     raise self.fail(f"{kind.kind} needs '{spec_field.name}'", layer.args_pos or layer.pos, label,
@@ -285,28 +294,30 @@ class Expander:
                 default = spec_field.default
                 values[spec_field.name] = None if default is None else spec_field.type.read(default)
                 continue
-            value = self.value(args[spec_field.name], variables, pos, label, spec_field.name)
             try:
+                value = deep_evaluate(args[spec_field.name], variables)
                 values[spec_field.name] = spec_field.type.read(value)
-            except FieldError as err:
-                raise self.fail(f"{spec_field.name}: {err.message}", pos, label,
-                                err.hint or f"{spec_field.name}: {spec_field.type.describe()}") from None
+            except (ExprError, FieldError) as err:
+                hint = err.hint or (f"{spec_field.name}: {spec_field.type.describe()}"
+                                    if isinstance(err, FieldError) else None)
+                raise self.fail(f"{spec_field.name}: {err.message}", _field_pos(layer, spec_field.name), label,
+                                hint) from None
         key = (kind.kind, *values.values())
         shared = self.layers.get(key)
         if shared is None:
             shared = self.layers[key] = kind(**values)
-        node = self.add_node(path, kind.kind, shared, inputs, parent, layer.pos, field_pos, frozen)
+        node = self.add_node(path, kind.kind, shared, inputs, parent, layer.pos, layer, frozen)
         node.output = node.index
         return node.index
 
     def add_node(self, path: tuple[str, ...], kind: str, layer: LayerKind | None, inputs: list[int],
-                 parent: int | None, pos: Pos, field_pos: dict[str, Pos] | None = None, frozen: bool = False) -> Node:
+                 parent: int | None, pos: Pos, written: LayerSpec | None = None, frozen: bool = False) -> Node:
         if len(self.nodes) >= MAX_LAYERS:
             raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
         names = tuple(INPUT_NAME if port == INPUT_PORT else self.nodes[port].name for port in inputs)
-        node = Node(len(self.nodes), path, kind, layer, tuple(inputs), names, parent, pos, field_pos or {}, frozen)
+        node = Node(len(self.nodes), path, kind, layer, tuple(inputs), names, parent, pos, written, frozen)
         self.nodes.append(node)
         if parent is not None:
             self.nodes[parent].children.append(node.index)

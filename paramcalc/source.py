@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
+_PLAIN = "tag:paramcalc,2026:plain"  # a plain (unquoted) scalar whose type the converter decides
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -34,33 +35,75 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:timestamp",  # a date-like plain scalar; kept as text
+    _PLAIN,
 }
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
-
-
-class YMap(dict):
-    """A mapping that knows its own position and those of its keys and values."""
-
-    pos: Pos
-    key_pos: dict[str, Pos]
-    value_pos: dict[str, Pos]
-
-    def where(self, key: str) -> Pos:
-        return self.value_pos.get(key, self.pos)
-
-
-class YList(list):
-    """A list that knows its own position and those of its items."""
-
-    pos: Pos
-    item_pos: list[Pos]
-
-    def where(self, index: int) -> Pos:
-        return self.item_pos[index] if index < len(self.item_pos) else self.pos
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
+         "yes": True, "Yes": True, "YES": True, "no": False, "No": False, "NO": False,
+         "on": True, "On": True, "ON": True, "off": False, "Off": False, "OFF": False}
 
 
 def _pos(node: yaml.Node) -> Pos:
     return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class YMap(dict):
+    """A mapping that knows its own position and those of its keys and values.
+
+    Positions are read from the YAML node when first asked for: most are only needed for a message.
+    """
+
+    def __init__(self, node: yaml.MappingNode) -> None:
+        super().__init__()
+        self._node = node
+
+    @property
+    def pos(self) -> Pos:
+        return _pos(self._node)
+
+    @property
+    def key_pos(self) -> dict[str, Pos]:
+        return {str(key.value): _pos(key) for key, _ in self._node.value}
+
+    @property
+    def value_pos(self) -> dict[str, Pos]:
+        return {str(key.value): _pos(value) for key, value in self._node.value}
+
+    def where(self, key: str) -> Pos:
+        for key_node, value_node in self._node.value:
+            if key_node.value == key:
+                return _pos(value_node)
+        return self.pos
+
+
+class YList(list):
+    """A list that knows its own position and those of its items (read from the YAML node when asked)."""
+
+    def __init__(self, items: Any, node: yaml.SequenceNode) -> None:
+        super().__init__(items)
+        self._node = node
+
+    @property
+    def pos(self) -> Pos:
+        return _pos(self._node)
+
+    @property
+    def item_pos(self) -> list[Pos]:
+        return [_pos(child) for child in self._node.value]
+
+    def where(self, index: int) -> Pos:
+        return _pos(self._node.value[index]) if index < len(self._node.value) else self.pos
+
+
+class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
+    """Leaves plain scalars untyped: the converter reads them with a few regular expressions, which is much
+    cheaper than PyYAML's resolver being called for every scalar of a long file."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
 
 
 def load_yaml(text: str, file: str | None = None) -> Any:
@@ -69,7 +112,7 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES:,} bytes", file=file,
                         hint="a spec describes a network with blocks and repeats; it never needs to be this long")
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_FastLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else None
@@ -116,17 +159,11 @@ class _Converter:
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            items = YList(self.convert(child, depth + 1) for child in node.value)
-            items.pos = _pos(node)
-            items.item_pos = [_pos(child) for child in node.value]
-            return items
+            return YList([self.convert(child, depth + 1) for child in node.value], node)
         return self.scalar(node)
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
-        result = YMap()
-        result.pos = _pos(node)
-        result.key_pos = {}
-        result.value_pos = {}
+        result = YMap(node)
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise self.fail(key_node, "YAML merge keys ('<<') are not supported",
@@ -141,12 +178,18 @@ class _Converter:
                 raise self.fail(key_node, f"duplicate key '{key}' (first given on line {first.line})",
                                 hint="YAML would silently keep only the last value; remove one of them")
             result[key] = self.convert(value_node, depth + 1)
-            result.key_pos[key] = _pos(key_node)
-            result.value_pos[key] = _pos(value_node)
         return result
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         tag, text = node.tag, node.value
+        if tag == _PLAIN:  # YAML 1.1's implicit types, as PyYAML's safe loader reads them
+            if text in _NULL:
+                return None
+            if text in _BOOL:
+                return _BOOL[text]
+            if _INT_RE.match(text):
+                return int(text.replace("_", ""))
+            return text  # everything else, numbers like 1e6 and 0x40 included, is read by the expression reader
         if tag == "tag:yaml.org,2002:null":
             return None
         if tag == "tag:yaml.org,2002:bool":

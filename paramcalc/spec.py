@@ -11,6 +11,7 @@ import os
 import re
 
 from .errors import Pos, SpecError, did_you_mean, one_of
+from .gcpause import paused_gc
 from .layers import ALIASES, REGISTRY, lookup
 from .source import YList, YMap, load_yaml
 
@@ -101,15 +102,18 @@ def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> S
             raise SpecError(f"the file is not UTF-8 text (byte {err.start})", file=file) from None
         except OSError as err:
             raise SpecError(f"cannot read the file: {err.strerror}", file=file) from None
-        data = load_yaml(text, file)
+        with paused_gc():
+            data = load_yaml(text, file)
     elif isinstance(source, str):
         file = file or "<string>"
-        data = load_yaml(source, file)
+        with paused_gc():
+            data = load_yaml(source, file)
     else:
         file = file or "<dict>"
         data = source
     try:
-        return _SpecReader(file).spec(data)
+        with paused_gc():
+            return _SpecReader(file).spec(data)
     except SpecError as err:
         err.located(file=file)
         raise
@@ -320,7 +324,7 @@ class _SpecReader:
                 raise self.fail(f"{kind.kind} takes its settings as a mapping, got {args!r}", layer.args_pos,
                                 layer=label, hint=self.field_hint(kind))
             return
-        names = [f.name for f in kind.fields]
+        names = kind.field_names()
         for key in args:
             if key not in names:
                 key_pos = args.key_pos.get(key) if isinstance(args, YMap) else layer.args_pos

@@ -58,6 +58,14 @@ class LayerKind:
         for name, value in values.items():
             setattr(self, name, value)
 
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        names = cls.__dict__.get("_field_names")
+        if names is None:
+            names = frozenset(f.name for f in cls.fields)
+            cls._field_names = names  # type: ignore[attr-defined]
+        return names
+
     # --- what every kind answers; defaults suit element-wise layers -------------------
     def output_shape(self, inputs: list[Shape]) -> Shape:
         return inputs[0]

@@ -1,0 +1,205 @@
+"""paramcalc's benchmark: end-to-end runs against the import floor, in-process speed, scale, memory.
+
+    python bench/run.py                  # the full run (a few minutes); prints a table, writes JSON
+    python bench/run.py --quick          # one repetition of each, small scales: proves the bench works
+
+Every timing is the median of repeated runs; every ratio is taken against a floor measured in the same
+run, side by side. Nothing here asserts: the figures go to the README and bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "FORCE_COLOR", "NO_COLOR")}
+
+
+def run_command(arguments: list[str], env: dict | None = None) -> float:
+    """Wall seconds of one run of a command (its output goes to a pipe, as in a script)."""
+    started = time.perf_counter()
+    process = subprocess.run(arguments, cwd=ROOT, env=env or ENV, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, check=False)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(arguments)}\n{process.stderr.decode()}")
+    return seconds
+
+
+def measure(arguments: list[str], repeats: int, env: dict | None = None) -> dict:
+    """Median wall time and the largest peak memory over repeated runs (memory from a separate run)."""
+    times = [run_command(arguments, env) for _ in range(repeats)]
+    return {"median_s": statistics.median(times), "runs": repeats, "peak_kib": peak_memory(arguments, env)}
+
+
+def peak_memory(arguments: list[str], env: dict | None = None) -> int:
+    code = ("import resource, subprocess, sys;"
+            f"subprocess.run({arguments!r}, stdout=subprocess.DEVNULL, check=True, cwd={str(ROOT)!r});"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    output = subprocess.run([PYTHON, "-c", code], env=env or ENV, capture_output=True, text=True, check=True)
+    return int(output.stdout.strip())
+
+
+def paramcalc_command(*arguments: str) -> list[str]:
+    script = Path(PYTHON).parent / "paramcalc"
+    return [str(script), *arguments] if script.exists() else [PYTHON, "-m", "paramcalc", *arguments]
+
+
+def end_to_end(repeats: int) -> list[dict]:
+    rows = []
+    floor_table = measure([PYTHON, "-c", "import yaml, click, rich.console, rich.table"], repeats)
+    floor_json = measure([PYTHON, "-c", "import yaml, json"], repeats)
+    for spec, target in (("specs/resnet50.yaml", 1.5), ("specs/resnet152.yaml", 2.0)):
+        piped = measure(paramcalc_command("show", spec), repeats)
+        rows.append({"what": f"show {spec} (piped: plain text)", **piped, "floor": "import yaml, click, rich",
+                     "floor_s": floor_table["median_s"], "ratio": piped["median_s"] / floor_table["median_s"],
+                     "target": target})
+        terminal = measure(paramcalc_command("show", spec), repeats, env={**ENV, "FORCE_COLOR": "1"})
+        rows.append({"what": f"show {spec} (terminal: styled by rich)", **terminal,
+                     "floor": "import yaml, click, rich", "floor_s": floor_table["median_s"],
+                     "ratio": terminal["median_s"] / floor_table["median_s"], "target": target})
+    machine = measure(paramcalc_command("show", "specs/resnet50.yaml", "--format", "json"), repeats)
+    rows.append({"what": "show specs/resnet50.yaml --format json", **machine, "floor": "import yaml, json",
+                 "floor_s": floor_json["median_s"], "ratio": machine["median_s"] / floor_json["median_s"],
+                 "target": 1.2})
+    return rows
+
+
+def rate(work, seconds: float) -> float:
+    """Calls of work per second, over about `seconds` of calling it."""
+    work()
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        work()
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def in_process(seconds: float) -> list[dict]:
+    import paramcalc
+    from paramcalc.analysis import _Analyzer
+    from paramcalc.graph import expand
+
+    path = str(ROOT / "specs" / "resnet50.yaml")
+    spec = paramcalc.load_spec(path)
+    graph = expand(spec)
+
+    def fresh_expansion() -> None:
+        spec.cache.clear()
+        paramcalc.analyze(spec)
+
+    return [
+        {"what": "parse specs/resnet50.yaml (load_spec)", "per_s": rate(lambda: paramcalc.load_spec(path), seconds),
+         "target": 200},
+        {"what": "analyse a parsed resnet50 (analyze(spec), results kept on the spec)",
+         "per_s": rate(lambda: paramcalc.analyze(spec), seconds), "target": 2000},
+        {"what": "analyse a parsed resnet50 afresh (expansion kept, results recomputed)",
+         "per_s": rate(lambda: _Analyzer(graph).run(), seconds), "target": 2000},
+        {"what": "expand and analyse a parsed resnet50 (nothing kept)", "per_s": rate(fresh_expansion, seconds),
+         "target": None},
+    ]
+
+
+def generated_spec(layers: int, residual: bool) -> str:
+    lines = ["name: generated", "input: [8, 16, 16]", "layers:"]
+    if residual:
+        for i in range(layers // 4):
+            source = "input" if i == 0 else f"r{i - 1}"
+            lines += [f"  - {{name: c{i}, conv2d: {{out: 8, kernel: 3, padding: 1}}}}", f"  - {{name: b{i}, batchnorm}}",
+                      f"  - {{name: a{i}, add, from: [b{i}, {source}]}}", f"  - {{name: r{i}, relu}}"]
+    else:
+        for i in range(layers // 2):
+            lines += [f"  - {{name: c{i}, conv2d: {{out: 8, kernel: 3, padding: 1}}}}", f"  - {{name: r{i}, relu}}"]
+    return "\n".join(lines) + "\n"
+
+
+def scale(sizes: list[int]) -> list[dict]:
+    rows = []
+    code = ("import resource, sys, time; import paramcalc;"
+            "t = time.perf_counter(); r = paramcalc.analyze(sys.argv[1]);"
+            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.totals.layers)")
+    with tempfile.TemporaryDirectory() as directory:
+        for residual in (False, True):
+            previous = None
+            for size in sizes:
+                path = Path(directory) / f"{size}.yaml"
+                path.write_text(generated_spec(size, residual))
+                output = subprocess.run([PYTHON, "-c", code, str(path)], env=ENV, capture_output=True, text=True,
+                                        check=True, cwd=ROOT).stdout.split()
+                seconds, peak, layers = float(output[0]), int(output[1]), int(output[2])
+                rows.append({"what": f"{'residual' if residual else 'plain'} {layers:,} layers", "seconds": seconds,
+                             "peak_mb": peak / 1024, "growth": seconds / previous if previous else None})
+                previous = seconds
+    return rows
+
+
+def torch_side_by_side(repeats: int) -> list[dict]:
+    """torchinfo's summary of the model built from the spec, against paramcalc show (needs torch and torchinfo)."""
+    try:
+        import torch  # noqa: F401
+        import torchinfo  # noqa: F401
+    except ImportError:
+        return []
+    code = ("import warnings; warnings.filterwarnings('ignore');"
+            "import torchinfo; from paramcalc.torch import build;"
+            "m = build('specs/resnet50.yaml');"
+            "torchinfo.summary(m, input_size=(1, 3, 224, 224), verbose=0)")
+    theirs = measure([PYTHON, "-c", code], repeats)
+    ours = measure(paramcalc_command("show", "specs/resnet50.yaml"), repeats)
+    return [{"what": "torchinfo.summary(resnet50 built from the spec)", **theirs},
+            {"what": "paramcalc show specs/resnet50.yaml", **ours,
+             "faster": theirs["median_s"] / ours["median_s"], "less_memory": theirs["peak_kib"] / ours["peak_kib"]}]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="paramcalc's benchmark")
+    parser.add_argument("--quick", action="store_true", help="one repetition, small scales (CI)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    options = parser.parse_args()
+    repeats, seconds = (1, 0.2) if options.quick else (15, 3.0)
+    sizes = [1_000, 10_000] if options.quick else [1_000, 10_000, 100_000]
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "paramcalc")], env=ENV, check=True,
+                   stdout=subprocess.DEVNULL)
+    gc.collect()
+    report = {"machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores,"
+                         f" {platform.machine()}", "quick": options.quick,
+              "end_to_end": end_to_end(repeats), "in_process": in_process(seconds), "scale": scale(sizes),
+              "torch": torch_side_by_side(max(3, repeats // 3))}
+    print(f"paramcalc benchmark ({report['machine']}; medians of {repeats} runs)\n")
+    print(f"{'end to end':<52} {'median':>9} {'floor':>9} {'ratio':>6} {'target':>7} {'peak MB':>8}")
+    for row in report["end_to_end"]:
+        print(f"{row['what']:<52} {row['median_s'] * 1000:>7.0f}ms {row['floor_s'] * 1000:>7.0f}ms "
+              f"{row['ratio']:>5.2f}x {'<=' + str(row['target']) + 'x':>7} {row['peak_kib'] / 1024:>8.1f}")
+    print(f"\n{'in process':<72} {'per second':>11} {'target':>7}")
+    for row in report["in_process"]:
+        target = f">={row['target']}" if row["target"] else ""
+        print(f"{row['what']:<72} {row['per_s']:>11,.0f} {target:>7}")
+    print(f"\n{'scale: parse + analyse':<30} {'seconds':>8} {'growth':>7} {'peak MB':>8}")
+    for row in report["scale"]:
+        growth = f"{row['growth']:.1f}x" if row["growth"] else ""
+        print(f"{row['what']:<30} {row['seconds']:>8.3f} {growth:>7} {row['peak_mb']:>8.1f}")
+    if report["torch"]:
+        print(f"\n{'with the torch extra':<52} {'median':>9} {'peak MB':>8}")
+        for row in report["torch"]:
+            extra = f"   {row['faster']:.0f}x faster, {row['less_memory']:.0f}x less memory" if "faster" in row else ""
+            print(f"{row['what']:<52} {row['median_s'] * 1000:>7.0f}ms {row['peak_kib'] / 1024:>8.1f}{extra}")
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {options.json.relative_to(ROOT) if options.json.is_relative_to(ROOT) else options.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
