@@ -31,7 +31,6 @@ def main() -> int:
     options = parser.parse_args()
     started = time.perf_counter()
     tried, failed = collections.Counter(), []
-    exits = collections.Counter()
     with tempfile.TemporaryDirectory() as directory:
         for index, case in enumerate(cases(options.cases, options.seed)):
             arguments = () if index % 10 == 0 else ("--format", "json")

@@ -147,10 +147,9 @@ def scale(sizes: list[int]) -> list[dict]:
 
 def torch_side_by_side(repeats: int) -> list[dict]:
     """torchinfo's summary of the model built from the spec, against paramcalc show (needs torch and torchinfo)."""
-    try:
-        import torch  # noqa: F401
-        import torchinfo  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("torchinfo") is None:
         return []
     code = ("import warnings; warnings.filterwarnings('ignore');"
             "import torchinfo; from paramcalc.torch import build;"
