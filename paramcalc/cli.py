@@ -275,6 +275,28 @@ def export(spec: str, output: str | None) -> None:
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("layer")
+@analysis_options
+def explain(spec: str, layer: str, input_shape: tuple[int, ...] | None, batch: int | None,
+            dtype: str | None) -> None:
+    """Show the arithmetic behind one layer's shape, parameters, MACs, FLOPs and receptive field, with its
+    own numbers; for a block, its layers and their sums.
+
+    \b
+    Examples:
+      paramcalc explain specs/vgg16.yaml features.conv2_1
+      paramcalc explain specs/resnet50.yaml layer3.0
+    """
+    from .explain import explain as explain_layer
+
+    lines = explain_layer(spec, layer, input_shape=input_shape, batch=batch)
+    width = max(len(label) for label, _ in lines)
+    for label, text in lines:
+        click.echo(f"{label:<{width}}  {text}")
+
+
+@main.command()
 def layers() -> None:
     """List every layer kind with its fields, defaults and FLOP formula.
 

@@ -89,6 +89,25 @@ class LayerKind:
     def reads_whole_map(self) -> bool:
         return False
 
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        """The sums behind this layer's figures with its own numbers, for `paramcalc explain`."""
+        flops = self.flops(inputs, output)
+        return [("FLOPs", f"{self.flops_formula} = {flops:,}")] if flops else []
+
+    def settings(self) -> str:
+        """The layer's fields as written in a spec: 'out=64, kernel=3, padding=1'."""
+        parts = []
+        for field in self.fields:
+            value = getattr(self, field.name)
+            if isinstance(value, tuple) and len(value) == 4:  # padding: (top, bottom, left, right)
+                top, bottom, left, right = value
+                value = ([top, left] if top != left else top) if (top, left) == (bottom, right) else \
+                    f"{{top: {top}, bottom: {bottom}, left: {left}, right: {right}}}"
+            if isinstance(value, tuple) and len(value) == 2:
+                value = value[0] if value[0] == value[1] else list(value)
+            parts.append(f"{field.name}={str(value).lower() if isinstance(value, bool) else value}")
+        return ", ".join(parts)
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         """The PyTorch module with the same semantics, for paramcalc.torch.build and export."""
         raise NotImplementedError(f"{self.kind} has no PyTorch equivalent")

@@ -49,6 +49,17 @@ def sliding_size(size: Dim, before: Dim, after: Dim, kernel: Dim, stride: Dim, d
     return out
 
 
+def sliding_arithmetic(axis: str, size: Dim, before: Dim, after: Dim, kernel: Dim, stride: Dim, dilation: Dim,
+                       out: Dim, ceil_mode: bool | None = None) -> tuple[str, str]:
+    """'height', 'floor((224 + 1 + 1 - 1·(3 - 1) - 1) / 1) + 1 = 224'"""
+    rounding = "ceil" if ceil_mode else "floor"
+    text = f"{rounding}(({size} + {before} + {after} - {dilation}·({kernel} - 1) - 1) / {stride}) + 1"
+    rounded_up = (size + before + after - dilation * (kernel - 1) - 1 + stride - 1) // stride + 1
+    if ceil_mode and rounded_up != out:
+        text += " - 1 (PyTorch drops a last window that would start in the padding)"
+    return axis, f"{text} = {out}"
+
+
 @register
 class Conv2d(LayerKind):
     kind = "conv2d"
@@ -106,6 +117,21 @@ class Conv2d(LayerKind):
         top, _, left, _ = resolve_padding(self.padding, self.kernel, self.dilation)
         span = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
         return Window(kernel=span, stride=self.stride, padding=(top, left))  # type: ignore[arg-type]
+
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        channels, height, width = inputs[0]
+        top, bottom, left, right = resolve_padding(self.padding, self.kernel, self.dilation)
+        (kh, kw), groups, (out, oh, ow) = self.kernel, self.group_count(channels), output
+        per_group = f"({channels}/{groups})" if groups != 1 else f"{channels}"
+        bias = f" + {out}" if self.bias else ""
+        return [
+            sliding_arithmetic("height", height, top, bottom, kh, self.stride[0], self.dilation[0], oh),
+            sliding_arithmetic("width", width, left, right, kw, self.stride[1], self.dilation[1], ow),
+            ("params", f"{kh}·{kw}·{per_group}·{out}{bias} = {self.params(inputs):,}"),
+            ("MACs", f"{out}·{oh}·{ow}·{per_group}·{kh}·{kw} = {self.macs(inputs, output):,}"),
+            ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {out}·{oh}·{ow}" if self.bias else "")
+             + f" = {self.flops(inputs, output):,}"),
+        ]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         channels = inputs[0][0]

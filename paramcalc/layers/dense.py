@@ -39,6 +39,15 @@ class Linear(LayerKind):
     def reads_whole_map(self) -> bool:
         return True
 
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        features, rows = inputs[0][-1], numel(inputs[0][:-1])
+        rows_text = f"·{rows}" if rows != 1 else ""
+        return [("params", f"{features}·{self.out}" + (f" + {self.out}" if self.bias else "")
+                 + f" = {self.params(inputs):,}"),
+                ("MACs", f"{features}·{self.out}{rows_text} = {self.macs(inputs, output):,}"),
+                ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {numel(output)}" if self.bias else "")
+                 + f" = {self.flops(inputs, output):,}")]
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("Linear", (inputs[0][-1], self.out), {"bias": self.bias})
 
@@ -74,6 +83,13 @@ class BatchNorm(_Norm):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return 2 * numel(output)
+
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        channels = self.channels(inputs)
+        lines = [("params", f"2·{channels} = {self.params(inputs):,} (a scale and a shift per channel)")]
+        if self.track_running_stats:
+            lines.append(("buffers", f"2·{channels} = {self.buffers(inputs):,} (running mean and variance)"))
+        return lines + [("FLOPs", f"2·{numel(output):,} = {self.flops(inputs, output):,}")]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         module = "BatchNorm2d" if len(inputs[0]) == 3 else "BatchNorm1d"

@@ -18,6 +18,12 @@ class _Elementwise(LayerKind):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.per_element * numel(output)
 
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        if not self.per_element:
+            return []
+        return [("FLOPs", f"{self.per_element}·{numel(output):,} = {self.flops(inputs, output):,}  "
+                          f"({self.flops_formula})")]
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         # the fields are the module's own arguments, in order (LeakyReLU(0.01), Dropout(0.5), Softmax(1))
         return TorchCall(self.torch_name.removeprefix("nn."), tuple(getattr(self, f.name) for f in self.fields))

@@ -7,7 +7,7 @@ import math
 from ..dims import Dim, Shape, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .conv import sliding_size
+from .conv import sliding_arithmetic, sliding_size
 from .fields import Bool, Field, Padding, Pair
 
 TYPE_CHECKING = False
@@ -44,6 +44,18 @@ class _WindowPool(LayerKind):
                 sliding_size(width, left, right, self.kernel[1], self.stride[1], dilation[1], "width",
                              self.ceil_mode))
 
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        _, height, width = inputs[0]
+        dilation = self.dilation if self.dilated else (1, 1)
+        top, bottom, left, right = self.padding
+        return [
+            sliding_arithmetic("height", height, top, bottom, self.kernel[0], self.stride[0], dilation[0],
+                               output[1], self.ceil_mode),
+            sliding_arithmetic("width", width, left, right, self.kernel[1], self.stride[1], dilation[1],
+                               output[2], self.ceil_mode),
+            ("FLOPs", self.flops_sum(output) + f" = {self.flops(inputs, output):,}"),
+        ]
+
     def window(self, inputs: list[Shape], output: Shape) -> Window:
         dilation = self.dilation if self.dilated else (1, 1)
         span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, self.kernel))
@@ -70,6 +82,9 @@ class MaxPool(_WindowPool):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (self.kernel[0] * self.kernel[1] - 1) * numel(output)
 
+    def flops_sum(self, output: Shape) -> str:
+        return f"({self.kernel[0]}·{self.kernel[1]} - 1)·{numel(output):,}"
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("MaxPool2d", (), {"kernel_size": self.kernel, "stride": self.stride,
                                            "padding": (self.padding[0], self.padding[2]),
@@ -87,6 +102,9 @@ class AvgPool(_WindowPool):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.kernel[0] * self.kernel[1] * numel(output)
+
+    def flops_sum(self, output: Shape) -> str:
+        return f"{self.kernel[0]}·{self.kernel[1]}·{numel(output):,}"
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("AvgPool2d", (), {"kernel_size": self.kernel, "stride": self.stride,

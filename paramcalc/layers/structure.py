@@ -72,6 +72,9 @@ class _Arithmetic(LayerKind):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (len(inputs) - 1) * numel(output)
 
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        return [("FLOPs", f"({len(inputs)} - 1)·{numel(output):,} = {self.flops(inputs, output):,}")]
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc." + type(self).__name__)
 
