@@ -117,8 +117,9 @@ def generated_spec(layers: int, residual: bool) -> str:
     if residual:
         for i in range(layers // 4):
             source = "input" if i == 0 else f"r{i - 1}"
-            lines += [f"  - {{name: c{i}, conv2d: {{out: 8, kernel: 3, padding: 1}}}}", f"  - {{name: b{i}, batchnorm}}",
-                      f"  - {{name: a{i}, add, from: [b{i}, {source}]}}", f"  - {{name: r{i}, relu}}"]
+            lines += [f"  - {{name: c{i}, conv2d: {{out: 8, kernel: 3, padding: 1}}}}",
+                      f"  - {{name: b{i}, batchnorm}}", f"  - {{name: a{i}, add, from: [b{i}, {source}]}}",
+                      f"  - {{name: r{i}, relu}}"]
     else:
         for i in range(layers // 2):
             lines += [f"  - {{name: c{i}, conv2d: {{out: 8, kernel: 3, padding: 1}}}}", f"  - {{name: r{i}, relu}}"]

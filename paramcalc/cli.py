@@ -297,6 +297,19 @@ def explain(spec: str, layer: str, input_shape: tuple[int, ...] | None, batch: i
 
 
 @main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (generated from the layer kinds), for editors.
+
+    \b
+    Example:
+      paramcalc schema > paramcalc.schema.json
+    """
+    from .schema import to_json
+
+    click.echo(to_json())
+
+
+@main.command()
 def layers() -> None:
     """List every layer kind with its fields, defaults and FLOP formula.
 

@@ -41,6 +41,9 @@ class Field(namedtuple("Field", "name type default doc", defaults=(REQUIRED, "")
         return self.default is REQUIRED
 
 
+EXPRESSION = {"type": "string", "description": "an expression over vars, block arguments and index"}
+
+
 class FieldType:
     description = ""
 
@@ -49,6 +52,10 @@ class FieldType:
 
     def describe(self) -> str:
         return self.description
+
+    def json_schema(self) -> dict:
+        """What the field accepts, as JSON Schema (for `paramcalc schema` and editors)."""
+        return {}
 
 
 def _whole_number(value: Any, what: str) -> int:
@@ -79,6 +86,9 @@ class Int(FieldType):
         words = "".join(f" or '{k}'" for k in self.keywords)
         return f"integer >= {self.minimum}{words}"
 
+    def json_schema(self) -> dict:
+        return {"anyOf": [{"type": "integer", "minimum": self.minimum, "maximum": MAX_SIZE}, EXPRESSION]}
+
 
 class Real(FieldType):
     def __init__(self, minimum: float | None = None, maximum: float | None = None) -> None:
@@ -96,9 +106,20 @@ class Real(FieldType):
             return f"number in [{self.minimum:g}, {self.maximum:g}]"
         return "number"
 
+    def json_schema(self) -> dict:
+        number: dict = {"type": "number"}
+        if self.minimum is not None:
+            number["minimum"] = self.minimum
+        if self.maximum is not None:
+            number["maximum"] = self.maximum
+        return {"anyOf": [number, EXPRESSION]}
+
 
 class Bool(FieldType):
     description = "true or false"
+
+    def json_schema(self) -> dict:
+        return {"anyOf": [{"type": "boolean"}, EXPRESSION]}
 
     def read(self, value: Any) -> bool:
         if not isinstance(value, bool):
@@ -127,6 +148,10 @@ class Pair(FieldType):
     def describe(self) -> str:
         return f"integer >= {self.minimum}, or [height, width]"
 
+    def json_schema(self) -> dict:
+        one = {"anyOf": [{"type": "integer", "minimum": self.minimum, "maximum": MAX_SIZE}, EXPRESSION]}
+        return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]}
+
 
 class Padding(FieldType):
     """PyTorch's padding forms plus an explicit asymmetric mapping; read as (top, bottom, left, right)."""
@@ -137,6 +162,13 @@ class Padding(FieldType):
     def describe(self) -> str:
         words = "".join(f", '{k}'" for k in self.keywords)
         return f"integer >= 0, [height, width], {{top, bottom, left, right}}{words}"
+
+    def json_schema(self) -> dict:
+        one = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_SIZE}, EXPRESSION]}
+        sides = {"type": "object", "additionalProperties": False,
+                 "properties": {side: one for side in ("top", "bottom", "left", "right")}}
+        forms = [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}, sides]
+        return {"anyOf": forms}
 
     def read(self, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:
@@ -176,6 +208,9 @@ class Choice(FieldType):
     def describe(self) -> str:
         return "one of " + ", ".join(self.options)
 
+    def json_schema(self) -> dict:
+        return {"enum": list(self.options)}
+
 
 class Axis(FieldType):
     """A tensor dimension in PyTorch's numbering, where 0 is the batch."""
@@ -187,3 +222,6 @@ class Axis(FieldType):
 
     def describe(self) -> str:
         return "dimension as in PyTorch (1 = channels, -1 = last)"
+
+    def json_schema(self) -> dict:
+        return {"anyOf": [{"type": "integer"}, EXPRESSION]}

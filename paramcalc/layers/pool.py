@@ -181,6 +181,7 @@ class AdaptiveMaxPool(_AdaptivePool):
 class _GlobalPool(LayerKind):
     category = "pool"
     fields = ()
+    primary = None
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)

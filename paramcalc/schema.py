@@ -1,0 +1,91 @@
+"""The spec format as JSON Schema, generated from the layer registry: editors complete and check specs
+with it, and it cannot drift from what the loader accepts because both read the same field classes."""
+
+from __future__ import annotations
+
+import json
+
+from .budget import FIGURES
+from .layers import ALIASES, REGISTRY
+from .layers.fields import EXPRESSION
+from .spec import DTYPE_BYTES, NAME_RE, REF_RE
+
+SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
+
+
+def _kind_body(kind: type) -> dict:
+    properties = {}
+    for field in kind.fields:
+        schema = dict(field.type.json_schema())
+        schema["description"] = field.type.describe() + (f" - {field.doc}" if field.doc else "")
+        properties[field.name] = schema
+    mapping = {"type": "object", "additionalProperties": False, "properties": properties,
+               "required": [f.name for f in kind.fields if f.required]}
+    forms: list[dict] = [mapping]
+    if not mapping["required"]:
+        forms.append({"type": "null"})
+    if kind.primary is not None:
+        forms.append(next(f for f in kind.fields if f.name == kind.primary).type.json_schema())
+    return {"description": kind.summary + f" (FLOPs: {kind.flops_formula})", "anyOf": forms}
+
+
+def spec_schema() -> dict:
+    kinds = {name: _kind_body(kind) for name, kind in REGISTRY.items()}
+    kinds.update({alias: kinds[target] for alias, target in ALIASES.items()})
+    name = {"type": "string", "pattern": NAME_RE.pattern}
+    reference = {"type": "string", "pattern": REF_RE.pattern}
+    common = {
+        "name": name,
+        "from": {"anyOf": [reference, {"type": "array", "items": reference, "minItems": 1}]},
+        "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
+        "if": {"anyOf": [{"type": "boolean"}, EXPRESSION]},
+        "frozen": {"type": "boolean"},
+    }
+    # a layer: a kind alone, or a mapping of the common keys with one kind (or a block, or 'layers')
+    layer = {"anyOf": [
+        {"type": "string", "description": "a layer kind with its defaults, or a block without arguments"},
+        {"type": "object", "properties": {**common, **kinds, "layers": {"$ref": "#/definitions/layers"},
+                                          "output": reference},
+         "additionalProperties": {"anyOf": [{"type": "object"}, {"type": "null"}],
+                                  "description": "a block defined under 'blocks:', with its arguments"},
+         "minProperties": 1},
+    ]}
+    scalar = {"anyOf": [{"type": ["integer", "number", "boolean", "null"]}, {"type": "string"},
+                        {"type": "array"}, {"type": "object"}]}
+    figures = {key: {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
+                     "description": f"the most {figure.label} allowed" + (" (bytes: 110MB)" if figure.unit == "bytes"
+                                                                            else " (25M, 4.1G)")}
+               for key, figure in FIGURES.items()}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": SCHEMA_ID,
+        "title": "paramcalc spec",
+        "description": "A CNN as layers, for paramcalc: shapes, parameters, MACs/FLOPs, memory, receptive field.",
+        "type": "object",
+        "required": ["name", "input", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "description": {"type": "string"},
+            "input": {"anyOf": [{"type": "array", "minItems": 1,
+                                 "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}},
+                                {"type": "string", "pattern": "x"}],
+                      "description": "one sample's shape: [channels, height, width], or '3x224x224'"},
+            "batch": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
+            "dtype": {"enum": list(DTYPE_BYTES)},
+            "vars": {"type": "object", "propertyNames": name, "additionalProperties": scalar},
+            "blocks": {"type": "object", "propertyNames": name, "additionalProperties": {
+                "type": "object", "required": ["layers"], "additionalProperties": False,
+                "properties": {"args": {"type": "object", "propertyNames": name},
+                               "layers": {"$ref": "#/definitions/layers"}, "output": reference,
+                               "description": {"type": "string"}}}},
+            "layers": {"$ref": "#/definitions/layers"},
+            "output": reference,
+            "budget": {"type": "object", "additionalProperties": False, "properties": figures},
+        },
+        "definitions": {"layers": {"type": "array", "minItems": 1, "items": layer}},
+    }
+
+
+def to_json() -> str:
+    return json.dumps(spec_schema(), indent=2, ensure_ascii=False)
