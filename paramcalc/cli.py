@@ -22,6 +22,17 @@ def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | N
     return sizes
 
 
+def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.lower().endswith((".svg", ".html", ".txt")):
+        raise click.BadParameter(f"'{value}' must end with .svg, .html or .txt")
+    return value
+
+
+export_option = click.option("--export", "export_to", metavar="FILE", callback=_check_export,
+                             type=click.Path(dir_okay=False, writable=True),
+                             help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs).")
+
+
 class _Group(click.Group):
     """Turns a SpecError into one message and exit status 2, and a bug into one line, never a traceback."""
 
@@ -67,8 +78,9 @@ def keep_depth(records: list, depth: int | None) -> list:
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
 @click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M.")
+@export_option
 def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None, depth: int | None,
-         metric: str, output_format: str, exact: bool) -> None:
+         metric: str, output_format: str, exact: bool, export_to: str | None) -> None:
     """Show every layer's output shape, parameters, MACs or FLOPs, share and receptive field.
 
     \b
@@ -78,7 +90,9 @@ def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtyp
       paramcalc show specs/resnet50.yaml --input 3x299x299 --batch 8 --metric flops
       paramcalc show specs/alexnet.yaml --format json > alexnet.json
     """
-    text = run_show(spec, input_shape, batch, dtype, depth, metric, output_format, exact, emit_table=_emit)
+    title = f"paramcalc show {spec}"
+    text = run_show(spec, input_shape, batch, dtype, depth, metric, output_format, exact,
+                    emit_table=lambda blocks: _emit(blocks, export_to, title))
     if text is not None:
         click.echo(text)
 
@@ -93,8 +107,10 @@ def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtyp
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
 @click.option("--exact", is_flag=True, help="Print every digit instead of 294.91 k.")
+@export_option
 def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None,
-            show_layers: bool, depth: int | None, changed: bool, output_format: str, exact: bool) -> None:
+            show_layers: bool, depth: int | None, changed: bool, output_format: str, exact: bool,
+            export_to: str | None) -> None:
     """Compare models side by side: each figure, its difference and ratio against the first model.
 
     \b
@@ -121,7 +137,7 @@ def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: 
         blocks: list[Any] = [render.figures_grid(results, rows, exact)]
         if pairs is not None:
             blocks += [None, render.layers_grid(results, pairs, exact)]
-        _emit(blocks)
+        _emit(blocks, export_to, "paramcalc compare " + " ".join(specs))
         return
     text = {"json": lambda: render.to_json(results, rows, pairs), "csv": lambda: render.to_csv(results, rows, pairs),
             "markdown": lambda: render.to_markdown(results, rows, pairs, exact)}[output_format]()
@@ -322,11 +338,15 @@ def layers() -> None:
     _emit([kinds_grid()])
 
 
-def _emit(blocks: list[Any]) -> None:
-    """Tables go out styled on a terminal (or with FORCE_COLOR; NO_COLOR is honoured by rich), plain otherwise."""
-    from .render.grid import emit
+def _emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcalc") -> None:
+    """Tables go out styled on a terminal (or with FORCE_COLOR; NO_COLOR is honoured by rich), plain otherwise;
+    --export also writes them to a file, as SVG, HTML or text."""
+    from .render.grid import emit, export
 
     emit(blocks, sys.stdout, styled=sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR")))
+    if export_to:
+        export(blocks, export_to, title)
+
 
 
 if __name__ == "__main__":  # pragma: no cover

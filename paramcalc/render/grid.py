@@ -69,15 +69,14 @@ def plain(lines: list[list[tuple[str, str]]]) -> str:
     return "\n".join("".join(text for text, _ in line).rstrip() for line in lines)
 
 
-def emit(blocks: list[Any], file: IO[str], styled: bool) -> None:
-    """Print grids (and blank lines, as None) plainly, or styled through rich on a terminal."""
+def _lines(blocks: list[Any]) -> list[list[tuple[str, str]]]:
     lines: list[list[tuple[str, str]]] = []
     for block in blocks:
         lines.extend([[("", "")]] if block is None else block.lines())
-    if not styled:
-        file.write(plain(lines) + "\n")
-        return
-    from rich.console import Console
+    return lines
+
+
+def styled_text(lines: list[list[tuple[str, str]]]) -> Any:
     from rich.text import Text
 
     text = Text(no_wrap=True, overflow="ignore")
@@ -87,4 +86,39 @@ def emit(blocks: list[Any], file: IO[str], styled: bool) -> None:
         for piece, style in line:
             text.append(piece, style=style or None)
     text.rstrip()
-    Console(file=file).print(text, soft_wrap=True)
+    return text
+
+
+def emit(blocks: list[Any], file: IO[str], styled: bool) -> None:
+    """Print grids (and blank lines, as None) plainly, or styled through rich on a terminal."""
+    lines = _lines(blocks)
+    if not styled:
+        file.write(plain(lines) + "\n")
+        return
+    from rich.console import Console
+
+    Console(file=file).print(styled_text(lines), soft_wrap=True)
+
+
+EXPORT_FORMATS = (".svg", ".html", ".txt")
+
+
+def export(blocks: list[Any], path: str, title: str) -> None:
+    """Write what the terminal shows with rich's exporters: an SVG picture, an HTML page or plain text."""
+    import io
+    import os
+
+    from rich.console import Console
+
+    lines = _lines(blocks)
+    width = max((sum(len(piece) for piece, _ in line) for line in lines), default=80)
+    console = Console(file=io.StringIO(), record=True, width=width + 1, force_terminal=True, color_system="truecolor")
+    console.print(styled_text(lines), soft_wrap=True)
+    extension = os.path.splitext(path)[1].lower()
+    if extension == ".svg":
+        console.save_svg(path, title=title)
+    elif extension == ".html":
+        console.save_html(path)
+    else:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(plain(lines) + "\n")

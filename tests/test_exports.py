@@ -1,0 +1,65 @@
+"""--export: what the terminal shows, written by rich's exporters as SVG, HTML or text."""
+
+from __future__ import annotations
+
+import html.parser
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paramcalc.cli import main
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+SHOW = ["show", str(SPECS / "examples" / "inception_reduced.yaml")]
+COMPARE = ["compare", str(SPECS / "examples" / "stack_3x3.yaml"), str(SPECS / "examples" / "conv_5x5.yaml")]
+
+
+def run(arguments: list[str]) -> str:
+    result = CliRunner().invoke(main, arguments, env={"COLUMNS": None, "FORCE_COLOR": None})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.text = False, []
+
+    def handle_starttag(self, tag, attrs):
+        self.inside = self.inside or tag == "pre"
+
+    def handle_endtag(self, tag):
+        self.inside = self.inside and tag != "pre"
+
+    def handle_data(self, data):
+        if self.inside:
+            self.text.append(data)
+
+
+@pytest.mark.parametrize("arguments", [SHOW, COMPARE])
+def test_text_and_html_hold_exactly_the_terminal_output(arguments, tmp_path):
+    shown = run(arguments)
+    text_file, html_file = tmp_path / "out.txt", tmp_path / "out.html"
+    assert run([*arguments, "--export", str(text_file)]) == shown
+    assert text_file.read_text() == shown
+    run([*arguments, "--export", str(html_file)])
+    parser = _Text()
+    parser.feed(html_file.read_text())
+    assert [line.rstrip() for line in "".join(parser.text).splitlines()] == shown.splitlines()
+
+
+def test_svg_is_a_picture_of_the_table(tmp_path):
+    picture = tmp_path / "out.svg"
+    run([*SHOW, "--export", str(picture)])
+    root = ElementTree.parse(picture).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    words = "".join(element.text or "" for element in root.iter() if element.tag.endswith("text"))
+    for expected in ("branch3x3", "163,696", "256x28x28", "Receptive"):
+        assert expected.replace(" ", "\u00a0") in words.replace(" ", "\u00a0")
+
+
+def test_export_needs_a_known_extension(tmp_path):
+    result = CliRunner().invoke(main, [*SHOW, "--export", str(tmp_path / "out.png")])
+    assert result.exit_code == 2 and "must end with .svg, .html or .txt" in result.output
