@@ -70,6 +70,29 @@ class Analysis:
     def __repr__(self) -> str:
         return f"Analysis({self.name!r}, params={self.totals.params}, macs={self.totals.macs})"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data with exact integers: the schema of `paramcalc show --format json`."""
+        from .render.report import report_data
+
+        return report_data(self)
+
+    def __rich__(self) -> Any:
+        """In a rich console: the table and totals of `paramcalc show`."""
+        from .render.grid import _lines, styled_text
+        from .render.table import show_blocks
+
+        return styled_text(_lines(show_blocks(self, list(self.records), "macs", False)))
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the same table, as HTML."""
+        import io
+
+        from rich.console import Console
+
+        console = Console(file=io.StringIO(), record=True, force_terminal=True, width=200)
+        console.print(self.__rich__(), soft_wrap=True)
+        return console.export_html(inline_styles=True, code_format="<pre style=\"font-family: monospace\">{code}</pre>")
+
 
 def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape | None = None,
             batch: int | None = None, dtype: str | None = None) -> Analysis:

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+import click.shell_completion
 
 from . import __version__
 from .entry import DTYPES, parse_shape, report_errors, run_show
@@ -290,9 +291,20 @@ def export(spec: str, output: str | None) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of layer names for `explain`, read from the spec already on the command line."""
+    from .analysis import analyze
+
+    try:
+        names = [record.name for record in analyze(ctx.params["spec"]).records]
+    except Exception:  # a spec that does not load completes to nothing
+        return []
+    return [click.shell_completion.CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("layer")
+@click.argument("layer", shell_complete=_complete_layer)
 @analysis_options
 def explain(spec: str, layer: str, input_shape: tuple[int, ...] | None, batch: int | None,
             dtype: str | None) -> None:
