@@ -120,7 +120,7 @@ def main() -> None:
     if options is None:
         from .cli import main as click_main
 
-        click_main()
+        click_main(prog_name="paramcalc")
         return
     text = report_errors(lambda: run_show(**options, emit_table=None))
     sys.stdout.write(text + "\n")
