@@ -16,14 +16,13 @@ from .spec import Spec, load_spec
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from os import PathLike
-    from typing import Any
+    from typing import Any, Sequence
 
 
-_RECORD_FIELDS = ("name depth kind is_group inputs shape params trainable buffers macs flops activations rf line "
-                  "repeated parent")
-
-
-class LayerRecord(namedtuple("LayerRecord", _RECORD_FIELDS, defaults=(0, 0, 0, 0, 0, 0, None, 0, "", None))):
+class LayerRecord(namedtuple("LayerRecord", ["name", "depth", "kind", "is_group", "inputs", "shape", "params",
+                                              "trainable", "buffers", "macs", "flops", "activations", "rf", "line",
+                                              "repeated", "parent"],
+                             defaults=(0, 0, 0, 0, 0, 0, None, 0, "", None))):
     """Everything paramcalc knows about one layer (or, for a group, the sum of its layers). Immutable.
 
     shape is per sample, without the batch; macs, flops and activations (output elements) include the
@@ -37,8 +36,8 @@ class LayerRecord(namedtuple("LayerRecord", _RECORD_FIELDS, defaults=(0, 0, 0, 0
         return self.params - self.trainable
 
 
-class Totals(namedtuple("Totals", "params trainable buffers macs flops param_bytes buffer_bytes activation_bytes "
-                                  "input_bytes output_shape rf layers")):
+class Totals(namedtuple("Totals", ["params", "trainable", "buffers", "macs", "flops", "param_bytes", "buffer_bytes",
+                                   "activation_bytes", "input_bytes", "output_shape", "rf", "layers"])):
     """The model's figures; bytes are elements x bytes per element of the dtype."""
 
     __slots__ = ()
@@ -167,19 +166,22 @@ class _Analyzer:
                 node.pos.line, "", node.parent)
         # children come after their group, so in reverse order each node adds itself to its parent's sums
         for node in reversed(nodes):
-            own = sums.get(node.index)
-            if own is None:
+            summed = sums.get(node.index)
+            if summed is None:
                 record = records[node.index]
-                own = (record.params, record.trainable, record.buffers, record.macs, record.flops,
-                       record.activations)
+                own: Sequence[Dim] = (record.params, record.trainable, record.buffers, record.macs, record.flops,
+                                      record.activations)
+            else:
+                own = summed
             target = totals if node.parent is None else sums[node.parent]
             for index in range(6):
                 target[index] += own[index]
         for index, group in sums.items():
             node = nodes[index]
+            params, trainable, buffers, macs, flops, activations = group
             records[index] = LayerRecord(node.name, len(node.path) - 1, node.kind, True, node.input_names,
-                                         shapes[node.output], *group, fields[node.output], node.pos.line,
-                                         node.repeated, node.parent)
+                                         shapes[node.output], params, trainable, buffers, macs, flops, activations,
+                                         fields[node.output], node.pos.line, node.repeated, node.parent)
         size = graph.dtype_bytes
         params, trainable, buffers, macs, flops, activations = totals
         return Analysis(

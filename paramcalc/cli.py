@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Sequence
 
 import click
 import click.shell_completion
@@ -65,8 +65,8 @@ def analysis_options(command: Any) -> Any:
     return command
 
 
-def keep_depth(records: list, depth: int | None) -> list:
-    return records if depth is None else [r for r in records if r.depth < depth]
+def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
+    return [r for r in records if depth is None or r.depth < depth]
 
 
 @main.command()

@@ -23,15 +23,17 @@ DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 
 
 def run_show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None,
-             depth: int | None, metric: str, output_format: str, exact: bool, emit_table: Callable) -> str | None:
+             depth: int | None, metric: str, output_format: str, exact: bool,
+             emit_table: Callable | None) -> str | None:
     """Analyse and render; text formats are returned, the table is handed to emit_table."""
     from .analysis import analyze
 
     result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype)
-    records = result.records if depth is None else [r for r in result.records if r.depth < depth]
+    records = [r for r in result.records if depth is None or r.depth < depth]
     if output_format == "table":
         from .render.table import show_blocks
 
+        assert emit_table is not None
         emit_table(show_blocks(result, records, metric, exact))
         return None
     from .render import report

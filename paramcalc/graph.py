@@ -90,7 +90,7 @@ class _Scope:
         self.pending: frozenset[str] = frozenset()  # names of the list being expanded, not yet reached
 
     def visible(self) -> list[str]:
-        names, scope = [INPUT_NAME], self
+        names, scope = [INPUT_NAME], self  # type: list[str], _Scope | None
         while scope is not None:
             names.extend(scope.names)
             scope = scope.parent
@@ -336,7 +336,7 @@ class Expander:
         if own is not None and first == own and not rest:
             raise self.fail(f"layer takes its own output as input ('{ref}'), which would be a cycle", pos, label,
                             hint="name a layer above this one")
-        binding, where = None, scope
+        binding, where = None, scope  # type: tuple[int, int | None] | None, _Scope | None
         while where is not None and binding is None:
             binding = where.names.get(first)
             if binding is None and first in where.pending:  # in the list, not yet reached: further down

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 from .budget import FIGURES
-from .layers import ALIASES, REGISTRY
+from .layers import ALIASES, REGISTRY, LayerKind
 from .layers.fields import EXPRESSION
 from .spec import DTYPE_BYTES, NAME_RE, REF_RE
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
 
 
-def _kind_body(kind: type) -> dict:
+def _kind_body(kind: type[LayerKind]) -> dict:
     properties = {}
     for field in kind.fields:
         schema = dict(field.type.json_schema())

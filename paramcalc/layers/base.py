@@ -44,7 +44,7 @@ class TorchCall(namedtuple("TorchCall", "module args kwargs", defaults=((), None
 
 class LayerKind:
     kind: ClassVar[str]
-    aliases: ClassVar[tuple[str, ...]] = ()
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names the kind answers to
     category: ClassVar[str]  # conv, linear, pool, norm, activation, merge, reshape, regularizer
     summary: ClassVar[str]
     flops_formula: ClassVar[str] = "0"
@@ -57,6 +57,9 @@ class LayerKind:
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():
             setattr(self, name, value)
+
+    if TYPE_CHECKING:  # the fields are attributes set from the spec: out, kernel, stride, ...
+        def __getattr__(self, name: str) -> Any: ...
 
     @classmethod
     def field_names(cls) -> frozenset[str]:

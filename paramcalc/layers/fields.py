@@ -97,7 +97,8 @@ class Real(FieldType):
     def read(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise FieldError(f"must be a number, got {value!r}")
-        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+        number = float(value)
+        if self.minimum is not None and number < self.minimum or self.maximum is not None and number > self.maximum:
             raise FieldError(f"must be between {self.minimum} and {self.maximum}, got {float(value):g}")
         return float(value)
 

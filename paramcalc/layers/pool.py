@@ -12,13 +12,14 @@ from .fields import Bool, Field, Padding, Pair
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+    from typing import Any, ClassVar
 
 
 class _WindowPool(LayerKind):
     category = "pool"
     primary = "kernel"
     dilated: bool = False
+    stride: Any  # None in the spec means the kernel
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -129,8 +130,8 @@ def adaptive_windows(size: Dim, out: Dim) -> tuple[Dim, Dim]:
 
 class _AdaptivePool(LayerKind):
     category = "pool"
-    primary = "out"
-    fields = (Field("out", Pair(), doc="output height and width"),)
+    primary: ClassVar[str | None] = "out"
+    fields: ClassVar[tuple[Field, ...]] = (Field("out", Pair(), doc="output height and width"),)
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
@@ -157,7 +158,7 @@ class _AdaptivePool(LayerKind):
 @register
 class AdaptiveAvgPool(_AdaptivePool):
     kind = "adaptive_avgpool"
-    aliases = ("adaptive_avgpool2d",)
+    aliases: ClassVar[tuple[str, ...]] = ("adaptive_avgpool2d",)
     torch_name = "nn.AdaptiveAvgPool2d"
     summary = "mean over windows chosen so the output has the given size"
     flops_formula = "one per input element read by each window (adds + 1 divide per output)"
@@ -169,7 +170,7 @@ class AdaptiveAvgPool(_AdaptivePool):
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     kind = "adaptive_maxpool"
-    aliases = ("adaptive_maxpool2d",)
+    aliases: ClassVar[tuple[str, ...]] = ("adaptive_maxpool2d",)
     torch_name = "nn.AdaptiveMaxPool2d"
     summary = "maximum over windows chosen so the output has the given size"
     flops_formula = "(window elements − 1) comparisons per output element"
@@ -180,8 +181,8 @@ class AdaptiveMaxPool(_AdaptivePool):
 
 class _GlobalPool(LayerKind):
     category = "pool"
-    fields = ()
-    primary = None
+    fields: ClassVar[tuple[Field, ...]] = ()
+    primary: ClassVar[str | None] = None
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
@@ -194,7 +195,7 @@ class _GlobalPool(LayerKind):
 @register
 class GlobalAvgPool(_GlobalPool, AdaptiveAvgPool):
     kind = "global_avgpool"
-    aliases = ("gap",)
+    aliases: ClassVar[tuple[str, ...]] = ("gap",)
     torch_name = "nn.AdaptiveAvgPool2d"
     summary = "mean over the whole map: C x H x W -> C x 1 x 1 (AdaptiveAvgPool2d(1))"
     flops_formula = "H·W per channel"
@@ -203,7 +204,7 @@ class GlobalAvgPool(_GlobalPool, AdaptiveAvgPool):
 @register
 class GlobalMaxPool(_GlobalPool, AdaptiveMaxPool):
     kind = "global_maxpool"
-    aliases = ()
+    aliases: ClassVar[tuple[str, ...]] = ()
     torch_name = "nn.AdaptiveMaxPool2d"
     summary = "maximum over the whole map: C x H x W -> C x 1 x 1 (AdaptiveMaxPool2d(1))"
     flops_formula = "H·W − 1 per channel"

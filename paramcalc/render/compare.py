@@ -34,7 +34,7 @@ def change(row: FigureRow, index: int, exact: bool) -> str:
         same = first == value if row.unit == "shape" else units.field_size(first) == units.field_size(value)
         return "same" if same else "differs"
     difference, ratio = row.differences()[index], row.ratios()[index]
-    if difference == 0:
+    if difference is None or difference == 0:
         return "same"
     sign = "+" if difference > 0 else "-"
     magnitude = cell(row, abs(difference), exact)

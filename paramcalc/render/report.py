@@ -82,14 +82,14 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None) -> d
 def to_json(result: Analysis, records: list[LayerRecord] | None = None) -> str:
     """One key per line and one layer per line: readable, greppable, and written by json's C encoder."""
     data = report_data(result, records)
-    compact = {"separators": (", ", ": ")}
+    compact = (", ", ": ")
     lines = ["{"]
     for key, value in data.items():
         if key == "layers":
-            layers = [f"    {json.dumps(layer, **compact)}" for layer in value]
+            layers = [f"    {json.dumps(layer, separators=compact)}" for layer in value]
             lines.append('  "layers": [\n' + ",\n".join(layers) + ("\n  ]," if layers else "],"))
         else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value, **compact)},")
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, separators=compact)},")
     lines[-1] = lines[-1].rstrip(",")
     return "\n".join(lines) + "\n}"
 
