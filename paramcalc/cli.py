@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any
 
 import click
 import click.shell_completion
 
 from . import __version__
-from .entry import DTYPES, parse_shape, report_errors, run_show
+from .entry import DTYPES, keep_depth, parse_shape, report_errors, run_show
 from .errors import SpecError
+from .render.grid import EXPORT_FORMATS
 
 
 def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -24,7 +25,7 @@ def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | N
 
 
 def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not value.lower().endswith((".svg", ".html", ".txt")):
+    if value is not None and not value.lower().endswith(EXPORT_FORMATS):
         raise click.BadParameter(f"'{value}' must end with .svg, .html or .txt")
     return value
 
@@ -63,10 +64,6 @@ def analysis_options(command: Any) -> Any:
     command = click.option("--input", "input_shape", callback=parse_input_shape, metavar="CxHxW",
                            help="Override the spec's input size, e.g. 3x299x299 (without the batch).")(command)
     return command
-
-
-def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
-    return [r for r in records if depth is None or r.depth < depth]
 
 
 @main.command()

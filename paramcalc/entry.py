@@ -14,7 +14,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable
+    from typing import Any, Callable, Sequence
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
@@ -29,7 +29,7 @@ def run_show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, 
     from .analysis import analyze
 
     result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype)
-    records = [r for r in result.records if depth is None or r.depth < depth]
+    records = keep_depth(result.records, depth)
     if output_format == "table":
         from .render.table import show_blocks
 
@@ -43,6 +43,11 @@ def run_show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, 
     if output_format == "csv":
         return report.to_csv(result, records).rstrip("\n")
     return report.to_markdown(result, records, exact)
+
+
+def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
+    """The records of the first `depth` levels (all of them without a depth)."""
+    return [r for r in records if depth is None or r.depth < depth]
 
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
