@@ -241,7 +241,7 @@ class Expander:
         arguments = dict(self.globals)
         for arg in given:
             if arg not in block.args:
-                pos = given.key_pos.get(arg) if hasattr(given, "key_pos") else layer.args_pos
+                pos = given.key_where(arg) if hasattr(given, "key_where") else layer.args_pos
                 raise self.fail(f"block '{block.name}' has no argument '{arg}'", pos, label,
                                 hint=did_you_mean(str(arg), block.args) or
                                 f"its arguments: {', '.join(block.args) or 'none'}")

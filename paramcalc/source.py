@@ -62,15 +62,15 @@ class YMap(dict):
     def pos(self) -> Pos:
         return _pos(self._node)
 
-    @property
-    def key_pos(self) -> dict[str, Pos]:
-        return {str(key.value): _pos(key) for key, _ in self._node.value}
-
-    @property
-    def value_pos(self) -> dict[str, Pos]:
-        return {str(key.value): _pos(value) for key, value in self._node.value}
+    def key_where(self, key: str) -> Pos:
+        """Where a key is written (the mapping itself when it has no such key)."""
+        for key_node, _ in self._node.value:
+            if key_node.value == key:
+                return _pos(key_node)
+        return self.pos
 
     def where(self, key: str) -> Pos:
+        """Where a key's value is written."""
         for key_node, value_node in self._node.value:
             if key_node.value == key:
                 return _pos(value_node)
@@ -87,10 +87,6 @@ class YList(list):
     @property
     def pos(self) -> Pos:
         return _pos(self._node)
-
-    @property
-    def item_pos(self) -> list[Pos]:
-        return [_pos(child) for child in self._node.value]
 
     def where(self, index: int) -> Pos:
         return _pos(self._node.value[index]) if index < len(self._node.value) else self.pos
@@ -174,7 +170,7 @@ class _Converter:
                                 hint="write 'name: value'; a '?' or '[' / '{' before the colon makes a complex key")
             key = str(key_node.value)
             if key in result:
-                first = result.key_pos[key]
+                first = result.key_where(key)
                 raise self.fail(key_node, f"duplicate key '{key}' (first given on line {first.line})",
                                 hint="YAML would silently keep only the last value; remove one of them")
             result[key] = self.convert(value_node, depth + 1)

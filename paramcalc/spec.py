@@ -120,7 +120,7 @@ def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> S
 
 
 def _key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
-    return mapping.key_pos.get(key, fallback) if isinstance(mapping, YMap) else fallback
+    return mapping.key_where(key) if isinstance(mapping, YMap) else fallback
 
 
 def _pos_of(container: Any, key: Any, fallback: Pos) -> Pos:
@@ -272,7 +272,7 @@ class _SpecReader:
                             hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
         layer = LayerSpec(pos=pos, kind=None)
         if kinds:
-            kind_pos = raw.key_pos.get(kinds[0], pos) if isinstance(raw, YMap) else pos
+            kind_pos = raw.key_where(kinds[0]) if isinstance(raw, YMap) else pos
             layer.kind, layer.kind_pos = self.known_kind(kinds[0], kind_pos, label), kind_pos
             layer.args = raw[kinds[0]]
             layer.args_pos = _pos_of(raw, kinds[0], pos) if layer.args is not None else kind_pos
@@ -327,7 +327,7 @@ class _SpecReader:
         names = kind.field_names()
         for key in args:
             if key not in names:
-                key_pos = args.key_pos.get(key) if isinstance(args, YMap) else layer.args_pos
+                key_pos = args.key_where(key) if isinstance(args, YMap) else layer.args_pos
                 raise self.fail(f"{kind.kind} has no field '{key}'", key_pos, layer=label,
                                 hint=did_you_mean(str(key), names) or self.field_hint(kind))
 
