@@ -43,6 +43,7 @@ def _pasted(command: str) -> list[str]:
     "paramcalc show specs/resnet50.yaml --depth 2",
     "paramcalc explain specs/vgg16.yaml features.conv2_1",
     "paramcalc layers",
+    "paramcalc show specs/examples/stack_3x3.yaml --format json",
     "paramcalc compare specs/examples/stack_3x3.yaml specs/examples/conv_5x5.yaml",
     "paramcalc compare specs/examples/inception_naive.yaml specs/examples/inception_reduced.yaml --layers",
     "paramcalc check specs/resnet50.yaml specs/vgg16.yaml --max-params 100M",
