@@ -118,6 +118,16 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
     return result
 
 
+def port_shape(result: Analysis, graph: Graph, port: int) -> Shape:
+    """The per-sample shape a port carries: the model's input or a layer's output."""
+    return graph.input_shape if port == INPUT_PORT else result.records[port].shape
+
+
+def port_field(result: Analysis, graph: Graph, port: int) -> Field | None:
+    """The receptive field at a port."""
+    return Field.of_input(graph.input_shape) if port == INPUT_PORT else result.records[port].rf
+
+
 def layer_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
     """(shape, params, buffers, MACs, FLOPs, window) per sample; a layer object remembers them per input
     shape, since identical layers share one object and a model repeats its blocks."""
@@ -138,8 +148,7 @@ class _Analyzer:
         self.graph = graph
         shape = graph.input_shape
         self.shapes: dict[int, Shape] = {INPUT_PORT: shape}
-        self.fields: dict[int, Field | None] = {
-            INPUT_PORT: Field.of_input(shape[1], shape[2]) if len(shape) == 3 else None}
+        self.fields: dict[int, Field | None] = {INPUT_PORT: Field.of_input(shape)}
 
     def run(self) -> Analysis:
         graph = self.graph

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .analysis import Analysis, analyze
+from .analysis import Analysis, analyze, port_field, port_shape
 from .dims import format_shape
 from .errors import SpecError, did_you_mean
-from .graph import INPUT_PORT, Graph, expand
+from .graph import Graph, expand
 from .receptive import Field, Window
 from .spec import Spec, load_spec
 
@@ -44,7 +44,7 @@ def explain(source: str | PathLike | dict | Spec, layer: str, *, input_shape: tu
     lines = [("layer", f"{record.name}: {kind}, line {record.line}")]
     if node.layer is None:
         return lines + _group_lines(result, graph, index)
-    inputs = [_shape(result, graph, port) for port in node.inputs]
+    inputs = [port_shape(result, graph, port) for port in node.inputs]
     lines.append(("settings", node.layer.settings() or "(none)"))
     lines += [("input", f"{format_shape(shape)} from {name}") for shape, name in zip(inputs, node.input_names)]
     lines += node.layer.arithmetic(list(inputs), record.shape)
@@ -52,10 +52,6 @@ def explain(source: str | PathLike | dict | Spec, layer: str, *, input_shape: tu
     lines += _totals(result, record)
     lines += _receptive_field(result, graph, node, inputs, record)
     return lines
-
-
-def _shape(result: Analysis, graph: Graph, port: int) -> tuple:
-    return graph.input_shape if port == INPUT_PORT else result.records[port].shape
 
 
 def _totals(result: Analysis, record) -> list[tuple[str, str]]:
@@ -71,7 +67,7 @@ def _totals(result: Analysis, record) -> list[tuple[str, str]]:
 def _receptive_field(result: Analysis, graph: Graph, node, inputs: list, record) -> list[tuple[str, str]]:
     if record.rf is None:
         return []
-    before = [graph_field(result, graph, port) for port in node.inputs]
+    before = [port_field(result, graph, port) for port in node.inputs]
     if len(before) > 1 or before[0] is None:
         return [("RF", f"{_pair(record.rf.size)}: the union of the {len(before)} paths' fields"
                        + ("" if record.rf.aligned else " (their centres differ)"))]
@@ -81,13 +77,6 @@ def _receptive_field(result: Analysis, graph: Graph, node, inputs: list, record)
     if window is None:
         return [("RF", f"{_pair(record.rf.size)}: unchanged (element-wise)")]
     return [("RF", _field_step(before[0], window, record.rf))]
-
-
-def graph_field(result: Analysis, graph: Graph, port: int) -> Field | None:
-    if port != INPUT_PORT:
-        return result.records[port].rf
-    shape = graph.input_shape
-    return Field.of_input(shape[1], shape[2]) if len(shape) == 3 else None
 
 
 def _group_lines(result: Analysis, graph: Graph, index: int) -> list[tuple[str, str]]:

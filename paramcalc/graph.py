@@ -17,6 +17,7 @@ from .expr import ExprError, evaluate
 from .layers import FieldError, LayerKind, lookup
 from .layers.fields import KEYWORDS
 from .limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
+from .source import key_pos, value_pos
 from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 
 TYPE_CHECKING = False
@@ -59,10 +60,9 @@ class Node:
 
 
 def _field_pos(layer: LayerSpec, field: str | None) -> Pos:
+    fallback = layer.args_pos or layer.pos
     args = layer.args
-    if field and isinstance(args, dict) and field in args and hasattr(args, "where"):
-        return args.where(field)
-    return layer.args_pos or layer.pos
+    return value_pos(args, field, fallback) if field and isinstance(args, dict) and field in args else fallback
 
 
 class Graph:
@@ -241,13 +241,13 @@ class Expander:
         arguments = dict(self.globals)
         for arg in given:
             if arg not in block.args:
-                pos = given.key_where(arg) if hasattr(given, "key_where") else layer.args_pos
+                pos = key_pos(given, arg, layer.args_pos or layer.pos)
                 raise self.fail(f"block '{block.name}' has no argument '{arg}'", pos, label,
                                 hint=did_you_mean(str(arg), block.args) or
                                 f"its arguments: {', '.join(block.args) or 'none'}")
         for arg, (default, default_pos) in block.args.items():
             if arg in given:
-                pos = given.where(arg) if hasattr(given, "where") else layer.args_pos
+                pos = value_pos(given, arg, layer.args_pos or layer.pos)
                 arguments[arg] = self.value(given[arg], variables, pos, label, arg)
             elif default is None:
                 raise self.fail(f"block '{block.name}' needs the argument '{arg}'", layer.args_pos or layer.pos,

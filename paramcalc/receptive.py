@@ -41,8 +41,9 @@ class Field(namedtuple("Field", "size stride padding map_size aligned is_global"
     __slots__ = ()
 
     @classmethod
-    def of_input(cls, height: Dim, width: Dim) -> "Field":
-        return cls((1, 1), (1, 1), (0, 0), (height, width))
+    def of_input(cls, shape: tuple) -> "Field | None":
+        """A model input's own field: one pixel; None for an input without height and width."""
+        return cls((1, 1), (1, 1), (0, 0), (shape[1], shape[2])) if len(shape) == 3 else None
 
     def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "Field":
         (r0, r1), (j0, j1), (p0, p1) = self.size, self.stride, self.padding

@@ -92,6 +92,20 @@ class YList(list):
         return _pos(self._node.value[index]) if index < len(self._node.value) else self.pos
 
 
+def key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
+    """Where a key is written, when the mapping came from YAML (a dict given from Python has no lines)."""
+    return mapping.key_where(key) if isinstance(mapping, YMap) else fallback
+
+
+def value_pos(container: Any, key: Any, fallback: Pos) -> Pos:
+    """Where the value under a key (or at an index) is written, when the container came from YAML."""
+    if isinstance(container, YMap) and isinstance(key, str):
+        return container.where(key)
+    if isinstance(container, YList) and isinstance(key, int):
+        return container.where(key)
+    return getattr(container, "pos", fallback)
+
+
 class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
     """Leaves plain scalars untyped: the converter reads them with a few regular expressions, which is much
     cheaper than PyYAML's resolver being called for every scalar of a long file."""

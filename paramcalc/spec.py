@@ -13,7 +13,7 @@ import re
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .gcpause import paused_gc
 from .layers import ALIASES, REGISTRY, lookup
-from .source import YList, YMap, load_yaml
+from .source import key_pos, load_yaml, value_pos
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,18 +119,6 @@ def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> S
         raise
 
 
-def _key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
-    return mapping.key_where(key) if isinstance(mapping, YMap) else fallback
-
-
-def _pos_of(container: Any, key: Any, fallback: Pos) -> Pos:
-    if isinstance(container, YMap) and isinstance(key, str):
-        return container.where(key)
-    if isinstance(container, YList) and isinstance(key, int):
-        return container.where(key)
-    return getattr(container, "pos", fallback)
-
-
 class _SpecReader:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -152,43 +140,43 @@ class _SpecReader:
                                 hint="a spec needs 'name', 'input: [channels, height, width]' and 'layers'")
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
-            raise self.fail(f"'name' must be text, got {name!r}", _pos_of(data, "name", top))
+            raise self.fail(f"'name' must be text, got {name!r}", value_pos(data, "name", top))
         dtype = data.get("dtype", "float32")
         if dtype not in DTYPE_BYTES:
-            raise self.fail(f"unknown dtype {dtype!r}", _pos_of(data, "dtype", top),
+            raise self.fail(f"unknown dtype {dtype!r}", value_pos(data, "dtype", top),
                             hint="one of " + one_of(DTYPE_BYTES))
-        spec = Spec(file=self.file, name=name.strip(), input=data["input"], input_pos=_pos_of(data, "input", top),
-                    batch=data.get("batch", 1), batch_pos=_pos_of(data, "batch", top), dtype=dtype,
+        spec = Spec(file=self.file, name=name.strip(), input=data["input"], input_pos=value_pos(data, "input", top),
+                    batch=data.get("batch", 1), batch_pos=value_pos(data, "batch", top), dtype=dtype,
                     description=str(data.get("description") or ""))
-        spec.variables = self.variables(data.get("vars"), _pos_of(data, "vars", top))
+        spec.variables = self.variables(data.get("vars"), value_pos(data, "vars", top))
         blocks = data.get("blocks") or {}
         if not isinstance(blocks, dict):
-            raise self.fail("'blocks' must be a mapping of block names to definitions", _pos_of(data, "blocks", top))
+            raise self.fail("'blocks' must be a mapping of block names to definitions", value_pos(data, "blocks", top))
         self.block_names = set(blocks)
-        spec.blocks = {name: self.block_def(name, body, _pos_of(blocks, name, top)) for name, body in blocks.items()}
+        spec.blocks = {name: self.block_def(name, body, value_pos(blocks, name, top)) for name, body in blocks.items()}
         self.block = None
-        spec.layers = self.layer_list(data["layers"], _pos_of(data, "layers", top), "the model", "")
+        spec.layers = self.layer_list(data["layers"], value_pos(data, "layers", top), "the model", "")
         spec.output, spec.output_pos = self.reference(data, "output", top)
         if data.get("budget") is not None:
             from .budget import read_spec_budget  # only specs with budgets pay for it
 
             raw = data["budget"]
-            spec.budget = read_spec_budget(raw, _pos_of(data, "budget", top),
-                                           lambda key: _key_pos(raw, key, top), lambda key: _pos_of(raw, key, top),
+            spec.budget = read_spec_budget(raw, value_pos(data, "budget", top),
+                                           lambda key: key_pos(raw, key, top), lambda key: value_pos(raw, key, top),
                                            self.file)
         return spec
 
     def check_keys(self, mapping: dict, allowed: tuple[str, ...], what: str, layer: str | None = None) -> None:
         for key in mapping:
             if key not in allowed:
-                key_pos = _key_pos(mapping, key, getattr(mapping, "pos", Pos(1, 1)))
-                raise self.fail(f"unknown {what} '{key}'", key_pos,
+                where = key_pos(mapping, key, getattr(mapping, "pos", Pos(1, 1)))
+                raise self.fail(f"unknown {what} '{key}'", where,
                                 hint=did_you_mean(str(key), allowed) or "allowed: " + one_of(allowed), layer=layer)
 
     def reference(self, mapping: dict, key: str, fallback: Pos) -> tuple[str | None, Pos | None]:
         if key not in mapping:
             return None, None
-        value, pos = mapping[key], _pos_of(mapping, key, fallback)
+        value, pos = mapping[key], value_pos(mapping, key, fallback)
         if not isinstance(value, str) or not REF_RE.match(value):
             raise self.fail(f"'{key}' must name a layer, got {value!r}", pos)
         return value, pos
@@ -200,8 +188,8 @@ class _SpecReader:
             raise self.fail("'vars' must be a mapping of names to values", pos, hint="vars: {width: 64, classes: 1000}")
         result = []
         for name, value in raw.items():
-            self.check_name(name, _pos_of(raw, name, pos), "variable")
-            result.append((name, value, _pos_of(raw, name, pos)))
+            self.check_name(name, value_pos(raw, name, pos), "variable")
+            result.append((name, value, value_pos(raw, name, pos)))
         return result
 
     def check_name(self, name: Any, pos: Pos, what: str) -> None:
@@ -221,23 +209,23 @@ class _SpecReader:
         args_raw = body.get("args") or {}
         if not isinstance(args_raw, dict):
             raise self.fail(f"'args' of block '{name}' must be a mapping of argument names to defaults",
-                            _pos_of(body, "args", pos),
+                            value_pos(body, "args", pos),
                             hint="args: {planes: ~, stride: 1}  (~ marks a required argument)")
         args = {}
         for arg, default in args_raw.items():
-            self.check_name(arg, _pos_of(args_raw, arg, pos), "argument")
-            args[arg] = (default, _pos_of(args_raw, arg, pos))
+            self.check_name(arg, value_pos(args_raw, arg, pos), "argument")
+            args[arg] = (default, value_pos(args_raw, arg, pos))
         output, output_pos = self.reference(body, "output", pos)
         self.block = name
         return BlockDef(name=name, pos=pos, args=args,
-                        layers=self.layer_list(body["layers"], _pos_of(body, "layers", pos), f"block '{name}'", ""),
+                        layers=self.layer_list(body["layers"], value_pos(body, "layers", pos), f"block '{name}'", ""),
                         output=output, output_pos=output_pos, description=str(body.get("description") or ""))
 
     def layer_list(self, raw: Any, pos: Pos, where: str, prefix: str) -> list[LayerSpec]:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'layers' of {where} must be a non-empty list, got {raw!r}", pos,
                             hint="one item per layer: '- conv2d: {out: 64, kernel: 3}' then '- relu'")
-        return [self.layer(item, _pos_of(raw, index, pos), prefix, index) for index, item in enumerate(raw)]
+        return [self.layer(item, value_pos(raw, index, pos), prefix, index) for index, item in enumerate(raw)]
 
     def known_kind(self, kind: Any, pos: Pos, label: str) -> str:
         if not isinstance(kind, str) or not kind:
@@ -272,29 +260,29 @@ class _SpecReader:
                             hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
         layer = LayerSpec(pos=pos, kind=None)
         if kinds:
-            kind_pos = raw.key_where(kinds[0]) if isinstance(raw, YMap) else pos
+            kind_pos = key_pos(raw, kinds[0], pos)
             layer.kind, layer.kind_pos = self.known_kind(kinds[0], kind_pos, label), kind_pos
             layer.args = raw[kinds[0]]
-            layer.args_pos = _pos_of(raw, kinds[0], pos) if layer.args is not None else kind_pos
+            layer.args_pos = value_pos(raw, kinds[0], pos) if layer.args is not None else kind_pos
             self.check_fields(layer, label)
         else:
-            layer.layers = self.layer_list(raw["layers"], _pos_of(raw, "layers", pos), "a group", label + ".")
+            layer.layers = self.layer_list(raw["layers"], value_pos(raw, "layers", pos), "a group", label + ".")
             layer.output, layer.output_pos = self.reference(raw, "output", pos)
         if name is not None:
-            self.check_name(name, _pos_of(raw, "name", pos), "layer")
+            self.check_name(name, value_pos(raw, "name", pos), "layer")
             if name == INPUT_NAME:
-                raise self.fail("'input' is reserved for the input of the model or block", _pos_of(raw, "name", pos),
+                raise self.fail("'input' is reserved for the input of the model or block", value_pos(raw, "name", pos),
                                 hint="give the layer another name, e.g. 'stem'")
             layer.name = name
         if "from" in raw:
-            layer.inputs, layer.inputs_pos = self.inputs(raw["from"], _pos_of(raw, "from", pos), label)
+            layer.inputs, layer.inputs_pos = self.inputs(raw["from"], value_pos(raw, "from", pos), label)
         if "repeat" in raw:
-            layer.repeat, layer.repeat_pos = raw["repeat"], _pos_of(raw, "repeat", pos)
+            layer.repeat, layer.repeat_pos = raw["repeat"], value_pos(raw, "repeat", pos)
         if "if" in raw:
-            layer.condition, layer.condition_pos = raw["if"], _pos_of(raw, "if", pos)
+            layer.condition, layer.condition_pos = raw["if"], value_pos(raw, "if", pos)
         if "frozen" in raw:
             if not isinstance(raw["frozen"], bool):
-                raise self.fail("'frozen' must be true or false", _pos_of(raw, "frozen", pos), layer=label)
+                raise self.fail("'frozen' must be true or false", value_pos(raw, "frozen", pos), layer=label)
             layer.frozen = raw["frozen"]
         return layer
 
@@ -327,8 +315,8 @@ class _SpecReader:
         names = kind.field_names()
         for key in args:
             if key not in names:
-                key_pos = args.key_where(key) if isinstance(args, YMap) else layer.args_pos
-                raise self.fail(f"{kind.kind} has no field '{key}'", key_pos, layer=label,
+                where = key_pos(args, key, layer.args_pos or layer.pos)
+                raise self.fail(f"{kind.kind} has no field '{key}'", where, layer=label,
                                 hint=did_you_mean(str(key), names) or self.field_hint(kind))
 
     @staticmethod

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..analysis import Analysis, analyze
+from ..analysis import Analysis, analyze, port_shape
 from ..graph import INPUT_PORT, Graph, expand
 from ..layers.base import TorchCall
 from ..spec import Spec, load_spec
@@ -25,10 +25,6 @@ def make_module(call: TorchCall) -> nn.Module:
     else:
         factory = getattr(nn, call.module)
     return factory(*call.args, **call.kwargs)
-
-
-def shape_of(analysis: Analysis, graph: Graph, port: int) -> tuple:
-    return graph.input_shape if port == INPUT_PORT else analysis.records[port].shape
 
 
 def prepare(source: str | Path | dict | Spec, input_shape: tuple | None = None,
@@ -55,7 +51,7 @@ class SpecModel(nn.Module):
                 containers[node.index] = module
             else:
                 assert node.layer is not None
-                module = make_module(node.layer.torch_call([shape_of(analysis, graph, p) for p in node.inputs]))
+                module = make_module(node.layer.torch_call([port_shape(analysis, graph, p) for p in node.inputs]))
                 self._steps.append((node.name, node.inputs, node.index))
             if node.frozen:
                 module.requires_grad_(False)

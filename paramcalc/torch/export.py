@@ -14,11 +14,12 @@ from pathlib import Path
 
 from torch import nn
 
+from ..analysis import port_shape
 from ..graph import INPUT_PORT, Graph, Node
 from ..layers.base import TorchCall
 from ..spec import Spec
 from . import modules
-from .build import prepare, shape_of
+from .build import prepare
 
 
 def class_name(spec_name: str) -> str:
@@ -80,7 +81,7 @@ class _Writer:
                 comment = f"  # {node.repeated or node.kind}" if node.kind != "group" else ""
             else:
                 assert node.layer is not None
-                call = node.layer.torch_call([shape_of(self.analysis, self.graph, p) for p in node.inputs])
+                call = node.layer.torch_call([port_shape(self.analysis, self.graph, p) for p in node.inputs])
                 if call.module.startswith("paramcalc."):
                     self.used_modules.add(call.module.removeprefix("paramcalc."))
                 value = _constructor(call)
