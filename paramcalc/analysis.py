@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from functools import cached_property
 
-from .dims import Dim, Shape, numel
+from .dims import Dim, Shape, format_shape, is_concrete, numel
 from .errors import SpecError
 from .gcpause import paused_gc
 from .graph import INPUT_PORT, Graph, Node, expand
@@ -51,10 +51,40 @@ class Analysis:
     """The result: one record per layer and group in spec order (a group before its layers), and totals."""
 
     def __init__(self, name: str, file: str, input_shape: Shape, batch: int, dtype: str, dtype_bytes: int,
-                 records: tuple[LayerRecord, ...], totals: Totals, description: str = "") -> None:
+                 records: tuple[LayerRecord, ...], totals: Totals, description: str = "",
+                 conditions: tuple = ()) -> None:
         self.name, self.file, self.description = name, file, description
         self.input_shape, self.batch, self.dtype, self.dtype_bytes = input_shape, batch, dtype, dtype_bytes
         self.records, self.totals = records, totals
+        self.conditions = conditions  # symbolic input: ((Condition, layer name), ...) the sizes must meet
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The input's symbols in order ('H', 'W'); empty for concrete sizes."""
+        names: list[str] = []
+        for size in self.input_shape:
+            if not is_concrete(size):
+                names += [name for name in sorted(size.symbols()) if name not in names]
+        return tuple(names)
+
+    def at(self, values: dict[str, int]) -> "Analysis":
+        """This symbolic result at concrete values of the symbols, every figure evaluated exactly.
+
+        Raises ValueError naming the first condition the values do not meet."""
+        from .symbolic import evaluate
+
+        for condition, layer in self.conditions:
+            if not condition.holds(values):
+                raise ValueError(f"{condition} does not hold (layer {layer})")
+
+        def concrete(record: Any) -> Any:
+            return type(record)(*(evaluate(item, values) if index in _SIZED[type(record)] else
+                                  item._replace(map_size=evaluate(item.map_size, values)) if isinstance(item, Field)
+                                  else item for index, item in enumerate(record)))
+
+        return Analysis(self.name, self.file, evaluate(self.input_shape, values), self.batch, self.dtype,
+                        self.dtype_bytes, tuple(concrete(r) for r in self.records), concrete(self.totals),
+                        self.description)
 
     def leaves(self) -> list[LayerRecord]:
         return [record for record in self.records if not record.is_group]
@@ -102,7 +132,8 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
     """
     if isinstance(source, Graph):
         with paused_gc():
-            return _Analyzer(source).run()
+            symbolic = not all(is_concrete(size) for size in source.input_shape)
+            return (_SymbolicAnalyzer if symbolic else _Analyzer)(source).run()
     spec = source if isinstance(source, Spec) else load_spec(source)
     key = ("analysis", input_shape and tuple(input_shape), batch, dtype)
     cached = spec.cache.get(key)
@@ -111,11 +142,24 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
     try:
         with paused_gc():
             graph = expand(spec, input_shape, batch, dtype)
-            result = spec.cache[key] = _Analyzer(graph).run()
+            analyzer = _Analyzer if all(is_concrete(size) for size in graph.input_shape) else _SymbolicAnalyzer
+            result = spec.cache[key] = analyzer(graph).run()
     except SpecError as err:
         err.located(file=spec.file)
         raise
     return result
+
+
+def require_concrete(result: Analysis, task: str) -> Analysis:
+    """The result, or a SpecError when its input is symbolic and `task` needs numbers."""
+    if result.symbols:
+        raise SpecError(f"{task} needs concrete input sizes, but the input is {format_shape(result.input_shape)}",
+                        file=result.file, hint="give the sizes with --input, e.g. --input 3x224x224 "
+                                               "(paramcalc show --input 3xHxW --at ... evaluates the formulas)")
+    return result
+
+
+_SIZED = {LayerRecord: {5, 6, 7, 8, 9, 10, 11}, Totals: {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}  # fields that are sizes
 
 
 def port_shape(result: Analysis, graph: Graph, port: int) -> Shape:
@@ -157,13 +201,14 @@ class _Analyzer:
         records: list[Any] = [None] * len(nodes)
         sums: dict[int, list[Dim]] = {}  # group -> [params, trainable, buffers, macs, flops, activations]
         totals = [0, 0, 0, 0, 0, 0]
+        figures = self.figures
         for node in nodes:
             if node.layer is None:
                 sums[node.index] = [0, 0, 0, 0, 0, 0]
                 continue
             inputs = tuple(shapes[port] for port in node.inputs)
             try:
-                shape, params, buffers, macs, flops, window = layer_figures(node.layer, inputs)
+                shape, params, buffers, macs, flops, window = figures(node, inputs)
             except LayerError as err:
                 raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
                                 hint=err.hint, file=graph.spec.file) from None
@@ -200,7 +245,13 @@ class _Analyzer:
                           param_bytes=params * size, buffer_bytes=buffers * size,
                           activation_bytes=activations * size,
                           input_bytes=numel(graph.input_shape) * batch * size, output_shape=shapes[graph.output],
-                          rf=fields[graph.output], layers=len(nodes) - len(sums)))
+                          rf=fields[graph.output], layers=len(nodes) - len(sums)),
+            conditions=self.conditions)
+
+    conditions: tuple = ()
+
+    def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
+        return layer_figures(node.layer, inputs)
 
     def field_of(self, node: Node, window: Window | None, shape: Shape) -> Field | None:
         if len(node.inputs) > 1:
@@ -219,3 +270,43 @@ class _Analyzer:
         if window is None:
             return first.with_map(map_size)
         return first.through(window, map_size, whole)
+
+
+class _SymbolicAnalyzer(_Analyzer):
+    """The same pass over sizes that are formulas in the input's symbols.
+
+    Figures are not cached on the layer objects (a symbolic layer also records the conditions it puts on
+    the symbols, per analysis); a receptive field that would depend on the input size (a layer that reads
+    the whole map) is left out (None) rather than shown as a formula.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(graph)
+        self.conditions: list = []  # type: ignore[assignment]
+
+    def run(self) -> Analysis:
+        from .symbolic import strongest, take_conditions
+
+        take_conditions()  # nothing left over from an analysis that failed half-way
+        result = super().run()
+        result.conditions = tuple(strongest(self.conditions))
+        return result
+
+    def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
+        from .symbolic import take_conditions
+
+        shapes, layer = list(inputs), node.layer
+        shape = layer.output_shape(shapes)  # type: ignore[union-attr]
+        figures = (shape, layer.params(shapes), layer.buffers(shapes),  # type: ignore[union-attr]
+                   layer.macs(shapes, shape), layer.flops(shapes, shape), layer.window(shapes, shape))  # type: ignore
+        self.conditions.extend((condition, node.name) for condition in take_conditions())
+        return figures
+
+    def field_of(self, node: Node, window: Window | None, shape: Shape) -> Field | None:
+        if window is not None and not all(is_concrete(size) for part in window for size in part):
+            return None
+        if node.layer.reads_whole_map():  # type: ignore[union-attr]
+            first = self.fields[node.inputs[0]]
+            if first is not None and not all(is_concrete(size) for size in first.map_size):
+                return None
+        return super().field_of(node, window, shape)

@@ -41,10 +41,10 @@ class Baseline:
         text = _git_show(self.ref, Path(spec_path))
         if text is None:
             return None
-        from .analysis import analyze
+        from .analysis import analyze, require_concrete
         from .spec import load_spec
 
-        return figures_of(analyze(load_spec(text, file=f"{self.ref}:{spec_path}")).totals)
+        return figures_of(require_concrete(analyze(load_spec(text, file=f"{self.ref}:{spec_path}")), "check").totals)
 
 
 def _read_reports(path: Path) -> dict[str, dict[str, int]]:

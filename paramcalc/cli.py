@@ -10,17 +10,26 @@ import click
 import click.shell_completion
 
 from . import __version__
-from .entry import DTYPES, keep_depth, parse_shape, report_errors, run_show
+from .entry import DTYPES, keep_depth, parse_shape, parse_sizes, report_errors, run_show
 from .errors import SpecError
 from .render.grid import EXPORT_FORMATS
 
 
-def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int | str, ...] | None:
     if value is None:
         return None
     sizes = parse_shape(value)
     if sizes is None:
-        raise click.BadParameter(f"'{value}' is not positive sizes like 3x224x224")
+        raise click.BadParameter(f"'{value}' is not positive sizes like 3x224x224 (or names: 3xHxW)")
+    return sizes
+
+
+def parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> list[tuple[int, ...]] | None:
+    if value is None:
+        return None
+    sizes = parse_sizes(value)
+    if sizes is None:
+        raise click.BadParameter(f"'{value}' is not sizes like 224x224,512x512")
     return sizes
 
 
@@ -62,7 +71,8 @@ def analysis_options(command: Any) -> Any:
     command = click.option("--batch", type=click.IntRange(min=1),
                            help="Batch size (default: the spec's, or 1).")(command)
     command = click.option("--input", "input_shape", callback=parse_input_shape, metavar="CxHxW",
-                           help="Override the spec's input size, e.g. 3x299x299 (without the batch).")(command)
+                           help="Override the spec's input size, e.g. 3x299x299 (without the batch); "
+                                "names make it symbolic: 3xHxW.")(command)
     return command
 
 
@@ -75,10 +85,13 @@ def analysis_options(command: Any) -> Any:
               help="The cost column of the table.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
-@click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M.")
+@click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")
+@click.option("--at", callback=parse_at, metavar="HxW,...",
+              help="With a symbolic input: evaluate at these sizes, one value per symbol (224x224,512x512).")
 @export_option
-def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None, depth: int | None,
-         metric: str, output_format: str, exact: bool, export_to: str | None) -> None:
+def show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None, dtype: str | None,
+         depth: int | None, metric: str, output_format: str, exact: bool, at: list[tuple[int, ...]] | None,
+         export_to: str | None) -> None:
     """Show every layer's output shape, parameters, MACs or FLOPs, share and receptive field.
 
     \b
@@ -87,10 +100,11 @@ def show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtyp
       paramcalc show specs/resnet50.yaml --depth 2
       paramcalc show specs/resnet50.yaml --input 3x299x299 --batch 8 --metric flops
       paramcalc show specs/alexnet.yaml --format json > alexnet.json
+      paramcalc show specs/resnet50.yaml --input 3xHxW --at 224x224,512x512
     """
     title = f"paramcalc show {spec}"
     text = run_show(spec, input_shape, batch, dtype, depth, metric, output_format, exact,
-                    emit_table=lambda blocks: _emit(blocks, export_to, title))
+                    emit_table=lambda blocks: _emit(blocks, export_to, title), at=at)
     if text is not None:
         click.echo(text)
 
@@ -117,12 +131,13 @@ def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: 
       paramcalc compare specs/resnet50.yaml specs/resnet101.yaml --layers --depth 2 --changed
       paramcalc compare specs/vgg*.yaml --format markdown
     """
-    from .analysis import analyze
+    from .analysis import analyze, require_concrete
     from .compare import align_layers, figure_rows
 
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
-    results = [analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype) for spec in specs]
+    results = [require_concrete(analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype), "compare")
+               for spec in specs]
     rows = figure_rows(results)
     pairs = None
     if show_layers:
@@ -171,7 +186,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
       paramcalc check specs/resnet50.yaml --max-params 25M --max-macs 4.1G
       paramcalc check specs/*.yaml --baseline origin/main --max-increase 5% --format github
     """
-    from .analysis import analyze
+    from .analysis import analyze, require_concrete
     from .baseline import Baseline
     from .budget import FIGURES, LimitError, check_model, parse_amount, parse_percent
     from .render.checks import RENDERERS, to_text
@@ -194,7 +209,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     checks = []
     for path in specs:
         spec = load_spec(path)
-        result = analyze(spec)
+        result = require_concrete(analyze(spec), "check")
         figures = reference.figures(path, result.name) if reference else None
         model = check_model(path, result.name, result.totals, spec.budget, cli_limits, figures,
                             reference.label if reference else "", tolerance)

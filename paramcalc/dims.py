@@ -1,19 +1,22 @@
 """Dimensions: the values a shape is made of.
 
-Every size in paramcalc is a `Dim`. Today a Dim is a Python int; the layer formulas are
-written with ordinary operators (`+ - * //`) and the helpers below, so that a symbolic
-expression type that implements those operators can flow through the same engine.
-Anything that has to *decide* on a size (is it positive? do two sizes agree?) goes
-through a helper here, because that is where a symbolic size turns into a condition.
+A `Dim` is a Python int, or, when the input's sizes are names (`--input 3xHxW`), a
+paramcalc.symbolic.SymbolicSize. The layer formulas are written with ordinary operators
+(`+ - * //`) and the helpers below, so the same code serves both. Anything that has to
+*decide* on a size (is it positive? do two sizes agree?) goes through a helper here: for
+an int it is a comparison; for a symbolic size it becomes a condition on the input's
+symbols. The symbolic module is imported only when a symbolic size reaches a helper.
 """
 
 from __future__ import annotations
 
+import math
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Iterable
+    from typing import Any, Iterable
 
-Dim = int  # a symbolic size type joins it here
+Dim = int  # or a SymbolicSize: annotated as int so the concrete path reads as what it is
 Shape = tuple
 
 
@@ -28,16 +31,40 @@ def numel(shape: Iterable[Dim]) -> Dim:
     return total
 
 
+def is_concrete(size: Any) -> bool:
+    return type(size) is int
+
+
 def is_positive(size: Dim) -> bool:
-    return size >= 1
+    if type(size) is int:
+        return size >= 1
+    from .symbolic import require_positive
+
+    return require_positive(size)
 
 
 def same(a: Dim, b: Dim) -> bool:
-    return a == b
+    if type(a) is int and type(b) is int:
+        return a == b
+    from .symbolic import require_equal
+
+    return require_equal(a, b)
 
 
 def divides(divisor: Dim, value: Dim) -> bool:
-    return value % divisor == 0
+    if type(divisor) is int and type(value) is int:
+        return value % divisor == 0
+    from .symbolic import require_divisible
+
+    return require_divisible(divisor, value)
+
+
+def gcd(size: Dim, k: int) -> Dim:
+    if type(size) is int:
+        return math.gcd(size, k)
+    from .symbolic import gcd_of
+
+    return gcd_of(size, k)
 
 
 def format_dim(size: Dim) -> str:
@@ -45,4 +72,8 @@ def format_dim(size: Dim) -> str:
 
 
 def format_shape(shape: Shape, sep: str = "x") -> str:
-    return sep.join(format_dim(size) for size in shape) if shape else "scalar"
+    if not shape:
+        return "scalar"
+    if not all(type(size) is int for size in shape):
+        sep = f" {sep} "  # formulas read better spaced: 2048 x ceil(H/32) x ceil(W/32)
+    return sep.join(format_dim(size) for size in shape)

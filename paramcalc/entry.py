@@ -22,24 +22,34 @@ FAST_FORMATS = ("json", "csv", "markdown")
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 
 
-def run_show(spec: str, input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None,
+def run_show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None, dtype: str | None,
              depth: int | None, metric: str, output_format: str, exact: bool,
-             emit_table: Callable | None) -> str | None:
-    """Analyse and render; text formats are returned, the table is handed to emit_table."""
+             emit_table: Callable | None, at: list[tuple[int, ...]] | None = None) -> str | None:
+    """Analyse and render; text formats are returned, the table is handed to emit_table.
+
+    An input size given as a name ('3xHxW') makes the analysis symbolic; `at` then lists sizes
+    (one value per symbol) to evaluate it at."""
     from .analysis import analyze
 
     result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype)
+    if at:
+        check_at(result, at)
     records = keep_depth(result.records, depth)
     if output_format == "table":
         from .render.table import show_blocks
 
         assert emit_table is not None
-        emit_table(show_blocks(result, records, metric, exact))
+        blocks = show_blocks(result, records, metric, exact)
+        if at:
+            from .render.symbolic import at_grid
+
+            blocks += [None, at_grid(result, at, exact)]
+        emit_table(blocks)
         return None
     from .render import report
 
     if output_format == "json":
-        return report.to_json(result, records)
+        return report.to_json(result, records, at)
     if output_format == "csv":
         return report.to_csv(result, records).rstrip("\n")
     return report.to_markdown(result, records, exact)
@@ -50,13 +60,44 @@ def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
     return [r for r in records if depth is None or r.depth < depth]
 
 
-def parse_shape(text: str) -> tuple[int, ...] | None:
-    """'3x224x224' -> (3, 224, 224); None when it is not positive whole numbers."""
-    try:
-        sizes = tuple(int(part) for part in text.lower().split("x"))
-    except ValueError:
-        return None
-    return sizes if sizes and all(size >= 1 for size in sizes) else None
+def parse_shape(text: str) -> tuple[int | str, ...] | None:
+    """'3x224x224' -> (3, 224, 224), '3xHxW' -> (3, 'H', 'W'); None when a part is neither a positive
+    whole number nor a name."""
+    sizes: list[int | str] = []
+    for part in text.replace("X", "x").split("x"):
+        part = part.strip()
+        if part.isdigit() and int(part) >= 1:
+            sizes.append(int(part))
+        elif part.isidentifier():
+            sizes.append(part)
+        else:
+            return None
+    return tuple(sizes)
+
+
+def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
+    """'224x224,512x512' -> [(224, 224), (512, 512)]: values for the input's symbols, in order."""
+    sizes = []
+    for item in text.split(","):
+        parts = item.strip().replace("X", "x").split("x")
+        if not all(part.strip().isdigit() and int(part) >= 1 for part in parts):
+            return None
+        sizes.append(tuple(int(part) for part in parts))
+    return sizes
+
+
+def check_at(result: Any, at: list[tuple[int, ...]]) -> None:
+    from .errors import SpecError
+
+    symbols = result.symbols
+    if not symbols:
+        raise SpecError("--at evaluates a symbolic input, but this input has no symbols", file=result.file,
+                        hint="write the sizes as names: --input 3xHxW --at 224x224,512x512")
+    for size in at:
+        if len(size) != len(symbols):
+            raise SpecError(f"--at {'x'.join(map(str, size))} gives {len(size)} value(s) for "
+                            f"{len(symbols)} symbol(s) ({', '.join(symbols)})",
+                            hint=f"one value per symbol, in order: --at {'x'.join(['224'] * len(symbols))}")
 
 
 def _fast_show(arguments: list[str]) -> dict[str, Any] | None:
@@ -64,7 +105,7 @@ def _fast_show(arguments: list[str]) -> dict[str, Any] | None:
     if len(arguments) < 2 or arguments[0] != "show":
         return None
     options: dict[str, Any] = {"spec": None, "input_shape": None, "batch": None, "dtype": None, "depth": None,
-                               "metric": "macs", "output_format": "table", "exact": False}
+                               "metric": "macs", "output_format": "table", "exact": False, "at": None}
     readers: dict[str, tuple[str, Callable[[str], Any]]] = {
         "--format": ("output_format", lambda v: v if v in FAST_FORMATS else None),
         "--input": ("input_shape", parse_shape),
@@ -72,6 +113,7 @@ def _fast_show(arguments: list[str]) -> dict[str, Any] | None:
         "--depth": ("depth", lambda v: int(v) if v.isdigit() and int(v) >= 1 else None),
         "--dtype": ("dtype", lambda v: v if v in DTYPES else None),
         "--metric": ("metric", lambda v: v if v in ("macs", "flops") else None),
+        "--at": ("at", parse_sizes),
     }
     rest = arguments[1:]
     while rest:

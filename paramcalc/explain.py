@@ -7,6 +7,7 @@ from .dims import format_shape
 from .errors import SpecError, did_you_mean
 from .graph import Graph, expand
 from .receptive import Field, Window
+from .render.units import percent
 from .spec import Spec, load_spec
 
 TYPE_CHECKING = False
@@ -49,6 +50,9 @@ def explain(source: str | PathLike | dict | Spec, layer: str, *, input_shape: tu
     lines += [("input", f"{format_shape(shape)} from {name}") for shape, name in zip(inputs, node.input_names)]
     lines += node.layer.arithmetic(list(inputs), record.shape)
     lines.append(("output", format_shape(record.shape)))
+    conditions = [str(condition) for condition, name in result.conditions if name == record.name]
+    if conditions:
+        lines.append(("valid for", ", ".join(conditions)))
     lines += _totals(result, record)
     lines += _receptive_field(result, graph, node, inputs, record)
     return lines
@@ -58,9 +62,10 @@ def _totals(result: Analysis, record) -> list[tuple[str, str]]:
     batch = f" (batch {result.batch})" if result.batch != 1 else ""
     lines = [("totals", f"params {record.params:,}, buffers {record.buffers:,}, MACs {record.macs:,}, "
                         f"FLOPs {record.flops:,}{batch}")]
-    if result.totals.macs and record.macs:
-        lines.append(("share", f"{100 * record.macs / result.totals.macs:.1f}% of the model's MACs, "
-                               f"{100 * record.params / max(result.totals.params, 1):.1f}% of its params"))
+    if result.totals.macs != 0 and record.macs != 0:
+        lines.append(("share", f"{percent(record.macs, result.totals.macs):.1f}% of the model's MACs"
+                               + (" (of their leading terms)" if result.symbols else "")
+                               + f", {percent(record.params, result.totals.params):.1f}% of its params"))
     return lines
 
 
@@ -86,8 +91,8 @@ def _group_lines(result: Analysis, graph: Graph, index: int) -> list[tuple[str, 
         record = result.records[child]
         lines.append((record.name.rsplit(".", 1)[-1],
                       f"{record.repeated or record.kind}: params {record.params:,}, MACs {record.macs:,}"))
-    params = " + ".join(f"{result.records[c].params:,}" for c in node.children if result.records[c].params)
-    macs = " + ".join(f"{result.records[c].macs:,}" for c in node.children if result.records[c].macs)
+    params = " + ".join(f"{result.records[c].params:,}" for c in node.children if result.records[c].params != 0)
+    macs = " + ".join(f"{result.records[c].macs:,}" for c in node.children if result.records[c].macs != 0)
     lines.append(("params", f"{params or 0} = {group.params:,}"))
     lines.append(("MACs", f"{macs or 0} = {group.macs:,}"))
     lines += _totals(result, group)[1:]

@@ -165,7 +165,8 @@ class Expander:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'input' must be a list of sizes, got {raw!r}", pos,
                             hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
-        return tuple(self.whole(item, variables, pos, None, "each input size", 1, MAX_SIZE) for item in raw)
+        return tuple(symbolic_input(item) if is_symbol_name(item, variables) else
+                     self.whole(item, variables, pos, None, "each input size", 1, MAX_SIZE) for item in raw)
 
     # --- lists, layers, groups ---------------------------------------------------------
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
@@ -375,5 +376,17 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
         own_shape, own_batch = spec.cache.get("sizes") or spec.cache.setdefault("sizes", expander.sizes(expansion))
         input_shape = own_shape if input_shape is None else input_shape
         batch = own_batch if batch is None else batch
-    return Graph(spec=spec, input_shape=tuple(input_shape), batch=batch, dtype=dtype or spec.dtype,
+    input_shape = tuple(symbolic_input(size) if isinstance(size, str) else size for size in input_shape)
+    return Graph(spec=spec, input_shape=input_shape, batch=batch, dtype=dtype or spec.dtype,
                  nodes=expansion.nodes, output=expansion.output)
+
+
+def is_symbol_name(raw: Any, variables: dict[str, Any]) -> bool:
+    """An input size written as a name that is not one of the spec's vars: a symbol (`input: [3, H, W]`)."""
+    return isinstance(raw, str) and raw.strip().isidentifier() and raw.strip() not in variables
+
+
+def symbolic_input(name: str) -> Any:
+    from .symbolic import symbol
+
+    return symbol(name.strip())

@@ -33,7 +33,7 @@ def test_same_output_as_the_click_command(arguments):
     ["show", "specs/resnet18.yaml"],                                  # a table: click and the renderer
     ["show", "specs/resnet18.yaml", "--format", "yaml"],              # click explains the bad choice
     ["show", "specs/resnet18.yaml", "--batch", "0", "--format", "json"],
-    ["show", "specs/resnet18.yaml", "--input", "3xAx4", "--format", "json"],
+    ["show", "specs/resnet18.yaml", "--input", "3x-1x4", "--format", "json"],
     ["show", "specs/resnet18.yaml", "--format"],
     ["show", "--help"], ["compare", "a.yaml", "b.yaml"], ["show", "a.yaml", "b.yaml", "--format", "json"],
 ])

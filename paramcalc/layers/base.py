@@ -95,7 +95,7 @@ class LayerKind:
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         """The sums behind this layer's figures with its own numbers, for `paramcalc explain`."""
         flops = self.flops(inputs, output)
-        return [("FLOPs", f"{self.flops_formula} = {flops:,}")] if flops else []
+        return [("FLOPs", f"{self.flops_formula} = {flops:,}")] if flops != 0 else []
 
     def settings(self) -> str:
         """The layer's fields as written in a spec: 'out=64, kernel=3, padding=1'."""

@@ -41,9 +41,15 @@ def sliding_size(size: Dim, before: Dim, after: Dim, kernel: Dim, stride: Dim, d
         if not is_positive(padded - span + 1):
             raise _too_large(axis, size, before, after, kernel, dilation)
         return (padded - span) // stride + 1
-    out = (padded - span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + before:
-        out = out - 1
+    if ceil_mode:
+        # PyTorch rounds up, then drops a last window that would start in the right padding. In one
+        # formula (so a symbolic size stays one floor): with e = after - span + stride - 1, no window is
+        # dropped when e < 0, and when 0 <= e < stride (pooling pads at most half its window) the
+        # result is always ceil((size + before) / stride).
+        overhang = after - span + stride - 1
+        out = (size + before + (overhang + stride if overhang < 0 else stride - 1)) // stride
+    else:
+        out = (padded - span) // stride + 1
     if not is_positive(out):
         raise _too_large(axis, size, before, after, kernel, dilation)
     return out

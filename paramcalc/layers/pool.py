@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..dims import Dim, Shape, numel
+from ..dims import Dim, Shape, gcd, is_concrete, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
 from .conv import sliding_arithmetic, sliding_size
@@ -114,18 +114,23 @@ class AvgPool(_WindowPool):
                                            "count_include_pad": self.count_include_pad})
 
 
-def adaptive_windows(size: Dim, out: Dim) -> tuple[Dim, Dim]:
-    """(sum of window lengths, longest window) of PyTorch's adaptive pooling along one axis.
+def adaptive_window_sum(size: Dim, out: int) -> Dim:
+    """The sum of the window lengths of PyTorch's adaptive pooling along one axis.
 
-    Window i spans [floor(i*size/out), ceil((i+1)*size/out)). Summed over i the lengths come to
-    size + out - gcd(size, out); the longest is floor(size/out), plus 1 or 2 when out does not divide
-    size (2 when (size/g) mod (out/g) >= 2, g = gcd). Closed forms, so a huge output costs nothing.
+    Window i spans [floor(i*size/out), ceil((i+1)*size/out)); summed over i the lengths come to
+    size + out - gcd(size, out). A closed form, so a huge output costs nothing.
     """
+    return size + out - gcd(size, out)
+
+
+def adaptive_longest_window(size: int, out: int) -> int:
+    """floor(size/out), plus 1 or 2 when out does not divide size (2 when (size/g) mod (out/g) >= 2,
+    g = gcd(size, out))."""
     common = math.gcd(size, out)
     quotient, remainder = divmod(size, out)
     if remainder == 0:
-        return size, quotient
-    return size + out - common, quotient + (2 if (size // common) % (out // common) >= 2 else 1)
+        return quotient
+    return quotient + (2 if (size // common) % (out // common) >= 2 else 1)
 
 
 class _AdaptivePool(LayerKind):
@@ -139,12 +144,14 @@ class _AdaptivePool(LayerKind):
 
     def window_elements(self, inputs: list[Shape]) -> Dim:
         """How many input elements all output windows read together, per channel."""
-        (sum_h, _), (sum_w, _) = (adaptive_windows(size, out) for size, out in zip(inputs[0][1:], self.out))
+        sum_h, sum_w = (adaptive_window_sum(size, out) for size, out in zip(inputs[0][1:], self.out))
         return sum_h * sum_w
 
     def window(self, inputs: list[Shape], output: Shape) -> Window:
         sizes, outs = inputs[0][1:], self.out
-        kernel = tuple(adaptive_windows(size, out)[1] for size, out in zip(sizes, outs))
+        if not all(is_concrete(size) for size in sizes):  # a window that depends on the input size
+            return Window(kernel=sizes, stride=sizes, padding=(0, 0))  # type: ignore[arg-type]
+        kernel = tuple(adaptive_longest_window(size, out) for size, out in zip(sizes, outs))
         stride = tuple(max(size // out, 1) for size, out in zip(sizes, outs))
         return Window(kernel=kernel, stride=stride, padding=(0, 0))  # type: ignore[arg-type]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..dims import Dim, Shape, ceildiv, divides, format_shape, numel, same
+from ..dims import Dim, Shape, ceildiv, divides, format_shape, is_concrete, numel, same
 from .base import LayerError, LayerKind, TorchCall, register
 from .fields import Axis, Field, Int
 
@@ -52,13 +52,13 @@ def broadcast(inputs: list[Shape], kind: str) -> Shape:
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in inputs]
     result = []
     for axis in range(rank):
-        sizes = {s[axis] for s in padded} - {1}
-        if len(sizes) > 1:
+        sizes = [s[axis] for s in padded if not (is_concrete(s[axis]) and s[axis] == 1)]
+        if not all(same(sizes[0], size) for size in sizes[1:]):
             shown = " and ".join(format_shape(s) for s in inputs)
             raise LayerError(f"{kind} needs matching shapes, got {shown}",
                              hint="sizes must be equal, or 1 to broadcast (a C x 1 x 1 scale); "
                                   "a shortcut usually needs a 1x1 conv with the same stride (a projection)")
-        result.append(sizes.pop() if sizes else 1)
+        result.append(sizes[0] if sizes else 1)
     return tuple(result)
 
 

@@ -50,9 +50,30 @@ def layer_data(record: LayerRecord, batch: int, dtype_bytes: int) -> dict[str, A
     }
 
 
-def report_data(result: Analysis, records: list[LayerRecord] | None = None) -> dict[str, Any]:
+def totals_data(result: Analysis) -> dict[str, Any]:
     totals = result.totals
     return {
+        "params": totals.params,
+        "trainable": totals.trainable,
+        "frozen": totals.frozen,
+        "buffers": totals.buffers,
+        "macs": totals.macs,
+        "flops": totals.flops,
+        "param_bytes": totals.param_bytes,
+        "buffer_bytes": totals.buffer_bytes,
+        "activation_bytes": totals.activation_bytes,
+        "input_bytes": totals.input_bytes,
+        "output": [result.batch, *totals.output_shape],
+        "receptive_field": field_data(totals.rf),
+        "layers": totals.layers,
+    }
+
+
+def report_data(result: Analysis, records: list[LayerRecord] | None = None,
+                at: list[tuple[int, ...]] | None = None) -> dict[str, Any]:
+    """The report; for a symbolic input every formula is a string, with the symbols, the conditions on
+    them, the leading terms and the evaluations at the sizes of `at` added."""
+    data = {
         "schema": SCHEMA,
         "spec": result.file,
         "name": result.name,
@@ -61,27 +82,19 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None) -> d
         "dtype": result.dtype,
         "conventions": CONVENTIONS,
         "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)],
-        "totals": {
-            "params": totals.params,
-            "trainable": totals.trainable,
-            "frozen": totals.frozen,
-            "buffers": totals.buffers,
-            "macs": totals.macs,
-            "flops": totals.flops,
-            "param_bytes": totals.param_bytes,
-            "buffer_bytes": totals.buffer_bytes,
-            "activation_bytes": totals.activation_bytes,
-            "input_bytes": totals.input_bytes,
-            "output": [result.batch, *totals.output_shape],
-            "receptive_field": field_data(totals.rf),
-            "layers": totals.layers,
-        },
+        "totals": totals_data(result),
     }
+    if result.symbols:
+        from .symbolic import symbolic_data
+
+        return symbolic_data(result, data, at)
+    return data
 
 
-def to_json(result: Analysis, records: list[LayerRecord] | None = None) -> str:
+def to_json(result: Analysis, records: list[LayerRecord] | None = None,
+            at: list[tuple[int, ...]] | None = None) -> str:
     """One key per line and one layer per line: readable, greppable, and written by json's C encoder."""
-    data = report_data(result, records)
+    data = report_data(result, records, at)
     compact = (", ", ": ")
     lines = ["{"]
     for key, value in data.items():

@@ -40,11 +40,11 @@ def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs
             ("  " * record.depth + record.name.rsplit(".", 1)[-1], "bold" if record.is_group else ""),
             (record.repeated or record.kind, "cyan" if record.is_group else ""),
             units.shape(record.shape),
-            (units.count(record.params, exact), share_style(param_share) if record.params else "dim"),
-            (f"{param_share:.1f}" if record.params else "", share_style(param_share)),
-            (units.count(value, exact), share_style(metric_share) if value else "dim"),
-            (f"{metric_share:.1f}" if value else "", share_style(metric_share)),
-            (bar(metric_share) if value else "", share_style(metric_share)),
+            (units.count(record.params, exact), share_style(param_share) if record.params != 0 else "dim"),
+            (f"{param_share:.1f}" if record.params != 0 else "", share_style(param_share)),
+            (units.count(value, exact), share_style(metric_share) if value != 0 else "dim"),
+            (f"{metric_share:.1f}" if value != 0 else "", share_style(metric_share)),
+            (bar(metric_share) if value != 0 else "", share_style(metric_share)),
             units.field_size(record.rf),
         )
     return grid
@@ -75,6 +75,10 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
 
 
 def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> list:
+    if result.symbols:
+        from .symbolic import symbolic_totals_grid
+
+        return [layer_grid(result, records, metric, exact), None, symbolic_totals_grid(result, exact)]
     return [layer_grid(result, records, metric, exact), None, totals_grid(result, exact)]
 
 

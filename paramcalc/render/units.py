@@ -9,9 +9,11 @@ _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
 
 def count(value: Dim, exact: bool = False) -> str:
-    """A count with an SI prefix (1.23 M); below a thousand, or with exact=True, every digit."""
+    """A count with an SI prefix (1.23 M); below a thousand, or with exact=True, every digit.
+
+    A symbolic count is its leading term (≈ 2,352·H·W), or with exact=True its whole formula."""
     if not isinstance(value, int):
-        return str(value)
+        return str(value) if exact else _leading(value)
     if exact or abs(value) < 1000:
         return f"{value:,}"
     for scale, prefix in _PREFIXES:
@@ -22,7 +24,7 @@ def count(value: Dim, exact: bool = False) -> str:
 
 def size_in_bytes(value: Dim, exact: bool = False) -> str:
     if not isinstance(value, int):
-        return f"{value} B"
+        return f"{value if exact else _leading(value)} B"
     if exact or abs(value) < 1000:
         return f"{value:,} B"
     for scale, prefix in _PREFIXES:
@@ -32,9 +34,22 @@ def size_in_bytes(value: Dim, exact: bool = False) -> str:
 
 
 def percent(part: Dim, whole: Dim) -> float:
-    if not isinstance(part, int) or not isinstance(whole, int) or whole == 0:
+    """part's share of whole; for symbolic sizes, the share of the leading term (as the input grows)."""
+    if not isinstance(whole, int):
+        from ..symbolic import leading_weight
+
+        degree = whole.leading()[0]  # type: ignore[attr-defined]
+        scale = leading_weight(whole, degree)
+        return 100.0 * leading_weight(part, degree) / scale if scale else 0.0
+    if not isinstance(part, int) or whole == 0:
         return 0.0
     return 100.0 * part / whole
+
+
+def _leading(value: Dim) -> str:
+    from ..symbolic import leading_text
+
+    return leading_text(value)
 
 
 def field_size(rf: Field | None) -> str:

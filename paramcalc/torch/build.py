@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..analysis import Analysis, analyze, port_shape
+from ..analysis import Analysis, analyze, port_shape, require_concrete
 from ..graph import INPUT_PORT, Graph, expand
 from ..layers.base import TorchCall
 from ..spec import Spec, load_spec
@@ -31,7 +31,7 @@ def prepare(source: str | Path | dict | Spec, input_shape: tuple | None = None,
             batch: int | None = None) -> tuple[Graph, Analysis]:
     spec = source if isinstance(source, Spec) else load_spec(source)
     graph = expand(spec, input_shape, batch)
-    return graph, analyze(graph)
+    return graph, require_concrete(analyze(graph), "building the PyTorch model")
 
 
 class SpecModel(nn.Module):

@@ -1,0 +1,110 @@
+"""What `show` prints for a symbolic input: the totals as formulas, the conditions on the symbols,
+and the table of `--at`, which evaluates the formulas at concrete sizes."""
+
+from __future__ import annotations
+
+from ..analysis import Analysis
+from ..symbolic import is_symbolic, leading_text
+from . import units
+from .grid import Column, Grid
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
+
+def formula(value: Any) -> str:
+    """'≈ 81,456·H·W  = 9,408·ceil(H/2)·ceil(W/2) + …', or the number when it does not depend on the input."""
+    if not is_symbolic(value):
+        return f"{units.count(value)}  ({value:,})" if value >= 1000 else f"{value:,}"
+    leading = leading_text(value)
+    return leading if leading == str(value) else f"{leading}   = {value}"
+
+
+def conditions_text(result: Analysis) -> str:
+    if not result.conditions:
+        return "every size"
+    return ", ".join(f"{condition} ({layer})" for condition, layer in result.conditions)
+
+
+def symbolic_totals_grid(result: Analysis, exact: bool = False) -> Grid:
+    totals = result.totals
+    grid = Grid([Column(""), Column("")], header=False)
+    params_note = "   trainable {:,} · frozen {:,}".format(totals.trainable, totals.frozen)
+    if is_symbolic(totals.params):
+        layers = [r.name for r in result.leaves() if is_symbolic(r.params)]
+        params_note = "   depends on the input size through " + ", ".join(layers)
+    rf = units.field_long(totals.rf) if totals.rf is not None else \
+        "depends on the input size (a layer reads the whole map)"
+    rows = [
+        ("Params", formula(totals.params) + params_note),
+        ("Buffers", formula(totals.buffers)),
+        ("MACs", formula(totals.macs)),
+        ("FLOPs", formula(totals.flops)),
+        ("Param memory", f"{units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)}   "
+                         f"params + buffers, {result.dtype}"),
+        ("Activations", f"{units.size_in_bytes(totals.activation_bytes, exact)}   "
+                        f"every layer's output, batch {result.batch}, {result.dtype}"),
+        ("Output", units.shape(totals.output_shape)),
+        ("Receptive field", rf),
+        ("Valid for", conditions_text(result)),
+    ]
+    for label, text in rows:
+        grid.add((label, "bold"), text)
+    return grid
+
+
+def evaluations(result: Analysis, sizes: list[tuple[int, ...]]) -> list[tuple[dict[str, int], Any]]:
+    """(values of the symbols, the concrete Analysis or the reason it does not exist) per size."""
+    rows = []
+    for size in sizes:
+        values = dict(zip(result.symbols, size))
+        try:
+            rows.append((values, result.at(values)))
+        except ValueError as reason:
+            rows.append((values, str(reason)))
+    return rows
+
+
+def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False) -> Grid:
+    grid = Grid([Column("Input"), Column("Output"), Column("Params", right=True), Column("MACs", right=True),
+                 Column("FLOPs", right=True), Column("Activations", right=True)],
+                title=f"{result.name}  ·  at {len(sizes)} input size{'s' if len(sizes) != 1 else ''}")
+    for values, at in evaluations(result, sizes):
+        label = ", ".join(f"{name}={value}" for name, value in values.items())
+        if isinstance(at, str):
+            grid.add(label, (f"not valid: {at}", "red"), "", "", "", "")
+            continue
+        totals = at.totals
+        grid.add(label, units.shape(totals.output_shape), units.count(totals.params, exact),
+                 units.count(totals.macs, exact), units.count(totals.flops, exact),
+                 units.size_in_bytes(totals.activation_bytes, exact))
+    return grid
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: symbolic sizes become their formulas as strings, recursively."""
+    if is_symbolic(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def symbolic_data(result: Analysis, data: dict[str, Any], sizes: list[tuple[int, ...]] | None) -> dict[str, Any]:
+    """The report's data with formulas as strings, plus the symbols, conditions, leading terms and `--at`."""
+    from .report import totals_data
+
+    totals = result.totals
+    data = plain(data)
+    data["symbols"] = list(result.symbols)
+    data["conditions"] = [{"condition": str(condition), "layer": layer} for condition, layer in result.conditions]
+    data["leading"] = {name: leading_text(getattr(totals, name))
+                       for name in ("params", "macs", "flops", "activation_bytes")}
+    if sizes:
+        data["at"] = [{"values": values, "valid": not isinstance(at, str),
+                       **({"reason": at} if isinstance(at, str) else {"totals": totals_data(at)})}
+                      for values, at in evaluations(result, sizes)]
+    return data

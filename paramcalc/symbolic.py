@@ -1,0 +1,499 @@
+"""Symbolic sizes: a small exact expression type for input sizes written as names (`--input 3xHxW`).
+
+A size that depends on the input is a polynomial with integer coefficients over *atoms*:
+
+- `floor((a·H + b) / d)` with d >= 1, gcd(a, d) = 1, a > 0 and 0 <= b < d (d = 1, a = 1: `H` itself),
+- `gcd(floor((a·H + b) / d), k)`, which adaptive pooling's window sums need.
+
+The sliding-window formula keeps a size in that form: floor((floor((a·H + b)/d) + c) / s) is
+floor((a·H + b + c·d) / (d·s)), so a tower of strided layers collapses to one atom (resnet50's last
+map is `ceil(H/32)`, i.e. floor((H + 31)/32)). Atoms are normalised, so equal sizes are equal
+objects and `same(a, b)` is a structural comparison first. Products of atoms (H_out·W_out·C·k·k)
+make MACs and FLOPs polynomials, whose leading term (≈ 81,523·H·W) is the cost per pixel.
+
+Where a layer has to decide on a symbolic size (is the map at least one pixel? do two branches agree?),
+the helpers in paramcalc.dims call `require_positive`, `require_equal` or `require_divisible` here,
+which answer for every size at once when they can and otherwise record a condition on the input
+symbols ("H >= 32", "H divisible by 32") that the analysis reports. A question that has no answer
+of that form (two different symbols that must agree) raises a LayerError naming the layer.
+
+Only a spec with a symbol in its input loads this module; concrete sizes stay Python ints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from fractions import Fraction
+
+from .layers.base import LayerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Callable, Iterable
+
+_LARGE = 1 << 62  # beyond any size a spec allows (limits.MAX_SIZE)
+
+
+class SymbolicSize:
+    """A size that depends on the input's symbols. Immutable and hashable; never equal to an int."""
+
+    __slots__ = ("terms", "_hash")
+
+    def __init__(self, terms: dict[tuple, int]) -> None:
+        self.terms = terms  # monomial (a sorted tuple of atoms) -> coefficient; () is the constant
+        self._hash = hash(frozenset(terms.items()))
+
+    # --- arithmetic -----------------------------------------------------------------------
+    def __add__(self, other: Any) -> Any:
+        terms = dict(self.terms)
+        for monomial, coefficient in _terms(other).items():
+            terms[monomial] = terms.get(monomial, 0) + coefficient
+        return _make(terms)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Any:
+        return _make({monomial: -coefficient for monomial, coefficient in self.terms.items()})
+
+    def __sub__(self, other: Any) -> Any:
+        return self + (-other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return (-self) + other
+
+    def __mul__(self, other: Any) -> Any:
+        if isinstance(other, int):
+            return _make({monomial: coefficient * other for monomial, coefficient in self.terms.items()})
+        if not isinstance(other, SymbolicSize):
+            return NotImplemented
+        terms: dict[tuple, int] = {}
+        for left, a in self.terms.items():
+            for right, b in other.terms.items():
+                monomial = tuple(sorted(left + right))
+                terms[monomial] = terms.get(monomial, 0) + a * b
+        return _make(terms)
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, other: Any) -> Any:
+        if isinstance(other, SymbolicSize):
+            if other == self:
+                return 1
+            raise undecidable(f"{self} divided by {other}")
+        if not isinstance(other, int) or other < 1:
+            raise undecidable(f"{self} divided by {other}")
+        if other == 1:
+            return self
+        if all(coefficient % other == 0 for coefficient in self.terms.values()):
+            return _make({monomial: coefficient // other for monomial, coefficient in self.terms.items()})
+        linear = _as_floor(self)
+        if linear is None:
+            raise undecidable(f"floor(({self}) / {other})")
+        symbol, a, b, d = linear
+        return floor_of(symbol, a, b, d * other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        raise undecidable(f"{other} divided by {self}")
+
+    # --- a symbolic size has no truth value and no order: those are conditions --------------
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SymbolicSize) and other.terms == self.terms
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def _no_order(self, other: Any) -> bool:
+        raise undecidable(f"comparing {self} with {other}")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _no_order
+
+    def __bool__(self) -> bool:
+        raise undecidable(f"whether {self} is zero")
+
+    def __mod__(self, other: Any) -> Any:
+        raise undecidable(f"{self} mod {other}")
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"SymbolicSize({str(self)!r})"
+
+    # --- reading ----------------------------------------------------------------------------
+    def symbols(self) -> set[str]:
+        return {atom[1] for monomial in self.terms for atom in monomial}
+
+    def evaluate(self, values: dict[str, int]) -> int:
+        total = 0
+        for monomial, coefficient in self.terms.items():
+            for atom in monomial:
+                coefficient *= _atom_value(atom, values[atom[1]])
+            total += coefficient
+        return total
+
+    def shifted(self, symbol: str, step: int) -> Any:
+        """The same size with `symbol` replaced by `symbol + step`."""
+        total: Any = 0
+        for monomial, coefficient in self.terms.items():
+            product: Any = coefficient
+            for atom in monomial:
+                product = product * (_shift_atom(atom, step) if atom[1] == symbol else _make({(atom,): 1}))
+            total = total + product
+        return total
+
+    def __str__(self) -> str:
+        linear = _as_floor(self)
+        if linear is not None:  # one floor, as the sliding-window formula writes it: floor((H - 1)/2)
+            return _linear_text(*linear)
+        ordered = sorted(self.terms.items(), key=lambda item: (-len(item[0]), item[0]))
+        text = ""
+        for monomial, coefficient in ordered:
+            factors = [_atom_text(atom) for atom in monomial]
+            magnitude = abs(coefficient)
+            if magnitude != 1 or not factors:
+                factors.insert(0, f"{magnitude:,}")
+            term = "·".join(_power_text(factors))
+            if not text:
+                text = ("-" if coefficient < 0 else "") + term
+            else:
+                text += (" - " if coefficient < 0 else " + ") + term
+        return text
+
+    def leading(self) -> tuple[int, dict[tuple, Fraction]]:
+        """(degree, {symbols: coefficient}): the terms that dominate for large sizes, e.g. (2, {('H', 'W'): 81523.5}).
+
+        An atom floor((a·H + b)/d) grows like (a/d)·H; a gcd atom stays bounded and is kept as a factor.
+        """
+        degree = max(_degree(monomial) for monomial in self.terms)
+        lead: dict[tuple, Fraction] = {}
+        for monomial, coefficient in self.terms.items():
+            if _degree(monomial) != degree:
+                continue
+            value = Fraction(coefficient)
+            key: list = []
+            for atom in monomial:
+                if atom[0] == "f":
+                    value *= Fraction(atom[2], atom[4])
+                    key.append(atom[1])
+                else:
+                    key.append(atom)
+            group = tuple(sorted(key, key=str))
+            lead[group] = lead.get(group, Fraction(0)) + value
+        return degree, {key: value for key, value in lead.items() if value}
+
+
+def _terms(value: Any) -> dict[tuple, int]:
+    if isinstance(value, SymbolicSize):
+        return value.terms
+    if isinstance(value, int):
+        return {(): value}
+    raise TypeError(f"cannot combine a symbolic size with {value!r}")
+
+
+def _make(terms: dict[tuple, int]) -> Any:
+    """A SymbolicSize, or a plain int when nothing symbolic is left."""
+    terms = {monomial: coefficient for monomial, coefficient in terms.items() if coefficient}
+    if not terms or (len(terms) == 1 and () in terms):
+        return terms.get((), 0)
+    return SymbolicSize(terms)
+
+
+def symbol(name: str) -> SymbolicSize:
+    return SymbolicSize({(("f", name, 1, 0, 1),): 1})
+
+
+def is_symbolic(value: Any) -> bool:
+    return isinstance(value, SymbolicSize)
+
+
+def floor_of(name: str, a: int, b: int, d: int) -> Any:
+    """floor((a·name + b) / d), normalised (d > 0)."""
+    if a == 0:
+        return b // d
+    if a < 0:  # floor((-a·H + b)/d) = -ceil((a·H - b)/d) = -floor((a·H - b + d - 1)/d)
+        return -floor_of(name, -a, -b + d - 1, d)
+    common = math.gcd(a, d)
+    if common > 1:  # a·H is a multiple of common: floor((aH + b)/d) = floor((aH/c + floor(b/c)) / (d/c))
+        a, b, d = a // common, b // common, d // common
+    if d == 1:
+        return _make({(("f", name, 1, 0, 1),): a, (): b})
+    whole, rest = divmod(b, d)
+    return _make({(("f", name, a, rest, d),): 1, (): whole})
+
+
+def gcd_of(value: Any, k: int) -> Any:
+    """gcd(value, k) for a size of the form floor((a·H + b)/d) (plus a constant) and a whole k >= 1."""
+    if isinstance(value, int):
+        return math.gcd(value, k)
+    linear = _as_floor(value)
+    if linear is None:
+        raise undecidable(f"gcd({value}, {k})")
+    if k == 1:
+        return 1
+    name, a, b, d = linear
+    common = math.gcd(a, d)
+    a, b, d = a // common, b // common, d // common
+    return _make({(("g", name, a, b % (k * d), d, k),): 1})  # gcd(x, k) depends on x mod k only
+
+
+def _as_floor(value: SymbolicSize) -> tuple[str, int, int, int] | None:
+    """(H, a, b, d) when value == floor((a·H + b)/d) exactly, else None."""
+    others = [(monomial, coefficient) for monomial, coefficient in value.terms.items() if monomial]
+    if len(others) != 1 or len(others[0][0]) != 1 or others[0][0][0][0] != "f":
+        return None
+    (((_, name, a, b, d),), coefficient) = others[0]
+    constant = value.terms.get((), 0)
+    if d == 1:
+        return name, coefficient * a, coefficient * b + constant, 1
+    if coefficient != 1:
+        return None
+    return name, a, b + constant * d, d
+
+
+def _atom_value(atom: tuple, size: int) -> int:
+    if atom[0] == "f":
+        return (atom[2] * size + atom[3]) // atom[4]
+    return math.gcd((atom[2] * size + atom[3]) // atom[4], atom[5])
+
+
+def _shift_atom(atom: tuple, step: int) -> Any:
+    if atom[0] == "f":
+        return floor_of(atom[1], atom[2], atom[3] + atom[2] * step, atom[4])
+    return gcd_of(floor_of(atom[1], atom[2], atom[3] + atom[2] * step, atom[4]), atom[5])
+
+
+def _degree(monomial: tuple) -> int:
+    return sum(1 for atom in monomial if atom[0] == "f")
+
+
+def _linear_text(name: str, a: int, b: int, d: int) -> str:
+    scaled = name if a == 1 else f"{a}·{name}"
+    if d == 1:
+        return scaled if b == 0 else f"{scaled} + {b}" if b > 0 else f"{scaled} - {-b}"
+    if b == 0:
+        return f"floor({scaled}/{d})"
+    if b == d - 1:
+        return f"ceil({scaled}/{d})"
+    return f"floor(({scaled} {'+' if b > 0 else '-'} {abs(b)})/{d})"
+
+
+def _atom_text(atom: tuple) -> str:
+    if atom[0] == "f":
+        return _linear_text(*atom[1:])
+    return f"gcd({_linear_text(*atom[1:5])}, {atom[5]})"
+
+
+def _power_text(factors: list[str]) -> list[str]:
+    """H·H·W -> H^2·W"""
+    result: list[str] = []
+    for factor in factors:
+        if result and result[-1].split("^")[0] == factor:
+            base, _, power = result[-1].partition("^")
+            result[-1] = f"{base}^{int(power or 1) + 1}"
+        else:
+            result.append(factor)
+    return result
+
+
+def leading_text(value: Any) -> str:
+    """'≈ 81,523·H·W': a symbolic size's dominant terms with their coefficients rounded."""
+    if not isinstance(value, SymbolicSize):
+        return f"{value:,}"
+    _, lead = value.leading()
+    parts = []
+    for key, coefficient in sorted(lead.items(), key=lambda item: -abs(item[1])):
+        factors = _power_text([name if isinstance(name, str) else _atom_text(name) for name in key])
+        parts.append("·".join([_rounded(coefficient), *factors]))
+    exact = all(len(monomial) == _degree(monomial) and all(atom[4] == 1 for atom in monomial)
+                for monomial in value.terms)  # a plain polynomial in the symbols is its own leading term
+    return ("" if exact else "≈ ") + " + ".join(parts).replace("+ -", "- ")
+
+
+def leading_weight(value: Any, degree: int) -> float:
+    """The sum of the coefficients of the degree-`degree` terms: a layer's share of the cost at large sizes."""
+    if not isinstance(value, SymbolicSize):
+        return float(value) if degree == 0 else 0.0
+    own, lead = value.leading()
+    return float(sum(lead.values())) if own == degree else 0.0
+
+
+def _rounded(value: Fraction) -> str:
+    if value.denominator == 1:
+        return f"{value.numerator:,}"
+    if abs(value) >= 100:
+        return f"{round(value):,}"
+    return f"{float(value):.4g}"
+
+
+def evaluate(value: Any, values: dict[str, int]) -> Any:
+    """A size (or a tuple of sizes) at concrete values of the symbols."""
+    if isinstance(value, SymbolicSize):
+        return value.evaluate(values)
+    if isinstance(value, tuple):
+        return tuple(evaluate(item, values) for item in value)
+    return value
+
+
+def undecidable(what: str) -> LayerError:
+    return LayerError(f"paramcalc cannot work out {what} for every input size",
+                      hint="give concrete sizes, e.g. --input 3x224x224 (or --at to evaluate a formula)")
+
+
+# --- conditions on the symbols -----------------------------------------------------------------
+class Condition(namedtuple("Condition", "symbol kind bound")):
+    """A condition on one symbol: kind 'min' (symbol >= bound), 'mod' (bound = (m, residues): symbol mod m
+    in residues) or 'in' (bound = the only sizes that work). `holds` tests concrete values."""
+
+    __slots__ = ()
+
+    def holds(self, values: dict[str, int]) -> bool:
+        size = values[self.symbol]
+        if self.kind == "min":
+            return size >= self.bound
+        if self.kind == "mod":
+            modulus, residues = self.bound
+            return size % modulus in residues
+        return size in self.bound
+
+    def __str__(self) -> str:
+        name = self.symbol
+        if self.kind == "min":
+            return f"{name} >= {self.bound}"
+        if self.kind == "in":
+            sizes = sorted(self.bound)
+            return f"{name} = {sizes[0]}" if len(sizes) == 1 else f"{name} in {{{', '.join(map(str, sizes))}}}"
+        modulus, residues = self.bound
+        if residues == frozenset({0}):
+            return f"{name} divisible by {modulus}"
+        if modulus == 2:
+            return f"{name} odd"
+        return f"{name} mod {modulus} in {{{', '.join(map(str, sorted(residues)))}}}"
+
+
+_pending: list[Condition] = []
+
+
+def take_conditions() -> list[Condition]:
+    """The conditions recorded since the last call (the analysis asks after each layer)."""
+    taken = list(_pending)
+    _pending.clear()
+    return taken
+
+
+def _one_symbol(value: SymbolicSize, what: str) -> str:
+    names = value.symbols()
+    if len(names) != 1:
+        raise undecidable(what)
+    return names.pop()
+
+
+def _monotone(value: SymbolicSize) -> bool:
+    """Degree 1 in one symbol with positive coefficients: the size never falls as the symbol grows."""
+    return all(not monomial or (len(monomial) == 1 and monomial[0][0] == "f" and coefficient > 0)
+               for monomial, coefficient in value.terms.items())
+
+
+def require_positive(value: SymbolicSize) -> bool:
+    """Is value >= 1? True under a recorded lower bound on its symbol; False when no size makes it so."""
+    name = _one_symbol(value, f"whether {value} is at least 1")
+    if not _monotone(value):
+        raise undecidable(f"whether {value} is at least 1")
+    if value.evaluate({name: _LARGE}) < 1:
+        return False
+    low, high = 1, _LARGE  # the smallest size that gives at least 1
+    while low < high:
+        middle = (low + high) // 2
+        if value.evaluate({name: middle}) >= 1:
+            high = middle
+        else:
+            low = middle + 1
+    if low > 1:
+        _pending.append(Condition(name, "min", low))
+    return True
+
+
+def _period(value: SymbolicSize, name: str) -> int:
+    period = 1
+    for monomial in value.terms:
+        for atom in monomial:
+            if atom[1] == name:
+                period = math.lcm(period, atom[4] * (atom[5] if atom[0] == "g" else 1))
+    return period
+
+
+def _residue_condition(name: str, period: int, holds: Callable[[int], bool]) -> bool:
+    """Record `name mod m in R` for the smallest m that describes the sizes in [0, period) that hold."""
+    good = frozenset(r for r in range(period) if holds(r))
+    if not good:
+        return False
+    if len(good) == period:
+        return True
+    for modulus in range(2, period + 1):
+        if period % modulus == 0:
+            residues = frozenset(r % modulus for r in good)
+            if all((r % modulus in residues) == (r in good) for r in range(period)):
+                _pending.append(Condition(name, "mod", (modulus, residues)))
+                return True
+    raise AssertionError("the period itself always describes the set")  # pragma: no cover
+
+
+def require_equal(a: Any, b: Any) -> bool:
+    """Do two sizes agree? True (perhaps under a recorded condition) or False when they never do."""
+    if a == b:
+        return True
+    difference = a - b
+    if isinstance(difference, int):
+        return False
+    name = _one_symbol(difference, f"whether {a} equals {b}")
+    period = _period(difference, name)
+    if difference.shifted(name, period) != difference:
+        return _finitely_often(difference, name, f"whether {a} equals {b}")
+    return _residue_condition(name, period, lambda r: difference.evaluate({name: r}) == 0)
+
+
+def _finitely_often(difference: SymbolicSize, name: str, what: str) -> bool:
+    """Sizes that drift apart (different slopes) can still meet at a few small inputs: record those.
+
+    difference = slope·H + a bounded rest (|rest| <= bound), so it is zero only where H <= bound/|slope|.
+    """
+    slope, bound = Fraction(0), Fraction(abs(difference.terms.get((), 0)))
+    for monomial, coefficient in difference.terms.items():
+        if not monomial:
+            continue
+        if len(monomial) != 1 or monomial[0][0] != "f":
+            raise undecidable(what)
+        _, _, a, b, d = monomial[0]
+        slope += Fraction(coefficient * a, d)
+        bound += Fraction(abs(coefficient) * (abs(b) + d), d)
+    meets = frozenset(size for size in range(1, int(bound / abs(slope)) + 2)
+                      if difference.evaluate({name: size}) == 0)
+    if not meets:
+        return False
+    _pending.append(Condition(name, "in", meets))
+    return True
+
+
+def require_divisible(divisor: int, value: SymbolicSize) -> bool:
+    """Does divisor divide value? True (perhaps under a recorded condition) or False when it never does."""
+    if not isinstance(divisor, int):
+        raise undecidable(f"whether {divisor} divides {value}")
+    if all(coefficient % divisor == 0 for coefficient in value.terms.values()):
+        return True
+    name = _one_symbol(value, f"whether {divisor} divides {value}")
+    period = _period(value, name) * divisor
+    step = value.shifted(name, period) - value
+    if not isinstance(step, int) or step % divisor:
+        raise undecidable(f"whether {divisor} divides {value}")
+    return _residue_condition(name, period, lambda r: value.evaluate({name: r}) % divisor == 0)
+
+
+def strongest(conditions: Iterable[tuple[Condition, str]]) -> list[tuple[Condition, str]]:
+    """One lower bound per symbol (the largest) and each residue condition once, with the first layer
+    that imposed it, in the order they appear."""
+    kept: dict[Any, tuple[Condition, str]] = {}
+    for condition, layer in conditions:
+        key = (condition.symbol, "min") if condition.kind == "min" else condition
+        if key not in kept or (condition.kind == "min" and condition.bound > kept[key][0].bound):
+            kept[key] = (condition, layer)
+    return list(kept.values())

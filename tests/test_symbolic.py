@@ -1,0 +1,238 @@
+"""Symbolic input sizes: every formula, substituted with concrete sizes, equals the concrete analysis.
+
+The concrete analysis is the reference here because it is itself checked against PyTorch and torchvision
+(test_zoo, test_torch_properties); the leading-term figures are checked against torchvision's measured MACs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import paramcalc
+from paramcalc.cli import main
+from paramcalc.dims import format_shape
+from paramcalc.layers import LayerError
+from paramcalc.symbolic import floor_of, leading_text, require_equal, symbol
+
+from .networks import network, spec_of
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "specs").rglob("*.yaml"),
+                                                     *(ROOT / "tests/data/more_models").glob("*.yaml")])
+TORCHVISION = json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"]
+H, W = symbol("H"), symbol("W")
+
+
+@cache
+def symbolic(spec: str) -> paramcalc.Analysis:
+    channels = paramcalc.analyze(ROOT / spec).input_shape[0]
+    return paramcalc.analyze(ROOT / spec, input_shape=(channels, "H", "W"))
+
+
+def assert_same_as_concrete(result: paramcalc.Analysis, at: paramcalc.Analysis,
+                            concrete: paramcalc.Analysis) -> None:
+    for ours, reference in zip(at.records, concrete.records, strict=True):
+        assert ours._replace(rf=None) == reference._replace(rf=None), ours.name
+        if ours.rf is not None:  # a field that does not depend on the size is kept, and exact
+            assert ours.rf == reference.rf, ours.name
+    assert at.totals._replace(rf=None) == concrete.totals._replace(rf=None)
+    assert at.input_shape == concrete.input_shape
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(height=st.integers(1, 700), width=st.integers(1, 700))
+def test_every_formula_of_every_spec_equals_the_concrete_analysis(spec, height, width):
+    result = symbolic(spec)
+    values = {"H": height, "W": width}
+    channels = result.input_shape[0]
+    valid = all(condition.holds(values) for condition, _ in result.conditions)
+    try:
+        concrete = paramcalc.analyze(ROOT / spec, input_shape=(channels, height, width))
+    except paramcalc.SpecError:
+        assert not valid, f"the formulas claim {height}x{width} works, but the concrete analysis refuses it"
+        return
+    assert valid, f"{height}x{width} works, but the conditions {result.conditions} refuse it"
+    assert_same_as_concrete(result, result.at(values), concrete)
+
+
+def broadcast_a_size(result: paramcalc.Analysis) -> bool:
+    """Did an add or mul broadcast a size of 1 against a larger one? Formulas never broadcast a size that
+    depends on the input (it is 1 only by accident of a few input sizes): those sizes are not claimed."""
+    for record in result.leaves():
+        shapes = {result.input_shape if name == "input" else result[name].shape for name in record.inputs}
+        if record.kind in ("add", "mul") and len(shapes) > 1:
+            return True
+    return False
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=network, height=st.integers(1, 60), width=st.integers(1, 60))
+def test_random_networks_formulas_equal_the_concrete_analysis(net, height, width):
+    """Stride, padding (numbers, per side, 'same', 'valid'), dilation, groups, ceil_mode, adaptive pooling,
+    residual adds and concats, drawn at random; the conditions admit exactly the sizes that work."""
+    spec, channels = spec_of(net), net["input"][0]
+    try:
+        concrete = paramcalc.analyze(spec, input_shape=(channels, height, width))
+    except paramcalc.SpecError:
+        concrete = None
+    try:
+        result = paramcalc.analyze(spec, input_shape=(channels, "H", "W"))
+    except paramcalc.SpecError:
+        assert concrete is None or broadcast_a_size(concrete)
+        return
+    values = {"H": height, "W": width}
+    valid = all(condition.holds(values) for condition, _ in result.conditions)
+    if concrete is None:
+        assert not valid, f"the conditions {result.conditions} admit {height}x{width}, which does not work"
+        return
+    if not valid:
+        assert broadcast_a_size(concrete), f"{height}x{width} works, but the conditions refuse it"
+        return
+    assert_same_as_concrete(result, result.at(values), concrete)
+
+
+def test_resnet50_last_map_is_a_simple_formula():
+    result = symbolic("specs/resnet50.yaml")
+    assert str(result["layer4"].shape[1]) == "ceil(H/32)"
+    assert format_shape(result["layer4"].shape) == "2048 x ceil(H/32) x ceil(W/32)"
+    assert result.conditions == ()
+
+
+def test_leading_term_is_the_cost_per_pixel_measured_by_torchvision():
+    # at 224 = 7·32 every ceil(224/2^k) is exact, so torchvision's MACs at 224 are the leading term at
+    # 224x224 plus the fully-connected layer's 2048·1000, which does not depend on the size
+    result = symbolic("specs/resnet50.yaml")
+    per_pixel = (TORCHVISION["resnet50"]["macs_conv_linear"] - 2048 * 1000) // (224 * 224)
+    assert (TORCHVISION["resnet50"]["macs_conv_linear"] - 2048 * 1000) % (224 * 224) == 0
+    assert leading_text(result.totals.macs) == f"≈ {per_pixel:,}·H·W"
+    assert result.at({"H": 224, "W": 224}).totals.macs == TORCHVISION["resnet50"]["macs_conv_linear"]
+
+
+def test_conditions_say_where_a_network_stops_working():
+    # VGG's five 2x2 pools need a 32x32 input; AlexNet needs 63 (torchvision's documented minimum)
+    assert [str(c) for c, _ in symbolic("specs/vgg16.yaml").conditions] == ["H >= 32", "W >= 32"]
+    assert [layer for _, layer in symbolic("specs/vgg16.yaml").conditions] == ["features.pool5"] * 2
+    assert [str(c) for c, _ in symbolic("specs/alexnet.yaml").conditions] == ["H >= 63", "W >= 63"]
+    example = symbolic("specs/examples/two_paths_downsample.yaml")
+    assert [str(c) for c, _ in example.conditions] == ["H >= 2", "W >= 2", "H divisible by 2", "W divisible by 2"]
+    with pytest.raises(ValueError, match="H divisible by 2 does not hold"):
+        example.at({"H": 55, "W": 56})
+
+
+def test_floors_compose_and_normalise():
+    # floor((floor((H + 1)/2) + 1)/2) = floor((H + 3)/4) = ceil(H/4)
+    assert (floor_of("H", 1, 1, 2) + 1) // 2 == floor_of("H", 1, 3, 4)
+    assert str(floor_of("H", 1, 3, 4)) == "ceil(H/4)"
+    assert str(floor_of("H", 2, 0, 4)) == "floor(H/2)"  # gcd(2, 4) taken out
+    assert floor_of("H", 1, 6, 4) == floor_of("H", 1, 2, 4) + 1
+    assert -((-H) // 2) == floor_of("H", 1, 1, 2)  # ceil written as -floor(-x) is the same atom
+    assert str(2 * H * W + H * H - 3) == "H^2 + 2·H·W - 3"
+    for size in range(-20, 40):
+        assert floor_of("H", 3, -5, 7).evaluate({"H": size}) == (3 * size - 5) // 7
+
+
+def test_equal_only_sometimes_becomes_a_condition_and_never_an_error():
+    from paramcalc.symbolic import take_conditions
+
+    take_conditions()
+    assert require_equal(floor_of("H", 1, 1, 2), H // 2)  # ceil(H/2) = floor(H/2) when H is even
+    assert [str(c) for c in take_conditions()] == ["H divisible by 2"]
+    assert require_equal(floor_of("H", 1, 2, 4), floor_of("H", 1, 3, 4))  # H mod 4 != 1
+    assert [str(c) for c in take_conditions()] == ["H mod 4 in {0, 2, 3}"]
+    assert require_equal(H // 2, H // 3)  # they drift apart, but meet at two small sizes
+    assert [str(c) for c in take_conditions()] == ["H in {1, 3}"]
+    assert not require_equal(H, 2 * H)  # never for H >= 1
+    with pytest.raises(LayerError, match="cannot work out whether H equals W"):
+        require_equal(H, W)
+
+
+def test_params_that_depend_on_the_input_size_are_a_formula(tmp_path):
+    spec = "name: t\ninput: [3, H, W]\nlayers:\n  - conv2d: {out: 4, kernel: 3, stride: 2}\n  - flatten\n" \
+           "  - {name: fc, linear: 10}\n"
+    result = paramcalc.analyze(spec)
+    assert format_shape(result["0"].shape) == "4 x floor((H - 1)/2) x floor((W - 1)/2)"
+    # 40·floor((H - 1)/2)·floor((W - 1)/2) + 122, with floor((H - 1)/2) = ceil(H/2) - 1 multiplied out
+    assert str(result.totals.params) == "40·ceil(H/2)·ceil(W/2) - 40·ceil(H/2) - 40·ceil(W/2) + 162"
+    concrete = paramcalc.analyze(spec, input_shape=(3, 9, 12))
+    assert_same_as_concrete(result, result.at({"H": 9, "W": 12}), concrete)
+    path = tmp_path / "t.yaml"
+    path.write_text(spec)
+    out = CliRunner().invoke(main, ["show", str(path)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "depends on the input size through fc" in out.output
+    assert "Valid for        H >= 3 (0), W >= 3 (0)" in out.output
+
+
+def test_show_at_several_sizes_equals_torchvision():
+    out = CliRunner().invoke(main, ["show", "specs/resnet50.yaml", "--input", "3xHxW", "--at", "224x224,225x300",
+                                    "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["symbols"] == ["H", "W"]
+    assert data["leading"]["macs"].startswith("≈ ")
+    assert data["totals"]["output"] == [1, 1000]
+    at224 = data["at"][0]
+    assert at224["values"] == {"H": 224, "W": 224}
+    assert at224["totals"]["macs"] == TORCHVISION["resnet50"]["macs_conv_linear"]
+    assert at224["totals"]["params"] == TORCHVISION["resnet50"]["params"]
+    odd = paramcalc.analyze("specs/resnet50.yaml", input_shape=(3, 225, 300))
+    assert data["at"][1]["totals"]["macs"] == odd.totals.macs
+
+
+def test_show_table_prints_formulas_and_conditions():
+    out = CliRunner().invoke(main, ["show", "specs/vgg16.yaml", "--input", "3xHxW", "--at", "224x224,31x64"],
+                             env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    text = out.output
+    assert "512 x floor(H/32) x floor(W/32)" in text
+    assert "Valid for        H >= 32 (features.pool5), W >= 32 (features.pool5)" in text
+    assert "not valid: H >= 32 does not hold (layer features.pool5)" in text
+    assert "H=224, W=224" in text and "15.47 G" in text  # torchvision: 15,470,264,320 MACs
+
+
+def test_symbols_in_the_spec_itself(tmp_path):
+    path = tmp_path / "any.yaml"
+    path.write_text("name: any\nvars: {width: 8}\ninput: [3, S, S]\nlayers:\n"
+                    "  - conv2d: {out: width, kernel: 3, padding: 1}\n")
+    result = paramcalc.analyze(path)
+    assert format_shape(result.totals.output_shape) == "8 x S x S"
+    assert str(result.totals.macs) == "216·S^2"
+    out = CliRunner().invoke(main, ["show", str(path), "--at", "10,20"])
+    assert out.exit_code == 0, out.output
+    assert "S=10" in out.output and "21.60 k" in out.output  # 216·100
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["show", "specs/vgg16.yaml", "--at", "224x224"], "--at evaluates a symbolic input"),
+    (["show", "specs/vgg16.yaml", "--input", "3xHxW", "--at", "224"], "gives 1 value(s) for 2 symbol(s) (H, W)"),
+    (["compare", "specs/vgg16.yaml", "specs/vgg19.yaml", "--input", "3xHxW"], "compare needs concrete input sizes"),
+    (["show", "specs/vgg16.yaml", "--input", "3x31x224"], "larger than the padded input height 1"),
+    (["show", "specs/examples/two_paths_downsample.yaml", "--input", "64x55x56"], "cannot concatenate"),
+])
+def test_symbolic_mistakes_are_one_clear_message(arguments, message):
+    out = CliRunner().invoke(main, arguments)
+    assert out.exit_code == 2
+    assert message in out.output
+    assert "Traceback" not in out.output
+
+
+def test_concrete_sizes_never_load_the_symbolic_machinery():
+    code = ("import sys\n"
+            "from paramcalc.entry import main\n"
+            "sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml', '--format', 'json']\n"
+            "main()\n"
+            "print(sorted(m for m in sys.modules if m.startswith('paramcalc.symbolic')), file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip() == "[]"
