@@ -159,7 +159,7 @@ def require_concrete(result: Analysis, task: str) -> Analysis:
     return result
 
 
-_SIZED = {LayerRecord: {5, 6, 7, 8, 9, 10, 11}, Totals: {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}  # fields that are sizes
+_SIZED: dict[type, set[int]] = {LayerRecord: {5, 6, 7, 8, 9, 10, 11}, Totals: {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}  # fields that are sizes
 
 
 def port_shape(result: Analysis, graph: Graph, port: int) -> Shape:

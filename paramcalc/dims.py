@@ -40,7 +40,7 @@ def is_positive(size: Dim) -> bool:
         return size >= 1
     from .symbolic import require_positive
 
-    return require_positive(size)
+    return require_positive(size)  # type: ignore[arg-type]
 
 
 def same(a: Dim, b: Dim) -> bool:
@@ -56,7 +56,7 @@ def divides(divisor: Dim, value: Dim) -> bool:
         return value % divisor == 0
     from .symbolic import require_divisible
 
-    return require_divisible(divisor, value)
+    return require_divisible(divisor, value)  # type: ignore[arg-type]
 
 
 def gcd(size: Dim, k: int) -> Dim:

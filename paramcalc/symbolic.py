@@ -268,9 +268,9 @@ def _degree(monomial: tuple) -> int:
 
 
 def _linear_text(name: str, a: int, b: int, d: int) -> str:
-    scaled = name if a == 1 else f"{a}·{name}"
+    scaled = name if a == 1 else f"{a:,}·{name}"
     if d == 1:
-        return scaled if b == 0 else f"{scaled} + {b}" if b > 0 else f"{scaled} - {-b}"
+        return scaled if b == 0 else f"{scaled} + {b:,}" if b > 0 else f"{scaled} - {-b:,}"
     if b == 0:
         return f"floor({scaled}/{d})"
     if b == d - 1:
@@ -305,8 +305,9 @@ def leading_text(value: Any) -> str:
     for key, coefficient in sorted(lead.items(), key=lambda item: -abs(item[1])):
         factors = _power_text([name if isinstance(name, str) else _atom_text(name) for name in key])
         parts.append("·".join([_rounded(coefficient), *factors]))
-    exact = all(len(monomial) == _degree(monomial) and all(atom[4] == 1 for atom in monomial)
-                for monomial in value.terms)  # a plain polynomial in the symbols is its own leading term
+    degree = max(_degree(monomial) for monomial in value.terms)
+    exact = all(len(monomial) == degree and all(atom[0] == "f" and atom[4] == 1 for atom in monomial)
+                for monomial in value.terms)  # a plain product of the symbols is its own leading term
     return ("" if exact else "≈ ") + " + ".join(parts).replace("+ -", "- ")
 
 

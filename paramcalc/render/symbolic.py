@@ -30,7 +30,7 @@ def conditions_text(result: Analysis) -> str:
 def symbolic_totals_grid(result: Analysis, exact: bool = False) -> Grid:
     totals = result.totals
     grid = Grid([Column(""), Column("")], header=False)
-    params_note = "   trainable {:,} · frozen {:,}".format(totals.trainable, totals.frozen)
+    params_note = f"   trainable {totals.trainable:,} · frozen {totals.frozen:,}"
     if is_symbolic(totals.params):
         layers = [r.name for r in result.leaves() if is_symbolic(r.params)]
         params_note = "   depends on the input size through " + ", ".join(layers)
@@ -56,7 +56,7 @@ def symbolic_totals_grid(result: Analysis, exact: bool = False) -> Grid:
 
 def evaluations(result: Analysis, sizes: list[tuple[int, ...]]) -> list[tuple[dict[str, int], Any]]:
     """(values of the symbols, the concrete Analysis or the reason it does not exist) per size."""
-    rows = []
+    rows: list[tuple[dict[str, int], Any]] = []
     for size in sizes:
         values = dict(zip(result.symbols, size))
         try:
