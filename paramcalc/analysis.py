@@ -150,12 +150,17 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
     return result
 
 
-def require_concrete(result: Analysis, task: str) -> Analysis:
-    """The result, or a SpecError when its input is symbolic and `task` needs numbers."""
+def require_concrete(result: Analysis, task: str, spec: Spec | None = None) -> Analysis:
+    """The result, or a SpecError when its input is symbolic and `task` needs numbers.
+
+    With the spec, the sizes came from its `input:` line (the message points there); without it, from --input.
+    """
     if result.symbols:
+        hint = ("write numbers in the spec's 'input:', e.g. input: [3, 224, 224]" if spec is not None else
+                "give the sizes with --input, e.g. --input 3x224x224")
         raise SpecError(f"{task} needs concrete input sizes, but the input is {format_shape(result.input_shape)}",
-                        file=result.file, hint="give the sizes with --input, e.g. --input 3x224x224 "
-                                               "(paramcalc show --input 3xHxW --at ... evaluates the formulas)")
+                        pos=spec.input_pos if spec is not None else None, file=result.file,
+                        hint=hint + " (paramcalc show --at evaluates the formulas at given sizes)")
     return result
 
 

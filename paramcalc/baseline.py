@@ -44,7 +44,8 @@ class Baseline:
         from .analysis import analyze, require_concrete
         from .spec import load_spec
 
-        return figures_of(require_concrete(analyze(load_spec(text, file=f"{self.ref}:{spec_path}")), "check").totals)
+        spec = load_spec(text, file=f"{self.ref}:{spec_path}")
+        return figures_of(require_concrete(analyze(spec), "check", spec).totals)
 
 
 def _read_reports(path: Path) -> dict[str, dict[str, int]]:

@@ -209,7 +209,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     checks = []
     for path in specs:
         spec = load_spec(path)
-        result = require_concrete(analyze(spec), "check")
+        result = require_concrete(analyze(spec), "check", spec)
         figures = reference.figures(path, result.name) if reference else None
         model = check_model(path, result.name, result.totals, spec.budget, cli_limits, figures,
                             reference.label if reference else "", tolerance)

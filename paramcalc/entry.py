@@ -51,8 +51,13 @@ def run_show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | 
     if output_format == "json":
         return report.to_json(result, records, at)
     if output_format == "csv":
+        if at:
+            from .errors import SpecError
+
+            raise SpecError("--at has no place in the CSV (one row per layer)", file=result.file,
+                            hint="use --format json or markdown with --at, or run once per size with --input")
         return report.to_csv(result, records).rstrip("\n")
-    return report.to_markdown(result, records, exact)
+    return report.to_markdown(result, records, exact, at)
 
 
 def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:

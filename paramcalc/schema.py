@@ -70,7 +70,8 @@ def spec_schema() -> dict:
             "input": {"anyOf": [{"type": "array", "minItems": 1,
                                  "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}},
                                 {"type": "string", "pattern": "x"}],
-                      "description": "one sample's shape: [channels, height, width], or '3x224x224'"},
+                      "description": "one sample's shape: [channels, height, width], or '3x224x224'; "
+                                     "a name that is not a var (H, W) makes that size symbolic"},
             "batch": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
             "dtype": {"enum": list(DTYPE_BYTES)},
             "vars": {"type": "object", "propertyNames": name, "additionalProperties": scalar},

@@ -130,7 +130,8 @@ def to_csv(result: Analysis, records: list[LayerRecord] | None = None) -> str:
     return buffer.getvalue()
 
 
-def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exact: bool = False) -> str:
+def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exact: bool = False,
+                at: list[tuple[int, ...]] | None = None) -> str:
     """The table of `show` as a Markdown table (dotted names instead of indentation), then the totals."""
     from . import units
 
@@ -151,4 +152,8 @@ def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exac
               f"| activation memory | {units.size_in_bytes(totals.activation_bytes, exact)} |",
               f"| output | {units.shape(totals.output_shape)} |",
               f"| receptive field | {units.field_long(totals.rf)} |"]
+    if result.symbols:
+        from .symbolic import markdown_lines
+
+        lines = lines[:-1] + markdown_lines(result, at, exact)
     return "\n".join(lines)

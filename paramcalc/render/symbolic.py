@@ -34,8 +34,7 @@ def symbolic_totals_grid(result: Analysis, exact: bool = False) -> Grid:
     if is_symbolic(totals.params):
         layers = [r.name for r in result.leaves() if is_symbolic(r.params)]
         params_note = "   depends on the input size through " + ", ".join(layers)
-    rf = units.field_long(totals.rf) if totals.rf is not None else \
-        "depends on the input size (a layer reads the whole map)"
+    rf = receptive_text(result)
     rows = [
         ("Params", formula(totals.params) + params_note),
         ("Buffers", formula(totals.buffers)),
@@ -52,6 +51,32 @@ def symbolic_totals_grid(result: Analysis, exact: bool = False) -> Grid:
     for label, text in rows:
         grid.add((label, "bold"), text)
     return grid
+
+
+def receptive_text(result: Analysis) -> str:
+    if result.totals.rf is None:
+        return "depends on the input size (a layer reads the whole map)"
+    return units.field_long(result.totals.rf)
+
+
+def markdown_lines(result: Analysis, sizes: list[tuple[int, ...]] | None, exact: bool) -> list[str]:
+    """The Markdown report's last rows for a symbolic input, and the table of `--at`."""
+    totals = result.totals
+    lines = [f"| receptive field | {receptive_text(result)} |",
+             f"| leading terms | MACs {leading_text(totals.macs)}, FLOPs {leading_text(totals.flops)} |",
+             f"| valid for | {conditions_text(result)} |"]
+    if sizes:
+        lines += ["", "| input | output | params | MACs | FLOPs | activations |", "|---|---|---:|---:|---:|---:|"]
+        for values, at in evaluations(result, sizes):
+            label = ", ".join(f"{name}={value}" for name, value in values.items())
+            if isinstance(at, str):
+                lines.append(f"| {label} | not valid: {at} | | | | |")
+                continue
+            t = at.totals
+            lines.append(f"| {label} | {units.shape(t.output_shape)} | {units.count(t.params, exact)} "
+                         f"| {units.count(t.macs, exact)} | {units.count(t.flops, exact)} "
+                         f"| {units.size_in_bytes(t.activation_bytes, exact)} |")
+    return lines
 
 
 def evaluations(result: Analysis, sizes: list[tuple[int, ...]]) -> list[tuple[dict[str, int], Any]]:

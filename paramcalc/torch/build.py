@@ -31,7 +31,7 @@ def prepare(source: str | Path | dict | Spec, input_shape: tuple | None = None,
             batch: int | None = None) -> tuple[Graph, Analysis]:
     spec = source if isinstance(source, Spec) else load_spec(source)
     graph = expand(spec, input_shape, batch)
-    return graph, require_concrete(analyze(graph), "building the PyTorch model")
+    return graph, require_concrete(analyze(graph), "building the PyTorch model", None if input_shape else spec)
 
 
 class SpecModel(nn.Module):
