@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SI_SUFFIXES = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _INTEGER = re.compile(r"[+-]?[0-9][0-9_]*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME_WORDS = _NAME  # findall: every name an expression could read
 
 
 class ExprError(ValueError):
@@ -51,6 +52,9 @@ def parse_number(text: str) -> Any:
         scale, text = SI_SUFFIXES[text[-1]], text[:-1]
     if _INTEGER.fullmatch(text):
         return int(text.replace("_", "")) * scale
+    whole = _whole_decimal(text, scale)
+    if whole is not None:
+        return whole
     try:
         if text[:2].lower() in ("0x", "0o", "0b"):
             return int(text, 0) * scale
@@ -59,6 +63,28 @@ def parse_number(text: str) -> Any:
         return exact(Fraction(text.replace("_", "")) * scale)
     except (ValueError, ZeroDivisionError):
         raise ExprError(f"'{shorten(text)}' is not a number") from None
+
+
+def _whole_decimal(text: str, scale: int) -> int | None:
+    """`25.6M`, `1e6`, `1.5e3` when they are whole numbers, read exactly with integers (without importing
+    fractions); None for anything else, which parse_number reads as a fraction."""
+    mantissa, marker, exponent = text.lower().partition("e")
+    whole, _, decimals = mantissa.partition(".")
+    digits = (whole + decimals).replace("_", "")
+    if not digits.lstrip("+-").isdigit() or digits[1:].lstrip("0123456789") or "_" in exponent or \
+            (marker and not exponent):
+        return None
+    try:
+        power = int(exponent or 0) - len(decimals.replace("_", ""))
+    except ValueError:
+        return None
+    if abs(power) > 30:  # a huge or tiny exponent takes the exact (and limited) path
+        return None
+    value = int(digits) * scale
+    if power >= 0:
+        return value * 10**power
+    divisor = 10**-power
+    return value // divisor if value % divisor == 0 else None
 
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:

@@ -13,7 +13,7 @@ from collections import namedtuple
 
 from .dims import Shape
 from .errors import Pos, SpecError, did_you_mean
-from .expr import ExprError, evaluate
+from .expr import NAME_WORDS, ExprError, evaluate
 from .layers import FieldError, LayerKind, lookup
 from .layers.fields import KEYWORDS
 from .limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
@@ -99,7 +99,7 @@ class _Scope:
 
 def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
     """Evaluate every scalar of a YAML value; KEYWORDS stay words unless a variable has that name."""
-    if isinstance(raw, numbers.Rational) or raw is None:  # bools and ints are Rational too
+    if type(raw) is int or raw is None or isinstance(raw, numbers.Rational):  # bools and ints are Rational too
         return raw
     if isinstance(raw, str):
         word = raw.strip()
@@ -113,12 +113,27 @@ def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
     return raw
 
 
+_ABSENT = object()
+
+
+def _names_in(raw: Any) -> tuple[str, ...]:
+    """Every word in the text of a YAML value: a superset of the variables its expressions read."""
+    if isinstance(raw, str):
+        return tuple(NAME_WORDS.findall(raw))
+    if isinstance(raw, list):
+        return tuple(name for item in raw for name in _names_in(item))
+    if isinstance(raw, dict):
+        return tuple(name for item in raw.values() for name in _names_in(item))
+    return ()
+
+
 class Expander:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.nodes: list[Node] = []
         self.group_scopes: dict[int, _Scope] = {}
         self.layers: dict[tuple, LayerKind] = {}  # identical layers share one object (and its cached results)
+        self.token = object()  # marks what this expansion remembers on the spec's layers
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -272,6 +287,26 @@ class Expander:
 
     def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
                   variables: dict[str, Any], frozen: bool) -> int:
+        # A layer written once in a block is made again at every use of the block; its fields can only
+        # change with the variables they name, so the objects made are kept per values of those variables.
+        made = layer.made
+        if made is None or made[0] is not self.token:
+            made = layer.made = (self.token, _names_in(layer.args), {})
+        key = tuple(variables.get(name, _ABSENT) for name in made[1])
+        try:
+            shared = made[2].get(key)
+        except TypeError:  # a variable holds a list: made afresh
+            shared, key = None, None
+        if shared is None or not shared.min_inputs <= len(inputs) <= shared.max_inputs:
+            shared = self.make_layer(layer, path, inputs, variables)
+            if key is not None:
+                made[2][key] = shared
+        node = self.add_node(path, shared.kind, shared, inputs, parent, layer.pos, layer, frozen)
+        node.output = node.index
+        return node.index
+
+    def make_layer(self, layer: LayerSpec, path: tuple[str, ...], inputs: list[int],
+                   variables: dict[str, Any]) -> LayerKind:
         label = ".".join(path)
         kind = lookup(layer.kind)  # type: ignore[arg-type]
         assert kind is not None
@@ -307,9 +342,7 @@ class Expander:
         shared = self.layers.get(key)
         if shared is None:
             shared = self.layers[key] = kind(**values)
-        node = self.add_node(path, kind.kind, shared, inputs, parent, layer.pos, layer, frozen)
-        node.output = node.index
-        return node.index
+        return shared
 
     def add_node(self, path: tuple[str, ...], kind: str, layer: LayerKind | None, inputs: list[int],
                  parent: int | None, pos: Pos, written: LayerSpec | None = None, frozen: bool = False) -> Node:

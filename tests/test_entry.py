@@ -43,7 +43,7 @@ def test_anything_else_goes_to_click(arguments):
 
 def test_no_click_and_no_rich_on_the_fast_path():
     code = ("import sys; sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml', '--format', 'json'];"
-            "from paramcalc.entry import main; main();"
+            "from paramcalc.entry import run; run(sys.argv[1:]);"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich')), file=sys.stderr)")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0

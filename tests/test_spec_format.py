@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import paramcalc
 from paramcalc import SpecError
@@ -140,3 +142,19 @@ def test_expression_language(expression, value):
     from paramcalc.expr import evaluate
 
     assert evaluate(expression, {"index": 0}) == value
+
+
+@given(st.integers(-10**12, 10**12), st.integers(0, 6), st.integers(-8, 8),
+       st.sampled_from(["", "k", "M", "G"]))
+def test_decimal_literals_are_read_exactly(mantissa, decimals, exponent, suffix):
+    from fractions import Fraction
+
+    from paramcalc.expr import SI_SUFFIXES, parse_number
+
+    digits = f"{abs(mantissa):0{decimals + 1}d}"
+    text = ("-" if mantissa < 0 else "") + (digits[:len(digits) - decimals] + "." + digits[len(digits) - decimals:]
+                                            if decimals else digits) + (f"e{exponent}" if exponent else "") + suffix
+    expected = Fraction(text.rstrip("kMG")) * SI_SUFFIXES.get(suffix, 1)
+    value = parse_number(text)
+    assert value == expected
+    assert isinstance(value, int) == (expected.denominator == 1)

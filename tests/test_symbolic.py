@@ -231,9 +231,8 @@ def test_symbolic_mistakes_are_one_clear_message(arguments, message):
 
 def test_concrete_sizes_never_load_the_symbolic_machinery():
     code = ("import sys\n"
-            "from paramcalc.entry import main\n"
-            "sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml', '--format', 'json']\n"
-            "main()\n"
+            "from paramcalc.entry import run\n"
+            "run(['show', 'specs/resnet50.yaml', '--format', 'json'])\n"
             "print(sorted(m for m in sys.modules if m.startswith('paramcalc.symbolic')), file=sys.stderr)\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr

@@ -59,6 +59,8 @@ class FieldType:
 
 
 def _whole_number(value: Any, what: str) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Rational):  # ints and exact fractions
         raise FieldError(f"{what} must be a whole number, got {value!r}")
     if not isinstance(value, int):
