@@ -178,69 +178,94 @@ def port_field(result: Analysis, graph: Graph, port: int) -> Field | None:
 
 
 def layer_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
-    """(shape, params, buffers, MACs, FLOPs, window) per sample; a layer object remembers them per input
-    shape, since identical layers share one object and a model repeats its blocks."""
+    """(shape, params, buffers, MACs, FLOPs, window, reads the whole map, output elements) per sample; a
+    layer object remembers them per input shape, since identical layers share one object and a model
+    repeats its blocks."""
     cache = layer.__dict__.setdefault("_figures", {})
     figures = cache.get(inputs)
     if figures is None:
-        shapes = list(inputs)
-        shape = layer.output_shape(shapes)
-        figures = cache[inputs] = (shape, layer.params(shapes), layer.buffers(shapes), layer.macs(shapes, shape),
-                                   layer.flops(shapes, shape), layer.window(shapes, shape))
+        figures = cache[inputs] = compute_figures(layer, inputs)
     return figures
 
 
+def compute_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
+    shapes = list(inputs)
+    shape = layer.output_shape(shapes)
+    return (shape, layer.params(shapes), layer.buffers(shapes), layer.macs(shapes, shape),
+            layer.flops(shapes, shape), layer.window(shapes, shape), layer.reads_whole_map(), numel(shape))
+
+
+_record = tuple.__new__  # a LayerRecord from a tuple of its fields, without the keyword handling of its __new__
+
+
 class _Analyzer:
-    """One pass over the nodes in spec order; a group's sums are added up as its layers come."""
+    """One pass over the nodes in spec order; a group's sums are added up as its layers come.
+
+    Shapes and fields live in lists indexed by node, with the model's input in the last place, so that
+    INPUT_PORT (-1) finds it. This loop is the hot path of every analysis: it reads each node's attributes
+    once and makes one tuple per record.
+    """
+
+    conditions: tuple = ()
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        count = len(graph.nodes)
         shape = graph.input_shape
-        self.shapes: dict[int, Shape] = {INPUT_PORT: shape}
-        self.fields: dict[int, Field | None] = {INPUT_PORT: Field.of_input(shape)}
+        self.shapes: list[Any] = [None] * count + [shape]
+        self.fields: list[Field | None] = [None] * count + [Field.of_input(shape)]
 
     def run(self) -> Analysis:
         graph = self.graph
         nodes, batch = graph.nodes, graph.batch
         shapes, fields = self.shapes, self.fields
         records: list[Any] = [None] * len(nodes)
-        sums: dict[int, list[Dim]] = {}  # group -> [params, trainable, buffers, macs, flops, activations]
+        groups: list[int] = []
+        sums: dict[int, list] = {}  # group -> [params, trainable, buffers, MACs, FLOPs, activations]
         totals = [0, 0, 0, 0, 0, 0]
-        figures = self.figures
+        figures, field_of = self.figures, self.field_of
         for node in nodes:
+            index, ports = node.index, node.inputs
             if node.layer is None:
-                sums[node.index] = [0, 0, 0, 0, 0, 0]
+                groups.append(index)
+                sums[index] = [0, 0, 0, 0, 0, 0]
                 continue
-            inputs = tuple(shapes[port] for port in node.inputs)
+            inputs = (shapes[ports[0]],) if len(ports) == 1 else tuple([shapes[port] for port in ports])
             try:
-                shape, params, buffers, macs, flops, window = figures(node, inputs)
+                shape, params, buffers, macs, flops, window, whole, elements = figures(node, inputs)
             except LayerError as err:
                 raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
                                 hint=err.hint, file=graph.spec.file) from None
-            shapes[node.index] = shape
-            rf = fields[node.index] = self.field_of(node, window, shape)
-            records[node.index] = LayerRecord(
-                node.name, len(node.path) - 1, node.kind, False, node.input_names, shape, params,
-                0 if node.frozen else params, buffers, macs * batch, flops * batch, numel(shape) * batch, rf,
-                node.pos.line, "", node.parent)
-        # children come after their group, so in reverse order each node adds itself to its parent's sums
-        for node in reversed(nodes):
-            summed = sums.get(node.index)
-            if summed is None:
-                record = records[node.index]
-                own: Sequence[Dim] = (record.params, record.trainable, record.buffers, record.macs, record.flops,
-                                      record.activations)
+            shapes[index] = shape
+            if len(ports) == 1 and window is None and not whole:  # element-wise: the field moves on
+                rf = fields[ports[0]]
+                if rf is not None and len(shape) == 3 and rf.map_size != (shape[1], shape[2]):
+                    rf = rf.with_map((shape[1], shape[2]))
             else:
-                own = summed
-            target = totals if node.parent is None else sums[node.parent]
-            for index in range(6):
-                target[index] += own[index]
-        for index, group in sums.items():
+                rf = field_of(node, window, shape, whole)
+            fields[index] = rf
+            parent, trainable, macs, flops, elements = node.parent, 0 if node.frozen else params, macs * batch, \
+                flops * batch, elements * batch
+            records[index] = _record(LayerRecord, (
+                node.name, node.depth, node.kind, False, node.input_names, shape, params, trainable, buffers, macs,
+                flops, elements, rf, node.pos.line, "", parent))
+            target = totals if parent is None else sums[parent]
+            target[0] += params
+            target[1] += trainable
+            target[2] += buffers
+            target[3] += macs
+            target[4] += flops
+            target[5] += elements
+        for index in reversed(groups):  # a group comes before the groups inside it: add those in first
+            parent = nodes[index].parent
+            target, own = totals if parent is None else sums[parent], sums[index]
+            for figure in range(6):
+                target[figure] += own[figure]
+        for index in groups:
             node = nodes[index]
-            params, trainable, buffers, macs, flops, activations = group
-            records[index] = LayerRecord(node.name, len(node.path) - 1, node.kind, True, node.input_names,
-                                         shapes[node.output], params, trainable, buffers, macs, flops, activations,
-                                         fields[node.output], node.pos.line, node.repeated, node.parent)
+            records[index] = _record(LayerRecord, (
+                node.name, node.depth, node.kind, True, node.input_names, shapes[node.output], *sums[index],
+                fields[node.output], node.pos.line, node.repeated, node.parent))
         size = graph.dtype_bytes
         params, trainable, buffers, macs, flops, activations = totals
         return Analysis(
@@ -250,15 +275,16 @@ class _Analyzer:
                           param_bytes=params * size, buffer_bytes=buffers * size,
                           activation_bytes=activations * size,
                           input_bytes=numel(graph.input_shape) * batch * size, output_shape=shapes[graph.output],
-                          rf=fields[graph.output], layers=len(nodes) - len(sums)),
+                          rf=fields[graph.output], layers=len(nodes) - len(groups)),
             conditions=self.conditions)
 
-    conditions: tuple = ()
+    @staticmethod
+    def figures(node: Node, inputs: tuple[Shape, ...]) -> tuple:
+        cached = node.layer.__dict__.get("_figures")  # layer_figures, inlined: this runs once per layer
+        figures = cached.get(inputs) if cached is not None else None
+        return figures if figures is not None else layer_figures(node.layer, inputs)
 
-    def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
-        return layer_figures(node.layer, inputs)
-
-    def field_of(self, node: Node, window: Window | None, shape: Shape) -> Field | None:
+    def field_of(self, node: Node, window: Window | None, shape: Shape, whole: bool) -> Field | None:
         if len(node.inputs) > 1:
             known = [self.fields[port] for port in node.inputs]
             if any(f is None for f in known):
@@ -268,7 +294,6 @@ class _Analyzer:
         if first is None:
             return None
         map_size = (shape[1], shape[2]) if len(shape) == 3 else first.map_size
-        whole = node.layer.reads_whole_map()  # type: ignore[union-attr]
         if whole and window is None:
             window = Window.whole(first.map_size)
             map_size = (1, 1) if len(shape) != 3 else map_size
@@ -300,18 +325,15 @@ class _SymbolicAnalyzer(_Analyzer):
     def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
         from .symbolic import take_conditions
 
-        shapes, layer = list(inputs), node.layer
-        shape = layer.output_shape(shapes)  # type: ignore[union-attr]
-        figures = (shape, layer.params(shapes), layer.buffers(shapes),  # type: ignore[union-attr]
-                   layer.macs(shapes, shape), layer.flops(shapes, shape), layer.window(shapes, shape))  # type: ignore
+        figures = compute_figures(node.layer, inputs)
         self.conditions.extend((condition, node.name) for condition in take_conditions())
         return figures
 
-    def field_of(self, node: Node, window: Window | None, shape: Shape) -> Field | None:
+    def field_of(self, node: Node, window: Window | None, shape: Shape, whole: bool) -> Field | None:
         if window is not None and not all(is_concrete(size) for part in window for size in part):
             return None
-        if node.layer.reads_whole_map():  # type: ignore[union-attr]
+        if whole:
             first = self.fields[node.inputs[0]]
             if first is not None and not all(is_concrete(size) for size in first.map_size):
                 return None
-        return super().field_of(node, window, shape)
+        return super().field_of(node, window, shape, whole)

@@ -30,14 +30,15 @@ INPUT_PORT = -1
 class Node:
     """One layer or group of the expanded model."""
 
-    __slots__ = ("index", "path", "name", "kind", "layer", "inputs", "input_names", "parent", "pos", "written",
-                 "frozen", "output", "children", "repeated")
+    __slots__ = ("index", "path", "name", "depth", "kind", "layer", "inputs", "input_names", "parent", "pos",
+                 "written", "frozen", "output", "children", "repeated")
 
     def __init__(self, index: int, path: tuple[str, ...], kind: str, layer: LayerKind | None,
                  inputs: tuple[int, ...], input_names: tuple[str, ...], parent: int | None, pos: Pos,
                  written: LayerSpec | None, frozen: bool) -> None:
         self.index, self.path = index, path
         self.name = ".".join(path)  # 'layer3.4.conv2'
+        self.depth = len(path) - 1
         self.kind = kind  # a layer kind, a block's name, 'group' or 'repeat'
         self.layer = layer  # None for a group; identical layers share one object
         self.inputs = inputs  # ports: node indices, or INPUT_PORT for the model's input

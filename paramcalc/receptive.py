@@ -46,26 +46,36 @@ class Field(namedtuple("Field", "size stride padding map_size aligned is_global"
         return cls((1, 1), (1, 1), (0, 0), (shape[1], shape[2])) if len(shape) == 3 else None
 
     def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "Field":
-        (r0, r1), (j0, j1), (p0, p1) = self.size, self.stride, self.padding
-        (k0, k1), (s0, s1), (q0, q1) = window.kernel, window.stride, window.padding
-        return Field((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1), (p0 + q0 * j0, p1 + q1 * j1),
-                     map_size, self.aligned, self.is_global or reads_whole_map)
+        (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global = self
+        (k0, k1), (s0, s1), (q0, q1) = window
+        return _new(Field, ((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
+                            (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map))
 
     def with_map(self, map_size: Pair) -> "Field":
-        return Field(self.size, self.stride, self.padding, map_size, self.aligned, self.is_global)
+        return _new(Field, (self[0], self[1], self[2], map_size, self[4], self[5]))
+
+
+_new = tuple.__new__  # a Field from its values without the keyword handling of the named tuple's __new__
 
 
 def merge(fields: list[Field], map_size: Pair) -> Field:
-    """The union of several paths' fields for the same output unit."""
+    """The union of several paths' fields for the same output unit.
+
+    Unit 0's field on each axis spans [-padding, -padding + size - 1]; the union spans from the
+    earliest start to the latest end. Written out per axis: this runs at every residual add."""
     first = fields[0]
     if len(fields) == 1:
         return first.with_map(map_size)
-    # unit 0's field on each axis spans [-padding, -padding + size - 1]
-    start = [min(-f.padding[axis] for f in fields) for axis in (0, 1)]
-    end = [max(f.size[axis] - 1 - f.padding[axis] for f in fields) for axis in (0, 1)]
-    centre = (first.size[0] - 1 - 2 * first.padding[0], first.size[1] - 1 - 2 * first.padding[1])
-    aligned = all(f.aligned and f.stride == first.stride
-                  and (f.size[0] - 1 - 2 * f.padding[0], f.size[1] - 1 - 2 * f.padding[1]) == centre for f in fields)
-    return Field((end[0] - start[0] + 1, end[1] - start[1] + 1),
-                 (max(f.stride[0] for f in fields), max(f.stride[1] for f in fields)), (-start[0], -start[1]),
-                 map_size, aligned, any(f.is_global for f in fields))
+    (r0, r1), stride, (p0, p1), _, aligned, is_global = first
+    start0, start1, end0, end1 = -p0, -p1, r0 - 1 - p0, r1 - 1 - p1
+    centre = (r0 - 1 - 2 * p0, r1 - 1 - 2 * p1)
+    j0, j1 = stride
+    for field in fields[1:]:
+        (t0, t1), other_stride, (q0, q1), _, other_aligned, other_global = field
+        start0, start1 = min(start0, -q0), min(start1, -q1)
+        end0, end1 = max(end0, t0 - 1 - q0), max(end1, t1 - 1 - q1)
+        j0, j1 = max(j0, other_stride[0]), max(j1, other_stride[1])
+        aligned = aligned and other_aligned and other_stride == stride and (t0 - 1 - 2 * q0, t1 - 1 - 2 * q1) == centre
+        is_global = is_global or other_global
+    return _new(Field, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size, aligned,
+                        is_global))
