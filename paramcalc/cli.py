@@ -10,7 +10,7 @@ import click
 import click.shell_completion
 
 from . import __version__
-from .entry import DTYPES, keep_depth, parse_shape, parse_sizes, report_errors, run_show
+from .entry import DTYPES, FORMATS, keep_depth, parse_shape, parse_sizes, print_table, report_errors, run_show
 from .errors import SpecError
 from .render.grid import EXPORT_FORMATS
 
@@ -83,7 +83,7 @@ def analysis_options(command: Any) -> Any:
               help="Show only the first N levels; a collapsed block's row sums its layers.")
 @click.option("--metric", type=click.Choice(["macs", "flops"]), default="macs", show_default=True,
               help="The cost column of the table.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="table",
               show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
 @click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")
 @click.option("--at", callback=parse_at, metavar="HxW,...",
@@ -116,7 +116,7 @@ def show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None
               help="Also align the first two models layer by layer (by name, then by position).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="With --layers: only the first N levels.")
 @click.option("--changed", is_flag=True, help="With --layers: only the layers that differ.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="table",
               show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
 @click.option("--exact", is_flag=True, help="Print every digit instead of 294.91 k.")
 @export_option
@@ -363,11 +363,10 @@ def layers() -> None:
 
 
 def _emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcalc") -> None:
-    """Tables go out styled on a terminal (or with FORCE_COLOR; NO_COLOR is honoured by rich), plain otherwise;
-    --export also writes them to a file, as SVG, HTML or text."""
-    from .render.grid import emit, export
+    """Tables go out as print_table sends them; --export also writes them to a file, as SVG, HTML or text."""
+    from .render.grid import export
 
-    emit(blocks, sys.stdout, styled=sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR")))
+    print_table(blocks)
     if export_to:
         export(blocks, export_to, title)
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
-FAST_FORMATS = ("json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
 
 
@@ -58,6 +58,13 @@ def run_show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | 
                             hint="use --format json or markdown with --at, or run once per size with --input")
         return report.to_csv(result, records).rstrip("\n")
     return report.to_markdown(result, records, exact, at)
+
+
+def print_table(blocks: list[Any]) -> None:
+    """Tables go out styled on a terminal (or with FORCE_COLOR; NO_COLOR drops the colours), plain otherwise."""
+    from .render.grid import emit
+
+    emit(blocks, sys.stdout, styled=sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR")))
 
 
 def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
@@ -112,7 +119,7 @@ def _fast_show(arguments: list[str]) -> dict[str, Any] | None:
     options: dict[str, Any] = {"spec": None, "input_shape": None, "batch": None, "dtype": None, "depth": None,
                                "metric": "macs", "output_format": "table", "exact": False, "at": None}
     readers: dict[str, tuple[str, Callable[[str], Any]]] = {
-        "--format": ("output_format", lambda v: v if v in FAST_FORMATS else None),
+        "--format": ("output_format", lambda v: v if v in FORMATS else None),
         "--input": ("input_shape", parse_shape),
         "--batch": ("batch", lambda v: int(v) if v.isdigit() and int(v) >= 1 else None),
         "--depth": ("depth", lambda v: int(v) if v.isdigit() and int(v) >= 1 else None),
@@ -139,7 +146,7 @@ def _fast_show(arguments: list[str]) -> dict[str, Any] | None:
             return None
         else:
             options["spec"] = word
-    if options["spec"] is None or options["output_format"] not in FAST_FORMATS:
+    if options["spec"] is None:
         return None
     return options
 
@@ -178,8 +185,9 @@ def run(arguments: list[str]) -> int:
 
             click_main(args=arguments, prog_name="paramcalc")
         else:
-            text = report_errors(lambda: run_show(**options, emit_table=None))
-            sys.stdout.write(text + "\n")
+            text = report_errors(lambda: run_show(**options, emit_table=print_table))
+            if text is not None:
+                sys.stdout.write(text + "\n")
     except BrokenPipeError:  # the reader left (`| head`): not an error
         return 0
     except SystemExit as leaving:

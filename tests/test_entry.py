@@ -1,4 +1,4 @@
-"""The fast path of `paramcalc show --format json|csv|markdown`: no click, no rich, the same output."""
+"""The fast path of `paramcalc show` (a table or --format json|csv|markdown): no click, no rich, the same output."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
     ["show", "specs/resnet18.yaml", "--format=csv", "--batch", "4"],
     ["show", "specs/vgg16.yaml", "--format", "markdown", "--depth", "1", "--exact"],
     ["show", "--input", "3x299x299", "specs/googlenet.yaml", "--format", "json", "--dtype", "float16"],
+    ["show", "specs/resnet18.yaml"],
+    ["show", "specs/resnet50.yaml", "--depth", "2", "--metric", "flops", "--exact"],
+    ["show", "specs/vgg16.yaml", "--input", "3xHxW", "--at", "224x224,31x64"],
+    ["show", "specs/vgg16.yaml", "--input", "3xHxW", "--format", "json", "--at", "224x224"],
 ])
 def test_same_output_as_the_click_command(arguments):
     assert _fast_show(arguments) is not None
@@ -30,7 +34,7 @@ def test_same_output_as_the_click_command(arguments):
 
 
 @pytest.mark.parametrize("arguments", [
-    ["show", "specs/resnet18.yaml"],                                  # a table: click and the renderer
+    ["show", "specs/resnet18.yaml", "--export", "t.svg"],              # a picture: click and rich
     ["show", "specs/resnet18.yaml", "--format", "yaml"],              # click explains the bad choice
     ["show", "specs/resnet18.yaml", "--batch", "0", "--format", "json"],
     ["show", "specs/resnet18.yaml", "--input", "3x-1x4", "--format", "json"],
@@ -41,9 +45,10 @@ def test_anything_else_goes_to_click(arguments):
     assert _fast_show(arguments) is None
 
 
-def test_no_click_and_no_rich_on_the_fast_path():
-    code = ("import sys; sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml', '--format', 'json'];"
-            "from paramcalc.entry import run; run(sys.argv[1:]);"
+@pytest.mark.parametrize("arguments", [["--format", "json"], []])
+def test_no_click_and_no_rich_on_the_fast_path(arguments):
+    code = (f"import os, sys; os.environ['FORCE_COLOR'] = '1'; sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml',"
+            f" *{arguments!r}]; from paramcalc.entry import run; run(sys.argv[1:]);"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich')), file=sys.stderr)")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0
@@ -59,3 +64,16 @@ def test_fast_path_errors_are_the_same_messages(tmp_path):
     assert fast.returncode == slow.exit_code == 2
     assert fast.stderr == slow.stderr
     assert fast.stdout == ""
+
+
+def test_a_terminal_gets_the_same_styles_from_both_paths():
+    arguments = ["show", "specs/alexnet.yaml", "--depth", "1"]
+    env = {"FORCE_COLOR": "1", "NO_COLOR": None, "TERM": "xterm"}
+    import os
+
+    fast = subprocess.run([sys.executable, "-m", "paramcalc", *arguments], cwd=ROOT, capture_output=True, text=True,
+                          env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "FORCE_COLOR": "1",
+                               "TERM": "xterm"}, check=False)
+    slow = CliRunner().invoke(main, arguments, env=env, catch_exceptions=False)
+    assert fast.stdout == slow.output
+    assert "\x1b[1malexnet" in fast.stdout and "\x1b[0m" in fast.stdout

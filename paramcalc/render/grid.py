@@ -89,15 +89,36 @@ def styled_text(lines: list[list[tuple[str, str]]]) -> Any:
     return text
 
 
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
+        "cyan": "36"}
+_COLOURS = {"red", "green", "yellow", "blue", "magenta", "cyan"}
+
+
+def ansi(lines: list[list[tuple[str, str]]], colour: bool = True) -> str:
+    """The lines with their styles as ANSI escape codes, the ones rich writes for the same styles
+    (without colours under NO_COLOR, as rich does: bold and dim stay)."""
+    out = []
+    for line in lines:
+        pieces = []
+        last = len(line) - 1
+        for number, (piece, style) in enumerate(line):
+            if number == last:
+                piece = piece.rstrip()
+            codes = ";".join(_SGR[word] for word in style.split() if colour or word not in _COLOURS)
+            pieces.append(f"\x1b[{codes}m{piece}\x1b[0m" if codes and piece else piece)
+        out.append("".join(pieces))
+    return "\n".join(out).rstrip()
+
+
 def emit(blocks: list[Any], file: IO[str], styled: bool) -> None:
-    """Print grids (and blank lines, as None) plainly, or styled through rich on a terminal."""
+    """Print grids (and blank lines, as None) plainly, or styled with ANSI codes on a terminal."""
+    import os
+
     lines = _lines(blocks)
-    if not styled:
+    if not styled or os.environ.get("TERM") == "dumb":
         file.write(plain(lines) + "\n")
         return
-    from rich.console import Console
-
-    Console(file=file).print(styled_text(lines), soft_wrap=True)
+    file.write(ansi(lines, colour=not os.environ.get("NO_COLOR")) + "\n")
 
 
 EXPORT_FORMATS = (".svg", ".html", ".txt")
