@@ -4,7 +4,8 @@
     python bench/run.py --quick          # one repetition of each, small scales: proves the bench works
 
 Every timing is the median of repeated runs; every ratio is taken against a floor measured in the same
-run, side by side. Nothing here asserts: the figures go to the README and bench/README.md.
+run, side by side (the commands run in turn, so a slow spell of the machine slows them all alike).
+Nothing here asserts: the figures go to the README and bench/README.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ def measure(arguments: list[str], repeats: int, env: dict | None = None) -> dict
     return {"median_s": statistics.median(times), "runs": repeats, "peak_kib": peak_memory(arguments, env)}
 
 
+def measure_side_by_side(commands: dict[str, tuple[list[str], dict | None]], repeats: int) -> dict[str, dict]:
+    """Like measure, for several commands run in turn (a, b, c, a, b, c, ...): a machine that slows down
+    for a while slows every command alike, so the ratios between them hold."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, (arguments, env) in commands.items():
+            times[name].append(run_command(arguments, env))
+    return {name: {"median_s": statistics.median(times[name]), "runs": repeats,
+                   "peak_kib": peak_memory(arguments, env)} for name, (arguments, env) in commands.items()}
+
+
 def peak_memory(arguments: list[str], env: dict | None = None) -> int:
     code = ("import resource, subprocess, sys;"
             f"subprocess.run({arguments!r}, stdout=subprocess.DEVNULL, check=True, cwd={str(ROOT)!r});"
@@ -58,19 +70,25 @@ def paramcalc_command(*arguments: str) -> list[str]:
 
 
 def end_to_end(repeats: int) -> list[dict]:
+    terminal = {**ENV, "FORCE_COLOR": "1"}  # what a terminal gets: the table styled with ANSI codes
+    commands = {
+        "floor_table": ([PYTHON, "-c", "import yaml, click, rich.console, rich.table"], None),
+        "floor_json": ([PYTHON, "-c", "import yaml, json"], None),
+        "json": (paramcalc_command("show", "specs/resnet50.yaml", "--format", "json"), None),
+    }
+    for spec in ("specs/resnet50.yaml", "specs/resnet152.yaml"):
+        commands[f"piped {spec}"] = (paramcalc_command("show", spec), None)
+        commands[f"terminal {spec}"] = (paramcalc_command("show", spec), terminal)
+    results = measure_side_by_side(commands, repeats)
+    floor_table, floor_json = results["floor_table"], results["floor_json"]
     rows = []
-    floor_table = measure([PYTHON, "-c", "import yaml, click, rich.console, rich.table"], repeats)
-    floor_json = measure([PYTHON, "-c", "import yaml, json"], repeats)
     for spec, target in (("specs/resnet50.yaml", 1.5), ("specs/resnet152.yaml", 2.0)):
-        piped = measure(paramcalc_command("show", spec), repeats)
-        rows.append({"what": f"show {spec} (piped: plain text)", **piped, "floor": "import yaml, click, rich",
-                     "floor_s": floor_table["median_s"], "ratio": piped["median_s"] / floor_table["median_s"],
-                     "target": target})
-        terminal = measure(paramcalc_command("show", spec), repeats, env={**ENV, "FORCE_COLOR": "1"})
-        rows.append({"what": f"show {spec} (terminal: styled by rich)", **terminal,
-                     "floor": "import yaml, click, rich", "floor_s": floor_table["median_s"],
-                     "ratio": terminal["median_s"] / floor_table["median_s"], "target": target})
-    machine = measure(paramcalc_command("show", "specs/resnet50.yaml", "--format", "json"), repeats)
+        for how, label in (("piped", "piped: plain text"), ("terminal", "terminal: styled")):
+            row = results[f"{how} {spec}"]
+            rows.append({"what": f"show {spec} ({label})", **row, "floor": "import yaml, click, rich",
+                         "floor_s": floor_table["median_s"], "ratio": row["median_s"] / floor_table["median_s"],
+                         "target": target})
+    machine = results["json"]
     rows.append({"what": "show specs/resnet50.yaml --format json", **machine, "floor": "import yaml, json",
                  "floor_s": floor_json["median_s"], "ratio": machine["median_s"] / floor_json["median_s"],
                  "target": 1.2})
@@ -78,18 +96,21 @@ def end_to_end(repeats: int) -> list[dict]:
 
 
 def rate(work, seconds: float) -> float:
-    """Calls of work per second, over about `seconds` of calling it."""
+    """Calls of work per second: the median over bursts of about 50 ms each, for about `seconds` in all
+    (a burst that another process interrupted counts as one slow burst, not as a slower average)."""
     work()
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        work()
-        count += 1
-    return count / (time.perf_counter() - started)
+    rates, started = [], time.perf_counter()
+    while time.perf_counter() - started < seconds or len(rates) < 3:
+        count, burst = 0, time.perf_counter()
+        while time.perf_counter() - burst < 0.05:
+            work()
+            count += 1
+        rates.append(count / (time.perf_counter() - burst))
+    return statistics.median(rates)
 
 
 def in_process(seconds: float) -> list[dict]:
     import paramcalc
-    from paramcalc.analysis import _Analyzer
     from paramcalc.graph import expand
 
     path = str(ROOT / "specs" / "resnet50.yaml")
@@ -105,8 +126,8 @@ def in_process(seconds: float) -> list[dict]:
          "target": 200},
         {"what": "analyse a parsed resnet50 (analyze(spec), results kept on the spec)",
          "per_s": rate(lambda: paramcalc.analyze(spec), seconds), "target": 2000},
-        {"what": "analyse a parsed resnet50 afresh (expansion kept, results recomputed)",
-         "per_s": rate(lambda: _Analyzer(graph).run(), seconds), "target": 2000},
+        {"what": "analyse an expanded resnet50 afresh (analyze(graph): nothing kept)",
+         "per_s": rate(lambda: paramcalc.analyze(graph), seconds), "target": 2000},
         {"what": "expand and analyse a parsed resnet50 (nothing kept)", "per_s": rate(fresh_expansion, seconds),
          "target": None},
     ]

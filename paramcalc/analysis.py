@@ -213,7 +213,8 @@ class _Analyzer:
         count = len(graph.nodes)
         shape = graph.input_shape
         self.shapes: list[Any] = [None] * count + [shape]
-        self.fields: list[Field | None] = [None] * count + [Field.of_input(shape)]
+        self.fields: list[Field | None] = [None] * (count + 1)
+        self.fields[-1] = Field.of_input(shape)
 
     def run(self) -> Analysis:
         graph = self.graph
@@ -278,8 +279,7 @@ class _Analyzer:
                           rf=fields[graph.output], layers=len(nodes) - len(groups)),
             conditions=self.conditions)
 
-    @staticmethod
-    def figures(node: Node, inputs: tuple[Shape, ...]) -> tuple:
+    def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
         cached = node.layer.__dict__.get("_figures")  # layer_figures, inlined: this runs once per layer
         figures = cached.get(inputs) if cached is not None else None
         return figures if figures is not None else layer_figures(node.layer, inputs)

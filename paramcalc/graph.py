@@ -134,7 +134,7 @@ class Expander:
         self.nodes: list[Node] = []
         self.group_scopes: dict[int, _Scope] = {}
         self.layers: dict[tuple, LayerKind] = {}  # identical layers share one object (and its cached results)
-        self.token = object()  # marks what this expansion remembers on the spec's layers
+        self.made: dict[int, tuple] = {}  # id of a LayerSpec -> (the names it reads, {their values: object})
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -243,7 +243,7 @@ class Expander:
         block = self.spec.blocks.get(layer.kind)
         if block is not None:
             return self.expand_block(block, layer, path, parent, inputs, variables, blocks, depth, frozen)
-        return self.add_layer(layer, path, parent, inputs, variables, frozen), None
+        return self.add_layer(layer, path, parent, inputs, variables, frozen, reused=bool(blocks) or depth > 0), None
 
     def expand_block(self, block: BlockDef, layer: LayerSpec, path: tuple[str, ...], parent: int | None,
                      inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...], depth: int,
@@ -287,21 +287,24 @@ class Expander:
         return group.output, group.index
 
     def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
-                  variables: dict[str, Any], frozen: bool) -> int:
-        # A layer written once in a block is made again at every use of the block; its fields can only
-        # change with the variables they name, so the objects made are kept per values of those variables.
-        made = layer.made
-        if made is None or made[0] is not self.token:
-            made = layer.made = (self.token, _names_in(layer.args), {})
-        key = tuple(variables.get(name, _ABSENT) for name in made[1])
-        try:
-            shared = made[2].get(key)
-        except TypeError:  # a variable holds a list: made afresh
-            shared, key = None, None
-        if shared is None or not shared.min_inputs <= len(inputs) <= shared.max_inputs:
+                  variables: dict[str, Any], frozen: bool, reused: bool = False) -> int:
+        if reused:
+            # A layer written once in a block or a repeat is made again at every use; its fields can only
+            # change with the variables they name, so the objects made are kept per values of those variables.
+            made = self.made.get(id(layer))
+            if made is None:
+                made = self.made[id(layer)] = (_names_in(layer.args), {})
+            key: tuple | None = tuple(variables.get(name, _ABSENT) for name in made[0])
+            try:
+                shared = made[1].get(key)
+            except TypeError:  # a variable holds a list: made afresh
+                shared, key = None, None
+            if shared is None or not shared.min_inputs <= len(inputs) <= shared.max_inputs:
+                shared = self.make_layer(layer, path, inputs, variables)
+                if key is not None:
+                    made[1][key] = shared
+        else:
             shared = self.make_layer(layer, path, inputs, variables)
-            if key is not None:
-                made[2][key] = shared
         node = self.add_node(path, shared.kind, shared, inputs, parent, layer.pos, layer, frozen)
         node.output = node.index
         return node.index

@@ -1,7 +1,7 @@
 """YAML text -> plain Python values that remember where they stood in the file.
 
 PyYAML only keeps positions on its node graph, so we compose nodes (never construct
-Python objects: no tags can run code) and convert them ourselves. Mappings and lists
+Python objects: no tags can run code) and convert them ourselves, keeping the positions. Mappings and lists
 carry the position of every key and item; duplicate keys are an error, because PyYAML's
 habit of silently keeping the last one turns a typo into a different model.
 """
@@ -51,45 +51,53 @@ def _pos(node: yaml.Node) -> Pos:
 class YMap(dict):
     """A mapping that knows its own position and those of its keys and values.
 
-    Positions are read from the YAML node when first asked for: most are only needed for a message.
+    The positions are kept as one flat tuple of numbers (line, column of the mapping, then of each key and
+    its value, in order) rather than as YAML nodes: a long file's node tree is several times the size of
+    its values, and it is freed as soon as the values are read.
     """
 
-    def __init__(self, node: yaml.MappingNode) -> None:
+    __slots__ = ("_marks",)
+
+    def __init__(self, marks: Any = ()) -> None:
         super().__init__()
-        self._node = node
+        self._marks = marks
 
     @property
     def pos(self) -> Pos:
-        return _pos(self._node)
+        return Pos(self._marks[0] + 1, self._marks[1] + 1)
+
+    def _find(self, key: str, offset: int) -> Pos:
+        for index, name in enumerate(self):
+            if name == key:
+                at = 2 + 4 * index + offset
+                return Pos(self._marks[at] + 1, self._marks[at + 1] + 1)
+        return self.pos
 
     def key_where(self, key: str) -> Pos:
         """Where a key is written (the mapping itself when it has no such key)."""
-        for key_node, _ in self._node.value:
-            if key_node.value == key:
-                return _pos(key_node)
-        return self.pos
+        return self._find(key, 0)
 
     def where(self, key: str) -> Pos:
         """Where a key's value is written."""
-        for key_node, value_node in self._node.value:
-            if key_node.value == key:
-                return _pos(value_node)
-        return self.pos
+        return self._find(key, 2)
 
 
 class YList(list):
-    """A list that knows its own position and those of its items (read from the YAML node when asked)."""
+    """A list that knows its own position and those of its items (line, column pairs in one tuple)."""
 
-    def __init__(self, items: Any, node: yaml.SequenceNode) -> None:
+    __slots__ = ("_marks",)
+
+    def __init__(self, items: Any, marks: Any) -> None:
         super().__init__(items)
-        self._node = node
+        self._marks = marks
 
     @property
     def pos(self) -> Pos:
-        return _pos(self._node)
+        return Pos(self._marks[0] + 1, self._marks[1] + 1)
 
     def where(self, index: int) -> Pos:
-        return _pos(self._node.value[index]) if index < len(self._node.value) else self.pos
+        at = 2 + 2 * index
+        return Pos(self._marks[at] + 1, self._marks[at + 1] + 1) if at < len(self._marks) else self.pos
 
 
 def key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
@@ -156,8 +164,11 @@ class _Converter:
         if node.tag not in _STANDARD_TAGS:
             raise self.fail(node, f"YAML tag '{node.tag}' is not allowed",
                             hint="a spec holds plain numbers, strings, lists and mappings only")
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
         if id(node) in self.seen_nodes:
-            # an alias: YAML shares the node; count them so 'billion laughs' stays bounded
+            # an alias: YAML shares the node; count them so 'billion laughs' stays bounded (only a mapping
+            # or a list can hold more aliases, so only those are tracked)
             self.aliases += 1
             if self.aliases > MAX_YAML_ALIASES:
                 raise self.fail(node, f"more than {MAX_YAML_ALIASES} YAML aliases",
@@ -168,12 +179,17 @@ class _Converter:
                             hint="a spec needs a few levels; use blocks for structure")
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, depth)
-        if isinstance(node, yaml.SequenceNode):
-            return YList([self.convert(child, depth + 1) for child in node.value], node)
-        return self.scalar(node)
+        marks = [node.start_mark.line, node.start_mark.column]
+        items = []
+        for child in node.value:
+            items.append(self.convert(child, depth + 1))
+            mark = child.start_mark
+            marks += (mark.line, mark.column)
+        return YList(items, tuple(marks))
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
-        result = YMap(node)
+        marks = [node.start_mark.line, node.start_mark.column]
+        result = YMap(marks)
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise self.fail(key_node, "YAML merge keys ('<<') are not supported",
@@ -187,7 +203,10 @@ class _Converter:
                 first = result.key_where(key)
                 raise self.fail(key_node, f"duplicate key '{key}' (first given on line {first.line})",
                                 hint="YAML would silently keep only the last value; remove one of them")
+            key_mark, value_mark = key_node.start_mark, value_node.start_mark
+            marks += (key_mark.line, key_mark.column, value_mark.line, value_mark.column)
             result[key] = self.convert(value_node, depth + 1)
+        result._marks = tuple(marks)
         return result
 
     def scalar(self, node: yaml.ScalarNode) -> Any:

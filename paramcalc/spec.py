@@ -33,7 +33,7 @@ class LayerSpec:
     """One entry of a `layers:` list, as written (positions are where each part stands in the file)."""
 
     __slots__ = ("pos", "kind", "kind_pos", "args", "args_pos", "name", "inputs", "inputs_pos", "repeat",
-                 "repeat_pos", "condition", "condition_pos", "frozen", "layers", "output", "output_pos", "made")
+                 "repeat_pos", "condition", "condition_pos", "frozen", "layers", "output", "output_pos")
 
     def __init__(self, pos: Pos, kind: str | None) -> None:
         self.pos = pos
@@ -49,7 +49,6 @@ class LayerSpec:
         self.condition: Any = None
         self.condition_pos: Pos | None = None
         self.frozen = False
-        self.made: Any = None  # the expander's: the layer objects made from this one, by the variables it reads
         self.layers: list[LayerSpec] | None = None
         self.output: str | None = None
         self.output_pos: Pos | None = None
