@@ -6,7 +6,6 @@ Markdown, GitHub annotations or JUnit XML.
 
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 
 from .errors import Pos, SpecError, did_you_mean
@@ -34,7 +33,29 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
 
 _BYTE_UNITS = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
                "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-_QUANTITY = re.compile(r"^\s*([0-9][0-9_.]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def split_quantity(text: str) -> tuple[str, str] | None:
+    """'25.6M' -> ('25.6', 'M'), '110 MB' -> ('110', 'MB'), '1e9' -> ('1e9', ''): a number
+    ([0-9][0-9_.]*, then an optional exponent) and a unit of letters; None for anything else."""
+    text = text.strip()
+    digits = "0123456789"
+    if not text or text[0] not in digits:
+        return None
+    end = 1
+    while end < len(text) and text[end] in digits + "_.":
+        end += 1
+    if text[end:end + 1] in ("e", "E"):  # an exponent needs digits; without them the 'e' is a unit's
+        start = end + 2 if text[end + 1:end + 2] in ("+", "-") else end + 1
+        stop = start
+        while stop < len(text) and text[stop] in digits:
+            stop += 1
+        if stop > start:
+            end = stop
+    unit = text[end:].lstrip()
+    if unit and not (unit.isascii() and unit.isalpha()):
+        return None
+    return text[:end], unit
 
 
 class LimitError(ValueError):
@@ -48,10 +69,10 @@ def parse_amount(value: Any, unit: str) -> int:
     if isinstance(value, int):
         amount: Any = value
     else:
-        match = _QUANTITY.match(str(value))
-        if not match:
+        quantity = split_quantity(str(value))
+        if quantity is None:
             raise LimitError(f"'{value}' is not an amount like 25M or 4.1G" + (" or 110MB" if unit == "bytes" else ""))
-        number, suffix = match.groups()
+        number, suffix = quantity
         try:
             if suffix in _BYTE_UNITS and unit == "bytes":
                 from fractions import Fraction

@@ -11,16 +11,35 @@ load the parser (paramcalc._evaluator, which imports ast and fractions).
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Mapping
 
 SI_SUFFIXES = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_INTEGER = re.compile(r"[+-]?[0-9][0-9_]*")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-NAME_WORDS = _NAME  # findall: every name an expression could read
+_DIGITS = "0123456789"
+
+
+def is_integer_text(text: str) -> bool:
+    """[+-]?[0-9][0-9_]*: a whole number as written, underscores allowed (read without a regex: this
+    runs for every value of a spec)."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    return body[:1] in tuple(_DIGITS) and not body.strip(_DIGITS + "_")
+
+
+def is_plain_name(text: str) -> bool:
+    """[A-Za-z_][A-Za-z0-9_]*"""
+    return text.isidentifier() and text.isascii()
+
+
+_NOT_IN_NAMES = {code: " " for code in range(128) if not chr(code).isalnum() and chr(code) != "_"}
+
+
+def names_in(text: str) -> list[str]:
+    """Every word of a text that could be a name: a superset of the names an expression reads."""
+    words = text.translate(_NOT_IN_NAMES).split()
+    if not text.isascii():  # other characters end a name too
+        words = "".join(c if c.isascii() else " " for c in " ".join(words)).split()
+    return [word for word in words if not word[0].isdigit()]
 
 
 class ExprError(ValueError):
@@ -50,7 +69,7 @@ def parse_number(text: str) -> Any:
     scale = 1
     if text and text[-1] in SI_SUFFIXES:
         scale, text = SI_SUFFIXES[text[-1]], text[:-1]
-    if _INTEGER.fullmatch(text):
+    if is_integer_text(text):
         return int(text.replace("_", "")) * scale
     whole = _whole_decimal(text, scale)
     if whole is not None:
@@ -90,9 +109,9 @@ def _whole_decimal(text: str, scale: int) -> int | None:
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate one expression with the given names. Raises ExprError."""
     stripped = text.strip()
-    if stripped in scope and _NAME.fullmatch(stripped):
+    if stripped in scope and is_plain_name(stripped):
         return scope[stripped]
-    if _INTEGER.fullmatch(stripped):
+    if is_integer_text(stripped):
         return int(stripped.replace("_", ""))
     from . import _evaluator
 

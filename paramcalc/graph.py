@@ -13,7 +13,7 @@ from collections import namedtuple
 
 from .dims import Shape
 from .errors import Pos, SpecError, did_you_mean
-from .expr import NAME_WORDS, ExprError, evaluate
+from .expr import ExprError, evaluate, names_in
 from .layers import FieldError, LayerKind, lookup
 from .layers.fields import KEYWORDS
 from .limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
@@ -120,7 +120,7 @@ _ABSENT = object()
 def _names_in(raw: Any) -> tuple[str, ...]:
     """Every word in the text of a YAML value: a superset of the variables its expressions read."""
     if isinstance(raw, str):
-        return tuple(NAME_WORDS.findall(raw))
+        return tuple(names_in(raw))
     if isinstance(raw, list):
         return tuple(name for item in raw for name in _names_in(item))
     if isinstance(raw, dict):
@@ -264,8 +264,10 @@ class Expander:
                                 f"its arguments: {', '.join(block.args) or 'none'}")
         for arg, (default, default_pos) in block.args.items():
             if arg in given:
-                pos = value_pos(given, arg, layer.args_pos or layer.pos)
-                arguments[arg] = self.value(given[arg], variables, pos, label, arg)
+                try:
+                    arguments[arg] = deep_evaluate(given[arg], variables)
+                except ExprError:  # where it is written is looked up for the message only
+                    self.value(given[arg], variables, value_pos(given, arg, layer.args_pos or layer.pos), label, arg)
             elif default is None:
                 raise self.fail(f"block '{block.name}' needs the argument '{arg}'", layer.args_pos or layer.pos,
                                 label, hint=f"{block.name}: {{{arg}: ...}}")
@@ -354,7 +356,7 @@ class Expander:
             raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
-        names = tuple(INPUT_NAME if port == INPUT_PORT else self.nodes[port].name for port in inputs)
+        names = tuple([INPUT_NAME if port == INPUT_PORT else self.nodes[port].name for port in inputs])
         node = Node(len(self.nodes), path, kind, layer, tuple(inputs), names, parent, pos, written, frozen)
         self.nodes.append(node)
         if parent is not None:

@@ -8,7 +8,7 @@ import json
 from .budget import FIGURES
 from .layers import ALIASES, REGISTRY, LayerKind
 from .layers.fields import EXPRESSION
-from .spec import DTYPE_BYTES, NAME_RE, REF_RE
+from .spec import DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
 
@@ -32,8 +32,8 @@ def _kind_body(kind: type[LayerKind]) -> dict:
 def spec_schema() -> dict:
     kinds = {name: _kind_body(kind) for name, kind in REGISTRY.items()}
     kinds.update({alias: kinds[target] for alias, target in ALIASES.items()})
-    name = {"type": "string", "pattern": NAME_RE.pattern}
-    reference = {"type": "string", "pattern": REF_RE.pattern}
+    name = {"type": "string", "pattern": NAME_PATTERN}
+    reference = {"type": "string", "pattern": REF_PATTERN}
     common = {
         "name": name,
         "from": {"anyOf": [reference, {"type": "array", "items": reference, "minItems": 1}]},

@@ -8,8 +8,6 @@ habit of silently keeping the last one turns a typo into a different model.
 
 from __future__ import annotations
 
-import re
-
 import yaml
 
 from .errors import Pos, SpecError
@@ -37,7 +35,13 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:timestamp",  # a date-like plain scalar; kept as text
     _PLAIN,
 }
-_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+
+
+def _is_int(text: str) -> bool:
+    """[-+]?(0|[1-9][0-9_]*): YAML 1.1's decimal integers as PyYAML's safe loader reads them."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    return body == "0" or (body[:1] in ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+                           and not body.strip("0123456789_"))
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
          "yes": True, "Yes": True, "YES": True, "no": False, "No": False, "NO": False,
@@ -216,7 +220,7 @@ class _Converter:
                 return None
             if text in _BOOL:
                 return _BOOL[text]
-            if _INT_RE.match(text):
+            if _is_int(text):
                 return int(text.replace("_", ""))
             return text  # everything else, numbers like 1e6 and 0x40 included, is read by the expression reader
         if tag == "tag:yaml.org,2002:null":
@@ -224,7 +228,7 @@ class _Converter:
         if tag == "tag:yaml.org,2002:bool":
             return text.lower() in ("true", "yes", "on", "y")
         if tag == "tag:yaml.org,2002:int":
-            if _INT_RE.match(text):
+            if _is_int(text):
                 return int(text.replace("_", ""))
             return text  # 0x.., 0o.., 1:30: left to the expression reader, which says what it accepts
         if tag == "tag:yaml.org,2002:float":

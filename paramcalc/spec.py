@@ -8,7 +8,6 @@ expansion evaluates them where each block instance gives them meaning.
 from __future__ import annotations
 
 import os
-import re
 
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .gcpause import paused_gc
@@ -19,8 +18,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
-REF_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$")
+# A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots. The
+# patterns are what the JSON Schema says; the checks below read the same without compiling a regex.
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
+REF_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$"
+_WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def is_name(text: str) -> bool:
+    return bool(text) and text[0] in _WORD and not text.strip(_WORD + "-")
+
+
+def is_reference(text: str) -> bool:
+    return all(is_name(part) for part in text.split("."))
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
 LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "layers", "output")
@@ -177,7 +187,7 @@ class _SpecReader:
         if key not in mapping:
             return None, None
         value, pos = mapping[key], value_pos(mapping, key, fallback)
-        if not isinstance(value, str) or not REF_RE.match(value):
+        if not isinstance(value, str) or not is_reference(value):
             raise self.fail(f"'{key}' must name a layer, got {value!r}", pos)
         return value, pos
 
@@ -193,7 +203,7 @@ class _SpecReader:
         return result
 
     def check_name(self, name: Any, pos: Pos, what: str) -> None:
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not is_name(name):
             raise self.fail(f"{what} name {name!r} is not a valid name", pos,
                             hint="use letters, digits, '_' and '-' (no dots: dots separate nested names)")
 
@@ -291,7 +301,7 @@ class _SpecReader:
         if not items:
             raise self.fail("'from' is an empty list", pos, layer=label, hint="from: [branch1, branch2]")
         for item in items:
-            if not isinstance(item, str) or not REF_RE.match(item):
+            if not isinstance(item, str) or not is_reference(item):
                 raise self.fail(f"'from' must name layers, got {item!r}", pos, layer=label,
                                 hint="from: input, from: conv1 or from: [branch1, branch2]")
         return list(items), pos

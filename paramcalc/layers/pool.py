@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from ..dims import Dim, Shape, gcd, is_concrete, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
@@ -126,7 +124,7 @@ def adaptive_window_sum(size: Dim, out: int) -> Dim:
 def adaptive_longest_window(size: int, out: int) -> int:
     """floor(size/out), plus 1 or 2 when out does not divide size (2 when (size/g) mod (out/g) >= 2,
     g = gcd(size, out))."""
-    common = math.gcd(size, out)
+    common = gcd(size, out)
     quotient, remainder = divmod(size, out)
     if remainder == 0:
         return quotient

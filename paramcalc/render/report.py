@@ -95,14 +95,14 @@ def to_json(result: Analysis, records: list[LayerRecord] | None = None,
             at: list[tuple[int, ...]] | None = None) -> str:
     """One key per line and one layer per line: readable, greppable, and written by json's C encoder."""
     data = report_data(result, records, at)
-    compact = (", ", ": ")
+    encode = json.JSONEncoder(separators=(", ", ": ")).encode  # one encoder for every line
     lines = ["{"]
     for key, value in data.items():
         if key == "layers":
-            layers = [f"    {json.dumps(layer, separators=compact)}" for layer in value]
+            layers = [f"    {encode(layer)}" for layer in value]
             lines.append('  "layers": [\n' + ",\n".join(layers) + ("\n  ]," if layers else "],"))
         else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value, separators=compact)},")
+            lines.append(f"  {encode(key)}: {encode(value)},")
     lines[-1] = lines[-1].rstrip(",")
     return "\n".join(lines) + "\n}"
 
