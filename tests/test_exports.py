@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import paramcalc
 from paramcalc.cli import main
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -63,3 +65,17 @@ def test_svg_is_a_picture_of_the_table(tmp_path):
 def test_export_needs_a_known_extension(tmp_path):
     result = CliRunner().invoke(main, [*SHOW, "--export", str(tmp_path / "out.png")])
     assert result.exit_code == 2 and "must end with .svg, .html or .txt" in result.output
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("spec", [*sorted((ROOT / "specs").rglob("*.yaml")),
+                                  ROOT / "tests/data/more_models/inception_v3.yaml"], ids=lambda p: p.stem)
+def test_json_lines_written_directly_equal_the_report_data(spec):
+    from paramcalc.render.report import layer_data, to_json
+
+    result = paramcalc.analyze(spec, batch=3, dtype="float16")
+    data = json.loads(to_json(result))
+    assert data["layers"] == [layer_data(r, 3, 2) for r in result.records]
+    assert data == json.loads(json.dumps(result.to_dict()))

@@ -70,7 +70,7 @@ def totals_data(result: Analysis) -> dict[str, Any]:
 
 
 def report_data(result: Analysis, records: list[LayerRecord] | None = None,
-                at: list[tuple[int, ...]] | None = None) -> dict[str, Any]:
+                at: list[tuple[int, ...]] | None = None, layers: bool = True) -> dict[str, Any]:
     """The report; for a symbolic input every formula is a string, with the symbols, the conditions on
     them, the leading terms and the evaluations at the sizes of `at` added."""
     data = {
@@ -81,7 +81,8 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
         "batch": result.batch,
         "dtype": result.dtype,
         "conventions": CONVENTIONS,
-        "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)],
+        "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)]
+        if layers else [],  # to_json writes a concrete analysis' layers itself
         "totals": totals_data(result),
     }
     if result.symbols:
@@ -91,15 +92,40 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
     return data
 
 
+def _layer_line(record: LayerRecord, batch: int, dtype_bytes: int) -> str:
+    """layer_data(record) as JSON, written directly: for a concrete analysis every value is an int, a bool,
+    a name or a tuple of ints, and formatting them is several times faster than encoding a dictionary
+    (a test checks the two agree for every layer of every bundled spec)."""
+    rf = record.rf
+    field = "null" if rf is None else (
+        f'{{"size": [{rf.size[0]}, {rf.size[1]}], "stride": [{rf.stride[0]}, {rf.stride[1]}], '
+        f'"padding": [{rf.padding[0]}, {rf.padding[1]}], "aligned": {"true" if rf.aligned else "false"}, '
+        f'"global": {"true" if rf.is_global else "false"}}}')
+    return (f'{{"name": {_text(record.name)}, "depth": {record.depth}, "kind": {_text(record.kind)}, '
+            f'"group": {"true" if record.is_group else "false"}, '
+            f'"inputs": [{", ".join(map(_text, record.inputs))}], '
+            f'"shape": [{", ".join(map(str, (batch, *record.shape)))}], "params": {record.params}, '
+            f'"trainable": {record.trainable}, "buffers": {record.buffers}, "macs": {record.macs}, '
+            f'"flops": {record.flops}, "output_bytes": {record.activations * dtype_bytes}, '
+            f'"receptive_field": {field}, "line": {record.line}}}')
+
+
+_text = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes it
+
+
 def to_json(result: Analysis, records: list[LayerRecord] | None = None,
             at: list[tuple[int, ...]] | None = None) -> str:
     """One key per line and one layer per line: readable, greppable, and written by json's C encoder."""
-    data = report_data(result, records, at)
+    data = report_data(result, records, at, layers=bool(result.symbols))
     encode = json.JSONEncoder(separators=(", ", ": ")).encode  # one encoder for every line
     lines = ["{"]
     for key, value in data.items():
         if key == "layers":
-            layers = [f"    {encode(layer)}" for layer in value]
+            if result.symbols:  # formulas become strings on the way: the general encoder
+                layers = [f"    {encode(layer)}" for layer in value]
+            else:
+                layers = [f"    {_layer_line(record, result.batch, result.dtype_bytes)}"
+                          for record in (records or result.records)]
             lines.append('  "layers": [\n' + ",\n".join(layers) + ("\n  ]," if layers else "],"))
         else:
             lines.append(f"  {encode(key)}: {encode(value)},")
