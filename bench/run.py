@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one repetition, small scales (CI)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     options = parser.parse_args()
-    repeats, seconds = (1, 0.2) if options.quick else (15, 3.0)
+    repeats, seconds = (1, 0.2) if options.quick else (21, 3.0)
     sizes = [1_000, 10_000] if options.quick else [1_000, 10_000, 100_000]
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "paramcalc")], env=ENV, check=True,
                    stdout=subprocess.DEVNULL)
