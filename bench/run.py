@@ -177,8 +177,9 @@ def torch_side_by_side(repeats: int) -> list[dict]:
             "import torchinfo; from paramcalc.torch import build;"
             "m = build('specs/resnet50.yaml');"
             "torchinfo.summary(m, input_size=(1, 3, 224, 224), verbose=0)")
-    theirs = measure([PYTHON, "-c", code], repeats)
-    ours = measure(paramcalc_command("show", "specs/resnet50.yaml"), repeats)
+    both = measure_side_by_side({"theirs": ([PYTHON, "-c", code], None),
+                                 "ours": (paramcalc_command("show", "specs/resnet50.yaml"), None)}, repeats)
+    theirs, ours = both["theirs"], both["ours"]
     return [{"what": "torchinfo.summary(resnet50 built from the spec)", **theirs},
             {"what": "paramcalc show specs/resnet50.yaml", **ours,
              "faster": theirs["median_s"] / ours["median_s"], "less_memory": theirs["peak_kib"] / ours["peak_kib"]}]

@@ -1,24 +1,28 @@
 """A small table layout: fixed columns, computed widths, one line per row.
 
-The same grid prints as plain text (a pipe or a file: no colour, and rich is never imported) or as a
-styled rich Text (a terminal). Laying the table out ourselves costs a few microseconds a row, where a
-rich Table measures every cell again.
+The same grid prints as plain text (a pipe or a file: no colour) or with ANSI styles (a terminal);
+rich is imported only to export a picture. Laying the table out ourselves costs a few microseconds a
+row, where a rich Table measures every cell again. (No dataclasses or typing here: on the path of
+every `paramcalc show` their imports would cost more than the table.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import IO, Any, Iterable, Union
+from collections import namedtuple
 
-Cell = Union[str, tuple[str, str]]  # text, or (text, rich style)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import IO, Any, Iterable, Union
+
+    Cell = Union[str, tuple[str, str]]  # text, or (text, style)
+
 GAP = "  "
 
 
-@dataclass(frozen=True)
-class Column:
-    header: str
-    right: bool = False  # numbers are right-aligned
-    max_width: int | None = None  # longer cells end with '…'
+class Column(namedtuple("Column", "header right max_width", defaults=(False, None))):
+    """header; right: numbers are right-aligned; max_width: longer cells end with '…'."""
+
+    __slots__ = ()
 
 
 class Grid:
