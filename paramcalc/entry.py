@@ -72,13 +72,18 @@ def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
     return [r for r in records if depth is None or r.depth < depth]
 
 
+def positive(text: str) -> int | None:
+    """A positive whole number written with the digits 0-9 ('²' is a digit to str.isdigit, not to int)."""
+    return int(text) if text.isascii() and text.isdigit() and int(text) >= 1 else None
+
+
 def parse_shape(text: str) -> tuple[int | str, ...] | None:
     """'3x224x224' -> (3, 224, 224), '3xHxW' -> (3, 'H', 'W'); None when a part is neither a positive
     whole number nor a name."""
     sizes: list[int | str] = []
     for part in text.replace("X", "x").split("x"):
         part = part.strip()
-        if part.isdigit() and int(part) >= 1:
+        if positive(part) is not None:
             sizes.append(int(part))
         elif part.isidentifier():
             sizes.append(part)
@@ -92,7 +97,7 @@ def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
     sizes = []
     for item in text.split(","):
         parts = item.strip().replace("X", "x").split("x")
-        if not all(part.strip().isdigit() and int(part) >= 1 for part in parts):
+        if not all(positive(part.strip()) is not None for part in parts):
             return None
         sizes.append(tuple(int(part) for part in parts))
     return sizes
@@ -121,8 +126,8 @@ def _fast_show(arguments: list[str]) -> dict[str, Any] | None:
     readers: dict[str, tuple[str, Callable[[str], Any]]] = {
         "--format": ("output_format", lambda v: v if v in FORMATS else None),
         "--input": ("input_shape", parse_shape),
-        "--batch": ("batch", lambda v: int(v) if v.isdigit() and int(v) >= 1 else None),
-        "--depth": ("depth", lambda v: int(v) if v.isdigit() and int(v) >= 1 else None),
+        "--batch": ("batch", positive),
+        "--depth": ("depth", positive),
         "--dtype": ("dtype", lambda v: v if v in DTYPES else None),
         "--metric": ("metric", lambda v: v if v in ("macs", "flops") else None),
         "--at": ("at", parse_sizes),

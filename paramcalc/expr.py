@@ -90,8 +90,8 @@ def _whole_decimal(text: str, scale: int) -> int | None:
     mantissa, marker, exponent = text.lower().partition("e")
     whole, _, decimals = mantissa.partition(".")
     digits = (whole + decimals).replace("_", "")
-    if not digits.lstrip("+-").isdigit() or digits[1:].lstrip("0123456789") or "_" in exponent or \
-            (marker and not exponent):
+    if not digits.isascii() or not digits.lstrip("+-").isdigit() or digits[1:].lstrip("0123456789") \
+            or "_" in exponent or (marker and not exponent):
         return None
     try:
         power = int(exponent or 0) - len(decimals.replace("_", ""))

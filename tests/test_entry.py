@@ -77,3 +77,12 @@ def test_a_terminal_gets_the_same_styles_from_both_paths():
     slow = CliRunner().invoke(main, arguments, env=env, catch_exceptions=False)
     assert fast.stdout == slow.output
     assert "\x1b[1malexnet" in fast.stdout and "\x1b[0m" in fast.stdout
+
+
+@pytest.mark.parametrize("options", [["--batch", "²"], ["--depth", "³"], ["--input", "3x²x4"],
+                                     ["--input", "3xHxW", "--at", "2²x4"], ["--format", "json", "--batch", "²"]])
+def test_unusual_digits_are_refused_without_a_traceback(options):
+    run = subprocess.run([sys.executable, "-m", "paramcalc", "show", "specs/resnet18.yaml", *options], cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and "Invalid value" in run.stderr

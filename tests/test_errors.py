@@ -141,7 +141,8 @@ def test_missing_file_and_bad_options(tmp_path):
     assert missing.exit_code == 2 and "no such file" in missing.stderr
     spec = tmp_path / "ok.yaml"
     spec.write_text(HEAD + "layers: [relu]\n")
-    for options in (["--input", "3x4.5x4"], ["--input", "3x0x4"], ["--batch", "0"], ["--depth", "zero"]):
+    for options in (["--input", "3x4.5x4"], ["--input", "3x0x4"], ["--batch", "0"], ["--depth", "zero"],
+                    ["--batch", "²"], ["--input", "3x²x4"], ["--input", "3xHxW", "--at", "2²x4"]):
         result = runner.invoke(main, ["show", str(spec), *options])
         assert result.exit_code == 2, options
         assert "Traceback" not in result.output
