@@ -9,7 +9,7 @@ The sliding-window formula keeps a size in that form: floor((floor((a·H + b)/d)
 floor((a·H + b + c·d) / (d·s)), so a tower of strided layers collapses to one atom (resnet50's last
 map is `ceil(H/32)`, i.e. floor((H + 31)/32)). Atoms are normalised, so equal sizes are equal
 objects and `same(a, b)` is a structural comparison first. Products of atoms (H_out·W_out·C·k·k)
-make MACs and FLOPs polynomials, whose leading term (≈ 81,523·H·W) is the cost per pixel.
+make MACs and FLOPs polynomials, whose leading term (resnet50: ≈ 81,456·H·W) is the cost per pixel.
 
 Where a layer has to decide on a symbolic size (is the map at least one pixel? do two branches agree?),
 the helpers in paramcalc.dims call `require_positive`, `require_equal` or `require_divisible` here,
@@ -161,7 +161,7 @@ class SymbolicSize:
         return text
 
     def leading(self) -> tuple[int, dict[tuple, Fraction]]:
-        """(degree, {symbols: coefficient}): the terms that dominate for large sizes, e.g. (2, {('H', 'W'): 81523.5}).
+        """(degree, {symbols: coefficient}): the terms that dominate for large sizes, e.g. (2, {('H', 'W'): 81456}) for resnet50's MACs.
 
         An atom floor((a·H + b)/d) grows like (a/d)·H; a gcd atom stays bounded and is kept as a factor.
         """
@@ -297,7 +297,7 @@ def _power_text(factors: list[str]) -> list[str]:
 
 
 def leading_text(value: Any) -> str:
-    """'≈ 81,523·H·W': a symbolic size's dominant terms with their coefficients rounded."""
+    """'≈ 81,456·H·W' (resnet50's MACs): a symbolic size's dominant terms, coefficients rounded."""
     if not isinstance(value, SymbolicSize):
         return f"{value:,}"
     _, lead = value.leading()
