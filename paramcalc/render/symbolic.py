@@ -92,18 +92,20 @@ def evaluations(result: Analysis, sizes: list[tuple[int, ...]]) -> list[tuple[di
 
 
 def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False) -> Grid:
+    rows = evaluations(result, sizes)
+    invalid = any(isinstance(at, str) for _, at in rows)
     grid = Grid([Column("Input"), Column("Output"), Column("Params", right=True), Column("MACs", right=True),
-                 Column("FLOPs", right=True), Column("Activations", right=True)],
+                 Column("FLOPs", right=True), Column("Activations", right=True)] + ([Column("")] if invalid else []),
                 title=f"{result.name}  ·  at {len(sizes)} input size{'s' if len(sizes) != 1 else ''}")
-    for values, at in evaluations(result, sizes):
+    for values, at in rows:
         label = ", ".join(f"{name}={value}" for name, value in values.items())
         if isinstance(at, str):
-            grid.add(label, (f"not valid: {at}", "red"), "", "", "", "")
+            grid.add(label, ("-", "red"), "", "", "", "", (f"not valid: {at}", "red"))
             continue
         totals = at.totals
         grid.add(label, units.shape(totals.output_shape), units.count(totals.params, exact),
                  units.count(totals.macs, exact), units.count(totals.flops, exact),
-                 units.size_in_bytes(totals.activation_bytes, exact))
+                 units.size_in_bytes(totals.activation_bytes, exact), *([""] if invalid else []))
     return grid
 
 
