@@ -155,6 +155,18 @@ def load_yaml(text: str, file: str | None = None) -> Any:
     return _Converter(file).convert(node)
 
 
+def _plain_value(text: str) -> Any:
+    """A plain (unquoted) scalar, typed with YAML 1.1's implicit types as PyYAML's safe loader reads them;
+    everything else, numbers like 1e6 and 0x40 included, stays text for the expression reader."""
+    if text in _NULL:
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _is_int(text):
+        return int(text.replace("_", ""))
+    return text
+
+
 class _Converter:
     def __init__(self, file: str | None) -> None:
         self.file = file
@@ -209,20 +221,17 @@ class _Converter:
                                 hint="YAML would silently keep only the last value; remove one of them")
             key_mark, value_mark = key_node.start_mark, value_node.start_mark
             marks += (key_mark.line, key_mark.column, value_mark.line, value_mark.column)
-            result[key] = self.convert(value_node, depth + 1)
+            if value_node.tag == _PLAIN:  # most values: a plain scalar, read here without two calls
+                result[key] = _plain_value(value_node.value)
+            else:
+                result[key] = self.convert(value_node, depth + 1)
         result._marks = tuple(marks)
         return result
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         tag, text = node.tag, node.value
-        if tag == _PLAIN:  # YAML 1.1's implicit types, as PyYAML's safe loader reads them
-            if text in _NULL:
-                return None
-            if text in _BOOL:
-                return _BOOL[text]
-            if _is_int(text):
-                return int(text.replace("_", ""))
-            return text  # everything else, numbers like 1e6 and 0x40 included, is read by the expression reader
+        if tag == _PLAIN:
+            return _plain_value(text)
         if tag == "tag:yaml.org,2002:null":
             return None
         if tag == "tag:yaml.org,2002:bool":

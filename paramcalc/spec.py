@@ -40,17 +40,21 @@ INPUT_NAME = "input"
 
 
 class LayerSpec:
-    """One entry of a `layers:` list, as written (positions are where each part stands in the file)."""
+    """One entry of a `layers:` list, as written (positions are where each part stands in the file).
 
-    __slots__ = ("pos", "kind", "kind_pos", "args", "args_pos", "name", "inputs", "inputs_pos", "repeat",
+    Where the kind and its arguments are written is looked up when a message needs it (kind_pos,
+    args_pos): a long spec would otherwise spend a tenth of its reading time on positions never shown.
+    """
+
+    __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "inputs_pos", "repeat",
                  "repeat_pos", "condition", "condition_pos", "frozen", "layers", "output", "output_pos")
 
     def __init__(self, pos: Pos, kind: str | None) -> None:
         self.pos = pos
         self.kind = kind  # a layer kind, a block name, or None for an inline group of `layers`
-        self.kind_pos: Pos | None = None
+        self.written: Any = None  # the mapping the layer was read from (None for a bare `- relu`)
+        self.kind_key: str | None = None  # the kind as written there ('conv' for conv2d)
         self.args: Any = None  # YMap of fields/arguments, a scalar for the primary field, or None
-        self.args_pos: Pos | None = None
         self.name: str | None = None
         self.inputs: list[str] | None = None
         self.inputs_pos: Pos | None = None
@@ -62,6 +66,18 @@ class LayerSpec:
         self.layers: list[LayerSpec] | None = None
         self.output: str | None = None
         self.output_pos: Pos | None = None
+
+    @property
+    def kind_pos(self) -> Pos | None:
+        if self.kind_key is None:
+            return self.pos if self.kind is not None else None
+        return key_pos(self.written, self.kind_key, self.pos)
+
+    @property
+    def args_pos(self) -> Pos | None:
+        if self.kind_key is None or self.args is None:
+            return self.kind_pos
+        return value_pos(self.written, self.kind_key, self.pos)
 
 
 class BlockDef:
@@ -250,9 +266,7 @@ class _SpecReader:
     def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
         label = prefix + str(index)
         if isinstance(raw, str):
-            layer = LayerSpec(pos, self.known_kind(raw.strip(), pos, label))
-            layer.kind_pos = pos
-            return layer
+            return LayerSpec(pos, self.known_kind(raw.strip(), pos, label))
         if not isinstance(raw, dict):
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
@@ -270,16 +284,16 @@ class _SpecReader:
                             hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
         layer = LayerSpec(pos=pos, kind=None)
         if kinds:
-            kind_pos = key_pos(raw, kinds[0], pos)
-            layer.kind, layer.kind_pos = self.known_kind(kinds[0], kind_pos, label), kind_pos
-            layer.args = raw[kinds[0]]
-            layer.args_pos = value_pos(raw, kinds[0], pos) if layer.args is not None else kind_pos
+            layer.written, layer.kind_key, layer.args = raw, kinds[0], raw[kinds[0]]
+            layer.kind = self.known_kind(kinds[0], key_pos(raw, kinds[0], pos), label) \
+                if lookup(kinds[0]) is None else kinds[0]  # a known kind needs no position; a block or a typo does
             self.check_fields(layer, label)
         else:
             layer.layers = self.layer_list(raw["layers"], value_pos(raw, "layers", pos), "a group", label + ".")
             layer.output, layer.output_pos = self.reference(raw, "output", pos)
         if name is not None:
-            self.check_name(name, value_pos(raw, "name", pos), "layer")
+            if not (isinstance(name, str) and is_name(name)):  # where it is written, for the message only
+                self.check_name(name, value_pos(raw, "name", pos), "layer")
             if name == INPUT_NAME:
                 raise self.fail("'input' is reserved for the input of the model or block", value_pos(raw, "name", pos),
                                 hint="give the layer another name, e.g. 'stem'")
