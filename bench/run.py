@@ -147,7 +147,9 @@ def generated_spec(layers: int, residual: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scale(sizes: list[int]) -> list[dict]:
+def scale(sizes: list[int], repeats: int) -> list[dict]:
+    """Parse + analyse generated specs in a fresh process each: the median of `repeats` runs per size
+    (the largest peak memory)."""
     rows = []
     code = ("import resource, sys, time; import paramcalc;"
             "t = time.perf_counter(); r = paramcalc.analyze(sys.argv[1]);"
@@ -158,9 +160,10 @@ def scale(sizes: list[int]) -> list[dict]:
             for size in sizes:
                 path = Path(directory) / f"{size}.yaml"
                 path.write_text(generated_spec(size, residual))
-                output = subprocess.run([PYTHON, "-c", code, str(path)], env=ENV, capture_output=True, text=True,
-                                        check=True, cwd=ROOT).stdout.split()
-                seconds, peak, layers = float(output[0]), int(output[1]), int(output[2])
+                runs = [subprocess.run([PYTHON, "-c", code, str(path)], env=ENV, capture_output=True, text=True,
+                                       check=True, cwd=ROOT).stdout.split() for _ in range(repeats)]
+                seconds = statistics.median(float(output[0]) for output in runs)
+                peak, layers = max(int(output[1]) for output in runs), int(runs[0][2])
                 rows.append({"what": f"{'residual' if residual else 'plain'} {layers:,} layers", "seconds": seconds,
                              "peak_mb": peak / 1024, "growth": seconds / previous if previous else None})
                 previous = seconds
@@ -197,7 +200,7 @@ def main() -> int:
     gc.collect()
     report = {"machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores,"
                          f" {platform.machine()}", "quick": options.quick,
-              "end_to_end": end_to_end(repeats), "in_process": in_process(seconds), "scale": scale(sizes),
+              "end_to_end": end_to_end(repeats), "in_process": in_process(seconds), "scale": scale(sizes, 1 if options.quick else 3),
               "torch": torch_side_by_side(max(3, repeats // 3))}
     print(f"paramcalc benchmark ({report['machine']}; medians of {repeats} runs)\n")
     print(f"{'end to end':<52} {'median':>9} {'floor':>9} {'ratio':>6} {'target':>7} {'peak MB':>8}")
@@ -208,10 +211,10 @@ def main() -> int:
     for row in report["in_process"]:
         target = f">={row['target']}" if row["target"] else ""
         print(f"{row['what']:<72} {row['per_s']:>11,.0f} {target:>7}")
-    print(f"\n{'scale: parse + analyse':<30} {'seconds':>8} {'growth':>7} {'peak MB':>8}")
+    print(f"\n{'scale: parse + analyse':<36} {'seconds':>8} {'growth':>7} {'peak MB':>8}")
     for row in report["scale"]:
         growth = f"{row['growth']:.1f}x" if row["growth"] else ""
-        print(f"{row['what']:<30} {row['seconds']:>8.3f} {growth:>7} {row['peak_mb']:>8.1f}")
+        print(f"{row['what']:<36} {row['seconds']:>8.3f} {growth:>7} {row['peak_mb']:>8.1f}")
     if report["torch"]:
         print(f"\n{'with the torch extra':<52} {'median':>9} {'peak MB':>8}")
         for row in report["torch"]:
