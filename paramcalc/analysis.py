@@ -77,14 +77,13 @@ class Analysis:
             if not condition.holds(values):
                 raise ValueError(f"{condition} does not hold (layer {layer})")
 
-        def concrete(record: Any) -> Any:
-            return type(record)(*(evaluate(item, values) if index in _SIZED[type(record)] else
-                                  item._replace(map_size=evaluate(item.map_size, values)) if isinstance(item, Field)
-                                  else item for index, item in enumerate(record)))
+        def concrete(item: Any) -> Any:  # a receptive field keeps its type; sizes and shapes are evaluated
+            return item._replace(map_size=evaluate(item.map_size, values)) if isinstance(item, Field) \
+                else evaluate(item, values)
 
         return Analysis(self.name, self.file, evaluate(self.input_shape, values), self.batch, self.dtype,
-                        self.dtype_bytes, tuple(concrete(r) for r in self.records), concrete(self.totals),
-                        self.description)
+                        self.dtype_bytes, tuple(LayerRecord(*map(concrete, r)) for r in self.records),
+                        Totals(*map(concrete, self.totals)), self.description)
 
     def leaves(self) -> list[LayerRecord]:
         return [record for record in self.records if not record.is_group]
@@ -162,9 +161,6 @@ def require_concrete(result: Analysis, task: str, spec: Spec | None = None) -> A
                         pos=spec.input_pos if spec is not None else None, file=result.file,
                         hint=hint + " (paramcalc show --at evaluates the formulas at given sizes)")
     return result
-
-
-_SIZED: dict[type, set[int]] = {LayerRecord: {5, 6, 7, 8, 9, 10, 11}, Totals: {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}  # fields that are sizes
 
 
 def port_shape(result: Analysis, graph: Graph, port: int) -> Shape:
@@ -280,9 +276,7 @@ class _Analyzer:
             conditions=self.conditions)
 
     def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
-        cached = node.layer.__dict__.get("_figures")  # layer_figures, inlined: this runs once per layer
-        figures = cached.get(inputs) if cached is not None else None
-        return figures if figures is not None else layer_figures(node.layer, inputs)
+        return layer_figures(node.layer, inputs)
 
     def field_of(self, node: Node, window: Window | None, shape: Shape, whole: bool) -> Field | None:
         if len(node.inputs) > 1:

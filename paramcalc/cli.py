@@ -15,22 +15,20 @@ from .errors import SpecError
 from .render.grid import EXPORT_FORMATS
 
 
-def parse_input_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int | str, ...] | None:
-    if value is None:
-        return None
-    sizes = parse_shape(value)
-    if sizes is None:
-        raise click.BadParameter(f"'{value}' is not positive sizes like 3x224x224 (or names: 3xHxW)")
-    return sizes
+def _reading(parse: Any, expected: str) -> Any:
+    """A click callback: the option's text read by parse (entry.py's readers), or click's error message."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        parsed = parse(value)
+        if parsed is None:
+            raise click.BadParameter(f"'{value}' is not {expected}")
+        return parsed
+    return callback
 
 
-def parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> list[tuple[int, ...]] | None:
-    if value is None:
-        return None
-    sizes = parse_sizes(value)
-    if sizes is None:
-        raise click.BadParameter(f"'{value}' is not sizes like 224x224,512x512")
-    return sizes
+parse_input_shape = _reading(parse_shape, "positive sizes like 3x224x224 (or names: 3xHxW)")
+parse_at = _reading(parse_sizes, "sizes like 224x224,512x512")
 
 
 def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -94,13 +94,10 @@ def parse_shape(text: str) -> tuple[int | str, ...] | None:
 
 def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
     """'224x224,512x512' -> [(224, 224), (512, 512)]: values for the input's symbols, in order."""
-    sizes = []
-    for item in text.split(","):
-        parts = item.strip().replace("X", "x").split("x")
-        if not all(positive(part.strip()) is not None for part in parts):
-            return None
-        sizes.append(tuple(int(part) for part in parts))
-    return sizes
+    sizes = [parse_shape(item) for item in text.split(",")]
+    if any(size is None or not all(isinstance(part, int) for part in size) for size in sizes):
+        return None
+    return sizes  # type: ignore[return-value]
 
 
 def check_at(result: Any, at: list[tuple[int, ...]]) -> None:

@@ -16,7 +16,7 @@ from .source import key_pos, load_yaml, value_pos
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+    from typing import Any, Callable
 
 # A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots. The
 # patterns are what the JSON Schema says; the checks below read the same without compiling a regex.
@@ -253,12 +253,13 @@ class _SpecReader:
                             hint="one item per layer: '- conv2d: {out: 64, kernel: 3}' then '- relu'")
         return [self.layer(item, value_pos(raw, index, pos), prefix, index) for index, item in enumerate(raw)]
 
-    def known_kind(self, kind: Any, pos: Pos, label: str) -> str:
+    def known_kind(self, kind: Any, where: Callable[[], Pos], label: str) -> str:
+        """The kind, checked; where it is written is looked up only for a message."""
         if not isinstance(kind, str) or not kind:
-            raise self.fail(f"a layer kind must be a name, got {kind!r}", pos, layer=label)
+            raise self.fail(f"a layer kind must be a name, got {kind!r}", where(), layer=label)
         if lookup(kind) is None and kind not in self.block_names:
             names = [*REGISTRY, *ALIASES, *self.block_names]
-            raise self.fail(f"unknown layer kind '{kind}'", pos, layer=label,
+            raise self.fail(f"unknown layer kind '{kind}'", where(), layer=label,
                             hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
                             + (one_of(self.block_names) or "none"))
         return kind
@@ -266,7 +267,7 @@ class _SpecReader:
     def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
         label = prefix + str(index)
         if isinstance(raw, str):
-            return LayerSpec(pos, self.known_kind(raw.strip(), pos, label))
+            return LayerSpec(pos, self.known_kind(raw.strip(), lambda: pos, label))
         if not isinstance(raw, dict):
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
@@ -285,8 +286,7 @@ class _SpecReader:
         layer = LayerSpec(pos=pos, kind=None)
         if kinds:
             layer.written, layer.kind_key, layer.args = raw, kinds[0], raw[kinds[0]]
-            layer.kind = self.known_kind(kinds[0], key_pos(raw, kinds[0], pos), label) \
-                if lookup(kinds[0]) is None else kinds[0]  # a known kind needs no position; a block or a typo does
+            layer.kind = self.known_kind(kinds[0], lambda: key_pos(raw, kinds[0], pos), label)
             self.check_fields(layer, label)
         else:
             layer.layers = self.layer_list(raw["layers"], value_pos(raw, "layers", pos), "a group", label + ".")

@@ -38,11 +38,12 @@ _LARGE = 1 << 62  # beyond any size a spec allows (limits.MAX_SIZE)
 class SymbolicSize:
     """A size that depends on the input's symbols. Immutable and hashable; never equal to an int."""
 
-    __slots__ = ("terms", "_hash")
+    __slots__ = ("terms", "_hash", "_leading")
 
     def __init__(self, terms: dict[tuple, int]) -> None:
         self.terms = terms  # monomial (a sorted tuple of atoms) -> coefficient; () is the constant
         self._hash = hash(frozenset(terms.items()))
+        self._leading: tuple[int, dict[tuple, Fraction]] | None = None  # worked out once, when first asked
 
     # --- arithmetic -----------------------------------------------------------------------
     def __add__(self, other: Any) -> Any:
@@ -165,6 +166,11 @@ class SymbolicSize:
 
         An atom floor((a·H + b)/d) grows like (a/d)·H; a gcd atom stays bounded and is kept as a factor.
         """
+        if self._leading is None:
+            self._leading = self._work_out_leading()
+        return self._leading
+
+    def _work_out_leading(self) -> tuple[int, dict[tuple, Fraction]]:
         degree = max(_degree(monomial) for monomial in self.terms)
         lead: dict[tuple, Fraction] = {}
         for monomial, coefficient in self.terms.items():
@@ -300,12 +306,11 @@ def leading_text(value: Any) -> str:
     """'≈ 81,456·H·W' (resnet50's MACs): a symbolic size's dominant terms, coefficients rounded."""
     if not isinstance(value, SymbolicSize):
         return f"{value:,}"
-    _, lead = value.leading()
+    degree, lead = value.leading()
     parts = []
     for key, coefficient in sorted(lead.items(), key=lambda item: -abs(item[1])):
         factors = _power_text([name if isinstance(name, str) else _atom_text(name) for name in key])
         parts.append("·".join([_rounded(coefficient), *factors]))
-    degree = max(_degree(monomial) for monomial in value.terms)
     exact = all(len(monomial) == degree and all(atom[0] == "f" and atom[4] == 1 for atom in monomial)
                 for monomial in value.terms)  # a plain product of the symbols is its own leading term
     return ("" if exact else "≈ ") + " + ".join(parts).replace("+ -", "- ")

@@ -1,5 +1,5 @@
-"""What `show` prints for a symbolic input: the totals as formulas, the conditions on the symbols,
-and the table of `--at`, which evaluates the formulas at concrete sizes."""
+"""What `show` prints for a symbolic input: the totals' formulas and notes (for table.totals_grid), the
+conditions on the symbols, and the table of `--at`, which evaluates the formulas at concrete sizes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def formula(value: Any) -> str:
     """'≈ 81,456·H·W  = 9,408·ceil(H/2)·ceil(W/2) + …', or the number when it does not depend on the input."""
     if not is_symbolic(value):
-        return f"{units.count(value)}  ({value:,})" if value >= 1000 else f"{value:,}"
+        return units.count_in_full(value)
     leading = leading_text(value)
     return leading if leading == str(value) else f"{leading}   = {value}"
 
@@ -27,30 +27,12 @@ def conditions_text(result: Analysis) -> str:
     return ", ".join(f"{condition} ({layer})" for condition, layer in result.conditions)
 
 
-def symbolic_totals_grid(result: Analysis, exact: bool = False) -> Grid:
+def params_note(result: Analysis) -> str:
+    """What the totals say after the parameter count: trainable and frozen, or the layers that make it a formula."""
     totals = result.totals
-    grid = Grid([Column(""), Column("")], header=False)
-    params_note = f"   trainable {totals.trainable:,} · frozen {totals.frozen:,}"
-    if is_symbolic(totals.params):
-        layers = [r.name for r in result.leaves() if is_symbolic(r.params)]
-        params_note = "   depends on the input size through " + ", ".join(layers)
-    rf = receptive_text(result)
-    rows = [
-        ("Params", formula(totals.params) + params_note),
-        ("Buffers", formula(totals.buffers)),
-        ("MACs", formula(totals.macs)),
-        ("FLOPs", formula(totals.flops)),
-        ("Param memory", f"{units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)}   "
-                         f"params + buffers, {result.dtype}"),
-        ("Activations", f"{units.size_in_bytes(totals.activation_bytes, exact)}   "
-                        f"every layer's output, batch {result.batch}, {result.dtype}"),
-        ("Output", units.shape(totals.output_shape)),
-        ("Receptive field", rf),
-        ("Valid for", conditions_text(result)),
-    ]
-    for label, text in rows:
-        grid.add((label, "bold"), text)
-    return grid
+    if not is_symbolic(totals.params):
+        return f"trainable {totals.trainable:,} · frozen {totals.frozen:,}"
+    return "depends on the input size through " + ", ".join(r.name for r in result.leaves() if is_symbolic(r.params))
 
 
 def receptive_text(result: Analysis) -> str:
@@ -68,7 +50,7 @@ def markdown_lines(result: Analysis, sizes: list[tuple[int, ...]] | None, exact:
     if sizes:
         lines += ["", "| input | output | params | MACs | FLOPs | activations |", "|---|---|---:|---:|---:|---:|"]
         for values, at in evaluations(result, sizes):
-            label = ", ".join(f"{name}={value}" for name, value in values.items())
+            label = size_label(values)
             if isinstance(at, str):
                 lines.append(f"| {label} | not valid: {at} | | | | |")
                 continue
@@ -77,6 +59,10 @@ def markdown_lines(result: Analysis, sizes: list[tuple[int, ...]] | None, exact:
                          f"| {units.count(t.macs, exact)} | {units.count(t.flops, exact)} "
                          f"| {units.size_in_bytes(t.activation_bytes, exact)} |")
     return lines
+
+
+def size_label(values: dict[str, int]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in values.items())  # 'H=224, W=224'
 
 
 def evaluations(result: Analysis, sizes: list[tuple[int, ...]]) -> list[tuple[dict[str, int], Any]]:
@@ -98,7 +84,7 @@ def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False)
                  Column("FLOPs", right=True), Column("Activations", right=True)] + ([Column("")] if invalid else []),
                 title=f"{result.name}  ·  at {len(sizes)} input size{'s' if len(sizes) != 1 else ''}")
     for values, at in rows:
-        label = ", ".join(f"{name}={value}" for name, value in values.items())
+        label = size_label(values)
         if isinstance(at, str):
             grid.add(label, ("-", "red"), "", "", "", "", (f"not valid: {at}", "red"))
             continue

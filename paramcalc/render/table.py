@@ -51,23 +51,36 @@ def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs
 
 
 def totals_grid(result: Analysis, exact: bool = False) -> Grid:
+    """The model's figures under the table; for a symbolic input the counts are formulas (without the
+    notes, which would follow a long formula) and the sizes the model works for are added."""
     totals = result.totals
     grid = Grid([Column(""), Column("")], header=False)
+    notes = {"Buffers": "batch-norm running statistics, not trained",
+             "MACs": "multiply-accumulates of conv and linear layers",
+             "FLOPs": "2 per MAC + bias, norm, activation, pooling, add"}
+    params_note = f"trainable {totals.trainable:,} · frozen {totals.frozen:,}"
+    receptive_field, extra = units.field_long(totals.rf), []
 
-    def both(value: int) -> str:
-        return f"{units.count(value)}  ({value:,})" if not exact and value >= 1000 else f"{value:,}"
+    def figure(value: int) -> str:
+        return units.count_in_full(value, exact)
 
+    if result.symbols:
+        from . import symbolic
+
+        figure, notes = symbolic.formula, {}  # type: ignore[assignment]
+        params_note = symbolic.params_note(result)
+        receptive_field, extra = symbolic.receptive_text(result), [("Valid for", symbolic.conditions_text(result))]
     rows = [
-        ("Params", f"{both(totals.params)}   trainable {totals.trainable:,} · frozen {totals.frozen:,}"),
-        ("Buffers", f"{both(totals.buffers)}   batch-norm running statistics, not trained"),
-        ("MACs", f"{both(totals.macs)}   multiply-accumulates of conv and linear layers"),
-        ("FLOPs", f"{both(totals.flops)}   2 per MAC + bias, norm, activation, pooling, add"),
+        ("Params", f"{figure(totals.params)}   {params_note}"),
+        *((label, figure(value) + (f"   {notes[label]}" if label in notes else ""))
+          for label, value in (("Buffers", totals.buffers), ("MACs", totals.macs), ("FLOPs", totals.flops))),
         ("Param memory", f"{units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)}   "
                          f"params + buffers, {result.dtype}"),
         ("Activations", f"{units.size_in_bytes(totals.activation_bytes, exact)}   "
                         f"every layer's output, batch {result.batch}, {result.dtype}"),
         ("Output", units.shape(totals.output_shape)),
-        ("Receptive field", units.field_long(totals.rf)),
+        ("Receptive field", receptive_field),
+        *extra,
     ]
     for label, text in rows:
         grid.add((label, "bold"), text)
@@ -75,10 +88,6 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
 
 
 def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> list:
-    if result.symbols:
-        from .symbolic import symbolic_totals_grid
-
-        return [layer_grid(result, records, metric, exact), None, symbolic_totals_grid(result, exact)]
     return [layer_grid(result, records, metric, exact), None, totals_grid(result, exact)]
 
 

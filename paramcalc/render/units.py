@@ -22,6 +22,11 @@ def count(value: Dim, exact: bool = False) -> str:
     return f"{value:,}"  # pragma: no cover - the loop always returns
 
 
+def count_in_full(value: int, exact: bool = False) -> str:
+    """'25.56 M  (25,557,032)': the short form and every digit (every digit only, below a thousand or exact)."""
+    return f"{count(value)}  ({value:,})" if not exact and value >= 1000 else f"{value:,}"
+
+
 def size_in_bytes(value: Dim, exact: bool = False) -> str:
     if not isinstance(value, int):
         return f"{value if exact else _leading(value)} B"
