@@ -22,7 +22,7 @@ from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+    from typing import Any, Callable
 
 INPUT_PORT = -1
 
@@ -135,6 +135,7 @@ class Expander:
         self.group_scopes: dict[int, _Scope] = {}
         self.layers: dict[tuple, LayerKind] = {}  # identical layers share one object (and its cached results)
         self.made: dict[int, tuple] = {}  # id of a LayerSpec -> (the names it reads, {their values: object})
+        self.top_made: dict[tuple, LayerKind] = {}  # a top-level layer's kind and arguments -> object
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -165,7 +166,7 @@ class Expander:
         scope = _Scope(INPUT_PORT)
         output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
         if spec.output is not None:
-            output = self.resolve(spec.output, scope, spec.output_pos, None)
+            output = self.resolve(spec.output, scope, lambda: (spec.output_pos, None))
         return Expansion(self.nodes, output, variables)
 
     def sizes(self, expansion: "Expansion") -> tuple[Shape, int]:
@@ -205,11 +206,17 @@ class Expander:
                      previous: int, variables: dict[str, Any], blocks: tuple[str, ...],
                      depth: int) -> tuple[int, int | None]:
         path = (*prefix, name)
-        label = ".".join(path)
         if depth > MAX_NESTING:
-            raise self.fail(f"blocks and groups nest more than {MAX_NESTING} deep", layer.pos, label)
-        inputs = [self.resolve(ref, scope, layer.inputs_pos, label, own=name) for ref in layer.inputs] \
-            if layer.inputs else [previous]
+            raise self.fail(f"blocks and groups nest more than {MAX_NESTING} deep", layer.pos, ".".join(path))
+        if layer.inputs:
+            def where() -> tuple[Pos | None, str]:
+                return layer.inputs_pos, ".".join(path)
+            inputs = [self.resolve(ref, scope, where, own=name) for ref in layer.inputs]
+        else:
+            inputs = [previous]
+        if layer.condition is None and layer.repeat is None:
+            return self.expand_one(layer, path, scope, parent, inputs, variables, blocks, depth)
+        label = ".".join(path)
         if layer.condition is not None:
             if not self.value(layer.condition, variables, layer.condition_pos, label, "if"):
                 return inputs[0], None  # a layer that is left out passes its (first) input on
@@ -233,10 +240,9 @@ class Expander:
     def expand_one(self, layer: LayerSpec, path: tuple[str, ...], scope: _Scope, parent: int | None,
                    inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...],
                    depth: int) -> tuple[int, int | None]:
-        label = ".".join(path)
         frozen = layer.frozen
         if layer.layers is not None:
-            self.single_input(inputs, "a group", layer, label)
+            self.single_input(inputs, "a group", layer, ".".join(path))
             return self.expand_group(path, "group", layer.layers, layer.output, layer.output_pos, layer.pos, parent,
                                      _Scope(inputs[0], parent=scope), variables, blocks, depth, frozen)
         assert layer.kind is not None
@@ -285,28 +291,33 @@ class Expander:
         group.output = self.expand_list(layers, inner, path, group.index, inner.input_port, variables, blocks,
                                         depth + 1)
         if output is not None:
-            group.output = self.resolve(output, inner, output_pos, ".".join(path))
+            group.output = self.resolve(output, inner, lambda: (output_pos, ".".join(path)))
         return group.output, group.index
 
     def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
                   variables: dict[str, Any], frozen: bool, reused: bool = False) -> int:
+        # A layer's object depends only on its kind, its arguments and the variables they name: a layer written
+        # once in a block or a repeat is kept per values of those variables, and a top-level layer (whose
+        # variables never change) per its kind and arguments, which a long generated spec repeats.
         if reused:
-            # A layer written once in a block or a repeat is made again at every use; its fields can only
-            # change with the variables they name, so the objects made are kept per values of those variables.
             made = self.made.get(id(layer))
             if made is None:
                 made = self.made[id(layer)] = (_names_in(layer.args), {})
+            cache: dict[tuple, LayerKind] = made[1]
             key: tuple | None = tuple(variables.get(name, _ABSENT) for name in made[0])
-            try:
-                shared = made[1].get(key)
-            except TypeError:  # a variable holds a list: made afresh
-                shared, key = None, None
-            if shared is None or not shared.min_inputs <= len(inputs) <= shared.max_inputs:
-                shared = self.make_layer(layer, path, inputs, variables)
-                if key is not None:
-                    made[1][key] = shared
         else:
+            cache, args = self.top_made, layer.args
+            # the types are part of the key: 'bias: true' and 'bias: 1' are equal but only one is right
+            key = (layer.kind, tuple(args.items()), tuple(map(type, args.values()))) if isinstance(args, dict) \
+                else (layer.kind, args, type(args))
+        try:
+            shared = cache.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a list among them: made afresh
+            shared, key = None, None
+        if shared is None or not shared.min_inputs <= len(inputs) <= shared.max_inputs:
             shared = self.make_layer(layer, path, inputs, variables)
+            if key is not None:
+                cache[key] = shared
         node = self.add_node(path, shared.kind, shared, inputs, parent, layer.pos, layer, frozen)
         node.output = node.index
         return node.index
@@ -369,32 +380,37 @@ class Expander:
                             hint="merge the inputs first with a concat or add layer")
 
     # --- names -------------------------------------------------------------------------
-    def resolve(self, ref: str, scope: _Scope, pos: Pos | None, label: str | None, own: str | None = None) -> int:
+    def resolve(self, ref: str, scope: _Scope, where: Callable[[], tuple[Pos | None, str | None]],
+                own: str | None = None) -> int:
+        """The port a reference names; `where` gives the place and the layer, for a message only."""
+        def fail(message: str, hint: str) -> SpecError:
+            pos, label = where()
+            return self.fail(message, pos, label, hint)
+
         first, *rest = ref.split(".")
         if first == INPUT_NAME and not rest:
             return scope.input_port
         if own is not None and first == own and not rest:
-            raise self.fail(f"layer takes its own output as input ('{ref}'), which would be a cycle", pos, label,
-                            hint="name a layer above this one")
-        binding, where = None, scope  # type: tuple[int, int | None] | None, _Scope | None
-        while where is not None and binding is None:
-            binding = where.names.get(first)
-            if binding is None and first in where.pending:  # in the list, not yet reached: further down
-                raise self.fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
-                                pos, label,
-                                hint="move the layer up, or the reference down (this rule rules out cycles)")
-            where = where.parent
+            raise fail(f"layer takes its own output as input ('{ref}'), which would be a cycle",
+                       "name a layer above this one")
+        binding, searched = None, scope  # type: tuple[int, int | None] | None, _Scope | None
+        while searched is not None and binding is None:
+            binding = searched.names.get(first)
+            if binding is None and first in searched.pending:  # in the list, not yet reached: further down
+                raise fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
+                           "move the layer up, or the reference down (this rule rules out cycles)")
+            searched = searched.parent
         if binding is None:
-            raise self.fail(f"no layer named '{first}' here", pos, label,
-                            hint=did_you_mean(first, scope.visible()) or "names here: " + ", ".join(scope.visible()))
+            raise fail(f"no layer named '{first}' here",
+                       did_you_mean(first, scope.visible()) or "names here: " + ", ".join(scope.visible()))
         port, group = binding
         for part in rest:
             inner = self.group_scopes.get(group) if group is not None else None
             if inner is None or part not in inner.names:
                 choices = list(inner.names) if inner else []
-                raise self.fail(f"'{ref}': no layer '{part}' inside", pos, label,
-                                hint=did_you_mean(part, choices) or ("inside: " + ", ".join(choices) if choices
-                                                                     else f"'{ref.rsplit('.', 1)[0]}' is not a group"))
+                raise fail(f"'{ref}': no layer '{part}' inside",
+                           did_you_mean(part, choices) or ("inside: " + ", ".join(choices) if choices
+                                                           else f"'{ref.rsplit('.', 1)[0]}' is not a group"))
             port, group = inner.names[part]
         return port
 

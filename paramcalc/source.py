@@ -23,6 +23,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
+# Longer texts are first offered to plain_yaml's reader (about three times faster on a long spec); below
+# this size libyaml's node tree costs less than importing that reader
+PLAIN_READER_CHARS = 16_000
 _PLAIN = "tag:paramcalc,2026:plain"  # a plain (unquoted) scalar whose type the converter decides
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -57,24 +60,23 @@ class YMap(dict):
 
     The positions are kept as one flat tuple of numbers (line, column of the mapping, then of each key and
     its value, in order) rather than as YAML nodes: a long file's node tree is several times the size of
-    its values, and it is freed as soon as the values are read.
+    its values, and it is freed as soon as the values are read. A mapping written on one line may hold
+    instead what works the tuple out when a message first needs it.
     """
 
-    __slots__ = ("_marks",)
-
-    def __init__(self, marks: Any = ()) -> None:
-        super().__init__()
-        self._marks = marks
+    __slots__ = ("_marks",)  # set by whoever makes the mapping, once its keys are known
 
     @property
     def pos(self) -> Pos:
-        return Pos(self._marks[0] + 1, self._marks[1] + 1)
+        marks = _marks_of(self)
+        return Pos(marks[0] + 1, marks[1] + 1)
 
     def _find(self, key: str, offset: int) -> Pos:
+        marks = _marks_of(self)
         for index, name in enumerate(self):
             if name == key:
                 at = 2 + 4 * index + offset
-                return Pos(self._marks[at] + 1, self._marks[at + 1] + 1)
+                return Pos(marks[at] + 1, marks[at + 1] + 1)
         return self.pos
 
     def key_where(self, key: str) -> Pos:
@@ -97,11 +99,22 @@ class YList(list):
 
     @property
     def pos(self) -> Pos:
-        return Pos(self._marks[0] + 1, self._marks[1] + 1)
+        marks = _marks_of(self)
+        return Pos(marks[0] + 1, marks[1] + 1)
 
     def where(self, index: int) -> Pos:
+        marks = _marks_of(self)
         at = 2 + 2 * index
-        return Pos(self._marks[at] + 1, self._marks[at + 1] + 1) if at < len(self._marks) else self.pos
+        return Pos(marks[at] + 1, marks[at + 1] + 1) if at < len(marks) else self.pos
+
+
+def _marks_of(container: YMap | YList) -> tuple[int, ...]:
+    """The container's positions; a collection read from one line of a long file works them out when first
+    asked (see plain_yaml.LineMarks)."""
+    marks = container._marks
+    if type(marks) is not tuple:
+        marks = container._marks = marks.resolve()
+    return marks
 
 
 def key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
@@ -133,6 +146,11 @@ def load_yaml(text: str, file: str | None = None) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES:,} bytes", file=file,
                         hint="a spec describes a network with blocks and repeats; it never needs to be this long")
+    if len(text) > PLAIN_READER_CHARS:
+        from .plain_yaml import read_plain  # here: it imports this module
+        value = read_plain(text)
+        if value is not None:
+            return value
     try:
         node = yaml.compose(text, Loader=_FastLoader)
     except yaml.MarkedYAMLError as err:
@@ -205,7 +223,7 @@ class _Converter:
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
         marks = [node.start_mark.line, node.start_mark.column]
-        result = YMap(marks)
+        result = YMap()
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise self.fail(key_node, "YAML merge keys ('<<') are not supported",
@@ -216,6 +234,7 @@ class _Converter:
                                 hint="write 'name: value'; a '?' or '[' / '{' before the colon makes a complex key")
             key = str(key_node.value)
             if key in result:
+                result._marks = tuple(marks)
                 first = result.key_where(key)
                 raise self.fail(key_node, f"duplicate key '{key}' (first given on line {first.line})",
                                 hint="YAML would silently keep only the last value; remove one of them")

@@ -46,8 +46,8 @@ class LayerSpec:
     args_pos): a long spec would otherwise spend a tenth of its reading time on positions never shown.
     """
 
-    __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "inputs_pos", "repeat",
-                 "repeat_pos", "condition", "condition_pos", "frozen", "layers", "output", "output_pos")
+    __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "repeat", "condition", "frozen",
+                 "layers", "output", "output_pos")
 
     def __init__(self, pos: Pos, kind: str | None) -> None:
         self.pos = pos
@@ -57,11 +57,8 @@ class LayerSpec:
         self.args: Any = None  # YMap of fields/arguments, a scalar for the primary field, or None
         self.name: str | None = None
         self.inputs: list[str] | None = None
-        self.inputs_pos: Pos | None = None
         self.repeat: Any = None
-        self.repeat_pos: Pos | None = None
         self.condition: Any = None
-        self.condition_pos: Pos | None = None
         self.frozen = False
         self.layers: list[LayerSpec] | None = None
         self.output: str | None = None
@@ -78,6 +75,23 @@ class LayerSpec:
         if self.kind_key is None or self.args is None:
             return self.kind_pos
         return value_pos(self.written, self.kind_key, self.pos)
+
+    @property
+    def inputs_pos(self) -> Pos | None:
+        return self._value_pos("from")
+
+    @property
+    def repeat_pos(self) -> Pos | None:
+        return self._value_pos("repeat")
+
+    @property
+    def condition_pos(self) -> Pos | None:
+        return self._value_pos("if")
+
+    def _value_pos(self, key: str) -> Pos | None:
+        if self.written is None or key not in self.written:
+            return None
+        return value_pos(self.written, key, self.pos)
 
 
 class BlockDef:
@@ -284,8 +298,9 @@ class _SpecReader:
             raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'", pos, layer=label,
                             hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
         layer = LayerSpec(pos=pos, kind=None)
+        layer.written = raw
         if kinds:
-            layer.written, layer.kind_key, layer.args = raw, kinds[0], raw[kinds[0]]
+            layer.kind_key, layer.args = kinds[0], raw[kinds[0]]
             layer.kind = self.known_kind(kinds[0], lambda: key_pos(raw, kinds[0], pos), label)
             self.check_fields(layer, label)
         else:
@@ -299,26 +314,25 @@ class _SpecReader:
                                 hint="give the layer another name, e.g. 'stem'")
             layer.name = name
         if "from" in raw:
-            layer.inputs, layer.inputs_pos = self.inputs(raw["from"], value_pos(raw, "from", pos), label)
-        if "repeat" in raw:
-            layer.repeat, layer.repeat_pos = raw["repeat"], value_pos(raw, "repeat", pos)
-        if "if" in raw:
-            layer.condition, layer.condition_pos = raw["if"], value_pos(raw, "if", pos)
+            layer.inputs = self.inputs(raw["from"], lambda: value_pos(raw, "from", pos), label)
+        layer.repeat = raw.get("repeat")
+        layer.condition = raw.get("if")
         if "frozen" in raw:
             if not isinstance(raw["frozen"], bool):
                 raise self.fail("'frozen' must be true or false", value_pos(raw, "frozen", pos), layer=label)
             layer.frozen = raw["frozen"]
         return layer
 
-    def inputs(self, raw: Any, pos: Pos, label: str | None) -> tuple[list[str], Pos]:
+    def inputs(self, raw: Any, where: Callable[[], Pos], label: str | None) -> list[str]:
+        """The names in 'from'; where it is written is looked up only for a message."""
         items = raw if isinstance(raw, list) else [raw]
         if not items:
-            raise self.fail("'from' is an empty list", pos, layer=label, hint="from: [branch1, branch2]")
+            raise self.fail("'from' is an empty list", where(), layer=label, hint="from: [branch1, branch2]")
         for item in items:
             if not isinstance(item, str) or not is_reference(item):
-                raise self.fail(f"'from' must name layers, got {item!r}", pos, layer=label,
+                raise self.fail(f"'from' must name layers, got {item!r}", where(), layer=label,
                                 hint="from: input, from: conv1 or from: [branch1, branch2]")
-        return list(items), pos
+        return list(items)
 
     def check_fields(self, layer: LayerSpec, label: str | None) -> None:
         """Field names are checked here, with their line; their values at expansion."""
