@@ -45,7 +45,7 @@ class Node:
         self.input_names = input_names
         self.parent, self.pos, self.written, self.frozen = parent, pos, written, frozen  # written: as in the spec
         self.output = INPUT_PORT  # a group's output port; a layer's own index
-        self.children: list[int] = []
+        self.children: list[int] | tuple = [] if layer is None else ()  # a layer has none
         self.repeated = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
 
     @property
@@ -367,11 +367,16 @@ class Expander:
             raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
-        names = tuple([INPUT_NAME if port == INPUT_PORT else self.nodes[port].name for port in inputs])
-        node = Node(len(self.nodes), path, kind, layer, tuple(inputs), names, parent, pos, written, frozen)
-        self.nodes.append(node)
+        nodes = self.nodes
+        if len(inputs) == 1:
+            port = inputs[0]
+            names: tuple[str, ...] = (INPUT_NAME if port == INPUT_PORT else nodes[port].name,)
+        else:
+            names = tuple([INPUT_NAME if port == INPUT_PORT else nodes[port].name for port in inputs])
+        node = Node(len(nodes), path, kind, layer, tuple(inputs), names, parent, pos, written, frozen)
+        nodes.append(node)
         if parent is not None:
-            self.nodes[parent].children.append(node.index)
+            nodes[parent].children.append(node.index)  # type: ignore[union-attr]
         return node
 
     def single_input(self, inputs: list[int], what: str, layer: LayerSpec, label: str) -> None:
@@ -402,7 +407,7 @@ class Expander:
             searched = searched.parent
         if binding is None:
             raise fail(f"no layer named '{first}' here",
-                       did_you_mean(first, scope.visible()) or "names here: " + ", ".join(scope.visible()))
+                       did_you_mean(first, scope.visible()) or "names here: " + _some(scope.visible()))
         port, group = binding
         for part in rest:
             inner = self.group_scopes.get(group) if group is not None else None
@@ -413,6 +418,13 @@ class Expander:
                                                            else f"'{ref.rsplit('.', 1)[0]}' is not a group"))
             port, group = inner.names[part]
         return port
+
+
+def _some(names: list[str]) -> str:
+    """A list of names for a hint: all of a short list; of a long one, the input and the nearest ones."""
+    if len(names) <= 12:
+        return ", ".join(names)
+    return ", ".join([names[0], "...", *names[-10:]]) + f" ({len(names)} names)"
 
 
 class Expansion(namedtuple("Expansion", "nodes output variables")):

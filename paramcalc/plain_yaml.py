@@ -12,9 +12,10 @@ compares the two readers on generated documents and on mutated zoo specs.
 from __future__ import annotations
 
 import re
+from sys import intern
 
 from .limits import MAX_YAML_NESTING
-from .source import YList, YMap, _plain_value
+from .source import _BOOL, _NULL, YList, YMap, _plain_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,13 +33,14 @@ _BEFORE_COMMENT = re.compile(r"""(?:[^"'#]|"[^"\\]*"|'[^']*'|(?<! )#)*""")
 # characters that start something other than a plain scalar (YAML's indicators); '-' is allowed before
 # a non-space character (-1)
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-# a plain scalar of a flow collection that the plans read (a superset is read token by token): it starts
-# with a letter, digit, '_', '.', '(', '~', '+' or a '-' before a digit or '.', and holds no indicator
-_SCALAR = re.compile(r"((?:[A-Za-z0-9_.(~+]|-(?=[0-9.]))[A-Za-z0-9_.+\-*/()=<>!~^%]*(?: +[A-Za-z0-9_.+\-*/()=<>!~^%]+)*)")
-_X = re.compile("x")
-_SKELETON_CHARS = frozenset("[]{},: x")
-_SLOW = "read token by token"
-_MAX_PLANS = 1000  # shapes of flow collections kept; a file with more is read token by token
+# A flow collection's shape: its text with every letter, digit and the other characters that mean the same
+# wherever they stand replaced by 'x'. Reading a line (tokens, structure, checks) depends on its shape
+# only, so lines of one shape share one plan; the values (and duplicate keys) are read from each line.
+_NEUTRAL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.()+/=<^~"
+_SHAPE = bytes.maketrans(_NEUTRAL, b"x" * len(_NEUTRAL))
+_NUMBER_START = frozenset("+-0123456789")
+_WORDS = _NULL | set(_BOOL)
+_MAX_PLANS = 4096  # shapes kept; the lines of further shapes are each read token by token
 
 
 class _Decline(Exception):
@@ -94,7 +96,7 @@ class _Reader:
                 content = content[:_comment_start(content)]
             lines.append((number, indent, content.rstrip(" ")))
         self.lines = lines
-        self.plans: dict[str, Any] = {}  # a flow collection's skeleton -> how to build its values
+        self.plans: dict[bytes, Any] = {}  # a flow collection's skeleton -> how to build its values
 
     def document(self) -> Any:
         lines = self.lines
@@ -150,7 +152,9 @@ class _Reader:
                 at += 1
             items.append(value)
             marks += (number, column)
-        return YList(items, tuple(marks)), at
+        result = YList(items)
+        result._marks = tuple(marks)
+        return result, at
 
     def mapping(self, at: int, indent: int, depth: int) -> tuple[YMap, int, int]:
         if depth >= MAX_YAML_NESTING:
@@ -201,14 +205,13 @@ class _Reader:
         """A value written on one line after a key or a '- ': a flow collection or a scalar."""
         first = text[0]
         if first == "[" or first == "{":
-            parts = _SCALAR.split(text)  # what is between the scalars, then the scalars
-            skeleton = "x".join(parts[0::2])
-            plan = self.plans.get(skeleton)
+            shape = text.encode().translate(_SHAPE)
+            plan = self.plans.get(shape)
             if plan is None:
-                plan = self.plan(skeleton, depth)
-            if plan is not _SLOW:
-                return _build(plan, parts[1::2], (number, column, text))
-            return _parse_flow(text, number, column, depth)
+                plan = _Flow(text).plan(depth)
+                if len(self.plans) < _MAX_PLANS:
+                    self.plans[shape] = plan
+            return _build(plan, text, (number, column))
         if first == '"' or first == "'":
             if len(text) < 2 or text[-1] != first or first in text[1:-1] or (first == '"' and "\\" in text):
                 raise _Decline
@@ -216,16 +219,6 @@ class _Reader:
         if not _plain_ok(text) or ": " in text or text[-1] == ":" or "#" in text:
             raise _Decline
         return _plain_value(text)
-
-    def plan(self, skeleton: str, depth: int) -> Any:
-        """How to build the values of every line shaped like `skeleton` (its scalars replaced by x), or _SLOW
-        for a line the plan cannot read (quotes, unusual characters): each of those is read token by token."""
-        plan: Any = _SLOW
-        if set(skeleton) <= _SKELETON_CHARS and len(self.plans) < _MAX_PLANS:
-            numbered = iter(range(len(skeleton)))  # x0, x1, ...: unique keys, so that the parse keeps them all
-            plan = _plan_of(_parse_flow(_X.sub(lambda _: f"x{next(numbered)}", skeleton), 0, 0, depth), ())
-        self.plans[skeleton] = plan
-        return plan
 
 
 def _is_item(content: str) -> bool:
@@ -237,139 +230,127 @@ def _plain_ok(text: str) -> bool:
     return text[0] not in _INDICATORS or (text[0] == "-" and len(text) > 1 and text[1] != " ")
 
 
-def _plan_of(value: Any, path: tuple[int, ...]) -> tuple:
-    """From a parsed numbered skeleton: (is a mapping, path, entries), an entry being (key's scalar number,
-    what the value is) for a mapping, what the item is for a list; what a value is: a scalar's number, None
-    for an empty value, or the plan of a collection. The path is the collection's place in the line (the
-    positions of the entries that lead to it)."""
-    def part(item: Any, index: int) -> Any:
-        if isinstance(item, str):
-            return int(item[1:])
-        return None if item is None else _plan_of(item, (*path, index))
-    if isinstance(value, dict):
-        return True, path, tuple((int(key[1:]), part(item, index)) for index, (key, item) in enumerate(value.items()))
-    return False, path, tuple(part(item, index) for index, item in enumerate(value))
+# What a plan holds for a value: a scalar is (kind, start, end) in the line's text (an empty value stands
+# where the next indicator is), a collection is (is a mapping, where it starts, entries). A mapping's entries
+# are (key start, key end, value), a list's are its values. Positions count from the collection's line start.
+_PLAIN, _QUOTED, _EMPTY = "plain", "quoted", "empty"
+# the kinds of token, as numbered by _FLOW_TOKEN's groups
+_INDICATOR, _COLON, _QUOTED_TOKEN, _PLAIN_TOKEN, _OTHER = 1, 2, 3, 4, 5
 
 
-def _build(plan: tuple, scalars: list[str], line: tuple[int, int, str]) -> Any:
-    is_mapping, path, parts = plan
-    if is_mapping:
-        result = YMap()
-        for key, part in parts:
-            if part.__class__ is int:
-                text = scalars[part]
-                # the text is ASCII: digits are a decimal integer, unless they have a leading zero
-                result[scalars[key]] = int(text) if text.isdigit() and (text[0] != "0" or len(text) == 1) \
-                    else _plain_value(text)
-            else:
-                result[scalars[key]] = None if part is None else _build(part, scalars, line)
-        if len(result) != len(parts):
-            raise _Decline  # a key given twice: libyaml's reader says where
-        result._marks = LineMarks((line, path))
-        return result
-    return YList([_plain_value(scalars[part]) if part.__class__ is int else None if part is None else
-                  _build(part, scalars, line) for part in parts], LineMarks((line, path)))
+def _build(plan: tuple, text: str, line: tuple[int, int]) -> Any:
+    is_mapping, _, entries = plan
+    result: Any = YMap() if is_mapping else YList()
+    for entry in entries:
+        kind, start, end = part = entry[2] if is_mapping else entry
+        if kind is _PLAIN:
+            value = text[start:end]
+            if value.isdigit():  # the text is ASCII: a decimal integer, unless it has a leading zero
+                if value[0] != "0" or end - start == 1:
+                    value = int(value)
+            elif value[0] in _NUMBER_START or value in _WORDS:  # else text: neither null, a boolean nor a number
+                value = _plain_value(value)
+        elif kind is _QUOTED:
+            value = text[start + 1:end - 1]
+        elif kind is _EMPTY:
+            value = None
+        else:
+            value = _build(part, text, line)
+        if is_mapping:
+            result[intern(text[entry[0]:entry[1]])] = value  # one string for the many uses of a key
+        else:
+            result.append(value)
+    if is_mapping and len(result) != len(entries):
+        raise _Decline  # a key given twice: libyaml's reader says where
+    result._marks = (line, plan)  # worked out by line_marks when a message needs them
+    return result
 
 
-class LineMarks(tuple):
-    """(line, path): the positions of a collection written on one line, worked out when a message first
-    needs them by reading the line again token by token. The line is (number, column, text); the path, the
-    collection's place in it."""
-
-    __slots__ = ()
-
-    def resolve(self) -> tuple[int, ...]:
-        (number, column, text), path = self
-        value = _parse_flow(text, number, column, 0)
-        for index in path:
-            value = list(value.values())[index] if isinstance(value, dict) else value[index]
-        return value._marks
-
-
-def _parse_flow(text: str, number: int, column: int, depth: int) -> Any:
-    tokens = [(match.lastindex, match.start(match.lastindex), match.group(match.lastindex))
-              for match in _FLOW_TOKEN.finditer(text)]
-    value, end = _Flow(tokens, number, column).value(0, depth)
-    if end != len(tokens):
-        raise _Decline
-    return value
-
-
-_INDICATOR, _COLON, _QUOTED, _PLAIN, _OTHER = 1, 2, 3, 4, 5
+def line_marks(line: tuple[int, int], plan: tuple) -> tuple[int, ...]:
+    """The positions of a collection read from one line (number, column where the collection starts) with
+    a plan: they are worked out when a message first needs them."""
+    number, column = line
+    is_mapping, start, entries = plan
+    marks = [number, column + start]
+    for entry in entries:
+        if is_mapping:
+            marks += (number, column + entry[0])
+            entry = entry[2]
+        marks += (number, column + entry[1])  # where the value starts, for a scalar and a collection
+    return tuple(marks)
 
 
 class _Flow:
-    """One line's flow collection, from its tokens: (kind, offset in the text, text)."""
+    """Makes the plan of one line's flow collection from its tokens: (kind, offset in the text, text)."""
 
-    def __init__(self, tokens: list[tuple[int, int, str]], number: int, column: int) -> None:
-        self.tokens, self.number, self.column = tokens, number, column
+    def __init__(self, text: str) -> None:
+        self.tokens = [(match.lastindex, match.start(match.lastindex), match.group(match.lastindex))
+                       for match in _FLOW_TOKEN.finditer(text)]
+
+    def plan(self, depth: int) -> tuple:
+        plan, end = self.collection(0, depth)
+        if end != len(self.tokens):
+            raise _Decline
+        return plan
+
+    def token(self, at: int) -> tuple[int, int, str]:
+        return self.tokens[at] if at < len(self.tokens) else (_OTHER, 0, "")
 
     def value(self, at: int, depth: int) -> tuple[Any, int]:
-        tokens = self.tokens
-        if at >= len(tokens):
-            raise _Decline
-        kind, offset, text = tokens[at]
-        if kind == _PLAIN:
-            return _flow_plain(text), at + 1
-        if kind == _QUOTED:
-            return text[1:-1], at + 1
+        kind, offset, text = self.token(at)
+        if kind == _PLAIN_TOKEN:
+            text = text.rstrip(" ")
+            if not _plain_ok(text):
+                raise _Decline
+            return (_PLAIN, offset, offset + len(text)), at + 1
+        if kind == _QUOTED_TOKEN:
+            return (_QUOTED, offset, offset + len(text)), at + 1
+        return self.collection(at, depth)
+
+    def collection(self, at: int, depth: int) -> tuple[tuple, int]:
+        kind, start, text = self.token(at)
         if kind != _INDICATOR or text not in "[{" or depth >= MAX_YAML_NESTING:
             raise _Decline
-        number, column = self.number, self.column
+        entries: list[Any] = []
+        at += 1
         if text == "[":
-            items: list[Any] = []
-            marks = [number, column + offset]
-            at += 1
             while True:
-                kind, offset, text = tokens[at] if at < len(tokens) else (_OTHER, 0, "")
+                kind, _, text = self.token(at)
                 if kind == _INDICATOR and text == "]":
-                    return YList(items, tuple(marks)), at + 1
-                value, at = self.value(at, depth + 1)
-                items.append(value)
-                marks += (number, column + offset)
-                kind, _, text = tokens[at] if at < len(tokens) else (_OTHER, 0, "")
+                    return (False, start, tuple(entries)), at + 1
+                item, at = self.value(at, depth + 1)
+                entries.append(item)
+                kind, _, text = self.token(at)
                 if kind != _INDICATOR or text not in ",]":
                     raise _Decline  # a ':' makes a one-pair mapping; anything else is a mistake
                 if text == ",":
                     at += 1
-        result = YMap()
-        marks = [number, column + offset]
-        at += 1
+        keys = set()
         while True:
-            kind, offset, text = tokens[at] if at < len(tokens) else (_OTHER, 0, "")
+            kind, offset, text = self.token(at)
             if kind == _INDICATOR and text == "}":
-                result._marks = tuple(marks)
-                return result, at + 1
-            if kind != _PLAIN:
-                raise _Decline
+                return (True, start, tuple(entries)), at + 1
             key = text.rstrip(" ")
-            if key in result or len(key) > 1000 or not _plain_ok(key):
+            if kind != _PLAIN_TOKEN or key in keys or len(key) > 1000 or not _plain_ok(key):
                 raise _Decline
-            key_column = column + offset
+            keys.add(key)  # a shape's keys differ from its lines'; each line is checked again when built
+            key_span = (offset, offset + len(key))
             at += 1
-            kind, offset, text = tokens[at] if at < len(tokens) else (_OTHER, 0, "")
+            kind, offset, text = self.token(at)
             if kind == _COLON:
                 at += 1
-                kind, offset, text = tokens[at] if at < len(tokens) else (_OTHER, 0, "")
-                if kind == _INDICATOR and text in ",}":
-                    value = None  # an empty value stands where the next indicator is
-                else:
-                    value, at = self.value(at, depth + 1)
-            elif kind == _INDICATOR and text in ",}":
-                value = None
-            else:
+                kind, offset, text = self.token(at)
+            elif kind != _INDICATOR or text not in ",}":
                 raise _Decline
-            result[key] = value
-            marks += (number, key_column, number, column + offset)
-            kind, _, text = tokens[at] if at < len(tokens) else (_OTHER, 0, "")
+            if kind == _INDICATOR and text in ",}":
+                value: Any = (_EMPTY, offset, offset)  # an empty value stands where the next indicator is
+            else:
+                value, at = self.value(at, depth + 1)
+            entries.append((*key_span, value))
+            kind, _, text = self.token(at)
             if kind != _INDICATOR or text not in ",}":
                 raise _Decline
             if text == ",":
                 at += 1
 
 
-def _flow_plain(text: str) -> Any:
-    text = text.rstrip(" ")
-    if not _plain_ok(text):
-        raise _Decline
-    return _plain_value(text)

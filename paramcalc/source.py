@@ -68,11 +68,11 @@ class YMap(dict):
 
     @property
     def pos(self) -> Pos:
-        marks = _marks_of(self)
+        marks = marks_of(self)
         return Pos(marks[0] + 1, marks[1] + 1)
 
     def _find(self, key: str, offset: int) -> Pos:
-        marks = _marks_of(self)
+        marks = marks_of(self)
         for index, name in enumerate(self):
             if name == key:
                 at = 2 + 4 * index + offset
@@ -91,29 +91,27 @@ class YMap(dict):
 class YList(list):
     """A list that knows its own position and those of its items (line, column pairs in one tuple)."""
 
-    __slots__ = ("_marks",)
-
-    def __init__(self, items: Any, marks: Any) -> None:
-        super().__init__(items)
-        self._marks = marks
+    __slots__ = ("_marks",)  # set by whoever makes the list
 
     @property
     def pos(self) -> Pos:
-        marks = _marks_of(self)
+        marks = marks_of(self)
         return Pos(marks[0] + 1, marks[1] + 1)
 
     def where(self, index: int) -> Pos:
-        marks = _marks_of(self)
+        marks = marks_of(self)
         at = 2 + 2 * index
         return Pos(marks[at] + 1, marks[at + 1] + 1) if at < len(marks) else self.pos
 
 
-def _marks_of(container: YMap | YList) -> tuple[int, ...]:
-    """The container's positions; a collection read from one line of a long file works them out when first
-    asked (see plain_yaml.LineMarks)."""
+def marks_of(container: YMap | YList) -> tuple[int, ...]:
+    """The container's positions. A collection read from one line of a long file holds (line, plan) instead,
+    and they are worked out when first asked for."""
     marks = container._marks
-    if type(marks) is not tuple:
-        marks = container._marks = marks.resolve()
+    if type(marks[0]) is tuple:
+        from .plain_yaml import line_marks
+
+        marks = container._marks = line_marks(*marks)
     return marks
 
 
@@ -151,6 +149,11 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         value = read_plain(text)
         if value is not None:
             return value
+    return read_with_libyaml(text, file)
+
+
+def read_with_libyaml(text: str, file: str | None = None) -> Any:
+    """YAML text read by libyaml's composer into YMap / YList / scalars; SpecError on any problem."""
     try:
         node = yaml.compose(text, Loader=_FastLoader)
     except yaml.MarkedYAMLError as err:
@@ -219,7 +222,9 @@ class _Converter:
             items.append(self.convert(child, depth + 1))
             mark = child.start_mark
             marks += (mark.line, mark.column)
-        return YList(items, tuple(marks))
+        result = YList(items)
+        result._marks = tuple(marks)
+        return result
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
         marks = [node.start_mark.line, node.start_mark.column]

@@ -12,7 +12,7 @@ import os
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .gcpause import paused_gc
 from .layers import ALIASES, REGISTRY, lookup
-from .source import key_pos, load_yaml, value_pos
+from .source import YList, YMap, key_pos, load_yaml, marks_of, value_pos
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,10 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
 REF_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$"
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+_NAME_CHARS = _WORD + "-"
+_new_pos = tuple.__new__  # Pos(line, column) without the named tuple's own constructor, for every layer
 
 
 def is_name(text: str) -> bool:
-    return bool(text) and text[0] in _WORD and not text.strip(_WORD + "-")
+    return bool(text) and text[0] in _WORD and not text.strip(_NAME_CHARS)
 
 
 def is_reference(text: str) -> bool:
@@ -34,6 +36,7 @@ def is_reference(text: str) -> bool:
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
 LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "layers", "output")
+_LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
 INPUT_NAME = "input"
@@ -129,6 +132,11 @@ class Spec:
 
 def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> Spec:
     """Read a spec from a path, YAML text, or an already-loaded mapping."""
+    with paused_gc():  # one pause for the whole: the collector would run between two pauses
+        return _load_spec(source, file)
+
+
+def _load_spec(source: str | os.PathLike | dict, file: str | None) -> Spec:
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
                                            and source.strip().endswith((".yaml", ".yml"))):
         path = os.fspath(source)
@@ -142,18 +150,15 @@ def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> S
             raise SpecError(f"the file is not UTF-8 text (byte {err.start})", file=file) from None
         except OSError as err:
             raise SpecError(f"cannot read the file: {err.strerror}", file=file) from None
-        with paused_gc():
-            data = load_yaml(text, file)
+        data = load_yaml(text, file)
     elif isinstance(source, str):
         file = file or "<string>"
-        with paused_gc():
-            data = load_yaml(source, file)
+        data = load_yaml(source, file)
     else:
         file = file or "<dict>"
         data = source
     try:
-        with paused_gc():
-            return _SpecReader(file).spec(data)
+        return _SpecReader(file).spec(data)
     except SpecError as err:
         err.located(file=file)
         raise
@@ -163,6 +168,9 @@ class _SpecReader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.block_names: set[str] = set()
+        self.known_kinds: dict[str, str] = {}  # kinds checked already
+        self.field_names = {name: kind.field_names() for name, kind in REGISTRY.items()}
+        self.field_names.update((alias, REGISTRY[name].field_names()) for alias, name in ALIASES.items())
         self.block: str | None = None  # the block being read, for messages
 
     def fail(self, message: str, pos: Pos | None, hint: str | None = None, layer: str | None = None) -> SpecError:
@@ -265,7 +273,11 @@ class _SpecReader:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'layers' of {where} must be a non-empty list, got {raw!r}", pos,
                             hint="one item per layer: '- conv2d: {out: 64, kernel: 3}' then '- relu'")
-        return [self.layer(item, value_pos(raw, index, pos), prefix, index) for index, item in enumerate(raw)]
+        marks = marks_of(raw) if isinstance(raw, YList) else ()
+        if len(marks) < 2 + 2 * len(raw):  # a list given from Python: the position of the list for all
+            return [self.layer(item, pos, prefix, index) for index, item in enumerate(raw)]
+        return [self.layer(item, _new_pos(Pos, (marks[2 * index + 2] + 1, marks[2 * index + 3] + 1)), prefix, index)
+                for index, item in enumerate(raw)]
 
     def known_kind(self, kind: Any, where: Callable[[], Pos], label: str) -> str:
         """The kind, checked; where it is written is looked up only for a message."""
@@ -276,33 +288,34 @@ class _SpecReader:
             raise self.fail(f"unknown layer kind '{kind}'", where(), layer=label,
                             hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
                             + (one_of(self.block_names) or "none"))
+        self.known_kinds[kind] = kind
         return kind
 
     def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
-        label = prefix + str(index)
         if isinstance(raw, str):
-            return LayerSpec(pos, self.known_kind(raw.strip(), lambda: pos, label))
+            return LayerSpec(pos, self.known_kind(raw.strip(), lambda: pos, prefix + str(index)))
         if not isinstance(raw, dict):
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
-        kinds = [key for key in raw if key not in LAYER_KEYS]
+        kinds = raw.keys() - _LAYER_KEY_SET
         name = raw.get("name")
         label = prefix + (name if isinstance(name, str) else str(index))
-        if len(kinds) > 1:
-            raise self.fail(f"one layer has several kinds: {', '.join(map(str, kinds))}", pos, layer=label,
-                            hint="each layer is one list item: start each with its own '- '")
-        if not kinds and "layers" not in raw:
-            raise self.fail("the layer has no kind", pos, layer=label,
-                            hint="add a kind such as 'conv2d: {...}', or 'layers: [...]' for a group")
-        if kinds and "layers" in raw:
-            raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'", pos, layer=label,
-                            hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
-        layer = LayerSpec(pos=pos, kind=None)
+        if len(kinds) != 1 or "layers" in raw:
+            self.check_kinds(raw, pos, label)
+        layer = LayerSpec(pos, None)
         layer.written = raw
         if kinds:
-            layer.kind_key, layer.args = kinds[0], raw[kinds[0]]
-            layer.kind = self.known_kind(kinds[0], lambda: key_pos(raw, kinds[0], pos), label)
-            self.check_fields(layer, label)
+            kind_key, = kinds
+            layer.kind_key = kind_key
+            args = layer.args = raw[kind_key]
+            known = self.known_kinds.get(kind_key)
+            if known is None:
+                known = self.known_kind(kind_key, lambda: key_pos(raw, kind_key, pos), label)
+            layer.kind = known
+            # a mapping whose keys are all fields of the kind (the usual case) needs no closer look
+            fields = self.field_names.get(known)
+            if args is not None and not (fields is not None and type(args) is YMap and fields.issuperset(args)):
+                self.check_fields(layer, label)
         else:
             layer.layers = self.layer_list(raw["layers"], value_pos(raw, "layers", pos), "a group", label + ".")
             layer.output, layer.output_pos = self.reference(raw, "output", pos)
@@ -313,15 +326,29 @@ class _SpecReader:
                 raise self.fail("'input' is reserved for the input of the model or block", value_pos(raw, "name", pos),
                                 hint="give the layer another name, e.g. 'stem'")
             layer.name = name
-        if "from" in raw:
-            layer.inputs = self.inputs(raw["from"], lambda: value_pos(raw, "from", pos), label)
-        layer.repeat = raw.get("repeat")
-        layer.condition = raw.get("if")
-        if "frozen" in raw:
-            if not isinstance(raw["frozen"], bool):
-                raise self.fail("'frozen' must be true or false", value_pos(raw, "frozen", pos), layer=label)
-            layer.frozen = raw["frozen"]
+        if len(raw) > 1 + (name is not None):  # more than a kind and a name
+            if "from" in raw:
+                layer.inputs = self.inputs(raw["from"], lambda: value_pos(raw, "from", pos), label)
+            layer.repeat = raw.get("repeat")
+            layer.condition = raw.get("if")
+            if "frozen" in raw:
+                if not isinstance(raw["frozen"], bool):
+                    raise self.fail("'frozen' must be true or false", value_pos(raw, "frozen", pos), layer=label)
+                layer.frozen = raw["frozen"]
         return layer
+
+    def check_kinds(self, raw: dict, pos: Pos, label: str) -> None:
+        """A layer has one kind, or 'layers' for an inline group."""
+        kinds = [key for key in raw if key not in _LAYER_KEY_SET]
+        if len(kinds) > 1:
+            raise self.fail(f"one layer has several kinds: {', '.join(map(str, kinds))}", pos, layer=label,
+                            hint="each layer is one list item: start each with its own '- '")
+        if not kinds and "layers" not in raw:
+            raise self.fail("the layer has no kind", pos, layer=label,
+                            hint="add a kind such as 'conv2d: {...}', or 'layers: [...]' for a group")
+        if kinds and "layers" in raw:
+            raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'", pos, layer=label,
+                            hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
 
     def inputs(self, raw: Any, where: Callable[[], Pos], label: str | None) -> list[str]:
         """The names in 'from'; where it is written is looked up only for a message."""
@@ -351,6 +378,8 @@ class _SpecReader:
                                 layer=label, hint=self.field_hint(kind))
             return
         names = kind.field_names()
+        if names.issuperset(args):
+            return
         for key in args:
             if key not in names:
                 where = key_pos(args, key, layer.args_pos or layer.pos)
