@@ -96,7 +96,7 @@ class _Reader:
                 content = content[:_comment_start(content)]
             lines.append((number, indent, content.rstrip(" ")))
         self.lines = lines
-        self.plans: dict[bytes, Any] = {}  # a flow collection's skeleton -> how to build its values
+        self.plans: dict[bytes, tuple] = {}  # a flow collection's shape -> how to read its values
 
     def document(self) -> Any:
         lines = self.lines
@@ -105,7 +105,7 @@ class _Reader:
         number, indent, content = lines[0]
         if content[0] == "-" and (len(content) == 1 or content[1] == " "):
             raise _Decline  # a spec is a mapping; the spec reader says so
-        value, _, end = self.mapping(0, indent, 0)
+        value, end = self.mapping(0, indent, 0)
         if end != len(lines):
             raise _Decline
         return value
@@ -114,10 +114,8 @@ class _Reader:
         """The block mapping or list starting on entry `at`, and the entry after it."""
         _, indent, content = self.lines[at]
         if content[0] == "-" and (len(content) == 1 or content[1] == " "):
-            value, end = self.sequence(at, indent, depth)
-        else:
-            value, _, end = self.mapping(at, indent, depth)
-        return value, end
+            return self.sequence(at, indent, depth)
+        return self.mapping(at, indent, depth)
 
     def sequence(self, at: int, indent: int, depth: int) -> tuple[YList, int]:
         if depth >= MAX_YAML_NESTING:
@@ -146,7 +144,7 @@ class _Reader:
                 continue
             if rest[0] not in "[{\"'" and _KEY.match(rest):
                 lines[at] = (number, column, rest)  # a mapping that starts on the item's line
-                value, _, at = self.mapping(at, column, depth + 1)
+                value, at = self.mapping(at, column, depth + 1)
             else:
                 value = self.inline(rest, number, column, depth + 1)
                 at += 1
@@ -156,7 +154,7 @@ class _Reader:
         result._marks = tuple(marks)
         return result, at
 
-    def mapping(self, at: int, indent: int, depth: int) -> tuple[YMap, int, int]:
+    def mapping(self, at: int, indent: int, depth: int) -> tuple[YMap, int]:
         if depth >= MAX_YAML_NESTING:
             raise _Decline
         lines, count = self.lines, len(self.lines)
@@ -199,7 +197,7 @@ class _Reader:
                 marks += (number, indent, number, indent + colon_end)
             result[key] = value
         result._marks = tuple(marks)
-        return result, number, at
+        return result, at
 
     def inline(self, text: str, number: int, column: int, depth: int) -> Any:
         """A value written on one line after a key or a '- ': a flow collection or a scalar."""
@@ -239,17 +237,14 @@ _INDICATOR, _COLON, _QUOTED_TOKEN, _PLAIN_TOKEN, _OTHER = 1, 2, 3, 4, 5
 
 
 def _build(plan: tuple, text: str, line: tuple[int, int]) -> Any:
+    """The values of one line of a plan's shape."""
     is_mapping, _, entries = plan
     result: Any = YMap() if is_mapping else YList()
     for entry in entries:
         kind, start, end = part = entry[2] if is_mapping else entry
+        value: Any
         if kind is _PLAIN:
-            value = text[start:end]
-            if value.isdigit():  # the text is ASCII: a decimal integer, unless it has a leading zero
-                if value[0] != "0" or end - start == 1:
-                    value = int(value)
-            elif value[0] in _NUMBER_START or value in _WORDS:  # else text: neither null, a boolean nor a number
-                value = _plain_value(value)
+            value = _typed(text[start:end])
         elif kind is _QUOTED:
             value = text[start + 1:end - 1]
         elif kind is _EMPTY:
@@ -264,6 +259,13 @@ def _build(plan: tuple, text: str, line: tuple[int, int]) -> Any:
         raise _Decline  # a key given twice: libyaml's reader says where
     result._marks = (line, plan)  # worked out by line_marks when a message needs them
     return result
+
+
+def _typed(text: str) -> Any:
+    if text.isdigit():  # the text is ASCII: a decimal integer, unless it has a leading zero
+        return int(text) if text[0] != "0" or len(text) == 1 else text
+    # only these can be anything but text: null, a boolean, an integer such as -1 or 1_000
+    return _plain_value(text) if text[0] in _NUMBER_START or text in _WORDS else text
 
 
 def line_marks(line: tuple[int, int], plan: tuple) -> tuple[int, ...]:
@@ -284,8 +286,10 @@ class _Flow:
     """Makes the plan of one line's flow collection from its tokens: (kind, offset in the text, text)."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = [(match.lastindex, match.start(match.lastindex), match.group(match.lastindex))
-                       for match in _FLOW_TOKEN.finditer(text)]
+        self.tokens: list[tuple[int, int, str]] = []
+        for match in _FLOW_TOKEN.finditer(text):
+            group = match.lastindex or _OTHER  # every alternative is a group: one of them matched
+            self.tokens.append((group, match.start(group), match.group(group)))
 
     def plan(self, depth: int) -> tuple:
         plan, end = self.collection(0, depth)

@@ -64,7 +64,8 @@ class YMap(dict):
     instead what works the tuple out when a message first needs it.
     """
 
-    __slots__ = ("_marks",)  # set by whoever makes the mapping, once its keys are known
+    __slots__ = ("_marks",)
+    _marks: Any  # set by whoever makes the mapping, once its keys are known
 
     @property
     def pos(self) -> Pos:
@@ -91,7 +92,8 @@ class YMap(dict):
 class YList(list):
     """A list that knows its own position and those of its items (line, column pairs in one tuple)."""
 
-    __slots__ = ("_marks",)  # set by whoever makes the list
+    __slots__ = ("_marks",)
+    _marks: Any  # set by whoever makes the list
 
     @property
     def pos(self) -> Pos:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from paramcalc.cli import main
 from paramcalc.errors import SpecError
+from paramcalc import plain_yaml
 from paramcalc.plain_yaml import read_plain
 from paramcalc.source import PLAIN_READER_CHARS, YList, YMap, marks_of, read_with_libyaml
 from tests.fuzzing import SEEDS, mutate
@@ -66,6 +67,13 @@ def check_agrees(text):
 @pytest.mark.parametrize("path", SEEDS, ids=lambda path: path.name)
 def test_every_bundled_spec_is_read_as_libyaml_reads_it(path):
     assert check_agrees(path.read_text(encoding="utf-8")), "a bundled spec is in the plain subset"
+
+
+def test_lines_past_the_limit_of_kept_shapes_are_read_alike(monkeypatch):
+    """Past _MAX_PLANS shapes each line is read token by token: the same values and positions."""
+    monkeypatch.setattr(plain_yaml, "_MAX_PLANS", 0)
+    for path in SEEDS:
+        assert check_agrees(path.read_text(encoding="utf-8")), path
 
 
 # --- generated documents ---------------------------------------------------------------------------------
