@@ -129,15 +129,16 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
     Results are immutable. A loaded Spec remembers its expansion and its results per input size,
     batch and dtype, so analysing it again costs a dictionary look-up.
     """
+    key = ("analysis", input_shape and tuple(input_shape), batch, dtype)
+    if isinstance(source, Spec):
+        cached = source.cache.get(key)
+        if cached is not None:
+            return cached
     with paused_gc():  # one pause for reading, expanding and analysing: the collector would run between pauses
         if isinstance(source, Graph):
             symbolic = not all(is_concrete(size) for size in source.input_shape)
             return (_SymbolicAnalyzer if symbolic else _Analyzer)(source).run()
         spec = source if isinstance(source, Spec) else load_spec(source)
-        key = ("analysis", input_shape and tuple(input_shape), batch, dtype)
-        cached = spec.cache.get(key)
-        if cached is not None:
-            return cached
         try:
             graph = expand(spec, input_shape, batch, dtype)
             analyzer = _Analyzer if all(is_concrete(size) for size in graph.input_shape) else _SymbolicAnalyzer

@@ -308,8 +308,11 @@ class Expander:
         else:
             cache, args = self.top_made, layer.args
             # the types are part of the key: 'bias: true' and 'bias: 1' are equal but only one is right
-            key = (layer.kind, tuple(args.items()), tuple(map(type, args.values()))) if isinstance(args, dict) \
-                else (layer.kind, args, type(args))
+            if isinstance(args, dict):
+                values = args.values()
+                key = (layer.kind, *args, *values, *map(type, values))
+            else:
+                key = (layer.kind, args, type(args))
         try:
             shared = cache.get(key)  # type: ignore[arg-type]
         except TypeError:  # a list among them: made afresh
@@ -388,6 +391,10 @@ class Expander:
     def resolve(self, ref: str, scope: _Scope, where: Callable[[], tuple[Pos | None, str | None]],
                 own: str | None = None) -> int:
         """The port a reference names; `where` gives the place and the layer, for a message only."""
+        binding = scope.names.get(ref)  # the usual case: a layer above in the same list
+        if binding is not None and ref != own:
+            return binding[0]
+
         def fail(message: str, hint: str) -> SpecError:
             pos, label = where()
             return self.fail(message, pos, label, hint)

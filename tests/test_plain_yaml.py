@@ -145,8 +145,9 @@ class Writer:
 
     def entry(self, head: str, item, indent: int, step: int) -> list[str]:
         if isinstance(item, list) and item and self.draw(st.booleans()):
-            below = indent + (0 if head.lstrip().startswith(tuple(CLEAN_KEYS + TRAPS)) and not isinstance(
-                item[0], tuple) and self.draw(st.booleans()) else step)
+            # a list under a key may stand at the key's own indentation
+            indentless = head.endswith(":") and not isinstance(item[0], tuple) and self.draw(st.booleans())
+            below = indent if indentless else indent + step
             return [head + self.comment()] + self.draw(st.sampled_from([[], ["", "  # between"]])) + \
                 self.block(item, below)
         return [head + " " + self.space() + self.flow(item) + self.comment()]
@@ -166,19 +167,12 @@ def document(traps: bool):
 @settings(max_examples=300 * SCALE, deadline=None)
 @given(document(traps=False))
 def test_clean_documents_are_read_as_libyaml_reads_them(text):
+    """Documents of the subset itself: every one libyaml reads is read the same, none declined."""
     try:
         read_with_libyaml(text)
     except SpecError:
-        return  # a duplicate key, say: declined, which check_agrees allows
-    assert check_agrees(text) or has_duplicate_keys(text), text
-
-
-def has_duplicate_keys(text):
-    try:
-        read_with_libyaml(text)
-    except SpecError as err:
-        return "duplicate key" in err.message
-    return False
+        return  # a key given twice (the generator does not avoid it), which the plain reader declines
+    assert check_agrees(text), text
 
 
 @settings(max_examples=400 * SCALE, deadline=None)
