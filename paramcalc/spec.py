@@ -32,6 +32,8 @@ def is_name(text: str) -> bool:
 
 
 def is_reference(text: str) -> bool:
+    if "." not in text:
+        return is_name(text)
     return all(is_name(part) for part in text.split("."))
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
