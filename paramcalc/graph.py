@@ -88,7 +88,8 @@ class _Scope:
         self.input_port = input_port
         self.parent = parent
         self.names: dict[str, tuple[int, int | None]] = {}  # name -> (port, group node or None)
-        self.pending: frozenset[str] = frozenset()  # names of the list being expanded, not yet reached
+        # the names of the list being expanded (those not reached yet are not in `names`); a set once asked
+        self.pending: list[str] | tuple | frozenset[str] = ()
 
     def visible(self) -> list[str]:
         names, scope = [INPUT_NAME], self  # type: list[str], _Scope | None
@@ -189,17 +190,16 @@ class Expander:
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
                     port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
         names = [layer.name or str(index) for index, layer in enumerate(layers)]
-        scope.pending = frozenset(names)
-        first_use: dict[str, Pos] = {}
+        scope.pending = names
         for layer, name in zip(layers, names):
-            if name in first_use:
-                raise self.fail(f"duplicate layer name '{name}' (first used on line {first_use[name].line})",
+            if name in scope.names:
+                first = layers[names.index(name)].pos
+                raise self.fail(f"duplicate layer name '{name}' (first used on line {first.line})",
                                 layer.pos, ".".join((*prefix, name)),
                                 hint="names must be unique within their list; unnamed layers are named by position")
-            first_use[name] = layer.pos
             port, group = self.expand_layer(layer, name, scope, prefix, parent, port, variables, blocks, depth)
             scope.names[name] = (port, group)
-        scope.pending = frozenset()
+        scope.pending = ()
         return port
 
     def expand_layer(self, layer: LayerSpec, name: str, scope: _Scope, prefix: tuple[str, ...], parent: int | None,
@@ -391,9 +391,9 @@ class Expander:
     def resolve(self, ref: str, scope: _Scope, where: Callable[[], tuple[Pos | None, str | None]],
                 own: str | None = None) -> int:
         """The port a reference names; `where` gives the place and the layer, for a message only."""
-        binding = scope.names.get(ref)  # the usual case: a layer above in the same list
-        if binding is not None and ref != own:
-            return binding[0]
+        found = scope.names.get(ref)  # the usual case: a layer above in the same list
+        if found is not None and ref != own:
+            return found[0]
 
         def fail(message: str, hint: str) -> SpecError:
             pos, label = where()
@@ -408,9 +408,12 @@ class Expander:
         binding, searched = None, scope  # type: tuple[int, int | None] | None, _Scope | None
         while searched is not None and binding is None:
             binding = searched.names.get(first)
-            if binding is None and first in searched.pending:  # in the list, not yet reached: further down
-                raise fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
-                           "move the layer up, or the reference down (this rule rules out cycles)")
+            if binding is None:
+                if type(searched.pending) is list:
+                    searched.pending = frozenset(searched.pending)
+                if first in searched.pending:  # in the list, not yet reached: further down
+                        raise fail(f"'{first}' comes later in the list; a layer can only take input from layers above "
+                               "it", "move the layer up, or the reference down (this rule rules out cycles)")
             searched = searched.parent
         if binding is None:
             raise fail(f"no layer named '{first}' here",

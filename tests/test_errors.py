@@ -81,6 +81,9 @@ CASES = {
     "cycle": (
         HEAD + "layers:\n  - {name: a, relu, from: b}\n  - {name: b, relu}\n",
         "4:27", "a", ["'b' comes later in the list", "rules out cycles"]),
+    "later_in_the_outer_list": (
+        HEAD + "layers:\n  - name: g\n    layers:\n      - {name: x, add, from: [input, later]}\n  - {name: later, relu}\n",
+        "6:30", "g.x", ["'later' comes later in the list", "rules out cycles"]),
     "self_loop": (
         HEAD + "layers:\n  - {name: a, add, from: [a, input]}\n",
         "4:26", "a", ["takes its own output as input", "cycle"]),
