@@ -244,7 +244,12 @@ def _build(plan: tuple, text: str, line: tuple[int, int]) -> Any:
         kind, start, end = part = entry[2] if is_mapping else entry
         value: Any
         if kind is _PLAIN:
-            value = _typed(text[start:end])
+            value = text[start:end]
+            if value.isdigit():  # the text is ASCII: a decimal integer, unless it has a leading zero
+                if value[0] != "0" or end - start == 1:
+                    value = int(value)
+            elif value[0] in _NUMBER_START or value in _WORDS:  # else text: neither null, a boolean nor a number
+                value = _plain_value(value)
         elif kind is _QUOTED:
             value = text[start + 1:end - 1]
         elif kind is _EMPTY:
@@ -259,13 +264,6 @@ def _build(plan: tuple, text: str, line: tuple[int, int]) -> Any:
         raise _Decline  # a key given twice: libyaml's reader says where
     result._marks = (line, plan)  # worked out by line_marks when a message needs them
     return result
-
-
-def _typed(text: str) -> Any:
-    if text.isdigit():  # the text is ASCII: a decimal integer, unless it has a leading zero
-        return int(text) if text[0] != "0" or len(text) == 1 else text
-    # only these can be anything but text: null, a boolean, an integer such as -1 or 1_000
-    return _plain_value(text) if text[0] in _NUMBER_START or text in _WORDS else text
 
 
 def line_marks(line: tuple[int, int], plan: tuple) -> tuple[int, ...]:
