@@ -173,17 +173,6 @@ def port_field(result: Analysis, graph: Graph, port: int) -> Field | None:
     return Field.of_input(graph.input_shape) if port == INPUT_PORT else result.records[port].rf
 
 
-def layer_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
-    """(shape, params, buffers, MACs, FLOPs, window, reads the whole map, output elements) per sample; a
-    layer object remembers them per input shape, since identical layers share one object and a model
-    repeats its blocks."""
-    cache = layer.__dict__.setdefault("_figures", {})
-    figures = cache.get(inputs)
-    if figures is None:
-        figures = cache[inputs] = compute_figures(layer, inputs)
-    return figures
-
-
 def compute_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
     shapes = list(inputs)
     shape = layer.output_shape(shapes)
@@ -276,7 +265,17 @@ class _Analyzer:
             conditions=self.conditions)
 
     def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
-        return layer_figures(node.layer, inputs)
+        """(shape, params, buffers, MACs, FLOPs, window, reads the whole map, output elements) per sample; a
+        layer object remembers them per input shape, since identical layers share one object and a model
+        repeats its blocks."""
+        layer = node.layer
+        cache = layer.__dict__.get("_figures")
+        if cache is None:
+            cache = layer.__dict__["_figures"] = {}
+        figures = cache.get(inputs)
+        if figures is None:
+            figures = cache[inputs] = compute_figures(layer, inputs)
+        return figures
 
     def field_of(self, node: Node, window: Window | None, shape: Shape, whole: bool) -> Field | None:
         if len(node.inputs) > 1:
