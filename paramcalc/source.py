@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-# Longer texts are first offered to plain_yaml's reader (about three times faster on a long spec); below
+# Longer texts are first offered to plain_yaml's reader (several times faster on a long spec); below
 # this size libyaml's node tree costs less than importing that reader
 PLAIN_READER_CHARS = 16_000
 _PLAIN = "tag:paramcalc,2026:plain"  # a plain (unquoted) scalar whose type the converter decides
