@@ -159,3 +159,11 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     assert process.stdout == ""
     assert process.stderr.startswith(f"error: {path}:4:5: layer '0': unknown layer kind 'conv2'")
     assert "Traceback" not in process.stderr
+
+
+def test_a_long_list_of_names_is_shortened_in_a_hint(tmp_path):
+    path = tmp_path / "spec.yaml"
+    layers = "".join(f"  - {{name: c{i}, relu}}\n" for i in range(30))
+    path.write_text(HEAD + "layers:\n" + layers + "  - {name: bad, add, from: [c0, nowhere]}\n")
+    hint = CliRunner().invoke(main, ["show", str(path)]).stderr.split("hint: ")[1].strip()
+    assert hint == "names here: input, ..., " + ", ".join(f"c{i}" for i in range(20, 30)) + " (31 names)"
