@@ -72,13 +72,18 @@ def _comment_start(content: str) -> int:
 def _check_comments_only(text: str) -> None:
     """Declines unless every character outside printable ASCII is a printable one in a comment (a '·' or a
     '×' explaining a size): YAML allows those there, and they move no position that a value has."""
+    in_comment_until = 0  # the end of the last line found to have a comment before such a character
     for match in _UNUSUAL.finditer(text):
         if not match.group().isprintable() or match.group().isascii():
             raise _Decline  # a tab, a carriage return, a control character, a byte order mark
+        if match.start() < in_comment_until:
+            continue  # later on a line whose comment has started: each line is looked at once
         start = text.rfind("\n", 0, match.start()) + 1
         content = text[start:match.start()].lstrip(" ")
         if "#" not in content or (content[0] != "#" and _comment_start(content) == len(content)):
             raise _Decline
+        end = text.find("\n", match.start())
+        in_comment_until = len(text) if end < 0 else end
 
 
 class _Reader:

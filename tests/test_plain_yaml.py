@@ -76,6 +76,12 @@ def test_lines_past_the_limit_of_kept_shapes_are_read_alike(monkeypatch):
         assert check_agrees(path.read_text(encoding="utf-8")), path
 
 
+def test_characters_outside_ascii_in_comments_are_read_in_linear_time():
+    text = "a: 1  # " + "é" * 300_000 + "\n# ×·\nb: [1, 2]  # 7·32\n"
+    assert check_agrees(text)  # each line is looked at once: a long comment line does not make it quadratic
+    assert read_plain("a: é  # é\n") is None  # outside a comment: declined
+
+
 # --- generated documents ---------------------------------------------------------------------------------
 CLEAN_SCALARS = ["relu", "64", "0", "-1", "3", "planes * expansion", "2 if index == 0 else 1", "index == 0",
                  "~", "null", "true", "off", "1_000", "007", "0x40", "1e6", "25.6M", "(c + 1) // 2", "a.b",
