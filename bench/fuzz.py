@@ -3,6 +3,7 @@ located message and no traceback.
 
     python bench/fuzz.py                 # 10,000 cases
     python bench/fuzz.py --cases 50000 --seed 7 --json bench/results/fuzz.json
+    python bench/fuzz.py --long          # the specs padded past 16,000 characters: the plain YAML reader
 
 Prints how many cases were tried and how many failed, by mutation; the failing cases are written out so
 they can be replayed.
@@ -28,11 +29,12 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the figures and the failing cases here")
+    parser.add_argument("--long", action="store_true", help="pad each spec so that the plain YAML reader reads it")
     options = parser.parse_args()
     started = time.perf_counter()
     tried, failed = collections.Counter(), []
     with tempfile.TemporaryDirectory() as directory:
-        for index, case in enumerate(cases(options.cases, options.seed)):
+        for index, case in enumerate(cases(options.cases, options.seed, options.long)):
             arguments = () if index % 10 == 0 else ("--format", "json")
             problem = check_case(case, Path(directory), arguments)
             kind = case.mutation.split(" + ")[0].split(" ")[0]
@@ -44,7 +46,8 @@ def main() -> int:
                 print(f"  {index + 1:,} cases, {len(failed)} failed, {time.perf_counter() - started:.0f} s",
                       file=sys.stderr)
     seconds = time.perf_counter() - started
-    print(f"fuzz campaign: seed {options.seed}, {options.cases:,} cases in {seconds:.0f} s "
+    print(f"fuzz campaign{' (long specs)' if options.long else ''}: seed {options.seed}, {options.cases:,} cases in "
+          f"{seconds:.0f} s "
           f"({options.cases / seconds:.0f} per second): {len(failed)} failed")
     for kind, count in sorted(tried.items()):
         print(f"  {kind:<15} {count:>7,} tried")

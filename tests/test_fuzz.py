@@ -6,13 +6,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import paramcalc
+from paramcalc.source import PLAIN_READER_CHARS
 
 from .fuzzing import cases, check_case
 
-CORPUS = cases(400, seed=2026)
+CORPUS = cases(400, seed=2026) + cases(150, seed=2027, long=True)
 
 
 def test_mutated_specs(tmp_path):
+    # most of the padded cases stay long enough for the plain YAML reader (a truncation or binary junk may not)
+    assert sum(len(case.text) > PLAIN_READER_CHARS for case in CORPUS[400:]) > 60
     failures = []
     for index, case in enumerate(CORPUS):
         # most cases skip rich; every tenth goes through the table too
