@@ -16,7 +16,7 @@ from .spec import Spec, load_spec
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from os import PathLike
-    from typing import Any, Sequence
+    from typing import Any
 
 
 class LayerRecord(namedtuple("LayerRecord", ["name", "depth", "kind", "is_group", "inputs", "shape", "params",
