@@ -17,13 +17,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SI_SUFFIXES = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _DIGITS = "0123456789"
+_DIGIT_TUPLE = tuple(_DIGITS)
 
 
 def is_integer_text(text: str) -> bool:
     """[+-]?[0-9][0-9_]*: a whole number as written, underscores allowed (read without a regex: this
     runs for every value of a spec)."""
     body = text[1:] if text[:1] in ("+", "-") else text
-    return body[:1] in tuple(_DIGITS) and not body.strip(_DIGITS + "_")
+    return body[:1] in _DIGIT_TUPLE and not body.strip(_DIGITS + "_")
 
 
 def is_plain_name(text: str) -> bool:

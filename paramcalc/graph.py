@@ -88,8 +88,7 @@ class _Scope:
         self.input_port = input_port
         self.parent = parent
         self.names: dict[str, tuple[int, int | None]] = {}  # name -> (port, group node or None)
-        # the names of the list being expanded (those not reached yet are not in `names`); a set once asked
-        self.pending: list[str] | tuple | frozenset[str] = ()
+        self.pending: frozenset[str] = frozenset()  # names of the list being expanded, not yet reached
 
     def visible(self) -> list[str]:
         names, scope = [INPUT_NAME], self  # type: list[str], _Scope | None
@@ -190,7 +189,7 @@ class Expander:
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
                     port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
         names = [layer.name or str(index) for index, layer in enumerate(layers)]
-        scope.pending = names
+        scope.pending = frozenset(names)
         for layer, name in zip(layers, names):
             if name in scope.names:
                 first = layers[names.index(name)].pos
@@ -199,7 +198,7 @@ class Expander:
                                 hint="names must be unique within their list; unnamed layers are named by position")
             port, group = self.expand_layer(layer, name, scope, prefix, parent, port, variables, blocks, depth)
             scope.names[name] = (port, group)
-        scope.pending = ()
+        scope.pending = frozenset()
         return port
 
     def expand_layer(self, layer: LayerSpec, name: str, scope: _Scope, prefix: tuple[str, ...], parent: int | None,
@@ -408,12 +407,9 @@ class Expander:
         binding, searched = None, scope  # type: tuple[int, int | None] | None, _Scope | None
         while searched is not None and binding is None:
             binding = searched.names.get(first)
-            if binding is None:
-                if type(searched.pending) is list:
-                    searched.pending = frozenset(searched.pending)
-                if first in searched.pending:  # in the list, not yet reached: further down
-                        raise fail(f"'{first}' comes later in the list; a layer can only take input from layers above "
-                               "it", "move the layer up, or the reference down (this rule rules out cycles)")
+            if binding is None and first in searched.pending:  # in the list, not yet reached: further down
+                raise fail(f"'{first}' comes later in the list; a layer can only take input from layers above it",
+                           "move the layer up, or the reference down (this rule rules out cycles)")
             searched = searched.parent
         if binding is None:
             raise fail(f"no layer named '{first}' here",

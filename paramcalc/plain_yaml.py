@@ -15,7 +15,7 @@ import re
 from sys import intern
 
 from .limits import MAX_YAML_NESTING
-from .source import _BOOL, _NULL, YList, YMap, _plain_value
+from .source import YList, YMap, _plain_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,8 +38,6 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 # only, so lines of one shape share one plan; the values (and duplicate keys) are read from each line.
 _NEUTRAL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.()+/=<^~"
 _SHAPE = bytes.maketrans(_NEUTRAL, b"x" * len(_NEUTRAL))
-_NUMBER_START = frozenset("+-0123456789")
-_WORDS = _NULL | set(_BOOL)
 _MAX_PLANS = 4096  # shapes kept; the lines of further shapes are each read token by token
 
 
@@ -108,7 +106,7 @@ class _Reader:
         if not lines:
             raise _Decline
         number, indent, content = lines[0]
-        if content[0] == "-" and (len(content) == 1 or content[1] == " "):
+        if _is_item(content):
             raise _Decline  # a spec is a mapping; the spec reader says so
         value, end = self.mapping(0, indent, 0)
         if end != len(lines):
@@ -118,7 +116,7 @@ class _Reader:
     def block(self, at: int, depth: int) -> tuple[Any, int]:
         """The block mapping or list starting on entry `at`, and the entry after it."""
         _, indent, content = self.lines[at]
-        if content[0] == "-" and (len(content) == 1 or content[1] == " "):
+        if _is_item(content):
             return self.sequence(at, indent, depth)
         return self.mapping(at, indent, depth)
 
@@ -131,7 +129,7 @@ class _Reader:
         marks = [number, indent]
         while at < count:
             number, line_indent, content = lines[at]
-            if line_indent != indent or content[0] != "-" or (len(content) > 1 and content[1] != " "):
+            if line_indent != indent or not _is_item(content):
                 if line_indent > indent:
                     raise _Decline
                 break
@@ -189,10 +187,7 @@ class _Reader:
                 if at < count and lines[at][1] > indent:
                     raise _Decline  # a scalar continued on the next line
                 marks += (number, indent, number, column)
-                if value_text[0] in _INDICATORS or ": " in value_text or value_text[-1] == ":":
-                    result[key] = self.inline(value_text, number, column, depth + 1)
-                else:  # most values: a plain scalar
-                    result[key] = _plain_value(value_text)
+                result[key] = self.inline(value_text, number, column, depth + 1)
                 continue
             if at < count and (lines[at][1] > indent or (lines[at][1] == indent and _is_item(lines[at][2]))):
                 value, at = self.block(at, depth + 1)
@@ -249,12 +244,7 @@ def _build(plan: tuple, text: str, line: tuple[int, int]) -> Any:
         kind, start, end = part = entry[2] if is_mapping else entry
         value: Any
         if kind is _PLAIN:
-            value = text[start:end]
-            if value.isdigit():  # the text is ASCII: a decimal integer, unless it has a leading zero
-                if value[0] != "0" or end - start == 1:
-                    value = int(value)
-            elif value[0] in _NUMBER_START or value in _WORDS:  # else text: neither null, a boolean nor a number
-                value = _plain_value(value)
+            value = _plain_value(text[start:end])
         elif kind is _QUOTED:
             value = text[start + 1:end - 1]
         elif kind is _EMPTY:

@@ -105,6 +105,14 @@ class YList(list):
         at = 2 + 2 * index
         return Pos(marks[at] + 1, marks[at + 1] + 1) if at < len(marks) else self.pos
 
+    def positions(self) -> list[Pos]:
+        """Where each item is written, all at once (a long spec asks for every layer's)."""
+        marks = marks_of(self)
+        return [_new_pos(Pos, (marks[at] + 1, marks[at + 1] + 1)) for at in range(2, 2 + 2 * len(self), 2)]
+
+
+_new_pos = tuple.__new__  # a Pos without the named tuple's own constructor
+
 
 def marks_of(container: YMap | YList) -> tuple[int, ...]:
     """The container's positions. A collection read from one line of a long file holds (line, plan) instead,
@@ -181,6 +189,8 @@ def read_with_libyaml(text: str, file: str | None = None) -> Any:
 def _plain_value(text: str) -> Any:
     """A plain (unquoted) scalar, typed with YAML 1.1's implicit types as PyYAML's safe loader reads them;
     everything else, numbers like 1e6 and 0x40 included, stays text for the expression reader."""
+    if text.isdigit() and text.isascii():  # most values: a decimal integer, unless it has a leading zero
+        return int(text) if text[0] != "0" or len(text) == 1 else text
     if text in _NULL:
         return None
     if text in _BOOL:

@@ -12,7 +12,7 @@ import os
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .gcpause import paused_gc
 from .layers import ALIASES, REGISTRY, lookup
-from .source import YList, YMap, key_pos, load_yaml, marks_of, value_pos
+from .source import YList, key_pos, load_yaml, value_pos
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,6 @@ NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
 REF_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$"
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 _NAME_CHARS = _WORD + "-"
-_new_pos = tuple.__new__  # Pos(line, column) without the named tuple's own constructor, for every layer
 
 
 def is_name(text: str) -> bool:
@@ -170,9 +169,7 @@ class _SpecReader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.block_names: set[str] = set()
-        self.known_kinds: dict[str, str] = {}  # kinds checked already
-        self.field_names = {name: kind.field_names() for name, kind in REGISTRY.items()}
-        self.field_names.update((alias, REGISTRY[name].field_names()) for alias, name in ALIASES.items())
+        self.known_kinds: set[str] = set()  # kinds checked already
         self.block: str | None = None  # the block being read, for messages
 
     def fail(self, message: str, pos: Pos | None, hint: str | None = None, layer: str | None = None) -> SpecError:
@@ -275,11 +272,8 @@ class _SpecReader:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'layers' of {where} must be a non-empty list, got {raw!r}", pos,
                             hint="one item per layer: '- conv2d: {out: 64, kernel: 3}' then '- relu'")
-        marks = marks_of(raw) if isinstance(raw, YList) else ()
-        if len(marks) < 2 + 2 * len(raw):  # a list given from Python: the position of the list for all
-            return [self.layer(item, pos, prefix, index) for index, item in enumerate(raw)]
-        return [self.layer(item, _new_pos(Pos, (marks[2 * index + 2] + 1, marks[2 * index + 3] + 1)), prefix, index)
-                for index, item in enumerate(raw)]
+        positions = raw.positions() if isinstance(raw, YList) else [pos] * len(raw)  # a list from Python: its own
+        return [self.layer(item, where, prefix, index) for index, (item, where) in enumerate(zip(raw, positions))]
 
     def known_kind(self, kind: Any, where: Callable[[], Pos], label: str) -> str:
         """The kind, checked; where it is written is looked up only for a message."""
@@ -290,7 +284,7 @@ class _SpecReader:
             raise self.fail(f"unknown layer kind '{kind}'", where(), layer=label,
                             hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
                             + (one_of(self.block_names) or "none"))
-        self.known_kinds[kind] = kind
+        self.known_kinds.add(kind)
         return kind
 
     def layer(self, raw: Any, pos: Pos, prefix: str, index: int) -> LayerSpec:
@@ -308,16 +302,11 @@ class _SpecReader:
         layer.written = raw
         if kinds:
             kind_key, = kinds
-            layer.kind_key = kind_key
-            args = layer.args = raw[kind_key]
-            known = self.known_kinds.get(kind_key)
-            if known is None:
-                known = self.known_kind(kind_key, lambda: key_pos(raw, kind_key, pos), label)
-            layer.kind = known
-            # a mapping whose keys are all fields of the kind (the usual case) needs no closer look
-            fields = self.field_names.get(known)
-            if args is not None and not (fields is not None and type(args) is YMap and fields.issuperset(args)):
-                self.check_fields(layer, label)
+            layer.kind = layer.kind_key = kind_key
+            layer.args = raw[kind_key]
+            if kind_key not in self.known_kinds:
+                self.known_kind(kind_key, lambda: key_pos(raw, kind_key, pos), label)
+            self.check_fields(layer, label)
         else:
             layer.layers = self.layer_list(raw["layers"], value_pos(raw, "layers", pos), "a group", label + ".")
             layer.output, layer.output_pos = self.reference(raw, "output", pos)
