@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from functools import cached_property
+from operator import add
 
 from .dims import Dim, Shape, format_shape, is_concrete, numel
 from .errors import SpecError
@@ -17,6 +18,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from os import PathLike
     from typing import Any
+
+    from .receptive import Pair
 
 
 class LayerRecord(namedtuple("LayerRecord", ["name", "depth", "kind", "is_group", "inputs", "shape", "params",
@@ -126,12 +129,12 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
             batch: int | None = None, dtype: str | None = None) -> Analysis:
     """Analyse a spec given as a path, YAML text, a mapping, a loaded Spec or an expanded Graph.
 
-    Results are immutable. A loaded Spec remembers its expansion and its results per input size,
-    batch and dtype, so analysing it again costs a dictionary look-up.
+    Results are immutable. A loaded Spec remembers its expansion and its last RESULTS_KEPT results (per
+    input size, batch and dtype), so analysing it again costs a dictionary look-up.
     """
-    key = ("analysis", input_shape and tuple(input_shape), batch, dtype)
+    key = (input_shape and tuple(input_shape), batch, dtype)
     if isinstance(source, Spec):
-        cached = source.cache.get(key)
+        cached = source.results.get(key)
         if cached is not None:
             return cached
     with paused_gc():  # one pause for reading, expanding and analysing: the collector would run between pauses
@@ -142,10 +145,13 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
         try:
             graph = expand(spec, input_shape, batch, dtype)
             analyzer = _Analyzer if all(is_concrete(size) for size in graph.input_shape) else _SymbolicAnalyzer
-            result = spec.cache[key] = analyzer(graph).run()
+            result = analyzer(graph).run()
         except SpecError as err:
             err.located(file=spec.file)
             raise
+        if len(spec.results) >= RESULTS_KEPT:  # a sweep over input sizes keeps the most recent
+            del spec.results[next(iter(spec.results))]
+        spec.results[key] = result
         return result
 
 
@@ -173,11 +179,9 @@ def port_field(result: Analysis, graph: Graph, port: int) -> Field | None:
     return Field.of_input(graph.input_shape) if port == INPUT_PORT else result.records[port].rf
 
 
-def compute_figures(layer: Any, inputs: tuple[Shape, ...]) -> tuple:
-    shapes = list(inputs)
-    shape = layer.output_shape(shapes)
-    return (shape, layer.params(shapes), layer.buffers(shapes), layer.macs(shapes, shape),
-            layer.flops(shapes, shape), layer.window(shapes, shape), layer.reads_whole_map(), numel(shape))
+_UNIT_WINDOW = ((1, 1), (1, 1), (0, 0))
+FIGURES_KEPT = 64  # per layer object: the memory of a sweep over many input sizes stays bounded
+RESULTS_KEPT = 16  # per Spec
 
 
 _record = tuple.__new__  # a LayerRecord from a tuple of its fields, without the keyword handling of its __new__
@@ -188,7 +192,8 @@ class _Analyzer:
 
     Shapes and fields live in lists indexed by node, with the model's input in the last place, so that
     INPUT_PORT (-1) finds it. This loop is the hot path of every analysis: it reads each node's attributes
-    once and makes one tuple per record.
+    once, finds the layer's figures by its input shape, passes the field of an element-wise layer on
+    without a call, and makes one tuple per record.
     """
 
     conditions: tuple = ()
@@ -207,46 +212,59 @@ class _Analyzer:
         shapes, fields = self.shapes, self.fields
         records: list[Any] = [None] * len(nodes)
         groups: list[int] = []
-        sums: dict[int, list] = {}  # group -> [params, trainable, buffers, MACs, FLOPs, activations]
+        sums: dict[int, list] = {}  # group -> [params, trainable, buffers, MACs, FLOPs, activations] of its layers
         totals = [0, 0, 0, 0, 0, 0]
-        figures, field_of = self.figures, self.field_of
+        # The figures of consecutive layers with one parent are added up in locals and handed to the parent
+        # when it changes: six list updates per layer took a sixth of the analysis.
+        parent_now, params_sum, trainable_sum, buffers_sum, macs_sum, flops_sum, elements_sum = None, 0, 0, 0, 0, 0, 0
         for node in nodes:
-            index, ports = node.index, node.inputs
-            if node.layer is None:
+            index, ports, layer = node.index, node.inputs, node.layer
+            if layer is None:
                 groups.append(index)
                 sums[index] = [0, 0, 0, 0, 0, 0]
                 continue
-            inputs = (shapes[ports[0]],) if len(ports) == 1 else tuple([shapes[port] for port in ports])
-            try:
-                shape, params, buffers, macs, flops, window, whole, elements = figures(node, inputs)
-            except LayerError as err:
-                raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
-                                hint=err.hint, file=graph.spec.file) from None
+            single = len(ports) == 1
+            key = shapes[ports[0]] if single else tuple([shapes[port] for port in ports])  # the input shape(s)
+            figures = layer.known_figures.get(key)
+            if figures is None:
+                figures = self.compute(node, key)
+            shape, params, buffers, macs, flops, elements, window, whole, map_size = figures
             shapes[index] = shape
-            if len(ports) == 1 and window is None and not whole:  # element-wise: the field moves on
+            if not single:
+                rf = self.merged(ports, map_size)
+            elif window is not None or whole:
                 rf = fields[ports[0]]
-                if rf is not None and len(shape) == 3 and rf.map_size != (shape[1], shape[2]):
-                    rf = rf.with_map((shape[1], shape[2]))
-            else:
-                rf = field_of(node, window, shape, whole)
+                rf = None if rf is None else self.field_step(rf, window, whole, map_size)
+            else:  # element-wise: the field moves on (to the new map size, after a 1x1 convolution)
+                rf = fields[ports[0]]
+                if shape is not key and map_size is not None and rf is not None and rf[3] != map_size:
+                    rf = rf.with_map(map_size)
             fields[index] = rf
-            parent, trainable, macs, flops, elements = node.parent, 0 if node.frozen else params, macs * batch, \
-                flops * batch, elements * batch
+            parent, trainable = node.parent, 0 if node.frozen else params
+            if batch != 1:
+                macs, flops, elements = macs * batch, flops * batch, elements * batch
             records[index] = _record(LayerRecord, (
                 node.name, node.depth, node.kind, False, node.input_names, shape, params, trainable, buffers, macs,
                 flops, elements, rf, node.pos.line, "", parent))
-            target = totals if parent is None else sums[parent]
-            target[0] += params
-            target[1] += trainable
-            target[2] += buffers
-            target[3] += macs
-            target[4] += flops
-            target[5] += elements
+            if parent != parent_now:
+                target = totals if parent_now is None else sums[parent_now]
+                target[:] = (target[0] + params_sum, target[1] + trainable_sum, target[2] + buffers_sum,
+                             target[3] + macs_sum, target[4] + flops_sum, target[5] + elements_sum)
+                params_sum = trainable_sum = buffers_sum = macs_sum = flops_sum = elements_sum = 0
+                parent_now = parent
+            params_sum += params
+            trainable_sum += trainable
+            buffers_sum += buffers
+            macs_sum += macs
+            flops_sum += flops
+            elements_sum += elements
+        target = totals if parent_now is None else sums[parent_now]
+        target[:] = (target[0] + params_sum, target[1] + trainable_sum, target[2] + buffers_sum,
+                     target[3] + macs_sum, target[4] + flops_sum, target[5] + elements_sum)
         for index in reversed(groups):  # a group comes before the groups inside it: add those in first
             parent = nodes[index].parent
-            target, own = totals if parent is None else sums[parent], sums[index]
-            for figure in range(6):
-                target[figure] += own[figure]
+            target = totals if parent is None else sums[parent]
+            target[:] = map(add, target, sums[index])
         for index in groups:
             node = nodes[index]
             records[index] = _record(LayerRecord, (
@@ -264,43 +282,54 @@ class _Analyzer:
                           rf=fields[graph.output], layers=len(nodes) - len(groups)),
             conditions=self.conditions)
 
-    def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
-        """(shape, params, buffers, MACs, FLOPs, window, reads the whole map, output elements) per sample; a
-        layer object remembers them per input shape, since identical layers share one object and a model
-        repeats its blocks."""
-        layer = node.layer
-        cache = layer.__dict__.get("_figures")
-        if cache is None:
-            cache = layer.__dict__["_figures"] = {}
-        figures = cache.get(inputs)
-        if figures is None:
-            figures = cache[inputs] = compute_figures(layer, inputs)
+    def compute(self, node: Node, key: Any) -> tuple:
+        """A layer's figures for input shapes it has not seen, kept by the layer object: identical layers share
+        one object and a model repeats its blocks."""
+        figures = self.figures_of(node, key)
+        cache = node.layer.known_figures  # type: ignore[union-attr]
+        if len(cache) >= FIGURES_KEPT:
+            cache.clear()
+        cache[key] = figures
         return figures
 
-    def field_of(self, node: Node, window: Window | None, shape: Shape, whole: bool) -> Field | None:
-        if len(node.inputs) > 1:
-            known = [self.fields[port] for port in node.inputs]
-            if any(f is None for f in known):
-                return None
-            return merge(known, (shape[1], shape[2]) if len(shape) == 3 else known[0].map_size)  # type: ignore
-        first = self.fields[node.inputs[0]]
-        if first is None:
-            return None
-        map_size = (shape[1], shape[2]) if len(shape) == 3 else first.map_size
-        if whole and window is None:
-            window = Window.whole(first.map_size)
-            map_size = (1, 1) if len(shape) != 3 else map_size
+    def figures_of(self, node: Node, key: Any) -> tuple:
+        """(shape, params, buffers, MACs, FLOPs, output elements, window, reads the whole map, map size) per
+        sample, for the input shape `key` (a tuple of shapes for several inputs).
+
+        A 1x1 window with stride 1 and no padding is given as None: the field moves on as through an
+        element-wise layer. The map size is (height, width) of a feature-map output, else None."""
+        layer: Any = node.layer
+        inputs = [key] if len(node.inputs) == 1 else list(key)
+        try:
+            shape = layer.output_shape(inputs)
+            window = layer.window(inputs, shape)
+            return (shape, layer.params(inputs), layer.buffers(inputs), layer.macs(inputs, shape),
+                    layer.flops(inputs, shape), numel(shape), None if window == _UNIT_WINDOW else window,
+                    layer.reads_whole_map(), (shape[1], shape[2]) if len(shape) == 3 else None)
+        except LayerError as err:
+            raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
+                            hint=err.hint, file=self.graph.spec.file) from None
+
+    def field_step(self, field: Field, window: Window | None, whole: bool, map_size: Pair | None) -> Field | None:
+        """The field after a layer with a window, or one that reads the whole map (then the map is 1x1 unless
+        the layer keeps a feature map); a flat output keeps the last map's size."""
         if window is None:
-            return first.with_map(map_size)
-        return first.through(window, map_size, whole)
+            return field.through(Window.whole(field.map_size), map_size or (1, 1), True)
+        return field.through(window, map_size or field.map_size, whole)
+
+    def merged(self, ports: tuple[int, ...], map_size: Pair | None) -> Field | None:
+        known = [self.fields[port] for port in ports]
+        if None in known:
+            return None
+        return merge(known, map_size or known[0].map_size)  # type: ignore[arg-type, union-attr]
 
 
 class _SymbolicAnalyzer(_Analyzer):
     """The same pass over sizes that are formulas in the input's symbols.
 
-    Figures are not cached on the layer objects (a symbolic layer also records the conditions it puts on
-    the symbols, per analysis); a receptive field that would depend on the input size (a layer that reads
-    the whole map) is left out (None) rather than shown as a formula.
+    Figures are not kept on the layer objects: a symbolic layer also records the conditions it puts on the
+    symbols, which each analysis reports. A receptive field that would depend on
+    the input size (a layer that reads the whole map) is left out (None) rather than shown as a formula.
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -315,18 +344,16 @@ class _SymbolicAnalyzer(_Analyzer):
         result.conditions = tuple(strongest(self.conditions))
         return result
 
-    def figures(self, node: Node, inputs: tuple[Shape, ...]) -> tuple:
+    def compute(self, node: Node, key: Any) -> tuple:
         from .symbolic import take_conditions
 
-        figures = compute_figures(node.layer, inputs)
+        figures = self.figures_of(node, key)
         self.conditions.extend((condition, node.name) for condition in take_conditions())
         return figures
 
-    def field_of(self, node: Node, window: Window | None, shape: Shape, whole: bool) -> Field | None:
+    def field_step(self, field: Field, window: Window | None, whole: bool, map_size: Pair | None) -> Field | None:
         if window is not None and not all(is_concrete(size) for part in window for size in part):
             return None
-        if whole:
-            first = self.fields[node.inputs[0]]
-            if first is not None and not all(is_concrete(size) for size in first.map_size):
-                return None
-        return super().field_of(node, window, shape, whole)
+        if whole and not all(is_concrete(size) for size in field.map_size):
+            return None
+        return super().field_step(field, window, whole, map_size)

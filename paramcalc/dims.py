@@ -14,7 +14,7 @@ import math
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Iterable
+    from typing import Any
 
 Dim = int  # or a SymbolicSize: annotated as int so the concrete path reads as what it is
 Shape = tuple
@@ -24,11 +24,7 @@ def ceildiv(numerator: Dim, denominator: Dim) -> Dim:
     return -((-numerator) // denominator)
 
 
-def numel(shape: Iterable[Dim]) -> Dim:
-    total: Dim = 1
-    for size in shape:
-        total = total * size
-    return total
+numel = math.prod  # the number of elements of a shape: its sizes multiplied (a symbolic size multiplies too)
 
 
 def is_concrete(size: Any) -> bool:

@@ -125,7 +125,8 @@ class Spec:
         self.output: str | None = None
         self.output_pos: Pos | None = None
         self.budget: dict[str, tuple[int, Pos]] = {}  # figure -> (limit, where declared)
-        self.cache: dict[Any, Any] = {}
+        self.cache: dict[Any, Any] = {}  # the expansion and the spec's own sizes (paramcalc.graph)
+        self.results: dict[tuple, Any] = {}  # (input shape, batch, dtype) -> Analysis (paramcalc.analysis)
 
     def __repr__(self) -> str:
         return f"Spec({self.name!r}, file={self.file!r}, {len(self.layers)} layers)"

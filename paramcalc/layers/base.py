@@ -57,6 +57,8 @@ class LayerKind:
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():
             setattr(self, name, value)
+        # input shape(s) -> this layer's figures (paramcalc.analysis): one object serves every identical layer
+        self.known_figures: dict[Any, tuple] = {}
 
     if TYPE_CHECKING:  # the fields are attributes set from the spec: out, kernel, stride, ...
         def __getattr__(self, name: str) -> Any: ...

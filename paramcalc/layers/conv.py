@@ -120,9 +120,9 @@ class Conv2d(LayerKind):
         return 2 * self.macs(inputs, output) + bias
 
     def window(self, inputs: list[Shape], output: Shape) -> Window:
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
         top, _, left, _ = resolve_padding(self.padding, self.kernel, self.dilation)
-        span = tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel))
-        return Window(kernel=span, stride=self.stride, padding=(top, left))  # type: ignore[arg-type]
+        return Window(kernel=(dh * (kh - 1) + 1, dw * (kw - 1) + 1), stride=self.stride, padding=(top, left))
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         channels, height, width = inputs[0]

@@ -48,6 +48,8 @@ class Concat(LayerKind):
 
 def broadcast(inputs: list[Shape], kind: str) -> Shape:
     """PyTorch's broadcasting of per-sample shapes (sizes agree or one of them is 1)."""
+    if inputs.count(inputs[0]) == len(inputs):  # equal shapes (a residual add): nothing to broadcast
+        return inputs[0]
     rank = max(len(s) for s in inputs)
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in inputs]
     result = []
