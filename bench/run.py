@@ -157,22 +157,28 @@ def generated_spec(layers: int, residual: bool) -> str:
 
 
 def scale(sizes: list[int], repeats: int) -> list[dict]:
-    """Parse + analyse generated specs in a fresh process each: the median of `repeats` runs per size
-    (the largest peak memory)."""
-    rows = []
+    """Parse + analyse generated specs in a fresh process each: the median of `repeats` runs per size (the
+    largest peak memory). The sizes run in turn (1k, 10k, 100k, 1k, ...), so the growth between two sizes
+    is a ratio taken side by side: a slow spell of the machine slows every size alike."""
     code = ("import resource, sys, time; import paramcalc;"
             "t = time.perf_counter(); r = paramcalc.analyze(sys.argv[1]);"
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.totals.layers)")
+    rows = []
     with tempfile.TemporaryDirectory() as directory:
         for residual in (False, True):
-            previous = None
+            paths = []
             for size in sizes:
-                path = Path(directory) / f"{size}.yaml"
-                path.write_text(generated_spec(size, residual))
-                runs = [subprocess.run([PYTHON, "-c", code, str(path)], env=ENV, capture_output=True, text=True,
-                                       check=True, cwd=ROOT).stdout.split() for _ in range(repeats)]
-                seconds = statistics.median(float(output[0]) for output in runs)
-                peak, layers = max(int(output[1]) for output in runs), int(runs[0][2])
+                paths.append(Path(directory) / f"{'residual' if residual else 'plain'}_{size}.yaml")
+                paths[-1].write_text(generated_spec(size, residual))
+            runs: dict[Path, list[list[str]]] = {path: [] for path in paths}
+            for _ in range(repeats):
+                for path in paths:
+                    runs[path].append(subprocess.run([PYTHON, "-c", code, str(path)], env=ENV, capture_output=True,
+                                                     text=True, check=True, cwd=ROOT).stdout.split())
+            previous = None
+            for path in paths:
+                seconds = statistics.median(float(output[0]) for output in runs[path])
+                peak, layers = max(int(output[1]) for output in runs[path]), int(runs[path][0][2])
                 rows.append({"what": f"{'residual' if residual else 'plain'} {layers:,} layers", "seconds": seconds,
                              "peak_mb": peak / 1024, "growth": seconds / previous if previous else None})
                 previous = seconds
