@@ -10,7 +10,16 @@ import click
 import click.shell_completion
 
 from . import __version__
-from .entry import DTYPES, FORMATS, keep_depth, parse_shape, parse_sizes, print_table, report_errors, run_show
+from .entry import (
+    DTYPES,
+    FORMATS,
+    keep_depth,
+    parse_shape,
+    parse_sizes,
+    print_table,
+    report_errors,
+    run_show,
+)
 from .errors import SpecError
 from .render.grid import EXPORT_FORMATS
 
@@ -131,10 +140,11 @@ def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: 
     """
     from .analysis import analyze, require_concrete
     from .compare import align_layers, figure_rows
+    from .spec import SpecFile
 
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
-    results = [require_concrete(analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype), "compare")
+    results = [require_concrete(analyze(SpecFile(spec), input_shape=input_shape, batch=batch, dtype=dtype), "compare")
                for spec in specs]
     rows = figure_rows(results)
     pairs = None
@@ -188,7 +198,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     from .baseline import Baseline
     from .budget import FIGURES, LimitError, check_model, parse_amount, parse_percent
     from .render.checks import RENDERERS, to_text
-    from .spec import load_spec
+    from .spec import SpecFile, load_spec
 
     cli_limits = {}
     for key, value in limits.items():
@@ -206,7 +216,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     reference = Baseline(baseline) if baseline else None
     checks = []
     for path in specs:
-        spec = load_spec(path)
+        spec = load_spec(SpecFile(path))
         result = require_concrete(analyze(spec), "check", spec)
         figures = reference.figures(path, result.name) if reference else None
         model = check_model(path, result.name, result.totals, spec.budget, cli_limits, figures,
@@ -256,11 +266,12 @@ def verify(specs: tuple[str, ...]) -> None:
       paramcalc export specs/resnet18.yaml -o resnet18.py && paramcalc verify resnet18.py
     """
     _require_torch("verify")
+    from .spec import SpecFile
     from .torch import verify as verify_spec
 
     failed = 0
     for path in specs:
-        result = verify_spec(path)
+        result = verify_spec(SpecFile(path))
         totals = {figure: ours for figure, (ours, _) in result.totals.items()}
         figures = (f"params {totals['params']:,} (trainable {totals['trainable']:,}), "
                    f"buffers {totals['buffers']:,}, MACs {totals['macs']:,}")
@@ -290,9 +301,10 @@ def export(spec: str, output: str | None) -> None:
       paramcalc export specs/resnet18.yaml -o resnet18.py
     """
     _require_torch("export")
+    from .spec import SpecFile
     from .torch.export import export_source
 
-    text = export_source(spec)
+    text = export_source(SpecFile(spec))
     if output is None:
         click.echo(text, nl=False)
         return
@@ -304,9 +316,10 @@ def export(spec: str, output: str | None) -> None:
 def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion of layer names for `explain`, read from the spec already on the command line."""
     from .analysis import analyze
+    from .spec import SpecFile
 
     try:
-        names = [record.name for record in analyze(ctx.params["spec"]).records]
+        names = [record.name for record in analyze(SpecFile(ctx.params["spec"])).records]
     except Exception:  # a spec that does not load completes to nothing
         return []
     return [click.shell_completion.CompletionItem(name) for name in names if name.startswith(incomplete)]
@@ -327,8 +340,9 @@ def explain(spec: str, layer: str, input_shape: tuple[int, ...] | None, batch: i
       paramcalc explain specs/resnet50.yaml layer3.0
     """
     from .explain import explain as explain_layer
+    from .spec import SpecFile
 
-    lines = explain_layer(spec, layer, input_shape=input_shape, batch=batch)
+    lines = explain_layer(SpecFile(spec), layer, input_shape=input_shape, batch=batch)
     width = max(len(label) for label, _ in lines)
     for label, text in lines:
         click.echo(f"{label:<{width}}  {text}")

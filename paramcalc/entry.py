@@ -30,8 +30,9 @@ def run_show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | 
     An input size given as a name ('3xHxW') makes the analysis symbolic; `at` then lists sizes
     (one value per symbol) to evaluate it at."""
     from .analysis import analyze
+    from .spec import SpecFile
 
-    result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype)
+    result = analyze(SpecFile(spec), input_shape=input_shape, batch=batch, dtype=dtype)
     if at:
         check_at(result, at)
     records = keep_depth(result.records, depth)

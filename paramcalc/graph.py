@@ -8,7 +8,6 @@ is already in a valid evaluation order.
 
 from __future__ import annotations
 
-import numbers
 from collections import namedtuple
 
 from .dims import Shape
@@ -100,7 +99,7 @@ class _Scope:
 
 def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
     """Evaluate every scalar of a YAML value; KEYWORDS stay words unless a variable has that name."""
-    if type(raw) is int or raw is None or isinstance(raw, numbers.Rational):  # bools and ints are Rational too
+    if type(raw) is int or raw is None:  # the common case first; a bool or a Fraction is returned at the end
         return raw
     if isinstance(raw, str):
         word = raw.strip()

@@ -132,6 +132,21 @@ class Spec:
         return f"Spec({self.name!r}, file={self.file!r}, {len(self.layers)} layers)"
 
 
+class SpecFile(os.PathLike):
+    """A spec named on the command line: always a file. (To load_spec a string is a path only when it ends
+    in .yaml or .yml; any other string is YAML text, which a file named 'model.spec' is not.)"""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    __str__ = __fspath__
+
+
 def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> Spec:
     """Read a spec from a path, YAML text, or an already-loaded mapping."""
     with paused_gc():  # one pause for the whole: the collector would run between two pauses

@@ -151,6 +151,25 @@ def test_missing_file_and_bad_options(tmp_path):
         assert "Traceback" not in result.output
 
 
+def test_a_spec_on_the_command_line_is_a_file_whatever_its_name(tmp_path):
+    # load_spec reads a string as a path only when it ends in .yaml or .yml; the command line's argument is
+    # always a path (it was read as YAML text: 'a spec must be a mapping' at <string>:1:1)
+    spec = tmp_path / "model.spec"
+    spec.write_text(HEAD + "layers:\n  - {name: c, conv2d: {out: 4, kernel: 3}}\n")
+    runner = CliRunner()
+    for arguments in (["show", str(spec)], ["show", str(spec), "--format", "csv"], ["check", str(spec)],
+                      ["compare", str(spec), str(spec)], ["explain", str(spec), "c"]):
+        result = runner.invoke(main, arguments)
+        assert result.exit_code == 0, (arguments, result.output)
+    fast = subprocess.run([sys.executable, "-m", "paramcalc", "show", str(spec), "--format", "csv"],
+                          capture_output=True, text=True)
+    assert fast.returncode == 0 and fast.stdout.splitlines()[1].startswith("c,"), fast.stderr
+    for arguments in (["show", str(tmp_path / "nope")], ["show", str(tmp_path / "nope"), "--format", "json"],
+                      ["check", str(tmp_path / "nope")]):
+        result = runner.invoke(main, arguments)
+        assert result.exit_code == 2 and result.stderr.startswith(f"error: {tmp_path / 'nope'}: no such file")
+
+
 def test_the_installed_command_prints_no_traceback(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(HEAD + "layers:\n  - conv2: {out: 8}\n")

@@ -8,7 +8,7 @@ and layer path.
 
 from __future__ import annotations
 
-import numbers
+import sys
 from collections import namedtuple
 
 from ..limits import MAX_SIZE
@@ -58,15 +58,18 @@ class FieldType:
         return {}
 
 
+def _is_fraction(value: Any) -> bool:
+    fractions = sys.modules.get("fractions")  # imported by whatever made the fraction: checking imports nothing
+    return fractions is not None and isinstance(value, fractions.Fraction)
+
+
 def _whole_number(value: Any, what: str) -> int:
-    if type(value) is int:
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Rational):  # ints and exact fractions
-        raise FieldError(f"{what} must be a whole number, got {value!r}")
-    if not isinstance(value, int):
+    if _is_fraction(value):
         raise FieldError(f"{what} must be a whole number, got {value}",
                          hint="use // for whole-number division, or round()/ceil()/floor()")
-    return value
+    raise FieldError(f"{what} must be a whole number, got {value!r}")
 
 
 class Int(FieldType):
@@ -97,7 +100,7 @@ class Real(FieldType):
         self.minimum, self.maximum = minimum, maximum
 
     def read(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) or _is_fraction(value)):
             raise FieldError(f"must be a number, got {value!r}")
         number = float(value)
         if self.minimum is not None and number < self.minimum or self.maximum is not None and number > self.maximum:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 import torch
@@ -27,7 +27,7 @@ def make_module(call: TorchCall) -> nn.Module:
     return factory(*call.args, **call.kwargs)
 
 
-def prepare(source: str | Path | dict | Spec, input_shape: tuple | None = None,
+def prepare(source: str | os.PathLike | dict | Spec, input_shape: tuple | None = None,
             batch: int | None = None) -> tuple[Graph, Analysis]:
     spec = source if isinstance(source, Spec) else load_spec(source)
     graph = expand(spec, input_shape, batch)
@@ -69,7 +69,7 @@ class SpecModel(nn.Module):
         return torch.zeros(self.batch, *self.input_shape)
 
 
-def build(source: str | Path | dict | Spec, *, input_shape: tuple | None = None,
+def build(source: str | os.PathLike | dict | Spec, *, input_shape: tuple | None = None,
           batch: int | None = None) -> SpecModel:
     """A torch.nn.Module for a spec given as a path, YAML text, a mapping or a loaded Spec.
 

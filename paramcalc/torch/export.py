@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import os
 import re
 from pathlib import Path
 
@@ -120,11 +121,11 @@ class _Writer:
         return lines
 
 
-def export_source(source: str | Path | dict | Spec, spec_text: str | None = None) -> str:
+def export_source(source: str | os.PathLike | dict | Spec, spec_text: str | None = None) -> str:
     """Python source for a spec: helper modules it needs, the model class, and the spec itself."""
     graph, analysis = prepare(source)
-    if spec_text is None and isinstance(source, (str, Path)) and Path(str(source)).is_file():
-        spec_text = Path(str(source)).read_text(encoding="utf-8")
+    if spec_text is None and isinstance(source, (str, os.PathLike)) and Path(os.fspath(source)).is_file():
+        spec_text = Path(os.fspath(source)).read_text(encoding="utf-8")
     writer = _Writer(graph, analysis)
     init, forward = writer.init_lines(), writer.forward_lines()
     name = class_name(graph.spec.name)

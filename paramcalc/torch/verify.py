@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def _recorder(shapes: dict[str, tuple], name: str) -> Any:
     return hook
 
 
-def verify(source: str | Path | dict | Spec, *, model: nn.Module | None = None) -> Verification:
+def verify(source: str | os.PathLike | dict | Spec, *, model: nn.Module | None = None) -> Verification:
     """Compare a spec's figures with PyTorch's, for the module `build` makes or for `model` (an export).
 
     A path ending in .py is a file written by `paramcalc export`, checked against the spec inside it.
