@@ -30,14 +30,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_DEPTH = 100  # parentheses and operators inside each other
 
-_TOKEN = re.compile(r"""
+TOKEN_PATTERN = r"""
     \s*(?:
       (?P<number>(?:0[xXoObB][0-9a-fA-F_]+|(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?)
                  [kKMGT]?(?![A-Za-z0-9_]))
      |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
      |(?P<string>'[^'\n]*'|"[^"\n]*")
      |(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>(),=])
-    )""", re.VERBOSE)
+    )"""
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_NAME_START = frozenset(_LETTERS)
+_NAME_CHARS = frozenset(_LETTERS + "0123456789")
+_DIGITS = frozenset("0123456789")
+_NUMBER_GOES_ON = _NAME_CHARS | {"."}  # after digits: a fraction, an exponent, a suffix, hex...
+_OPERATORS_2 = ("**", "//", "==", "!=", "<=", ">=")
+_OPERATORS_1 = frozenset("-+*/%<>(),=")
 _WORDS = {"True": True, "False": False, "None": None, "true": True, "false": False}
 _KEYWORDS = {"if", "else", "and", "or", "not"}
 
@@ -66,10 +73,51 @@ _SYNTAX_HINT = "write a number (64, 1e6, 25M) or arithmetic on names (planes * 4
 
 
 def _tokens(text: str) -> list[tuple[str, str, int, int]]:
-    """(kind, text, start, end) for each token."""
+    """(kind, text, start, end) for each token, as TOKEN_PATTERN reads them.
+
+    Names, whole numbers, operators, quoted strings and spaces, which most expressions are made of, are
+    split here; for anything else (fractions, exponents, suffixes, hex, other spaces, mistakes) the text
+    goes to the pattern, compiled on first need: compiling it cost every command ~1 ms."""
     result, position, size = [], 0, len(text.rstrip())
     while position < size:
-        match = _TOKEN.match(text, position)
+        char, start = text[position], position
+        if char == " ":
+            position += 1
+            continue
+        if char in _NAME_START:
+            while position < size and text[position] in _NAME_CHARS:
+                position += 1
+            kind = "name"
+        elif char in _DIGITS:
+            while position < size and text[position] in _DIGITS:
+                position += 1
+            if position < size and text[position] in _NUMBER_GOES_ON:
+                return _pattern_tokens(text)
+            kind = "number"
+        elif text.startswith(_OPERATORS_2, position):
+            position, kind = position + 2, "op"
+        elif char in _OPERATORS_1:
+            position, kind = position + 1, "op"
+        elif char == "'" or char == '"':
+            end = text.find(char, position + 1)
+            if end < 0 or "\n" in text[position:end]:
+                return _pattern_tokens(text)
+            position, kind = end + 1, "string"
+        else:
+            return _pattern_tokens(text)
+        result.append((kind, text[start:position], start, position))
+    return result
+
+
+@lru_cache(maxsize=1)
+def _token_regex() -> re.Pattern[str]:
+    return re.compile(TOKEN_PATTERN, re.VERBOSE)
+
+
+def _pattern_tokens(text: str) -> list[tuple[str, str, int, int]]:
+    result, position, size, pattern = [], 0, len(text.rstrip()), _token_regex()
+    while position < size:
+        match = pattern.match(text, position)
         if match is None or match.end() == position:
             raise ExprError(f"cannot read '{shorten(text)}' as a number or an expression", hint=_SYNTAX_HINT)
         kind = match.lastgroup or "op"
