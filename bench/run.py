@@ -156,13 +156,27 @@ def generated_spec(layers: int, residual: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Time the work, not the imports (a constant that would make the growth look better than linear when the
+# machine is quiet and worse when it is busy), and read the peak memory of this process's own memory:
+# ru_maxrss starts from the parent's peak when the child is started with vfork, as subprocess does.
+SCALE_RUN = """
+import resource, sys, time
+import paramcalc, paramcalc.analysis, paramcalc.plain_yaml
+started = time.perf_counter()
+result = paramcalc.analyze(sys.argv[1])
+seconds = time.perf_counter() - started
+try:
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(seconds, peak, result.totals.layers)
+"""
+
+
 def scale(sizes: list[int], repeats: int) -> list[dict]:
     """Parse + analyse generated specs in a fresh process each: the median of `repeats` runs per size (the
     largest peak memory). The sizes run in turn (1k, 10k, 100k, 1k, ...), so the growth between two sizes
     is a ratio taken side by side: a slow spell of the machine slows every size alike."""
-    code = ("import resource, sys, time; import paramcalc;"
-            "t = time.perf_counter(); r = paramcalc.analyze(sys.argv[1]);"
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.totals.layers)")
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for residual in (False, True):
@@ -173,7 +187,7 @@ def scale(sizes: list[int], repeats: int) -> list[dict]:
             runs: dict[Path, list[list[str]]] = {path: [] for path in paths}
             for _ in range(repeats):
                 for path in paths:
-                    runs[path].append(subprocess.run([PYTHON, "-c", code, str(path)], env=ENV, capture_output=True,
+                    runs[path].append(subprocess.run([PYTHON, "-c", SCALE_RUN, str(path)], env=ENV, capture_output=True,
                                                      text=True, check=True, cwd=ROOT).stdout.split())
             previous = None
             for path in paths:
