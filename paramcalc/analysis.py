@@ -328,8 +328,8 @@ class _SymbolicAnalyzer(_Analyzer):
     """The same pass over sizes that are formulas in the input's symbols.
 
     Figures are not kept on the layer objects: a symbolic layer also records the conditions it puts on the
-    symbols, which each analysis reports. A receptive field that would depend on
-    the input size (a layer that reads the whole map) is left out (None) rather than shown as a formula.
+    symbols, which each analysis reports. A receptive field that would depend on the input size (a layer
+    that reads the whole map) is left out (None) rather than shown as a formula.
     """
 
     def __init__(self, graph: Graph) -> None:
