@@ -229,7 +229,8 @@ def main() -> int:
     gc.collect()
     report = {"machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores,"
                          f" {platform.machine()}", "quick": options.quick,
-              "end_to_end": end_to_end(repeats), "in_process": in_process(seconds), "scale": scale(sizes, 1 if options.quick else 3),
+              "end_to_end": end_to_end(repeats), "in_process": in_process(seconds),
+              "scale": scale(sizes, 1 if options.quick else 7),  # the sizes in turn, seven times
               "torch": torch_side_by_side(max(3, repeats // 3))}
     print(f"paramcalc benchmark ({report['machine']}; medians of {repeats} runs)\n")
     print(f"{'end to end':<52} {'median':>9} {'floor':>9} {'ratio':>6} {'target':>7} {'peak MB':>8}")
