@@ -252,10 +252,13 @@ class _Analyzer:
                              target[3] + macs_sum, target[4] + flops_sum, target[5] + elements_sum)
                 params_sum = trainable_sum = buffers_sum = macs_sum = flops_sum = elements_sum = 0
                 parent_now = parent
-            params_sum += params
-            trainable_sum += trainable
-            buffers_sum += buffers
-            macs_sum += macs
+            if params != 0:  # zeros are skipped: each sum of large integers is a new object (a formula is never 0)
+                params_sum += params
+                trainable_sum += trainable
+            if buffers != 0:
+                buffers_sum += buffers
+            if macs != 0:
+                macs_sum += macs
             flops_sum += flops
             elements_sum += elements
         target = totals if parent_now is None else sums[parent_now]

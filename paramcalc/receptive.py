@@ -68,14 +68,25 @@ def merge(fields: list[Field], map_size: Pair) -> Field:
         return first.with_map(map_size)
     (r0, r1), stride, (p0, p1), _, aligned, is_global = first
     start0, start1, end0, end1 = -p0, -p1, r0 - 1 - p0, r1 - 1 - p1
-    centre = (r0 - 1 - 2 * p0, r1 - 1 - 2 * p1)
+    centre0, centre1 = r0 - 1 - 2 * p0, r1 - 1 - 2 * p1
     j0, j1 = stride
-    for field in fields[1:]:
-        (t0, t1), other_stride, (q0, q1), _, other_aligned, other_global = field
-        start0, start1 = min(start0, -q0), min(start1, -q1)
-        end0, end1 = max(end0, t0 - 1 - q0), max(end1, t1 - 1 - q1)
-        j0, j1 = max(j0, other_stride[0]), max(j1, other_stride[1])
-        aligned = aligned and other_aligned and other_stride == stride and (t0 - 1 - 2 * q0, t1 - 1 - 2 * q1) == centre
+    for index in range(1, len(fields)):
+        (t0, t1), other_stride, (q0, q1), _, other_aligned, other_global = fields[index]
+        if -q0 < start0:
+            start0 = -q0
+        if -q1 < start1:
+            start1 = -q1
+        if t0 - 1 - q0 > end0:
+            end0 = t0 - 1 - q0
+        if t1 - 1 - q1 > end1:
+            end1 = t1 - 1 - q1
+        k0, k1 = other_stride
+        if k0 > j0:
+            j0 = k0
+        if k1 > j1:
+            j1 = k1
+        aligned = aligned and other_aligned and other_stride == stride and t0 - 1 - 2 * q0 == centre0 \
+            and t1 - 1 - 2 * q1 == centre1
         is_global = is_global or other_global
     return _new(Field, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size, aligned,
                         is_global))
