@@ -2,7 +2,7 @@
 
 Specs use a small part of YAML: block mappings and lists, one-line flow collections (`{out: 64, kernel: 3}`,
 `[3, 224, 224]`), plain and simply quoted scalars, comments. `read_plain` reads exactly that part into the
-same values and positions as libyaml's composer followed by `source._Converter`, several times faster on
+same values and positions as libyaml's composer followed by `libyaml_reader._Converter`, several times faster on
 a long file. Anything else (anchors, aliases, tags, block or multi-line scalars, escapes, complex
 keys, document markers, tabs, non-ASCII text, duplicate keys, and every kind of mistake) makes it decline
 by returning None; the file is then read by libyaml, whose messages point at the problem. A property test

@@ -113,12 +113,13 @@ def check_case(case: Case, directory: Path, arguments: tuple[str, ...] = ("--for
     return None
 
 
-# comment lines that take a spec past PLAIN_READER_CHARS, so that it is read by the plain YAML reader
+# comment lines that make a spec long (16,000 characters and more): long lines of comments and values take
+# other paths through the plain YAML reader than a short spec does
 LONG_PADDING = "".join(f"# line {i} of a long spec: the plain YAML reader reads it, or declines it\n" for i in range(250))
 
 
 def cases(count: int, seed: int, long: bool = False) -> list[Case]:
-    """Mutated bundled specs; `long` pads each past the size from which the plain YAML reader is tried."""
+    """Mutated bundled specs; `long` pads each with comment lines past 16,000 characters."""
     rng = random.Random(seed)
     texts = {str(path.relative_to(ROOT)): path.read_text() + (LONG_PADDING if long else "") for path in SEEDS}
     result = []

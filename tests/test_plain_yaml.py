@@ -19,7 +19,8 @@ from paramcalc import plain_yaml
 from paramcalc.cli import main
 from paramcalc.errors import SpecError
 from paramcalc.plain_yaml import read_plain
-from paramcalc.source import PLAIN_READER_CHARS, YList, YMap, marks_of, read_with_libyaml
+from paramcalc.libyaml_reader import read_with_libyaml
+from paramcalc.source import YList, YMap, marks_of
 from tests.fuzzing import SEEDS, mutate
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
@@ -221,19 +222,23 @@ def spec_with(bad_line: str, layers: int) -> str:
     "  - {name: bad, conv2d: {out: 8, kernel: 3}, frozen: 1}",
     "  - {name: c0, relu}",
 ])
-def test_a_mistake_in_a_long_spec_is_reported_as_in_a_short_one(tmp_path, bad_line):
-    """A long spec is read by the plain reader, a short one by libyaml: the same mistake gets the same message,
-    at the same column."""
-    short, long = spec_with(bad_line, 1), spec_with(bad_line, PLAIN_READER_CHARS // 50 + 10)
-    assert len(short) <= PLAIN_READER_CHARS < len(long) and read_plain(long) is not None
-    messages = []
-    for layers, text in ((1, short), (PLAIN_READER_CHARS // 50 + 10, long)):
+def test_a_mistake_is_reported_alike_by_both_readers(tmp_path, monkeypatch, bad_line):
+    """A spec in the plain subset is read by the plain reader; the same spec read by libyaml (the plain reader
+    made to decline) gets the same message, at the same line and column, whatever its length."""
+    for layers in (1, 400):
+        text = spec_with(bad_line, layers)
+        assert read_plain(text) is not None
         path = tmp_path / "spec.yaml"
         path.write_text(text)
-        result = CliRunner().invoke(main, ["show", str(path)])
-        assert result.exit_code == 2, result.output
-        line, column, message = re.search(r"spec\.yaml:(\d+):(\d+): (.*)", result.stderr, re.S).groups()
-        assert int(line) == layers + 4
-        messages.append((column, message.splitlines()[0]))  # the hint may list the names above
-    assert messages[0] == messages[1]
+        messages = []
+        for declining in (False, True):
+            if declining:
+                monkeypatch.setattr(plain_yaml, "read_plain", lambda text: None)
+            result = CliRunner().invoke(main, ["show", str(path)])
+            assert result.exit_code == 2, result.output
+            line, column, message = re.search(r"spec\.yaml:(\d+):(\d+): (.*)", result.stderr, re.S).groups()
+            assert int(line) == layers + 4
+            messages.append((column, message.splitlines()[0]))  # the hint may list the names above
+        monkeypatch.undo()
+        assert messages[0] == messages[1]
 
