@@ -48,7 +48,8 @@ STAGES = {  # one run of each stage of a generated spec of LAYERS layers, the st
 }
 LAYERS = 10_000
 FIRST_USE = ("import gc, paramcalc, paramcalc.analysis, paramcalc.spec, paramcalc.source\n"  # imported on first use
-             "from paramcalc.graph import expand\ntry:\n    import paramcalc.plain_yaml\nexcept ImportError:\n    pass\n"
+             "from paramcalc.graph import expand\n"
+             "try:\n    import paramcalc.plain_yaml\nexcept ImportError:\n    pass\n"  # an older checkout
              "gc.disable()\n")  # as analyze(path) has it for the whole call
 
 

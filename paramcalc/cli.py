@@ -10,16 +10,7 @@ import click
 import click.shell_completion
 
 from . import __version__
-from .entry import (
-    DTYPES,
-    FORMATS,
-    keep_depth,
-    parse_shape,
-    parse_sizes,
-    print_table,
-    report_errors,
-    run_show,
-)
+from .entry import DTYPES, FORMATS, keep_depth, parse_shape, parse_sizes, print_table, report_errors, run_show
 from .errors import SpecError
 from .render.grid import EXPORT_FORMATS
 

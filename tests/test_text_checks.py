@@ -74,7 +74,8 @@ def test_expression_tokens_of_the_zoo_need_no_pattern():
         ("name", "planes", 0, 6), ("op", "*", 7, 8), ("number", "4", 9, 10), ("name", "if", 11, 13),
         ("name", "i", 14, 15), ("op", "==", 16, 18), ("number", "0", 19, 20), ("name", "else", 21, 25),
         ("name", "c", 26, 27), ("op", "//", 28, 30), ("number", "2", 31, 32)]
-    code = ("import paramcalc, sys; paramcalc.analyze('specs/resnet50.yaml'); paramcalc.analyze('specs/densenet121.yaml');"
+    code = ("import paramcalc, sys;"
+            "paramcalc.analyze('specs/resnet50.yaml'); paramcalc.analyze('specs/densenet121.yaml');"
             "read = 'paramcalc._evaluator' in sys.modules;"
             "from paramcalc._evaluator import _token_regex; print(read, _token_regex.cache_info().currsize)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
