@@ -156,9 +156,9 @@ def generated_spec(layers: int, residual: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Time the work, not the imports (a constant that would make the growth look better than linear when the
-# machine is quiet and worse when it is busy), and read the peak memory of this process's own memory:
-# ru_maxrss starts from the parent's peak when the child is started with vfork, as subprocess does.
+# Time the work, not the imports (a constant, which pulls the growth from 10k to 100k layers below 10x, the
+# more so when the machine is busy), and read the peak of this process's own memory: ru_maxrss starts
+# from the parent's peak when the child is started with vfork, as subprocess does.
 SCALE_RUN = """
 import resource, sys, time
 import paramcalc, paramcalc.analysis, paramcalc.plain_yaml
