@@ -62,7 +62,8 @@ def merge(fields: list[Field], map_size: Pair) -> Field:
     """The union of several paths' fields for the same output unit.
 
     Unit 0's field on each axis spans [-padding, -padding + size - 1]; the union spans from the
-    earliest start to the latest end. Written out per axis: this runs at every residual add."""
+    earliest start to the latest end. Written out per axis, with `if` rather than min() and max() (which
+    cost more here): this runs at every residual add."""
     first = fields[0]
     if len(fields) == 1:
         return first.with_map(map_size)
