@@ -42,7 +42,7 @@ def _pos(node: yaml.Node) -> Pos:
 
 
 class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
-    """Leaves plain scalars untyped: the converter reads them with a few regular expressions, which is much
+    """Leaves plain scalars untyped: the converter types them itself (source._plain_value), which is much
     cheaper than PyYAML's resolver being called for every scalar of a long file."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:

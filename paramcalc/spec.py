@@ -292,7 +292,9 @@ class _SpecReader:
         return [self.layer(item, where, prefix, index) for index, (item, where) in enumerate(zip(raw, positions))]
 
     def known_kind(self, kind: Any, where: Callable[[], Pos], label: str) -> str:
-        """The kind, checked; where it is written is looked up only for a message."""
+        """The kind, checked (once per spec); where it is written is looked up only for a message."""
+        if kind in self.known_kinds:
+            return kind
         if not isinstance(kind, str) or not kind:
             raise self.fail(f"a layer kind must be a name, got {kind!r}", where(), layer=label)
         if lookup(kind) is None and kind not in self.block_names:
@@ -320,8 +322,7 @@ class _SpecReader:
             kind_key, = kinds
             layer.kind = layer.kind_key = kind_key
             layer.args = raw[kind_key]
-            if kind_key not in self.known_kinds:
-                self.known_kind(kind_key, lambda: key_pos(raw, kind_key, pos), label)
+            self.known_kind(kind_key, lambda: key_pos(raw, kind_key, pos), label)
             self.check_fields(layer, label)
         else:
             layer.layers = self.layer_list(raw["layers"], value_pos(raw, "layers", pos), "a group", label + ".")
