@@ -6,15 +6,18 @@ Markdown, GitHub annotations or JUnit XML.
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 
-from .errors import Pos, SpecError, did_you_mean
-from .expr import ExprError, parse_number
+from .errors import Pos, Problem, SpecError, did_you_mean
+from .errors import ExprError
+from .literals import read_number
+
+from fractions import Fraction
+from typing import Any, Callable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from fractions import Fraction
-    from typing import Any, Callable
 
     from .analysis import Totals
 
@@ -35,68 +38,63 @@ _BYTE_UNITS = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB":
                "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
+_QUANTITY = re.compile(r"\s*([0-9][0-9_.]*(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*")
+
+
 def split_quantity(text: str) -> tuple[str, str] | None:
-    """'25.6M' -> ('25.6', 'M'), '110 MB' -> ('110', 'MB'), '1e9' -> ('1e9', ''): a number
-    ([0-9][0-9_.]*, then an optional exponent) and a unit of letters; None for anything else."""
-    text = text.strip()
-    digits = "0123456789"
-    if not text or text[0] not in digits:
-        return None
-    end = 1
-    while end < len(text) and text[end] in digits + "_.":
-        end += 1
-    if text[end:end + 1] in ("e", "E"):  # an exponent needs digits; without them the 'e' is a unit's
-        start = end + 2 if text[end + 1:end + 2] in ("+", "-") else end + 1
-        stop = start
-        while stop < len(text) and text[stop] in digits:
-            stop += 1
-        if stop > start:
-            end = stop
-    unit = text[end:].lstrip()
-    if unit and not (unit.isascii() and unit.isalpha()):
-        return None
-    return text[:end], unit
+    """'25.6M' -> ('25.6', 'M'), '110 MB' -> ('110', 'MB'), '1e9' -> ('1e9', ''): a number and a unit of
+    letters; None for anything else."""
+    match = _QUANTITY.fullmatch(text)
+    return (match[1], match[2]) if match else None
 
 
-class LimitError(ValueError):
+class LimitError(Problem):
     """A limit could not be read; the caller adds where it was written."""
 
 
 def parse_amount(value: Any, unit: str) -> int:
-    """A limit as an exact whole number: 25M, 4.1G, 1e9, 25557032; with unit 'bytes' also 110MB, 2GiB."""
+    """A limit as an exact whole number: 25M, 4.1G, 1e9, 25557032; with unit 'bytes' also 110MB, 2GiB
+    (a number without a unit is bytes). A count or a byte size that is not whole is an error."""
     if isinstance(value, bool):
         raise LimitError(f"expected a number, got {value!r}")
-    if isinstance(value, int):
-        amount: Any = value
-    else:
-        quantity = split_quantity(str(value))
-        if quantity is None:
-            raise LimitError(f"'{value}' is not an amount like 25M or 4.1G" + (" or 110MB" if unit == "bytes" else ""))
-        number, suffix = quantity
-        try:
+    suffix = ""
+    try:
+        if not isinstance(value, str):
+            amount: Any = read_number(str(value)) if not isinstance(value, (int, Fraction)) else value
+        else:
+            quantity = split_quantity(value)
+            if quantity is None:
+                raise LimitError(f"'{value}' is not an amount like 25M or 4.1G"
+                                 + (" or 110MB" if unit == "bytes" else ""))
+            number, suffix = quantity
             if suffix in _BYTE_UNITS and unit == "bytes":
-                from fractions import Fraction
-
-                amount = Fraction(parse_number(number)) * _BYTE_UNITS[suffix]
+                amount = read_number(number) * _BYTE_UNITS[suffix]
             else:
-                amount = parse_number(number + suffix)
-        except ExprError:
-            hint = "units: " + ", ".join(_BYTE_UNITS) if unit == "bytes" else "suffixes: k, M, G, T"
-            raise LimitError(f"'{value}' is not an amount ({hint})") from None
+                amount = read_number(number + suffix)
+    except ExprError as err:
+        hint = "units: " + ", ".join(_BYTE_UNITS) if unit == "bytes" else "suffixes: k, M, G, T"
+        raise LimitError(f"'{value}' is not an amount: {err.message}", hint) from None
     if amount < 0:
         raise LimitError(f"a limit cannot be negative, got {value}")
-    return int(amount)  # a budget of 2.5 parameters allows 2
+    if isinstance(amount, Fraction) and amount.denominator != 1:
+        if unit == "bytes":
+            raise LimitError(f"'{value}' is not a whole number of bytes",
+                             hint="give the size in a smaller unit, e.g. 1500KB rather than 1.5005MB")
+        raise LimitError(f"'{value}' is not a whole count",
+                         hint=f"did you mean {value}M (millions)?" if not suffix else
+                         "a count of parameters or operations is a whole number")
+    return int(amount)
 
 
 def parse_percent(text: str) -> Fraction:
     """'5%' or '5' -> 1/20."""
-    from fractions import Fraction
-
-    cleaned = text.strip().rstrip("%").strip()
+    cleaned = text.strip().removesuffix("%").strip()
     try:
-        value = Fraction(cleaned)
-    except (ValueError, ZeroDivisionError):
-        raise LimitError(f"'{text}' is not a percentage like 5%") from None
+        value = Fraction(read_number(cleaned)) if cleaned and cleaned[-1] not in "kKMGT" else None
+    except ExprError:
+        value = None
+    if value is None:
+        raise LimitError(f"'{text}' is not a percentage like 5%")
     if value < 0:
         raise LimitError(f"a tolerance cannot be negative, got {text}")
     return value / 100
@@ -150,7 +148,7 @@ def read_spec_budget(raw: Any, pos: Pos, key_pos: Callable[[str], Pos], value_po
         try:
             budget[key] = (parse_amount(value, FIGURES[key].unit), key_pos(key))
         except LimitError as err:
-            raise SpecError(f"budget {key}: {err}", pos=value_pos(key), file=file) from None
+            raise SpecError(f"budget {key}: {err.message}", pos=value_pos(key), file=file, hint=err.hint) from None
     return budget
 
 

@@ -199,11 +199,11 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         try:
             cli_limits[figure] = parse_amount(value, FIGURES[figure].unit)
         except LimitError as err:
-            raise click.BadParameter(str(err), param_hint=f"--{key.replace('_', '-')}") from None
+            raise click.BadParameter(_with_hint(err), param_hint=f"--{key.replace('_', '-')}") from None
     try:
         tolerance = parse_percent(max_increase)
     except LimitError as err:
-        raise click.BadParameter(str(err), param_hint="--max-increase") from None
+        raise click.BadParameter(_with_hint(err), param_hint="--max-increase") from None
     reference = Baseline(baseline) if baseline else None
     checks = []
     for path in specs:
@@ -224,6 +224,10 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     click.echo(text)
     if not all(model.ok for model in checks):
         sys.exit(1)
+
+
+def _with_hint(err: Any) -> str:
+    return err.message + (f" ({err.hint})" if err.hint else "")
 
 
 def _figure(value: Any) -> str:

@@ -15,6 +15,20 @@ class Pos(namedtuple("Pos", "line column")):
     __slots__ = ()
 
 
+class Problem(ValueError):
+    """Something wrong with one value, found where its place in the file is not known: the caller that
+    knows the place turns it into a SpecError. `hint` says what would be right."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ExprError(Problem):
+    """An expression or a number cannot be read or evaluated."""
+
+
 class SpecError(Exception):
     """A spec is wrong. The message names the place, the layer, what is wrong and what would be right."""
 

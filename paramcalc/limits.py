@@ -2,13 +2,20 @@
 requests, and a check in CI must answer in bounded time and memory whatever it is given. Each limit
 is far beyond any real network; crossing one is a clear error, never a hang or an exhausted machine."""
 
-MAX_FILE_BYTES = 10_000_000  # a spec file
-MAX_YAML_ALIASES = 1_000  # YAML alias uses ('billion laughs' expands aliases of aliases)
+MAX_FILE_BYTES = 10_000_000  # a spec file, checked before it is read
+MAX_YAML_ALIASES = 1_000  # YAML alias uses
+MAX_YAML_NODES = 1_000_000  # values of the document once its aliases are expanded ('billion laughs')
 MAX_YAML_NESTING = 100  # mappings and lists inside each other
 MAX_EXPRESSION_CHARS = 1_000  # one expression
+MAX_EXPRESSION_NESTING = 100  # operators and parentheses inside each other
+MAX_LITERAL_DIGITS = 40  # digits of one number as written
 MAX_POWER_EXPONENT = 64  # a ** b
-MAX_MAGNITUDE = 10**30  # any intermediate value of an expression
-MAX_SIZE = 10**9  # a channel count, kernel, stride, padding, input size or batch
+MAX_MAGNITUDE = 10**30  # any value of an expression
+MAX_DENOMINATOR = 10**30  # any fraction of an expression: 1e-30 is the finest
+MAX_ROUND_DIGITS = 30  # round(x, n)
+MAX_SIZE = 10**9  # a channel count, kernel, stride, padding, input size or batch written in a spec
+MAX_TENSOR_SIZE = 2**63 - 1  # any size a layer makes (PyTorch's sizes are 64-bit integers)
 MAX_REPEAT = 100_000  # one 'repeat'
 MAX_NESTING = 64  # blocks and groups inside each other
 MAX_LAYERS = 250_000  # layers and groups after blocks and repeats are expanded
+MAX_CONNECTIONS = 1_000_000  # inputs of all layers together, after expansion

@@ -1,101 +1,72 @@
-"""YAML text -> plain Python values that remember where they stood in the file.
+"""Spec text -> plain Python values that remember where they stood in the file.
 
-Two readers make the same values: paramcalc.plain_yaml reads the plain subset of YAML that specs are
-written in, and anything else (or a mistake) goes to paramcalc.libyaml_reader, which composes PyYAML's
-nodes and converts them. Mappings and lists carry the position of every key and item; duplicate keys are
-an error, because PyYAML's habit of silently keeping the last one turns a typo into a different model.
-PyYAML is imported only when the plain reader declines: importing it costs more than reading a spec.
+PyYAML parses the text (with libyaml when PyYAML was built with it) and its resolver types every plain
+scalar as `yaml.safe_load` would (YAML 1.1). The parser's events are turned into values here rather than
+constructed by PyYAML, so that mappings and lists keep the position of every key and item, and so that
+paramcalc's own refusals come on top: tags, merge keys, duplicate keys (PyYAML would silently keep the
+last one: a typo that changes a model), octal and sexagesimal numbers (a leading zero is a classic typo),
+and documents whose aliases expand past a bound. Numbers with a fraction are read exactly, as fractions.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
+from fractions import Fraction
+from typing import Any
+
+import yaml
+
 from .errors import Pos, SpecError
-from .limits import MAX_FILE_BYTES
+from .limits import MAX_FILE_BYTES, MAX_LITERAL_DIGITS, MAX_YAML_ALIASES, MAX_YAML_NESTING, MAX_YAML_NODES
+from .errors import ExprError
+from .literals import read_decimal
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+try:  # libyaml's parser and composer are several times faster and keep the same marks
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-
-def _is_int(text: str) -> bool:
-    """[-+]?(0|[1-9][0-9_]*): YAML 1.1's decimal integers as PyYAML's safe loader reads them."""
-    body = text[1:] if text[:1] in ("+", "-") else text
-    return body == "0" or (body[:1] in ("1", "2", "3", "4", "5", "6", "7", "8", "9")
-                           and not body.strip("0123456789_"))
-_NULL = {"", "~", "null", "Null", "NULL"}
-_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
-         "yes": True, "Yes": True, "YES": True, "no": False, "No": False, "NO": False,
-         "on": True, "On": True, "ON": True, "off": False, "Off": False, "OFF": False}
+_TAG = "tag:yaml.org,2002:"
+_BOOLEANS = yaml.constructor.SafeConstructor.bool_values
 
 
 class YMap(dict):
-    """A mapping that knows its own position and those of its keys and values.
+    """A mapping that knows its own position and those of its keys and values."""
 
-    The positions are kept as one flat tuple of numbers (line, column of the mapping, then of each key and
-    its value, in order) rather than as YAML nodes: a long file's node tree is several times the size of
-    its values, and it is freed as soon as the values are read. A mapping written on one line may hold
-    instead what works the tuple out when a message first needs it.
-    """
+    __slots__ = ("pos", "_key_pos", "_value_pos")
 
-    __slots__ = ("_marks",)
-    _marks: Any  # set by whoever makes the mapping, once its keys are known
+    def __init__(self, pos: Pos) -> None:
+        super().__init__()
+        self.pos = pos
+        self._key_pos: dict[Any, Pos] = {}
+        self._value_pos: dict[Any, Pos] = {}
 
-    @property
-    def pos(self) -> Pos:
-        marks = marks_of(self)
-        return Pos(marks[0] + 1, marks[1] + 1)
-
-    def _find(self, key: str, offset: int) -> Pos:
-        marks = marks_of(self)
-        for index, name in enumerate(self):
-            if name == key:
-                at = 2 + 4 * index + offset
-                return Pos(marks[at] + 1, marks[at + 1] + 1)
-        return self.pos
-
-    def key_where(self, key: str) -> Pos:
+    def key_where(self, key: Any) -> Pos:
         """Where a key is written (the mapping itself when it has no such key)."""
-        return self._find(key, 0)
+        return self._key_pos.get(key, self.pos)
 
-    def where(self, key: str) -> Pos:
+    def where(self, key: Any) -> Pos:
         """Where a key's value is written."""
-        return self._find(key, 2)
+        return self._value_pos.get(key, self.pos)
 
 
 class YList(list):
-    """A list that knows its own position and those of its items (line, column pairs in one tuple)."""
+    """A list that knows its own position and those of its items."""
 
-    __slots__ = ("_marks",)
-    _marks: Any  # set by whoever makes the list
+    __slots__ = ("pos", "_item_pos")
 
-    @property
-    def pos(self) -> Pos:
-        marks = marks_of(self)
-        return Pos(marks[0] + 1, marks[1] + 1)
+    def __init__(self, pos: Pos, items: list, positions: list[Pos]) -> None:
+        super().__init__(items)
+        self.pos = pos
+        self._item_pos = positions
 
     def where(self, index: int) -> Pos:
-        marks = marks_of(self)
-        at = 2 + 2 * index
-        return Pos(marks[at] + 1, marks[at + 1] + 1) if at < len(marks) else self.pos
+        return self._item_pos[index] if 0 <= index < len(self._item_pos) else self.pos
 
     def positions(self) -> list[Pos]:
-        """Where each item is written, all at once (a long spec asks for every layer's)."""
-        marks = marks_of(self)
-        return [_new_pos(Pos, (marks[at] + 1, marks[at + 1] + 1)) for at in range(2, 2 + 2 * len(self), 2)]
-
-
-_new_pos = tuple.__new__  # a Pos without the named tuple's own constructor
-
-
-def marks_of(container: YMap | YList) -> tuple[int, ...]:
-    """The container's positions. A collection read from one line of a long file holds (line, plan) instead,
-    and they are worked out when first asked for."""
-    marks = container._marks
-    if type(marks[0]) is tuple:
-        from .plain_yaml import line_marks
-
-        marks = container._marks = line_marks(*marks)
-    return marks
+        return list(self._item_pos)
 
 
 def key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
@@ -105,37 +76,248 @@ def key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
 
 def value_pos(container: Any, key: Any, fallback: Pos) -> Pos:
     """Where the value under a key (or at an index) is written, when the container came from YAML."""
-    if isinstance(container, YMap) and isinstance(key, str):
-        return container.where(key)
-    if isinstance(container, YList) and isinstance(key, int):
+    if isinstance(container, YMap) and not isinstance(key, int) or isinstance(container, YList) and isinstance(key, int):
         return container.where(key)
     return getattr(container, "pos", fallback)
 
 
+def read_text(path: str) -> str:
+    """A spec file's text, checked before it is read: a regular file (or '-', standard input) of at most
+    MAX_FILE_BYTES, in UTF-8. A FIFO, a device or a directory is refused without opening it."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    else:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise SpecError("no such file", file=path, hint="check the path") from None
+        except OSError as err:
+            raise SpecError(f"cannot read the file: {err.strerror}", file=path) from None
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) \
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a file"
+            raise SpecError(f"this is {what}, not a regular file", file=path,
+                            hint="give the path of a spec file, or '-' to read one from standard input")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _too_large(path)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise SpecError(f"cannot read the file: {err.strerror}", file=path) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"the file is not UTF-8 text (byte {err.start})", file=path) from None
+
+
+def _too_large(file: str) -> SpecError:
+    return SpecError(f"the file is larger than {MAX_FILE_BYTES:,} bytes", file=file,
+                     hint="a spec describes a network with blocks and repeats; it never needs to be this long")
+
+
 def load_yaml(text: str, file: str | None = None) -> Any:
     """Parse YAML text into YMap / YList / scalars. Raises SpecError on any problem."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise SpecError(f"the file is larger than {MAX_FILE_BYTES:,} bytes", file=file,
-                        hint="a spec describes a network with blocks and repeats; it never needs to be this long")
-    from .plain_yaml import read_plain  # here: both readers import this module
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as err:  # a lone surrogate ('\ud800'): not Unicode text
+        raise SpecError(f"the text holds U+{ord(text[err.start]):04X}, a lone surrogate, which is not a character",
+                        file=file, pos=_position(text, err.start),
+                        hint="a spec is Unicode text; remove the character") from None
+    if size > MAX_FILE_BYTES:
+        raise _too_large(file or "<string>")
+    try:
+        return _Reader(text, file).document()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or err.context or "invalid YAML"
+        raise SpecError(f"YAML syntax error: {problem}", file=file,
+                        pos=Pos(mark.line + 1, mark.column + 1) if mark else None,
+                        hint="check the indentation and that every '{', '[' and quote is closed") from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow: no mark, but a position
+        character = f"U+{err.character:04X}" if isinstance(err.character, int) else repr(err.character)
+        raise SpecError(f"character {character} is not allowed in YAML ({err.reason})", file=file,
+                        pos=_position(text, err.position),
+                        hint="is this a text file? control characters must be removed") from None
+    except yaml.YAMLError as err:  # pragma: no cover - every error PyYAML raises is one of the above
+        raise SpecError(f"YAML error: {err}", file=file) from None
 
-    value = read_plain(text)
-    if value is None:  # outside the plain subset, or a mistake: PyYAML reads it and says what is wrong
-        from .libyaml_reader import read_with_libyaml
 
-        value = read_with_libyaml(text, file)
-    return value
+def _position(text: str, offset: int) -> Pos:
+    line = text.count("\n", 0, offset) + 1
+    return Pos(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
-def _plain_value(text: str) -> Any:
-    """A plain (unquoted) scalar, typed with YAML 1.1's implicit types as PyYAML's safe loader reads them;
-    everything else, numbers like 1e6 and 0x40 included, stays text for the expression reader."""
-    if text.isdigit() and text.isascii():  # most values: a decimal integer, unless it has a leading zero
-        return int(text) if text[0] != "0" or len(text) == 1 else text
-    if text in _NULL:
-        return None
-    if text in _BOOL:
-        return _BOOL[text]
-    if _is_int(text):
-        return int(text.replace("_", ""))
-    return text
+def _pos(event: yaml.Event) -> Pos:
+    return Pos(event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+class _Reader:
+    """Builds the values from PyYAML's parser events, as PyYAML's composer builds nodes, without keeping
+    a node tree (several hundred bytes per value). An anchored value is shared by its aliases; every
+    value counts towards MAX_YAML_NODES as many times as aliases repeat it, so a small file that stands
+    for billions of values is refused as soon as its expansion passes the bound."""
+
+    def __init__(self, text: str, file: str | None) -> None:
+        self.loader = _Loader(text)
+        self.file = file
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, its size in values)
+        self.values = 0  # values read so far, aliases expanded
+        self.aliases = 0
+
+    def fail(self, event: yaml.Event, message: str, hint: str | None = None) -> SpecError:
+        return SpecError(message, file=self.file, pos=_pos(event), hint=hint)
+
+    def document(self) -> Any:
+        loader = self.loader
+        try:
+            loader.get_event()  # the stream's start
+            if loader.check_event(yaml.StreamEndEvent):
+                raise SpecError("the file is empty", file=self.file, pos=Pos(1, 1),
+                                hint="a spec needs at least 'name', 'input' and 'layers'")
+            loader.get_event()  # the document's start
+            value, _ = self.value(0)
+            loader.get_event()  # the document's end
+            if not loader.check_event(yaml.StreamEndEvent):
+                raise self.fail(loader.peek_event(), "a second YAML document ('---') in the file",
+                                hint="a spec file holds one document")
+            return value
+        finally:
+            loader.dispose()
+
+    def count(self, size: int, event: yaml.Event) -> None:
+        self.values += size
+        if self.values > MAX_YAML_NODES:
+            raise self.fail(event, f"the document expands to more than {MAX_YAML_NODES:,} values"
+                                   + (" through its YAML aliases" if self.aliases else ""),
+                            hint="use a block with 'repeat' instead of copying with aliases" if self.aliases
+                            else "a spec describes a network with blocks and repeats")
+
+    def value(self, depth: int) -> tuple[Any, int]:
+        """The next value and its size in values (1 for a scalar, aliases expanded)."""
+        event = self.loader.get_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise self.fail(event, f"more than {MAX_YAML_ALIASES} YAML aliases",
+                                hint="use a block with 'repeat' instead of copying with aliases")
+            if event.anchor not in self.anchors:
+                raise self.fail(event, f"YAML alias '*{event.anchor}' names no anchor above it",
+                                hint=f"define it first with '&{event.anchor}', outside the value that uses it")
+            value, size = self.anchors[event.anchor]
+            self.count(size, event)
+            return value, size
+        if isinstance(event, yaml.ScalarEvent):
+            value, size = self.scalar(event), 1
+            self.count(1, event)
+        else:
+            if depth > MAX_YAML_NESTING:
+                raise self.fail(event, f"mappings and lists nest more than {MAX_YAML_NESTING} deep",
+                                hint="a spec needs a few levels; use blocks for structure")
+            self.check_tag(event, "map" if isinstance(event, yaml.MappingStartEvent) else "seq")
+            self.count(1, event)
+            if isinstance(event, yaml.MappingStartEvent):
+                value, size = self.mapping(event, depth)
+            else:
+                value, size = self.sequence(event, depth)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, size)
+        return value, size
+
+    def check_tag(self, event: yaml.Event, standard: str) -> None:
+        if event.tag not in (None, "!", _TAG + standard):
+            raise self.fail(event, f"YAML tag '{event.tag}' is not allowed",
+                            hint="a spec holds plain numbers, strings, lists and mappings only")
+
+    def sequence(self, start: yaml.Event, depth: int) -> tuple[YList, int]:
+        items, positions, size = [], [], 1
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            positions.append(_pos(self.loader.peek_event()))
+            item, item_size = self.value(depth + 1)
+            items.append(item)
+            size += item_size
+        self.loader.get_event()
+        return YList(_pos(start), items, positions), size
+
+    def mapping(self, start: yaml.Event, depth: int) -> tuple[YMap, int]:
+        result, size = YMap(_pos(start)), 1
+        while not self.loader.check_event(yaml.MappingEndEvent):
+            key_event = self.loader.peek_event()
+            if isinstance(key_event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                found = "a list" if isinstance(key_event, yaml.SequenceStartEvent) else "a mapping"
+                raise self.fail(key_event, f"a mapping key must be a plain name, not {found}",
+                                hint="write 'name: value'; a '?' or '[' / '{' before the colon makes a complex key")
+            if isinstance(key_event, yaml.ScalarEvent) and self.tag_of(key_event) == _TAG + "merge":
+                raise self.fail(key_event, "YAML merge keys ('<<') are not supported",
+                                hint="define a block under 'blocks:' and use it with arguments")
+            key, key_size = self.value(depth + 1)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                key = getattr(key_event, "value", str(key))  # 'null:', 'on:', '1.5:' are names as written
+            if key in result:
+                raise self.fail(key_event, f"duplicate key '{key}' (first given on line {result.key_where(key).line})",
+                                hint="YAML would silently keep only the last value; remove one of them")
+            result._key_pos[key] = _pos(key_event)
+            result._value_pos[key] = _pos(self.loader.peek_event())
+            result[key], value_size = self.value(depth + 1)
+            size += key_size + value_size
+        self.loader.get_event()
+        return result, size
+
+    def tag_of(self, event: yaml.ScalarEvent) -> str:
+        if event.tag is None or event.tag == "!":
+            return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        return event.tag
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag, text = self.tag_of(event), event.value
+        kind = tag[len(_TAG):] if tag.startswith(_TAG) else ""
+        if kind not in ("str", "int", "float", "bool", "null", "timestamp"):
+            raise self.fail(event, f"YAML tag '{tag}' is not allowed",
+                            hint="a spec holds plain numbers, strings, lists and mappings only")
+        if kind == "null":
+            return None
+        if kind == "bool":
+            value = _BOOLEANS.get(text.lower())
+            if value is None:
+                raise self.fail(event, f"'{text}' is not true or false", hint="write true or false")
+            return value
+        if kind == "int":
+            return self.integer(event)
+        if kind == "float":
+            return self.real(event)
+        return text  # a string, or a date-like plain scalar kept as text
+
+    def integer(self, event: yaml.ScalarEvent) -> int:
+        """YAML 1.1's integers: decimal, 0b binary and 0x hexadecimal, underscores allowed. A leading zero
+        (YAML 1.1's octal: 010 is 8) and base 60 (1:30 is 90) are refused: nobody means them in a spec."""
+        text = event.value.replace("_", "")
+        body = text.lstrip("+-")
+        if ":" in body:
+            raise self.fail(event, f"'{event.value}' is a base-60 number in YAML 1.1, which paramcalc refuses",
+                            hint="quote it if it is text, or write the number in decimal")
+        if len(body) > 1 and body[0] == "0" and body[1] not in "bBxX":
+            octal = f" ({int(body, 8)})" if body.isdigit() and not set(body) & {"8", "9"} else ""
+            raise self.fail(event, f"'{event.value}' has a leading zero, which makes it octal in YAML 1.1{octal}",
+                            hint=f"write {body.lstrip('0') or '0'} if you mean decimal")
+        if len(body) > MAX_LITERAL_DIGITS:
+            raise self.fail(event, f"a number with more than {MAX_LITERAL_DIGITS} digits",
+                            hint="no size in a network needs that many digits")
+        try:
+            return int(text, 0) if body[:2].lower() in ("0b", "0x") else int(text)
+        except ValueError:
+            raise self.fail(event, f"'{event.value}' is not a number") from None
+
+    def real(self, event: yaml.ScalarEvent) -> Any:
+        """A YAML float, read exactly from its text (0.1 is 1/10, not the nearest binary fraction)."""
+        text = event.value
+        if text.lstrip("+-").lower() in (".inf", ".nan"):
+            raise self.fail(event, f"'{text}' is not a finite number", hint="write a number such as 0.5 or 1e-5")
+        if ":" in text:
+            raise self.fail(event, f"'{text}' is a base-60 number in YAML 1.1, which paramcalc refuses",
+                            hint="quote it if it is text, or write the number in decimal")
+        try:
+            return read_decimal(text.replace("_", ""))
+        except ExprError as err:
+            raise self.fail(event, err.message, err.hint) from None

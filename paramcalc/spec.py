@@ -8,32 +8,31 @@ expansion evaluates them where each block instance gives them meaning.
 from __future__ import annotations
 
 import os
+import re
 
 from .errors import Pos, SpecError, did_you_mean, one_of
 from .gcpause import paused_gc
 from .layers import ALIASES, REGISTRY, lookup
-from .source import YList, key_pos, load_yaml, value_pos
+from .source import YList, key_pos, load_yaml, read_text, value_pos
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable
 
-# A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots. The
-# patterns are what the JSON Schema says; the checks below read the same without compiling a regex.
+# A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots.
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
 REF_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$"
-_WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-_NAME_CHARS = _WORD + "-"
+_NAME = re.compile(NAME_PATTERN[1:-1])
+_REFERENCE = re.compile(REF_PATTERN[1:-1])
 
 
 def is_name(text: str) -> bool:
-    return bool(text) and text[0] in _WORD and not text.strip(_NAME_CHARS)
+    return _NAME.fullmatch(text) is not None
 
 
 def is_reference(text: str) -> bool:
-    if "." not in text:
-        return is_name(text)
-    return all(is_name(part) for part in text.split("."))
+    return _REFERENCE.fullmatch(text) is not None
+
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
 LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "layers", "output")
@@ -157,16 +156,12 @@ def _load_spec(source: str | os.PathLike | dict, file: str | None) -> Spec:
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
                                            and source.strip().endswith((".yaml", ".yml"))):
         path = os.fspath(source)
-        file = file or path
+        file = file or ("<stdin>" if path == "-" else path)
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise SpecError("no such file", file=file, hint="check the path") from None
-        except UnicodeDecodeError as err:
-            raise SpecError(f"the file is not UTF-8 text (byte {err.start})", file=file) from None
-        except OSError as err:
-            raise SpecError(f"cannot read the file: {err.strerror}", file=file) from None
+            text = read_text(path)
+        except SpecError as err:
+            err.file = file
+            raise
         data = load_yaml(text, file)
     elif isinstance(source, str):
         file = file or "<string>"

@@ -45,17 +45,6 @@ def test_anything_else_goes_to_click(arguments):
     assert _fast_show(arguments) is None
 
 
-@pytest.mark.parametrize("arguments", [["--format", "json"], []])
-def test_no_click_rich_or_yaml_on_the_fast_path(arguments):
-    # a spec in the plain subset of YAML is read without importing PyYAML (it costs more than the reading)
-    code = (f"import os, sys; os.environ['FORCE_COLOR'] = '1'; sys.argv = ['paramcalc', 'show', 'specs/resnet50.yaml',"
-            f" *{arguments!r}]; from paramcalc.entry import run; run(sys.argv[1:]);"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich', 'yaml')), file=sys.stderr)")
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert run.returncode == 0
-    assert run.stderr.strip() == "[]"
-
-
 def test_fast_path_errors_are_the_same_messages(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: t\ninput: [3, 8, 8]\nlayers: [conv2]\n")

@@ -6,7 +6,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import paramcalc
-from paramcalc.plain_yaml import read_plain
 
 from .fuzzing import cases, check_case
 
@@ -14,9 +13,6 @@ CORPUS = cases(400, seed=2026) + cases(150, seed=2027, long=True)
 
 
 def test_mutated_specs(tmp_path):
-    # the plain YAML reader reads many of the mutated specs, short and long, and declines the rest (libyaml's)
-    assert sum(read_plain(case.text) is not None for case in CORPUS[:400]) > 100
-    assert sum(read_plain(case.text) is not None for case in CORPUS[400:]) > 40
     failures = []
     for index, case in enumerate(CORPUS):
         # most cases skip rich; every tenth goes through the table too

@@ -33,6 +33,11 @@ def test_billion_laughs():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
               f"*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 10)]
+    refused("\n".join(lines) + "\n", f"expands to more than {limits.MAX_YAML_NODES:,} values", "repeat")
+
+
+def test_alias_count():
+    lines = ["a: &a [1]", "b: [" + ", ".join(["*a"] * (limits.MAX_YAML_ALIASES + 1)) + "]"]
     refused("\n".join(lines) + "\n", f"more than {limits.MAX_YAML_ALIASES} YAML aliases", "repeat")
 
 
@@ -45,7 +50,7 @@ def test_expression_length_and_size():
     refused(HEAD + f"layers: [{{linear: \"{'1 + ' * 300}1\"}}]\n",
             f"expression longer than {limits.MAX_EXPRESSION_CHARS} characters")
     refused(HEAD + "layers: [{linear: \"2 ** 1000\"}]\n", f"up to {limits.MAX_POWER_EXPONENT}")
-    refused(HEAD + "layers: [{linear: \"2 ** 64 * 2 ** 64\"}]\n", "exceeds 1e+30")
+    refused(HEAD + "layers: [{linear: \"2 ** 64 * 2 ** 64\"}]\n", "exceeds 10^30")
 
 
 def test_sizes():

@@ -149,12 +149,12 @@ def test_expression_language(expression, value):
 def test_decimal_literals_are_read_exactly(mantissa, decimals, exponent, suffix):
     from fractions import Fraction
 
-    from paramcalc.expr import SI_SUFFIXES, parse_number
+    from paramcalc.literals import SI_SUFFIXES, read_number
 
     digits = f"{abs(mantissa):0{decimals + 1}d}"
     text = ("-" if mantissa < 0 else "") + (digits[:len(digits) - decimals] + "." + digits[len(digits) - decimals:]
                                             if decimals else digits) + (f"e{exponent}" if exponent else "") + suffix
     expected = Fraction(text.rstrip("kMG")) * SI_SUFFIXES.get(suffix, 1)
-    value = parse_number(text)
+    value = read_number(text)
     assert value == expected
     assert isinstance(value, int) == (expected.denominator == 1)
