@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import json
 import sys
 import tempfile
@@ -33,8 +34,9 @@ def main() -> int:
     options = parser.parse_args()
     started = time.perf_counter()
     tried, failed = collections.Counter(), []
+    exports = importlib.util.find_spec("torch") is not None  # hostile names go through `export`, which needs torch
     with tempfile.TemporaryDirectory() as directory:
-        for index, case in enumerate(cases(options.cases, options.seed, options.long)):
+        for index, case in enumerate(cases(options.cases, options.seed, options.long, exports)):
             arguments = () if index % 10 == 0 else ("--format", "json")
             problem = check_case(case, Path(directory), arguments)
             kind = case.mutation.split(" + ")[0].split(" ")[0]

@@ -11,6 +11,7 @@ from .errors import SpecError
 from .gcpause import paused_gc
 from .graph import INPUT_PORT, Graph, Node, expand
 from .layers import LayerError
+from .limits import MAX_TENSOR_SIZE
 from .receptive import Field, Window, merge
 from .spec import Spec, load_spec
 
@@ -305,6 +306,11 @@ class _Analyzer:
         inputs = [key] if len(node.inputs) == 1 else list(key)
         try:
             shape = layer.output_shape(inputs)
+            for size in shape:
+                if type(size) is int and size > MAX_TENSOR_SIZE:
+                    raise LayerError(f"the output size {size:,} is more than PyTorch's largest ({MAX_TENSOR_SIZE:,})",
+                                     hint="check what doubles the channels: a concat of a layer with itself, "
+                                          "inside a repeat, grows without bound")
             window = layer.window(inputs, shape)
             return (shape, layer.params(inputs), layer.buffers(inputs), layer.macs(inputs, shape),
                     layer.flops(inputs, shape), numel(shape), None if window == _UNIT_WINDOW else window,

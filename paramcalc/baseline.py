@@ -49,22 +49,36 @@ class Baseline:
 
 
 def _read_reports(path: Path) -> dict[str, dict[str, int]]:
+    def refuse(value: str) -> None:
+        raise ValueError(f"{value} is not a figure")
+
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        data: Any = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, NaN and Infinity included
         raise SpecError(f"cannot read the baseline report: {err}", file=str(path)) from None
     schema = data.get("schema") if isinstance(data, dict) else None
-    if schema == "paramcalc.report/1":
-        totals = data["totals"]
-        figures = {key: totals[key] for key in ("params", "trainable", "macs", "flops")}
-        figures["param_memory"] = totals["param_bytes"] + totals["buffer_bytes"]
-        figures["activation_memory"] = totals["activation_bytes"]
-        return {data["name"]: figures}
-    if schema == "paramcalc.check/1":
-        return {model["name"]: {k: v for k, v in model["figures"].items() if k in FIGURES}
-                for model in data["models"]}
-    raise SpecError(f"the baseline report has schema {schema!r}", file=str(path),
-                    hint="use the JSON of 'paramcalc show --format json' or 'paramcalc check --format json'")
+    hint = "use the JSON of 'paramcalc show --format json' or 'paramcalc check --format json'"
+    try:
+        if schema == "paramcalc.report/1":
+            totals = data["totals"]
+            figures = {key: totals[key] for key in ("params", "trainable", "macs", "flops")}
+            figures["param_memory"] = totals["param_bytes"] + totals["buffer_bytes"]
+            figures["activation_memory"] = totals["activation_bytes"]
+            reports = {data["name"]: figures}
+        elif schema == "paramcalc.check/1":
+            reports = {model["name"]: {k: v for k, v in model["figures"].items() if k in FIGURES}
+                       for model in data["models"]}
+        else:
+            raise SpecError(f"the baseline report has schema {schema!r}", file=str(path), hint=hint)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise SpecError(f"the baseline report lacks {err}" if isinstance(err, KeyError) else
+                        "the baseline report is not laid out as paramcalc writes it", file=str(path), hint=hint) from None
+    for name, figures in reports.items():
+        for key, value in figures.items():
+            if type(value) is not int or value < 0:
+                raise SpecError(f"the baseline report's {key} of '{name}' is {value!r}, not a whole number",
+                                file=str(path), hint=hint)
+    return reports
 
 
 def _git_show(ref: str, spec: Path) -> str | None:

@@ -34,6 +34,8 @@ parse_at = _reading(parse_sizes, "sizes like 224x224,512x512")
 def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not value.lower().endswith(EXPORT_FORMATS):
         raise click.BadParameter(f"'{value}' must end with .svg, .html or .txt")
+    if value is not None and not os.path.isdir(os.path.dirname(value) or "."):
+        raise click.BadParameter(f"the folder of '{value}' does not exist")
     return value
 
 
@@ -100,6 +102,7 @@ def show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None
       paramcalc show specs/alexnet.yaml --format json > alexnet.json
       paramcalc show specs/resnet50.yaml --input 3xHxW --at 224x224,512x512
     """
+    _export_needs_table(export_to, output_format)
     title = f"paramcalc show {spec}"
     text = run_show(spec, input_shape, batch, dtype, depth, metric, output_format, exact,
                     emit_table=lambda blocks: _emit(blocks, export_to, title), at=at)
@@ -133,6 +136,7 @@ def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: 
     from .compare import align_layers, figure_rows
     from .spec import SpecFile
 
+    _export_needs_table(export_to, output_format)
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
     results = [require_concrete(analyze(SpecFile(spec), input_shape=input_shape, batch=batch, dtype=dtype), "compare")
@@ -204,7 +208,10 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         tolerance = parse_percent(max_increase)
     except LimitError as err:
         raise click.BadParameter(_with_hint(err), param_hint="--max-increase") from None
-    reference = Baseline(baseline) if baseline else None
+    if baseline is not None and not baseline.strip():
+        raise click.BadParameter("is empty: give a git revision (HEAD~1, origin/main) or a saved JSON report "
+                                 "(an unset CI variable would otherwise turn the check off)", param_hint="--baseline")
+    reference = Baseline(baseline) if baseline is not None else None
     checks = []
     for path in specs:
         spec = load_spec(SpecFile(path))
@@ -224,6 +231,22 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     click.echo(text)
     if not all(model.ok for model in checks):
         sys.exit(1)
+
+
+def _export_needs_table(export_to: str | None, output_format: str) -> None:
+    if export_to and output_format != "table":
+        raise click.UsageError(f"--export writes the table, but --format {output_format} prints no table; "
+                               "leave out --format, or redirect the output to a file")
+
+
+def write_file(path: str, text: str) -> None:
+    """Write a file the user named; a missing folder or a full disk is their mistake to fix, said plainly."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        raise SpecError(f"cannot write the file: {err.strerror or err}", file=path,
+                        hint="check that its folder exists and that there is room on the disk") from None
 
 
 def _with_hint(err: Any) -> str:
@@ -299,12 +322,14 @@ def export(spec: str, output: str | None) -> None:
     from .spec import SpecFile
     from .torch.export import export_source
 
+    if output is not None and os.path.exists(output) and os.path.samefile(output, spec):
+        raise SpecError("-o names the spec itself, which export would overwrite", file=output,
+                        hint="write the module to a .py file: -o model.py")
     text = export_source(SpecFile(spec))
     if output is None:
         click.echo(text, nl=False)
         return
-    with open(output, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_file(output, text)
     click.echo(f"wrote {output}", err=True)
 
 
@@ -375,7 +400,11 @@ def _emit(blocks: list[Any], export_to: str | None = None, title: str = "paramca
 
     print_table(blocks)
     if export_to:
-        export(blocks, export_to, title)
+        try:
+            export(blocks, export_to, title)
+        except OSError as err:
+            raise SpecError(f"cannot write the file: {err.strerror or err}", file=export_to,
+                            hint="check that its folder exists and that there is room on the disk") from None
 
 
 

@@ -8,14 +8,14 @@ is already in a valid evaluation order.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from collections import ChainMap, namedtuple
 
 from .dims import Shape
 from .errors import Pos, SpecError, did_you_mean
 from .expr import ExprError, evaluate, names_in
 from .layers import FieldError, LayerKind, lookup
 from .layers.fields import KEYWORDS
-from .limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
+from .limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from .source import key_pos, value_pos
 from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
 
@@ -135,6 +135,7 @@ class Expander:
         self.layers: dict[tuple, LayerKind] = {}  # identical layers share one object (and its cached results)
         self.made: dict[int, tuple] = {}  # id of a LayerSpec -> (the names it reads, {their values: object})
         self.top_made: dict[tuple, LayerKind] = {}  # a top-level layer's kind and arguments -> object
+        self.connections = 0  # inputs of every layer so far (a merge of many inputs inside a repeat adds up)
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -227,7 +228,7 @@ class Expander:
         self.group_scopes[group.index] = instances
         port_inputs = inputs
         for index in range(count):
-            instance_vars = {**variables, "index": index}
+            instance_vars = ChainMap({"index": index}, variables)  # not a copy: vars may be many
             port, child_group = self.expand_one(layer, (*path, str(index)), scope, group.index, port_inputs,
                                                 instance_vars, blocks, depth + 1)
             instances.names[str(index)] = (port, child_group)
@@ -259,7 +260,8 @@ class Expander:
                             hint="a block cannot contain itself, directly or through other blocks")
         self.single_input(inputs, f"block '{block.name}'", layer, label)
         given = layer.args if isinstance(layer.args, dict) else {}
-        arguments = dict(self.globals)
+        own: dict[str, Any] = {}
+        arguments = ChainMap(own, self.globals)  # a block sees the spec's vars and its own arguments
         for arg in given:
             if arg not in block.args:
                 pos = key_pos(given, arg, layer.args_pos or layer.pos)
@@ -367,6 +369,11 @@ class Expander:
         if len(self.nodes) >= MAX_LAYERS:
             raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
+        self.connections += len(inputs)
+        if self.connections > MAX_CONNECTIONS:
+            raise self.fail(f"the model's layers take more than {MAX_CONNECTIONS:,} inputs together once blocks "
+                            "and repeats are expanded", pos, ".".join(path),
+                            hint="check the 'repeat' counts and the length of 'from' lists")
         frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
         nodes = self.nodes
         if len(inputs) == 1:

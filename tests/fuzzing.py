@@ -1,13 +1,21 @@
-"""Broken specs on demand: mutations of the bundled specs, and the rule every case must satisfy.
+"""Broken and hostile specs on demand: mutations of the bundled specs, and the rule every case must satisfy.
 
-Used by tests/test_fuzz.py (a few hundred cases in every CI run) and bench/fuzz.py (a campaign of
-tens of thousands).
+Besides mistakes (deleted lines, swapped values, unicode, junk), the mutations include the classes of attack
+a spec from a stranger can carry: huge numbers and exponents, YAML aliases that fan out, YAML 1.1's number
+spellings, repeats over merges of many inputs, hostile model names through `export`, and paths that are
+not regular files. Every case must be answered within MAX_SECONDS, raise the peak memory by at most
+MAX_GROWTH_KB, and exit 0 or 2 with one located message. Used by tests/test_fuzz.py (a few hundred cases
+in every CI run) and bench/fuzz.py (a campaign of tens of thousands).
 """
 
 from __future__ import annotations
 
+import ast
+import os
 import random
 import re
+import resource
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,34 +30,54 @@ SEEDS = sorted((ROOT / "specs").rglob("*.yaml")) + sorted((ROOT / "tests" / "dat
 VALUES = ["[1, 2]", "{a: 1}", '"text"', "-5", "0", "1e400", "~", "true", "x" * 80, "3.5", '"2 ** 1000"',
           "\"__import__('os').system('true')\"", "[]", "{}", "99999", "1000000000000", "-0", ".nan", "'a.b'",
           "!!python/object/apply:os.system ['true']", "*missing_alias", "&anchor 3", "'1e6'", "25M", "0x10",
-          "[[[[[]]]]]", "'}'", "\"\\u0000\"", "'same'", "depthwise", "input", "'planes * 4'", "12/0"]
+          "[[[[[]]]]]", "'}'", "\"\\u0000\"", "'same'", "depthwise", "input", "'planes * 4'", "12/0",
+          '"cfg[0]"', '"len(x)"', '"x.y"', '"[1][5]"', '"(1).real"', '"f\'{1}\'"', '"lambda: 1"', '"x[::-1]"']
 UNICODE = ["é", "\u200b", "\ufeff", "\u202e", "😀", "\u0000", "\x1b[31m", "\t", "\r", "ﬁ", "𝟙"]
 KEY_VALUE = re.compile(r"(\w+):[ \t]*([^,{}\[\]\n]+)")
-
-
-def _lines(text: str) -> list[str]:
-    return text.split("\n")
+# huge and tiny numbers, as YAML scalars and as expressions: each must be refused (or read) at once
+HUGE = ["1e99999999", "1.0e+99999999", "-1e-99999999", "1" * 4301, "9" * 41, "0x" + "f" * 60, "1e31", "1e-31",
+        '"round(1, -100000000)"', '"round(1/3, 1000000000)"', '"ceil(1e-99999999)"', '"2 ** 64 ** 2"',
+        '"(1/3) ** 64"', '"1e-30 ** 64"', '"10 ** 30 * 10"', '"25T * 1T"', '"0.' + "3" * 38 + '"', '"1e30k"',
+        '"' + "1" * 999 + '"', '"' + "(" * 300 + "1" + ")" * 300 + '"', '"' + "-" * 500 + '1"']
+# YAML 1.1's ways to write a number (octal, hexadecimal, binary, base 60, underscores, signs, floats)
+YAML_NUMBERS = ["010", "0100", "064", "0_64", "!!int 010", "0o10", "0x40", "0b101", "1:30", "190:20:30", "1_000",
+                "+64", "-0", "+0", "00", "1.5e+3", "1.5e3", ".5", "+.5", "1_0.5", ".inf", "-.inf", ".nan", "1:30.5",
+                "0.", "08", "0x_40", "0b_1", "!!float 3", "!!int 0x10"]
+# model names that would break out of a string or a comment in generated source
+HOSTILE_NAMES = ['x"""; __import__("os").system("touch PWN"); """', "x'''; import os; '''", "a\\nb",
+                 "a\nimport os", "# comment", "\\", '"', "'", "é😀\u202e", 'x\\"""', "None", "class", "1abc", "a\r\nb",
+                 "\\N{BULLET}", "x\x1b[31m"]
+FILE_KINDS = ["fifo", "directory", "device", "sparse"]
+MUTATIONS = ["delete line", "truncate", "swap value", "indent", "duplicate line", "unicode", "swap lines", "rename",
+             "binary", "empty", "delete key", "number", "huge", "yaml number", "alias fan-out", "fan-in"]
 
 
 def mutate(text: str, rng: random.Random) -> tuple[str, str]:
     """One random mutation of a spec's text: (what was done, the new text)."""
-    lines = _lines(text)
-    kind = rng.choice(["delete line", "truncate", "swap value", "indent", "duplicate line", "unicode",
-                       "swap lines", "rename", "binary", "empty", "delete key", "number"])
+    lines = text.split("\n")
+    kind = rng.choice(MUTATIONS)
     index = rng.randrange(len(lines))
     if kind == "delete line":
         del lines[index]
     elif kind == "truncate":
         return kind, text[:rng.randrange(len(text) + 1)]
-    elif kind in ("swap value", "number", "delete key"):
+    elif kind in ("swap value", "number", "delete key", "huge", "yaml number"):
         matches = list(KEY_VALUE.finditer(text))
         if not matches:
             return "empty", ""
         match = rng.choice(matches)
         if kind == "delete key":
             return kind, text[:match.start()] + text[match.end():]
-        value = rng.choice(VALUES) if kind == "swap value" else str(rng.choice([0, -1, 1, 2, 3, 7, 10**9, 10**30]))
+        choices = {"swap value": VALUES, "huge": HUGE, "yaml number": YAML_NUMBERS}.get(kind)
+        value = rng.choice(choices) if choices else str(rng.choice([0, -1, 1, 2, 3, 7, 10**9, 10**30]))
         return f"{kind} {match.group(1)}", text[:match.start(2)] + value + text[match.end(2):]
+    elif kind == "alias fan-out":
+        return kind, _with_vars(text, _aliases(rng))
+    elif kind == "fan-in":
+        inputs, count = rng.choice([2, 100, 1000]), rng.choice([10, 1000, 10000, 100000])
+        merge = rng.choice(["add", "concat", "mul"])
+        layer = f"  - {{name: fan, repeat: {count}, layers: [{{{merge}: null, from: [{', '.join(['input'] * inputs)}]}}]}}"
+        return kind, re.sub(r"^layers:", lambda _: "layers:\n" + layer, text, count=1, flags=re.M)
     elif kind == "indent":
         if rng.random() < 0.5:
             lines[index] = " " * rng.randint(1, 3) + lines[index]
@@ -74,36 +102,80 @@ def mutate(text: str, rng: random.Random) -> tuple[str, str]:
     return kind, "\n".join(lines)
 
 
+def _aliases(rng: random.Random) -> list[str]:
+    """An anchored list and levels of lists of aliases to the level below: 'billion laughs' and its kin."""
+    size, uses, depth = rng.choice([10, 1000, 20000]), rng.choice([10, 999, 1001]), rng.randint(1, 4)
+    lines = [f"  a0: &a0 [{', '.join(['1'] * size)}]"]
+    lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * uses)}]" for i in range(1, depth)]
+    return lines
+
+
+def _with_vars(text: str, entries: list[str]) -> str:
+    block = "\n".join(entries)
+    if re.search(r"^vars:\s*$", text, flags=re.M):
+        return re.sub(r"^vars:\s*$", lambda _: "vars:\n" + block, text, count=1, flags=re.M)
+    return re.sub(r"^layers:", lambda _: "vars:\n" + block + "\nlayers:", text, count=1, flags=re.M)
+
+
 @dataclass
 class Case:
     seed_spec: str
     mutation: str
     text: str
-
-
-@dataclass
-class Failure:
-    case: Case
-    problem: str
+    file_kind: str = ""  # a path that is not a regular file: fifo, directory, device, sparse
+    command: str = "show"  # 'export' for a hostile model name
 
 
 LOCATED = re.compile(r"^error: (?P<file>.+?):(?P<line>\d+):(?P<column>\d+): ")
-FILE_LEVEL = ("the file is empty", "the file is not UTF-8", "larger than")
+FILE_LEVEL = ("the file is empty", "the file is not UTF-8", "larger than", "not a regular file")
+MAX_SECONDS = 2.0  # every case is answered within this
+MAX_GROWTH_KB = 200_000  # and raises the process's peak memory by at most this
+
+
+def _special_file(kind: str, directory: Path) -> Path:
+    path = directory / f"special-{kind}"
+    if kind == "fifo":
+        if not path.exists():
+            os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir(exist_ok=True)
+    elif kind == "device":
+        return Path("/dev/zero")
+    else:  # a sparse file of 1.5 GB: it uses no disk, but reading it would take gigabytes of memory
+        with open(path, "wb") as handle:
+            handle.truncate(1_500_000_000)
+    return path
 
 
 def check_case(case: Case, directory: Path, arguments: tuple[str, ...] = ("--format", "json")) -> str | None:
     """None when paramcalc handled the case as promised; otherwise what went wrong."""
-    path = directory / "spec.yaml"
-    path.write_bytes(case.text.encode("utf-8", "surrogatepass"))
+    if case.file_kind:
+        path = _special_file(case.file_kind, directory)
+    else:
+        path = directory / "spec.yaml"
+        path.write_bytes(case.text.encode("utf-8", "surrogatepass"))
+    command = ["show", str(path), *arguments] if case.command == "show" else ["export", str(path)]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
     try:
-        result = CliRunner().invoke(main, ["show", str(path), *arguments])
+        result = CliRunner().invoke(main, command)
     except Exception:  # CliRunner catches SystemExit; anything else escaped paramcalc
         return "exception escaped: " + traceback.format_exc(limit=3)
+    seconds = time.perf_counter() - started
+    if seconds > MAX_SECONDS:
+        return f"took {seconds:.1f} s"
+    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    if growth > MAX_GROWTH_KB:
+        return f"raised the peak memory by {growth // 1000} MB"
     output = result.output
     if "Traceback" in output or result.exit_code not in (0, 2):
         return f"exit {result.exit_code}: {output[-600:]}"
+    if case.command == "export" and result.exit_code == 0:
+        return check_export(result.stdout, case.text)
     if result.exit_code == 2:
         message = result.stderr
+        if case.file_kind == "directory" and "is a directory" in message:
+            return None  # click's own check of the argument, before paramcalc reads anything
         if not message.startswith(f"error: {path}"):
             return f"the message does not name the file: {message[:300]}"
         if not LOCATED.match(message) and not any(text in message for text in FILE_LEVEL):
@@ -113,19 +185,58 @@ def check_case(case: Case, directory: Path, arguments: tuple[str, ...] = ("--for
     return None
 
 
-# comment lines that make a spec long (16,000 characters and more): long lines of comments and values take
-# other paths through the plain YAML reader than a short spec does
-LONG_PADDING = "".join(f"# line {i} of a long spec: the plain YAML reader reads it, or declines it\n" for i in range(250))
+def check_export(source: str, spec_text: str) -> str | None:
+    """An exported module is what paramcalc meant and nothing more: a docstring, imports, helper classes, the
+    model class and three assignments; a text from the spec reaches the code only inside string literals."""
+    try:
+        module = ast.parse(source)
+    except SyntaxError as err:
+        return f"export wrote source that does not parse: {err}"
+    body = module.body
+    if not (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)):
+        return "export wrote no docstring first"
+    assigned = []
+    for statement in body[1:]:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.Assign)):
+            return f"export wrote a {type(statement).__name__} statement at line {statement.lineno}"
+        if isinstance(statement, ast.Assign):
+            assigned += [target.id for target in statement.targets if isinstance(target, ast.Name)]
+    if assigned != ["MODEL", "INPUT_SHAPE", "SPEC"]:
+        return f"export assigned {assigned}"
+    spec = body[-1]
+    if not (isinstance(spec, ast.Assign) and isinstance(spec.value, ast.Constant) and spec.value.value == spec_text):
+        return "the SPEC in the exported module is not the spec's text"
+    return None
 
 
-def cases(count: int, seed: int, long: bool = False) -> list[Case]:
-    """Mutated bundled specs; `long` pads each with comment lines past 16,000 characters."""
+# comment lines that make a spec long (16,000 characters and more)
+LONG_PADDING = "".join(f"# line {i} of a long spec: comments and values far from the start\n" for i in range(250))
+
+
+def hostile_name(text: str, name: str) -> str:
+    """The spec with its model name replaced by `name`, written as a YAML double-quoted string."""
+    quoted = '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\u{ord(c):04x}" for c in name) + '"'
+    return re.sub(r"^name: .*$", lambda _: f"name: {quoted}", text, count=1, flags=re.M)
+
+
+def cases(count: int, seed: int, long: bool = False, exports: bool = True) -> list[Case]:
+    """Mutated bundled specs; `long` pads each with comment lines past 16,000 characters. One case in 50 is a
+    path that is not a regular file; with `exports` (PyTorch installed), one in 25 a hostile model name
+    through `export`."""
     rng = random.Random(seed)
     texts = {str(path.relative_to(ROOT)): path.read_text() + (LONG_PADDING if long else "") for path in SEEDS}
     result = []
     for _ in range(count):
         name = rng.choice(sorted(texts))
         text = texts[name]
+        roll = rng.random()
+        if roll < 0.02:
+            kind = rng.choice(FILE_KINDS)
+            result.append(Case(name, f"file {kind}", "", file_kind=kind))
+            continue
+        if exports and roll < 0.06:
+            result.append(Case(name, "export name", hostile_name(text, rng.choice(HOSTILE_NAMES)), command="export"))
+            continue
         applied = []
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
             what, text = mutate(text, rng)

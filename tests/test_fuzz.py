@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +11,8 @@ import paramcalc
 
 from .fuzzing import cases, check_case
 
-CORPUS = cases(400, seed=2026) + cases(150, seed=2027, long=True)
+EXPORTS = importlib.util.find_spec("torch") is not None  # hostile names go through `export`, which needs torch
+CORPUS = cases(400, seed=2026, exports=EXPORTS) + cases(150, seed=2027, long=True, exports=EXPORTS)
 
 
 def test_mutated_specs(tmp_path):

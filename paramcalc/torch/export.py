@@ -18,7 +18,7 @@ from torch import nn
 from ..analysis import port_shape
 from ..graph import INPUT_PORT, Graph, Node
 from ..layers.base import TorchCall
-from ..spec import Spec
+from ..spec import Spec, is_name
 from . import modules
 from .build import prepare
 
@@ -26,7 +26,7 @@ from .build import prepare
 def class_name(spec_name: str) -> str:
     words = re.split(r"[^0-9A-Za-z]+", spec_name)
     name = "".join(word[:1].upper() + word[1:] for word in words if word) or "Model"
-    return name if name[0].isalpha() else "Model" + name
+    return name if name[0].isalpha() and not keyword.iskeyword(name) else "Model" + name
 
 
 def _literal(value: object) -> str:
@@ -79,7 +79,7 @@ class _Writer:
             comment = ""
             if node.is_group:
                 value = "nn.ModuleList()" if self.is_list(node) else "nn.Module()"
-                comment = f"  # {node.repeated or node.kind}" if node.kind != "group" else ""
+                comment = f"  # {node.repeated or node.kind}" if node.kind != "group" and is_name(node.kind) else ""
             else:
                 assert node.layer is not None
                 call = node.layer.torch_call([port_shape(self.analysis, self.graph, p) for p in node.inputs])
@@ -130,12 +130,11 @@ def export_source(source: str | os.PathLike | dict | Spec, spec_text: str | None
     init, forward = writer.init_lines(), writer.forward_lines()
     name = class_name(graph.spec.name)
     totals = analysis.totals
-    out = [f'"""{graph.spec.name}, written by `paramcalc export` from {graph.spec.file}.',
-           "",
-           f"{totals.params:,} parameters, {totals.macs:,} MACs at input "
-           f"{'x'.join(map(str, graph.input_shape))} (batch {graph.batch}).",
-           "Check it against the spec at the end of this file with: paramcalc verify <this file>",
-           '"""', "", "import torch  # noqa: F401", "from torch import nn",
+    docstring = (f"{graph.spec.name}, written by `paramcalc export` from {graph.spec.file}.\n\n"
+                 f"{totals.params:,} parameters, {totals.macs:,} MACs at input "
+                 f"{'x'.join(map(str, graph.input_shape))} (batch {graph.batch}).\n"
+                 "Check it against the spec at the end of this file with: paramcalc verify <this file>\n")
+    out = [string_literal(docstring), "", "import torch  # noqa: F401", "from torch import nn",
            "from torch.nn import functional as F  # noqa: F401", ""]
     for helper in sorted(writer.used_modules):
         out += ["", inspect.getsource(getattr(modules, helper)).rstrip(), ""]
@@ -146,14 +145,15 @@ def export_source(source: str | os.PathLike | dict | Spec, spec_text: str | None
     out += ["", "", "MODEL = " + name,
             f"INPUT_SHAPE = ({', '.join(map(str, (graph.batch, *graph.input_shape)))})",
             "# The spec this file was written from, for `paramcalc verify`:",
-            f"SPEC = {_text_literal(spec_text)}", ""]
+            f"SPEC = {'None' if spec_text is None else string_literal(spec_text)}", ""]
     return "\n".join(out)
 
 
-def _text_literal(text: str | None) -> str:
-    """The spec as a readable triple-quoted string when it can be one."""
-    if text is None:
-        return "None"
-    if "'''" in text or "\\" in text or text.endswith("'"):
-        return repr(text)
-    return "'''\\\n" + text + "'''"
+def string_literal(text: str) -> str:
+    """A Python literal whose value is exactly `text`: triple-quoted when that reads well and is safe (no
+    quotes, backslashes or characters that are not printable, which a spec's name or file could hold to
+    break out of the string), and repr's literal otherwise."""
+    if all(character.isprintable() or character == "\n" for character in text) and "\\" not in text \
+            and '"' not in text and "\r" not in text:
+        return '"""' + text + '"""'
+    return repr(text)
