@@ -72,7 +72,7 @@ def test_block_nesting():
 
 def test_expanded_layer_count():
     spec = HEAD + "blocks:\n  unit: {layers: [relu, relu, relu, relu]}\n" \
-        + "layers: [{unit: null, repeat: 100000}]\n"
+        + f"layers: [{{unit: null, repeat: {limits.MAX_REPEAT}}}, {{unit: null, repeat: {limits.MAX_REPEAT}}}]\n"
     refused(spec, f"expands to more than {limits.MAX_LAYERS:,} layers", "repeat")
 
 
