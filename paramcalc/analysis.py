@@ -25,12 +25,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class LayerRecord(namedtuple("LayerRecord", ["name", "depth", "kind", "is_group", "inputs", "shape", "params",
                                               "trainable", "buffers", "macs", "flops", "activations", "rf", "line",
-                                              "repeated", "parent"],
-                             defaults=(0, 0, 0, 0, 0, 0, None, 0, "", None))):
+                                              "repeated", "parent", "train_only"],
+                             defaults=(0, 0, 0, 0, 0, 0, None, 0, "", None, False))):
     """Everything paramcalc knows about one layer (or, for a group, the sum of its layers). Immutable.
 
     shape is per sample, without the batch; macs, flops and activations (output elements) include the
     batch; rf is the receptive field; repeated says what a repeat group repeats ('bottleneck ×3').
+    A layer that runs only in training (train_only) has parameters and buffers, but no MACs, FLOPs or
+    activations at inference.
     """
 
     __slots__ = ()
@@ -56,11 +58,13 @@ class Analysis:
 
     def __init__(self, name: str, file: str, input_shape: Shape, batch: int, dtype: str, dtype_bytes: int,
                  records: tuple[LayerRecord, ...], totals: Totals, description: str = "",
-                 conditions: tuple = ()) -> None:
+                 conditions: tuple = (), training_conditions: tuple = (), not_run: tuple[str, ...] = ()) -> None:
         self.name, self.file, self.description = name, file, description
         self.input_shape, self.batch, self.dtype, self.dtype_bytes = input_shape, batch, dtype, dtype_bytes
         self.records, self.totals = records, totals
         self.conditions = conditions  # symbolic input: ((Condition, layer name), ...) the sizes must meet
+        self.training_conditions = training_conditions  # ... and those only layers that run in training add
+        self.not_run = not_run  # layers that run only in training and cannot at this input size: 'name: why'
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -85,9 +89,12 @@ class Analysis:
             return item._replace(map_size=evaluate(item.map_size, values)) if isinstance(item, Field) \
                 else evaluate(item, values)
 
+        records = tuple(LayerRecord(*map(concrete, r)) for r in self.records)
+        not_run = tuple(f"{condition} does not hold (layer {layer})" for condition, layer in self.training_conditions
+                        if not condition.holds(values))
         return Analysis(self.name, self.file, evaluate(self.input_shape, values), self.batch, self.dtype,
-                        self.dtype_bytes, tuple(LayerRecord(*map(concrete, r)) for r in self.records),
-                        Totals(*map(concrete, self.totals)), self.description)
+                        self.dtype_bytes, without_training_shapes(records) if not_run else records,
+                        Totals(*map(concrete, self.totals)), self.description, not_run=not_run)
 
     def leaves(self) -> list[LayerRecord]:
         return [record for record in self.records if not record.is_group]
@@ -156,6 +163,12 @@ def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape 
         return result
 
 
+def without_training_shapes(records: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:
+    """At an input size where training fails, the layers that run only in training have no shape or field:
+    inference runs without them, and their parameters are counted as the spec builds them."""
+    return tuple(record._replace(shape=None, rf=None) if record.train_only else record for record in records)
+
+
 def require_concrete(result: Analysis, task: str, spec: Spec | None = None) -> Analysis:
     """The result, or a SpecError when its input is symbolic and `task` needs numbers.
 
@@ -206,6 +219,8 @@ class _Analyzer:
         self.shapes: list[Any] = [None] * count + [shape]
         self.fields: list[Field | None] = [None] * (count + 1)
         self.fields[-1] = Field.of_input(shape)
+        self.reference: Analysis | None = None  # the analysis at the spec's own size, for train-only layers
+        self.not_run: list[str] = []  # train-only layers that cannot take this input size, and why
 
     def run(self) -> Analysis:
         graph = self.graph
@@ -228,10 +243,12 @@ class _Analyzer:
             key = shapes[ports[0]] if single else tuple([shapes[port] for port in ports])  # the input shape(s)
             figures = layer.known_figures.get(key)
             if figures is None:
-                figures = self.compute(node, key)
+                figures = self.compute(node, key) if not node.train_only else self.train_only_figures(node, key)
             shape, params, buffers, macs, flops, elements, window, whole, map_size = figures
             shapes[index] = shape
-            if not single:
+            if shape is None:  # a layer that runs only in training, and cannot at this input size
+                rf = None
+            elif not single:
                 rf = self.merged(ports, map_size)
             elif window is not None or whole:
                 rf = fields[ports[0]]
@@ -242,11 +259,13 @@ class _Analyzer:
                     rf = rf.with_map(map_size)
             fields[index] = rf
             parent, trainable = node.parent, 0 if node.frozen else params
-            if batch != 1:
+            if node.train_only:  # it does not run at inference
+                macs = flops = elements = 0
+            elif batch != 1:
                 macs, flops, elements = macs * batch, flops * batch, elements * batch
             records[index] = _record(LayerRecord, (
                 node.name, node.depth, node.kind, False, node.input_names, shape, params, trainable, buffers, macs,
-                flops, elements, rf, node.pos.line, "", parent))
+                flops, elements, rf, node.pos.line, "", parent, node.train_only))
             if parent != parent_now:
                 target = totals if parent_now is None else sums[parent_now]
                 target[:] = (target[0] + params_sum, target[1] + trainable_sum, target[2] + buffers_sum,
@@ -273,10 +292,10 @@ class _Analyzer:
             node = nodes[index]
             records[index] = _record(LayerRecord, (
                 node.name, node.depth, node.kind, True, node.input_names, shapes[node.output], *sums[index],
-                fields[node.output], node.pos.line, node.repeated, node.parent))
+                fields[node.output], node.pos.line, node.repeated, node.parent, node.train_only))
         size = graph.dtype_bytes
         params, trainable, buffers, macs, flops, activations = totals
-        return Analysis(
+        result = Analysis(
             name=graph.spec.name, file=graph.spec.file, input_shape=graph.input_shape, batch=batch,
             dtype=graph.dtype, dtype_bytes=size, records=tuple(records), description=graph.spec.description,
             totals=Totals(params=params, trainable=trainable, buffers=buffers, macs=macs, flops=flops,
@@ -284,7 +303,41 @@ class _Analyzer:
                           activation_bytes=activations * size,
                           input_bytes=numel(graph.input_shape) * batch * size, output_shape=shapes[graph.output],
                           rf=fields[graph.output], layers=len(nodes) - len(groups)),
-            conditions=self.conditions)
+            conditions=self.conditions, not_run=tuple(self.not_run))
+        if self.not_run:
+            result.records = without_training_shapes(result.records)
+        return result
+
+    def train_only_figures(self, node: Node, key: Any) -> tuple:
+        """A layer that runs only in training: its figures, or, when it cannot take this input size (an auxiliary
+        head on a small input, which inference never runs), no shape and the parameters and buffers it has at the
+        spec's own input size, which is the size its module is built for."""
+        try:
+            if key is not None and (len(node.inputs) == 1 or None not in key):
+                return self.compute(node, key)
+        except SpecError as err:
+            error: SpecError | None = err
+        else:
+            error = None
+        reference = self.reference_analysis(error)
+        record = reference.records[node.index]
+        if record.name != node.name or record.shape is None:
+            raise error or SpecError("paramcalc cannot size this layer", layer=node.name)
+        if error is not None:
+            self.not_run.append(f"{node.name}: {error.message}")
+        return (None, record.params, record.buffers, 0, 0, 0, None, False, None)
+
+    def reference_analysis(self, error: SpecError | None) -> Analysis:
+        if self.reference is None:
+            spec = self.graph.spec
+            own = expand(spec)
+            if own.input_shape == self.graph.input_shape or not all(is_concrete(size) for size in own.input_shape):
+                raise error or SpecError("paramcalc cannot size this layer")
+            try:
+                self.reference = _Analyzer(own).run()
+            except SpecError:
+                raise error or SpecError("paramcalc cannot size this layer") from None
+        return self.reference
 
     def compute(self, node: Node, key: Any) -> tuple:
         """A layer's figures for input shapes it has not seen, kept by the layer object: identical layers share
@@ -316,8 +369,12 @@ class _Analyzer:
                     layer.flops(inputs, shape), numel(shape), None if window == _UNIT_WINDOW else window,
                     layer.reads_whole_map(), (shape[1], shape[2]) if len(shape) == 3 else None)
         except LayerError as err:
+            hint = err.hint
+            if node.train_only:
+                hint = ("this layer runs only in training: at this input size training fails, although inference "
+                        "would run (paramcalc needs its shapes to count its parameters)" + (f"; {hint}" if hint else ""))
             raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
-                            hint=err.hint, file=self.graph.spec.file) from None
+                            hint=hint, file=self.graph.spec.file) from None
 
     def field_step(self, field: Field, window: Window | None, whole: bool, map_size: Pair | None) -> Field | None:
         """The field after a layer with a window, or one that reads the whole map (then the map is 1x1 unless
@@ -344,6 +401,7 @@ class _SymbolicAnalyzer(_Analyzer):
     def __init__(self, graph: Graph) -> None:
         super().__init__(graph)
         self.conditions: list = []  # type: ignore[assignment]
+        self.training_conditions: list = []
 
     def run(self) -> Analysis:
         from .symbolic import strongest, take_conditions
@@ -351,13 +409,17 @@ class _SymbolicAnalyzer(_Analyzer):
         take_conditions()  # nothing left over from an analysis that failed half-way
         result = super().run()
         result.conditions = tuple(strongest(self.conditions))
+        inference = {condition for condition, _ in result.conditions}  # training needs these and any stronger
+        result.training_conditions = tuple(pair for pair in strongest(self.conditions + self.training_conditions)
+                                           if pair[0] not in inference)
         return result
 
     def compute(self, node: Node, key: Any) -> tuple:
         from .symbolic import take_conditions
 
         figures = self.figures_of(node, key)
-        self.conditions.extend((condition, node.name) for condition in take_conditions())
+        found = self.training_conditions if node.train_only else self.conditions
+        found.extend((condition, node.name) for condition in take_conditions())
         return figures
 
     def field_step(self, field: Field, window: Window | None, whole: bool, map_size: Pair | None) -> Field | None:

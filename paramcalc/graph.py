@@ -26,15 +26,28 @@ if TYPE_CHECKING:  # pragma: no cover
 INPUT_PORT = -1
 
 
+class Marks(namedtuple("Marks", "frozen train_only")):
+    """What a layer or group says about its role, which its layers inherit."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, layer: LayerSpec) -> "Marks":
+        return cls(layer.frozen, layer.train_only)
+
+
+NO_MARKS = Marks(False, False)
+
+
 class Node:
     """One layer or group of the expanded model."""
 
     __slots__ = ("index", "path", "name", "depth", "kind", "layer", "inputs", "input_names", "parent", "pos",
-                 "written", "frozen", "output", "children", "repeated")
+                 "written", "frozen", "train_only", "output", "children", "repeated")
 
     def __init__(self, index: int, path: tuple[str, ...], kind: str, layer: LayerKind | None,
                  inputs: tuple[int, ...], input_names: tuple[str, ...], parent: int | None, pos: Pos,
-                 written: LayerSpec | None, frozen: bool) -> None:
+                 written: LayerSpec | None, marks: Marks) -> None:
         self.index, self.path = index, path
         self.name = ".".join(path)  # 'layer3.4.conv2'
         self.depth = len(path) - 1
@@ -42,7 +55,8 @@ class Node:
         self.layer = layer  # None for a group; identical layers share one object
         self.inputs = inputs  # ports: node indices, or INPUT_PORT for the model's input
         self.input_names = input_names
-        self.parent, self.pos, self.written, self.frozen = parent, pos, written, frozen  # written: as in the spec
+        self.parent, self.pos, self.written = parent, pos, written  # written: as in the spec
+        self.frozen, self.train_only = marks  # parameters not trained; runs only in training
         self.output = INPUT_PORT  # a group's output port; a layer's own index
         self.children: list[int] | tuple = [] if layer is None else ()  # a layer has none
         self.repeated = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
@@ -167,6 +181,10 @@ class Expander:
         output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
         if spec.output is not None:
             output = self.resolve(spec.output, scope, lambda: (spec.output_pos, None))
+        if output != INPUT_PORT and self.nodes[output].train_only:
+            raise self.fail(f"the model's output, '{self.nodes[output].name}', runs only in training",
+                            spec.output_pos or self.nodes[output].pos, None,
+                            hint="name the inference output with 'output:' (the main classifier, not an auxiliary head)")
         return Expansion(self.nodes, output, variables)
 
     def sizes(self, expansion: "Expansion") -> tuple[Shape, int]:
@@ -222,7 +240,7 @@ class Expander:
         if layer.repeat is None:
             return self.expand_one(layer, path, scope, parent, inputs, variables, blocks, depth)
         count = self.whole(layer.repeat, variables, layer.repeat_pos, label, "repeat", 1, MAX_REPEAT)
-        group = self.add_node(path, "repeat", None, inputs, parent, layer.pos, frozen=layer.frozen)
+        group = self.add_node(path, "repeat", None, inputs, parent, layer.pos, marks=Marks.of(layer))
         group.repeated = f"{layer.kind or 'group'} ×{count}"
         instances = _Scope(inputs[0])
         self.group_scopes[group.index] = instances
@@ -239,20 +257,20 @@ class Expander:
     def expand_one(self, layer: LayerSpec, path: tuple[str, ...], scope: _Scope, parent: int | None,
                    inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...],
                    depth: int) -> tuple[int, int | None]:
-        frozen = layer.frozen
+        marks = Marks.of(layer)
         if layer.layers is not None:
             self.single_input(inputs, "a group", layer, ".".join(path))
             return self.expand_group(path, "group", layer.layers, layer.output, layer.output_pos, layer.pos, parent,
-                                     _Scope(inputs[0], parent=scope), variables, blocks, depth, frozen)
+                                     _Scope(inputs[0], parent=scope), variables, blocks, depth, marks)
         assert layer.kind is not None
         block = self.spec.blocks.get(layer.kind)
         if block is not None:
-            return self.expand_block(block, layer, path, parent, inputs, variables, blocks, depth, frozen)
-        return self.add_layer(layer, path, parent, inputs, variables, frozen, reused=bool(blocks) or depth > 0), None
+            return self.expand_block(block, layer, path, parent, inputs, variables, blocks, depth, marks)
+        return self.add_layer(layer, path, parent, inputs, variables, marks, reused=bool(blocks) or depth > 0), None
 
     def expand_block(self, block: BlockDef, layer: LayerSpec, path: tuple[str, ...], parent: int | None,
                      inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...], depth: int,
-                     frozen: bool) -> tuple[int, int]:
+                     marks: Marks) -> tuple[int, int]:
         label = ".".join(path)
         if block.name in blocks:
             chain = " -> ".join((*blocks[blocks.index(block.name):], block.name))
@@ -280,13 +298,13 @@ class Expander:
             else:
                 arguments[arg] = self.value(default, arguments, default_pos, label, f"default of '{arg}'")
         return self.expand_group(path, block.name, block.layers, block.output, block.output_pos, layer.pos, parent,
-                                 _Scope(inputs[0]), arguments, (*blocks, block.name), depth, frozen)
+                                 _Scope(inputs[0]), arguments, (*blocks, block.name), depth, marks)
 
     def expand_group(self, path: tuple[str, ...], kind: str, layers: list[LayerSpec], output: str | None,
                      output_pos: Pos | None, pos: Pos, parent: int | None, inner: _Scope, variables: dict[str, Any],
-                     blocks: tuple[str, ...], depth: int, frozen: bool) -> tuple[int, int]:
+                     blocks: tuple[str, ...], depth: int, marks: Marks) -> tuple[int, int]:
         """A group node for a block instance or an inline group, then its layers in their own scope."""
-        group = self.add_node(path, kind, None, [inner.input_port], parent, pos, frozen=frozen)
+        group = self.add_node(path, kind, None, [inner.input_port], parent, pos, marks=marks)
         self.group_scopes[group.index] = inner
         group.output = self.expand_list(layers, inner, path, group.index, inner.input_port, variables, blocks,
                                         depth + 1)
@@ -295,7 +313,7 @@ class Expander:
         return group.output, group.index
 
     def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
-                  variables: dict[str, Any], frozen: bool, reused: bool = False) -> int:
+                  variables: dict[str, Any], marks: Marks, reused: bool = False) -> int:
         # A layer's object depends only on its kind, its arguments and the variables they name: a layer written
         # once in a block or a repeat is kept per values of those variables, and a top-level layer (whose
         # variables never change) per its kind and arguments, which a long generated spec repeats.
@@ -321,7 +339,7 @@ class Expander:
             shared = self.make_layer(layer, path, inputs, variables)
             if key is not None:
                 cache[key] = shared
-        node = self.add_node(path, shared.kind, shared, inputs, parent, layer.pos, layer, frozen)
+        node = self.add_node(path, shared.kind, shared, inputs, parent, layer.pos, layer, marks)
         node.output = node.index
         return node.index
 
@@ -365,7 +383,7 @@ class Expander:
         return shared
 
     def add_node(self, path: tuple[str, ...], kind: str, layer: LayerKind | None, inputs: list[int],
-                 parent: int | None, pos: Pos, written: LayerSpec | None = None, frozen: bool = False) -> Node:
+                 parent: int | None, pos: Pos, written: LayerSpec | None = None, marks: Marks = NO_MARKS) -> Node:
         if len(self.nodes) >= MAX_LAYERS:
             raise self.fail(f"the model expands to more than {MAX_LAYERS:,} layers", pos, ".".join(path),
                             hint="check the 'repeat' counts")
@@ -374,14 +392,23 @@ class Expander:
             raise self.fail(f"the model's layers take more than {MAX_CONNECTIONS:,} inputs together once blocks "
                             "and repeats are expanded", pos, ".".join(path),
                             hint="check the 'repeat' counts and the length of 'from' lists")
-        frozen = frozen or (parent is not None and self.nodes[parent].frozen)  # freezing a group freezes its layers
         nodes = self.nodes
+        if parent is not None:  # freezing a group freezes its layers; a group that runs only in training, its layers
+            above = nodes[parent]
+            marks = Marks(marks.frozen or above.frozen, marks.train_only or above.train_only)
+        if not marks.train_only:
+            for port in inputs:
+                if port != INPUT_PORT and nodes[port].train_only:
+                    raise self.fail(f"'{nodes[port].name}' runs only in training, so at inference it gives this "
+                                    "layer no input", pos, ".".join(path),
+                                    hint="mark this layer 'train_only: true' too, or take its input from a layer "
+                                         "that always runs")
         if len(inputs) == 1:
             port = inputs[0]
             names: tuple[str, ...] = (INPUT_NAME if port == INPUT_PORT else nodes[port].name,)
         else:
             names = tuple([INPUT_NAME if port == INPUT_PORT else nodes[port].name for port in inputs])
-        node = Node(len(nodes), path, kind, layer, tuple(inputs), names, parent, pos, written, frozen)
+        node = Node(len(nodes), path, kind, layer, tuple(inputs), names, parent, pos, written, marks)
         nodes.append(node)
         if parent is not None:
             nodes[parent].children.append(node.index)  # type: ignore[union-attr]

@@ -63,10 +63,14 @@ def merge(fields: list[Field], map_size: Pair) -> Field:
 
     Unit 0's field on each axis spans [-padding, -padding + size - 1]; the union spans from the
     earliest start to the latest end. Written out per axis, with `if` rather than min() and max() (which
-    cost more here): this runs at every residual add."""
+    cost more here): this runs at every residual add. Operands of another resolution (a C x 1 x 1 gate
+    broadcast over the map) go to `merge_broadcast`."""
     first = fields[0]
     if len(fields) == 1:
         return first.with_map(map_size)
+    for field in fields:
+        if field[3] != map_size:
+            return merge_broadcast(fields, map_size)
     (r0, r1), stride, (p0, p1), _, aligned, is_global = first
     start0, start1, end0, end1 = -p0, -p1, r0 - 1 - p0, r1 - 1 - p1
     centre0, centre1 = r0 - 1 - 2 * p0, r1 - 1 - 2 * p1
@@ -91,3 +95,28 @@ def merge(fields: list[Field], map_size: Pair) -> Field:
         is_global = is_global or other_global
     return _new(Field, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size, aligned,
                         is_global))
+
+
+def merge_broadcast(fields: list[Field], map_size: Pair) -> Field:
+    """The union of the fields where some operands are broadcast along an axis (their map is 1 there and the
+    output's is not), as a squeeze-and-excitation gate is multiplied back into its map.
+
+    Every output unit reads the same unit of a broadcast operand, so that operand's field does not move
+    with the unit: the stride and padding are those of the full-resolution operands, and the size is the
+    union's span at unit 0. A global gate makes every unit global (each sees the whole input); a gate that
+    is not global makes the paths' centres differ, which is flagged."""
+    sizes, strides, paddings = [], [], []
+    aligned = all(field.aligned for field in fields)
+    is_global = any(field.is_global for field in fields)
+    for axis in (0, 1):
+        full = [field for field in fields if not (field.map_size[axis] == 1 and map_size[axis] != 1)]
+        moving = full or fields
+        start = min(-field.padding[axis] for field in fields)
+        end = max(field.size[axis] - 1 - field.padding[axis] for field in fields)
+        sizes.append(end - start + 1)
+        strides.append(max(field.stride[axis] for field in moving))
+        paddings.append(max(field.padding[axis] for field in moving))
+        centres = {field.size[axis] - 1 - 2 * field.padding[axis] for field in moving}
+        aligned = aligned and len(centres) == 1 and len({field.stride[axis] for field in moving}) == 1 \
+            and all(field.is_global for field in fields if field not in full)
+    return Field(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global)

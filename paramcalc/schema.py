@@ -40,6 +40,7 @@ def spec_schema() -> dict:
         "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
         "if": {"anyOf": [{"type": "boolean"}, EXPRESSION]},
         "frozen": {"type": "boolean"},
+        "train_only": {"type": "boolean", "description": "the layer or group runs only in training (an auxiliary head): its parameters count, its MACs, FLOPs, activations and size conditions do not"},
     }
     # a layer: a kind alone, or a mapping of the common keys with one kind (or a block, or 'layers')
     layer = {"anyOf": [

@@ -35,7 +35,7 @@ def is_reference(text: str) -> bool:
 
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
-LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "layers", "output")
+LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "train_only", "layers", "output")
 _LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
@@ -50,7 +50,7 @@ class LayerSpec:
     """
 
     __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "repeat", "condition", "frozen",
-                 "layers", "output", "output_pos")
+                 "train_only", "layers", "output", "output_pos")
 
     def __init__(self, pos: Pos, kind: str | None) -> None:
         self.pos = pos
@@ -63,6 +63,7 @@ class LayerSpec:
         self.repeat: Any = None
         self.condition: Any = None
         self.frozen = False
+        self.train_only = False  # an auxiliary head: its parameters exist, it does not run at inference
         self.layers: list[LayerSpec] | None = None
         self.output: str | None = None
         self.output_pos: Pos | None = None
@@ -334,10 +335,11 @@ class _SpecReader:
                 layer.inputs = self.inputs(raw["from"], lambda: value_pos(raw, "from", pos), label)
             layer.repeat = raw.get("repeat")
             layer.condition = raw.get("if")
-            if "frozen" in raw:
-                if not isinstance(raw["frozen"], bool):
-                    raise self.fail("'frozen' must be true or false", value_pos(raw, "frozen", pos), layer=label)
-                layer.frozen = raw["frozen"]
+            for flag in ("frozen", "train_only"):
+                if flag in raw:
+                    if not isinstance(raw[flag], bool):
+                        raise self.fail(f"'{flag}' must be true or false", value_pos(raw, flag, pos), layer=label)
+                    setattr(layer, flag, raw[flag])
         return layer
 
     def check_kinds(self, raw: dict, pos: Pos, label: str) -> None:

@@ -57,7 +57,7 @@ def _load(path: Path):
 
 @pytest.mark.parametrize("spec", ["specs/resnet18.yaml", "specs/googlenet.yaml", "specs/examples/stride_padding.yaml",
                                   "specs/examples/blur_3x3.yaml", "tests/data/more_models/shufflenet_v2_x1_0.yaml",
-                                  "tests/data/more_models/inception_v3.yaml"])
+                                  "specs/inception_v3.yaml"])
 def test_exported_source_builds_the_same_model(spec, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     path = tmp_path / "exported.py"

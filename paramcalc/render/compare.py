@@ -125,7 +125,8 @@ def compare_data(results: list[Analysis], rows: list[FigureRow], pairs: list[Lay
 def _layer(record: Any) -> dict | None:
     if record is None:
         return None
-    return {"name": record.name, "kind": record.kind, "shape": list(record.shape), "params": record.params,
+    return {"name": record.name, "kind": record.kind, "shape": None if record.shape is None else list(record.shape),
+            "params": record.params,
             "macs": record.macs, "flops": record.flops}
 
 

@@ -38,7 +38,7 @@ def layer_data(record: LayerRecord, batch: int, dtype_bytes: int) -> dict[str, A
         "kind": record.kind,
         "group": record.is_group,
         "inputs": list(record.inputs),
-        "shape": [batch, *record.shape],
+        "shape": None if record.shape is None else [batch, *record.shape],
         "params": record.params,
         "trainable": record.trainable,
         "buffers": record.buffers,
@@ -47,6 +47,7 @@ def layer_data(record: LayerRecord, batch: int, dtype_bytes: int) -> dict[str, A
         "output_bytes": record.activations * dtype_bytes,
         "receptive_field": field_data(record.rf),
         "line": record.line,
+        "train_only": record.train_only,
     }
 
 
@@ -84,6 +85,7 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
         "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)]
         if layers else [],  # to_json writes a concrete analysis' layers itself
         "totals": totals_data(result),
+        "not_run": list(result.not_run),  # train-only layers that cannot take this input size, and why
     }
     if result.symbols:
         from .symbolic import symbolic_data
@@ -104,10 +106,14 @@ def _layer_line(record: LayerRecord, batch: int, dtype_bytes: int) -> str:
     return (f'{{"name": {_text(record.name)}, "depth": {record.depth}, "kind": {_text(record.kind)}, '
             f'"group": {"true" if record.is_group else "false"}, '
             f'"inputs": [{", ".join(map(_text, record.inputs))}], '
-            f'"shape": [{", ".join(map(str, (batch, *record.shape)))}], "params": {record.params}, '
+            f'"shape": {_shape_json(batch, record.shape)}, "params": {record.params}, '
             f'"trainable": {record.trainable}, "buffers": {record.buffers}, "macs": {record.macs}, '
             f'"flops": {record.flops}, "output_bytes": {record.activations * dtype_bytes}, '
-            f'"receptive_field": {field}, "line": {record.line}}}')
+            f'"receptive_field": {field}, "line": {record.line}, "train_only": {"true" if record.train_only else "false"}}}')
+
+
+def _shape_json(batch: int, shape: tuple | None) -> str:
+    return "null" if shape is None else f'[{", ".join(map(str, (batch, *shape)))}]'
 
 
 _text = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes it
@@ -135,7 +141,7 @@ def to_json(result: Analysis, records: list[LayerRecord] | None = None,
 
 CSV_COLUMNS = ("name", "depth", "kind", "group", "inputs", "shape", "params", "trainable", "buffers", "macs",
                "flops", "output_bytes", "rf_height", "rf_width", "rf_stride_height", "rf_stride_width",
-               "rf_padding_height", "rf_padding_width", "rf_aligned", "rf_global", "line")
+               "rf_padding_height", "rf_padding_width", "rf_aligned", "rf_global", "line", "train_only")
 
 
 def to_csv(result: Analysis, records: list[LayerRecord] | None = None) -> str:
@@ -150,9 +156,10 @@ def to_csv(result: Analysis, records: list[LayerRecord] | None = None) -> str:
         rf = record.rf
         field_cells = ([*rf.size, *rf.stride, *rf.padding, rf.aligned, rf.is_global] if rf else [""] * 8)
         writer.writerow([record.name, record.depth, record.repeated or record.kind, record.is_group,
-                         ";".join(record.inputs), "x".join(map(str, (result.batch, *record.shape))),
+                         ";".join(record.inputs),
+                         "" if record.shape is None else "x".join(map(str, (result.batch, *record.shape))),
                          record.params, record.trainable, record.buffers, record.macs, record.flops,
-                         record.activations * result.dtype_bytes, *field_cells, record.line])
+                         record.activations * result.dtype_bytes, *field_cells, record.line, record.train_only])
     return buffer.getvalue()
 
 
@@ -166,7 +173,8 @@ def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exac
              "| layer | kind | output | params | % params | MACs | % MACs | RF |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in records or result.records:
-        lines.append(f"| `{r.name}` | {r.repeated or r.kind} | {units.shape(r.shape)} | {units.count(r.params, exact)} "
+        kind = (r.repeated or r.kind) + (" (train only)" if r.train_only else "")
+        lines.append(f"| `{r.name}` | {kind} | {units.shape(r.shape)} | {units.count(r.params, exact)} "
                      f"| {units.percent(r.params, totals.params):.1f} | {units.count(r.macs, exact)} "
                      f"| {units.percent(r.macs, totals.macs):.1f} | {units.field_size(r.rf)} |")
     lines += ["", "| total | |", "|---|---|",

@@ -21,10 +21,12 @@ def formula(value: Any) -> str:
     return leading if leading == str(value) else f"{leading}   = {value}"
 
 
-def conditions_text(result: Analysis) -> str:
-    if not result.conditions:
+def conditions_text(result: Analysis, training: bool = False) -> str:
+    """The sizes the model works for at inference ('H >= 75 (Conv2d_1a_3x3)'), or what training adds."""
+    conditions = result.training_conditions if training else result.conditions
+    if not conditions:
         return "every size"
-    return ", ".join(f"{condition} ({layer})" for condition, layer in result.conditions)
+    return ", ".join(f"{condition} ({layer})" for condition, layer in conditions)
 
 
 def params_note(result: Analysis) -> str:
@@ -47,6 +49,8 @@ def markdown_lines(result: Analysis, sizes: list[tuple[int, ...]] | None, exact:
     lines = [f"| receptive field | {receptive_text(result)} |",
              f"| leading terms | MACs {leading_text(totals.macs)}, FLOPs {leading_text(totals.flops)} |",
              f"| valid for | {conditions_text(result)} |"]
+    if result.training_conditions:
+        lines.append(f"| training needs | {conditions_text(result, training=True)} |")
     if sizes:
         lines += ["", "| input | output | params | MACs | FLOPs | activations |", "|---|---|---:|---:|---:|---:|"]
         for values, at in evaluations(result, sizes):
@@ -114,6 +118,8 @@ def symbolic_data(result: Analysis, data: dict[str, Any], sizes: list[tuple[int,
     data = plain(data)
     data["symbols"] = list(result.symbols)
     data["conditions"] = [{"condition": str(condition), "layer": layer} for condition, layer in result.conditions]
+    data["training_conditions"] = [{"condition": str(condition), "layer": layer}
+                                   for condition, layer in result.training_conditions]
     data["leading"] = {name: leading_text(getattr(totals, name))
                        for name in ("params", "macs", "flops", "activation_bytes")}
     if sizes:

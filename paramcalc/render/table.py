@@ -36,9 +36,11 @@ def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs
         value = record.macs if metric == "macs" else record.flops
         param_share = units.percent(record.params, totals.params)
         metric_share = units.percent(value, metric_total)
+        kind = record.repeated or record.kind
         grid.add(
             ("  " * record.depth + record.name.rsplit(".", 1)[-1], "bold" if record.is_group else ""),
-            (record.repeated or record.kind, "cyan" if record.is_group else ""),
+            (kind + " (train)" if record.train_only else kind,
+             "dim" if record.train_only else "cyan" if record.is_group else ""),
             units.shape(record.shape),
             (units.count(record.params, exact), share_style(param_share) if record.params != 0 else "dim"),
             (f"{param_share:.1f}" if record.params != 0 else "", share_style(param_share)),
@@ -64,12 +66,17 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
     def figure(value: int) -> str:
         return units.count_in_full(value, exact)
 
+    if result.not_run:
+        extra.append(("Not run here", "; ".join(result.not_run) + " (train only: inference runs, training at this "
+                                                                   "input size would fail)"))
     if result.symbols:
         from . import symbolic
 
         figure, notes = symbolic.formula, {}  # type: ignore[assignment]
         params_note = symbolic.params_note(result)
         receptive_field, extra = symbolic.receptive_text(result), [("Valid for", symbolic.conditions_text(result))]
+        if result.training_conditions:
+            extra.append(("Training needs", symbolic.conditions_text(result, training=True)))
     rows = [
         ("Params", f"{figure(totals.params)}   {params_note}"),
         *((label, figure(value) + (f"   {notes[label]}" if label in notes else ""))

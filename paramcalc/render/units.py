@@ -81,5 +81,6 @@ def field_long(rf: Field | None) -> str:
     return text
 
 
-def shape(value: tuple) -> str:
-    return format_shape(value)
+def shape(value: tuple | None) -> str:
+    """'3x224x224'; '-' for a layer that runs only in training and cannot take this input size."""
+    return "-" if value is None else format_shape(value)

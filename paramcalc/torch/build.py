@@ -43,7 +43,7 @@ class SpecModel(nn.Module):
         self.input_shape = tuple(graph.input_shape)
         self.batch = graph.batch
         containers: dict[int, nn.Module] = {}
-        self._steps: list[tuple[str, tuple[int, ...], int]] = []  # (path, input ports, node index)
+        self._steps: list[tuple[str, tuple[int, ...], int, bool]] = []  # (path, input ports, node, train only)
         for node in graph.nodes:
             parent = self if node.parent is None else containers[node.parent]
             if node.is_group:
@@ -52,7 +52,7 @@ class SpecModel(nn.Module):
             else:
                 assert node.layer is not None
                 module = make_module(node.layer.torch_call([port_shape(analysis, graph, p) for p in node.inputs]))
-                self._steps.append((node.name, node.inputs, node.index))
+                self._steps.append((node.name, node.inputs, node.index, node.train_only))
             if node.frozen:
                 module.requires_grad_(False)
             parent.add_module(node.path[-1], module)
@@ -60,7 +60,9 @@ class SpecModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values: dict[int, Any] = {INPUT_PORT: x}
-        for path, ports, index in self._steps:
+        for path, ports, index, train_only in self._steps:
+            if train_only and not self.training:  # an auxiliary head, as torchvision runs it
+                continue
             values[index] = self.get_submodule(path)(*(values[port] for port in ports))
         return values[self._output]
 
@@ -75,7 +77,7 @@ def build(source: str | os.PathLike | dict | Spec, *, input_shape: tuple | None 
 
     Every layer is the PyTorch module with the same hyper-parameters; blocks, repeats and groups are
     submodules with the spec's names, so `model.get_submodule("layer3.4.conv2")` finds that layer.
-    Frozen layers have requires_grad off.
+    Frozen layers have requires_grad off; layers marked train_only run only in training mode.
     """
     graph, analysis = prepare(source, input_shape, batch)
     return SpecModel(graph, analysis)

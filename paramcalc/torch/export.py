@@ -116,7 +116,8 @@ class _Writer:
                 continue
             self.variables[node.index] = name = self.variable(node)
             arguments = ", ".join(self.variables[port] for port in node.inputs)
-            lines.append(f"{name} = {self.accessors[node.index]}({arguments})")
+            line = f"{name} = {self.accessors[node.index]}({arguments})"
+            lines.append(f"if self.training:  # only in training\n    {line}" if node.train_only else line)
         lines.append(f"return {self.variables[self.graph.output]}")
         return lines
 
@@ -141,7 +142,7 @@ def export_source(source: str | os.PathLike | dict | Spec, spec_text: str | None
     out += ["", f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
     out += ["        " + line for line in init]
     out += ["", "    def forward(self, x):"]
-    out += ["        " + line for line in forward]
+    out += ["        " + line.replace("\n", "\n        ") for line in forward]
     out += ["", "", "MODEL = " + name,
             f"INPUT_SHAPE = ({', '.join(map(str, (graph.batch, *graph.input_shape)))})",
             "# The spec this file was written from, for `paramcalc verify`:",
