@@ -62,17 +62,43 @@ class LayerPair:
 
 
 def align_layers(first: list[LayerRecord], second: list[LayerRecord]) -> list[LayerPair]:
-    """Pair layers by name (keeping both models' order); unmatched runs between matches pair by position."""
-    names_a, names_b = [r.name for r in first], [r.name for r in second]
+    """Pair layers level by level: the children of two paired groups (or the two models' top levels) pair by
+    name, keeping both models' order, and the unmatched runs between matches pair by position. A layer never
+    pairs with one at another depth or under another parent; what has no partner is 'only first' or 'only
+    second', and so is everything inside it. The pairs come in table order: a group before its layers."""
+    children_a, children_b = _children(first), _children(second)
     pairs: list[LayerPair] = []
-    matcher = difflib.SequenceMatcher(a=names_a, b=names_b, autojunk=False)
-    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
-        if tag == "equal":
-            pairs.extend(LayerPair(first[a0 + i], second[b0 + i]) for i in range(a1 - a0))
-            continue
-        run_a, run_b = first[a0:a1], second[b0:b1]
-        common = min(len(run_a), len(run_b))
-        pairs.extend(LayerPair(run_a[i], run_b[i]) for i in range(common))
-        pairs.extend(LayerPair(record, None) for record in run_a[common:])
-        pairs.extend(LayerPair(None, record) for record in run_b[common:])
+
+    def alone(record: LayerRecord, children: dict[str, list[LayerRecord]], side: int) -> None:
+        pairs.append(LayerPair(record, None) if side == 0 else LayerPair(None, record))
+        for child in children.get(record.name, ()):
+            alone(child, children, side)
+
+    def pair(a: LayerRecord, b: LayerRecord) -> None:
+        pairs.append(LayerPair(a, b))
+        level(children_a.get(a.name, []), children_b.get(b.name, []))
+
+    def level(run_a: list[LayerRecord], run_b: list[LayerRecord]) -> None:
+        names_a = [record.name.rsplit(".", 1)[-1] for record in run_a]
+        names_b = [record.name.rsplit(".", 1)[-1] for record in run_b]
+        matcher = difflib.SequenceMatcher(a=names_a, b=names_b, autojunk=False)
+        for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+            common = (a1 - a0) if tag == "equal" else min(a1 - a0, b1 - b0)
+            for offset in range(common):
+                pair(run_a[a0 + offset], run_b[b0 + offset])
+            for record in run_a[a0 + common:a1]:
+                alone(record, children_a, 0)
+            for record in run_b[b0 + common:b1]:
+                alone(record, children_b, 1)
+
+    level(children_a.get("", []), children_b.get("", []))
     return pairs
+
+
+def _children(records: list[LayerRecord]) -> dict[str, list[LayerRecord]]:
+    """Each parent's name ('' for the model's top level) -> its layers, in order."""
+    children: dict[str, list[LayerRecord]] = {}
+    for record in records:
+        parent = record.name.rsplit(".", 1)[0] if record.depth else ""
+        children.setdefault(parent, []).append(record)
+    return children

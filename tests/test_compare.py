@@ -94,3 +94,23 @@ def test_json_csv_markdown():
 def test_usage_errors():
     assert run("compare", STACK, "--layers").exit_code == 2
     assert run("compare").exit_code == 2
+
+
+def test_layers_pair_only_at_the_same_level_under_the_same_parent():
+    # B's body has two more layers, and B pools with 'gap' where A has 'pool': A's pool pairs with B's gap (the
+    # same level, by position), never with B's body.2
+    body = "  - name: body\n    layers: [{conv2d: {out: 8, kernel: 3, padding: 1}}, relu{extra}]\n"
+    a = paramcalc.analyze("name: a\ninput: [8, 16, 16]\nlayers:\n" + body.replace("{extra}", "")
+                          + "  - {name: pool, global_avgpool}\n  - {name: fc, linear: 10}\n")
+    b = paramcalc.analyze("name: b\ninput: [8, 16, 16]\nlayers:\n"
+                          + body.replace("{extra}", ", {conv2d: {out: 8, kernel: 1}}, relu")
+                          + "  - {name: gap, global_avgpool}\n  - {name: fc, linear: 10}\n")
+    pairs = [(pair.name, pair.status) for pair in align_layers(list(a.records), list(b.records))]
+    assert pairs == [("body", "changed"), ("body.0", "same"), ("body.1", "same"), ("body.2", "only second"),
+                     ("body.3", "only second"), ("pool / gap", "same"), ("fc", "same")]
+    # a group with no partner takes its layers with it
+    c = paramcalc.analyze("name: c\ninput: [8, 16, 16]\nlayers:\n  - {name: pool, global_avgpool}\n"
+                          "  - {name: fc, linear: 10}\n")
+    pairs = [(pair.name, pair.status) for pair in align_layers(list(a.records), list(c.records))]
+    assert pairs == [("body", "only first"), ("body.0", "only first"), ("body.1", "only first"), ("pool", "same"),
+                     ("fc", "same")]
