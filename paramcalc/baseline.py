@@ -16,6 +16,10 @@ from .errors import SpecError
 REPORT_SCHEMAS = ("paramcalc.report/1", "paramcalc.check/1")
 
 
+class BaselineError(SpecError):
+    """The baseline itself cannot be used (a missing report, an unknown revision): nothing can be compared."""
+
+
 class Baseline:
     """Figures of earlier versions of the models, looked up by spec path."""
 
@@ -25,7 +29,7 @@ class Baseline:
         self.reports: dict[str, dict[str, int]] | None = None
         if ref.endswith(".json"):
             if not path.is_file():
-                raise SpecError(f"baseline report '{ref}' does not exist",
+                raise BaselineError(f"baseline report '{ref}' does not exist",
                                 hint="save one with 'paramcalc check ... --format json > report.json', "
                                      "or give a git revision such as HEAD~1 or origin/main")
             self.reports = _read_reports(path)
@@ -55,7 +59,7 @@ def _read_reports(path: Path) -> dict[str, dict[str, int]]:
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
     except (OSError, UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, NaN and Infinity included
-        raise SpecError(f"cannot read the baseline report: {err}", file=str(path)) from None
+        raise BaselineError(f"cannot read the baseline report: {err}", file=str(path)) from None
     schema = data.get("schema") if isinstance(data, dict) else None
     hint = "use the JSON of 'paramcalc show --format json' or 'paramcalc check --format json'"
     try:
@@ -69,14 +73,14 @@ def _read_reports(path: Path) -> dict[str, dict[str, int]]:
             reports = {model["name"]: {k: v for k, v in model["figures"].items() if k in FIGURES}
                        for model in data["models"]}
         else:
-            raise SpecError(f"the baseline report has schema {schema!r}", file=str(path), hint=hint)
+            raise BaselineError(f"the baseline report has schema {schema!r}", file=str(path), hint=hint)
     except (KeyError, TypeError, AttributeError) as err:
-        raise SpecError(f"the baseline report lacks {err}" if isinstance(err, KeyError) else
+        raise BaselineError(f"the baseline report lacks {err}" if isinstance(err, KeyError) else
                         "the baseline report is not laid out as paramcalc writes it", file=str(path), hint=hint) from None
     for name, figures in reports.items():
         for key, value in figures.items():
             if type(value) is not int or value < 0:
-                raise SpecError(f"the baseline report's {key} of '{name}' is {value!r}, not a whole number",
+                raise BaselineError(f"the baseline report's {key} of '{name}' is {value!r}, not a whole number",
                                 file=str(path), hint=hint)
     return reports
 
@@ -88,16 +92,16 @@ def _git_show(ref: str, spec: Path) -> str | None:
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=directory, capture_output=True,
                              text=True, check=False)
     except FileNotFoundError:
-        raise SpecError("git is not installed, so a revision cannot be a baseline", file=str(spec),
+        raise BaselineError("git is not installed, so a revision cannot be a baseline", file=str(spec),
                         hint="give a saved JSON report instead: --baseline report.json") from None
     if top.returncode != 0:
-        raise SpecError("the spec is not in a git repository, so a revision cannot be a baseline", file=str(spec),
+        raise BaselineError("the spec is not in a git repository, so a revision cannot be a baseline", file=str(spec),
                         hint="give a saved JSON report instead: --baseline report.json")
     relative = spec.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
     verify = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=directory,
                             capture_output=True, text=True, check=False)
     if verify.returncode != 0:
-        raise SpecError(f"'{ref}' is not a git revision here", file=str(spec),
+        raise BaselineError(f"'{ref}' is not a git revision here", file=str(spec),
                         hint="use a branch, tag or commit such as HEAD~1 or origin/main, or a .json report")
     shown = subprocess.run(["git", "show", f"{ref}:{relative}"], cwd=directory, capture_output=True, check=False)
     if shown.returncode != 0:

@@ -124,14 +124,19 @@ class Outcome(namedtuple("Outcome", "figure value limit")):
 
 
 class ModelCheck:
-    def __init__(self, file: str, name: str, figures: dict[str, int]) -> None:
+    """One spec's check: its figures and outcomes, or the error that kept it from being analysed."""
+
+    def __init__(self, file: str, name: str, figures: dict[str, int], error: SpecError | None = None,
+                 seconds: float = 0.0) -> None:
         self.file, self.name, self.figures = file, name, figures
+        self.error = error
+        self.seconds = seconds  # how long reading and analysing the spec took
         self.outcomes: list[Outcome] = []
         self.notes: list[str] = []
 
     @property
     def ok(self) -> bool:
-        return all(outcome.ok for outcome in self.outcomes)
+        return self.error is None and all(outcome.ok for outcome in self.outcomes)
 
 
 def read_spec_budget(raw: Any, pos: Pos, key_pos: Callable[[str], Pos], value_pos: Callable[[str], Pos],
@@ -167,12 +172,19 @@ def check_model(file: str, name: str, totals: "Totals", spec_budget: dict[str, t
         option = "--max-" + key.replace("_", "-")
         result.outcomes.append(Outcome(key, figures[key], Limit(key, limit, option, file, None)))
     if baseline is not None:
+        # One outcome per figure that moved (one that did not cannot fail), and no trainable count beside an
+        # equal parameter count.
         tolerance = f" +{float(max_increase * 100):g}%" if max_increase else ""
         for key, base in baseline.items():
-            if key in figures:
-                allowed = int(base * (1 + max_increase))
-                result.outcomes.append(Outcome(key, figures[key], Limit(
-                    key, allowed, f"baseline {baseline_label}{tolerance}", file, None, baseline=base)))
-    if not result.outcomes:
+            if key not in figures or figures[key] == base:
+                continue
+            if key == "trainable" and figures["trainable"] == figures["params"] and base == baseline.get("params"):
+                continue
+            allowed = int(base * (1 + max_increase))
+            result.outcomes.append(Outcome(key, figures[key], Limit(
+                key, allowed, f"baseline {baseline_label}{tolerance}", file, None, baseline=base)))
+        if not any(outcome.limit.baseline is not None for outcome in result.outcomes):
+            result.notes.append(f"no figure changed against {baseline_label}")
+    if not result.outcomes and baseline is None:
         result.notes.append("no budget: add a 'budget:' section to the spec, or --max-params and the like")
     return result

@@ -189,11 +189,10 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
       paramcalc check specs/resnet50.yaml --max-params 25M --max-macs 4.1G
       paramcalc check specs/*.yaml --baseline origin/main --max-increase 5% --format github
     """
-    from .analysis import analyze, require_concrete
     from .baseline import Baseline
-    from .budget import FIGURES, LimitError, check_model, parse_amount, parse_percent
+    from .budget import FIGURES, LimitError, parse_amount, parse_percent
+    from .checking import check_specs
     from .render.checks import RENDERERS, to_text
-    from .spec import SpecFile, load_spec
 
     cli_limits = {}
     for key, value in limits.items():
@@ -211,17 +210,10 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     if baseline is not None and not baseline.strip():
         raise click.BadParameter("is empty: give a git revision (HEAD~1, origin/main) or a saved JSON report "
                                  "(an unset CI variable would otherwise turn the check off)", param_hint="--baseline")
-    reference = Baseline(baseline) if baseline is not None else None
-    checks = []
-    for path in specs:
-        spec = load_spec(SpecFile(path))
-        result = require_concrete(analyze(spec), "check", spec)
-        figures = reference.figures(path, result.name) if reference else None
-        model = check_model(path, result.name, result.totals, spec.budget, cli_limits, figures,
-                            reference.label if reference else "", tolerance)
-        if reference and figures is None:
-            model.notes.append(f"no baseline in {reference.label}: a new model")
-        checks.append(model)
+    checks = check_specs(list(specs), cli_limits, Baseline(baseline) if baseline is not None else None, tolerance)
+    for model in checks:
+        if model.error is not None:
+            click.echo(f"error: {model.error}", err=True)
     if output_format == "text":
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = to_text(checks, (lambda line, ok: click.style(line, fg="green" if ok else "red")) if color
@@ -229,6 +221,8 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     else:
         text = RENDERERS[output_format](checks)
     click.echo(text)
+    if any(model.error is not None for model in checks):
+        sys.exit(2)
     if not all(model.ok for model in checks):
         sys.exit(1)
 

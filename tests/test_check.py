@@ -57,7 +57,7 @@ def test_command_line_limits_with_suffixes(spec):
     result = run("check", relaxed, "--max-macs", "110.5k", "--max-param-memory", "1kB")
     assert result.exit_code == 1
     assert "MACs 110,592 (110.59 k) is over the budget 110,500 by 92 (+0.08%); budget from --max-macs" in result.output
-    assert "parameter memory 448 B is within 1,000 (--max-param-memory)" in result.output
+    assert "parameter memory 448 B is within 1,000 B (1.00 KB) (--max-param-memory)" in result.output
 
 
 def test_exit_2_on_bad_input_and_usage(spec, tmp_path):
@@ -179,3 +179,116 @@ def test_limit_amounts(text, unit, value):
 def test_bad_limit_amounts(text):
     with pytest.raises(LimitError):
         parse_amount(text, "bytes")
+
+
+def test_a_fractional_count_is_an_error_with_a_hint_and_bytes_keep_their_unit(spec, tmp_path):
+    result = run("check", spec, "--max-params", "25.5")
+    assert result.exit_code == 2
+    assert "'25.5' is not a whole count (did you mean 25.5M (millions)?)" in result.output
+    free = tmp_path / "free.yaml"
+    free.write_text(SPEC.split("budget:")[0])
+    result = run("check", str(free), "--max-param-memory", "100")  # a number without a unit is bytes
+    assert "parameter memory 448 B is over the budget 100 B by 348 B (+348.00%)" in result.output
+    assert run("check", str(free), "--max-params", "25.5M").exit_code == 0
+
+
+BROKEN = "name: broken\ninput: [3, 8, 8]\nlayers:\n  - conv2: {out: 4}\n"
+
+
+@pytest.fixture
+def good_and_broken(spec, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN)
+    return spec, str(broken)
+
+
+def test_a_broken_spec_is_reported_beside_the_others_in_every_format(good_and_broken):
+    good, broken = good_and_broken
+    for output_format in ("text", "json", "markdown", "github", "junit"):
+        result = run("check", good, broken, "--format", output_format)
+        assert result.exit_code == 2, output_format
+        assert result.stderr.startswith(f"error: {broken}:4:5: layer '0': unknown layer kind 'conv2'")
+        assert "over the budget 100 by 12" in result.stdout or output_format in ("json", "markdown", "junit")
+    models = json.loads(run("check", good, broken, "--format", "json").stdout)["models"]
+    assert [m["name"] for m in models] == ["rgb", "broken"] and models[0]["figures"]["params"] == PARAMS
+    assert models[1]["ok"] is False and models[1]["error"]["line"] == 4 and models[1]["error"]["column"] == 5
+    assert "unknown layer kind 'conv2'" in models[1]["error"]["message"]
+    github = run("check", good, broken, "--format", "github").stdout.splitlines()
+    assert github[1].startswith(f"::error file={broken},line=4,col=5,title=paramcalc spec error::")
+    assert github[-1] == "paramcalc: 2 models checked, 1 over budget, 1 could not be checked"
+    markdown = run("check", good, broken, "--format", "markdown").stdout
+    assert "| `rgb` | params | 112 | 100 | ❌ +12 |" in markdown and "| `broken` | | | | ⛔ error |" in markdown
+    junit = ElementTree.fromstring(run("check", good, broken, "--format", "junit").stdout)
+    suites = junit.findall("testsuite")
+    assert [(s.get("name"), s.get("tests"), s.get("failures"), s.get("errors")) for s in suites] == [
+        ("rgb", "2", "1", "0"), ("broken", "1", "0", "1")]
+    assert "unknown layer kind 'conv2'" in suites[1].find("testcase/error").get("message")
+
+
+# Jenkins's JUnit schema, junit-10.xsd (github.com/jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd): per element, the attributes
+# it requires, those it allows, and the child elements it allows.
+JUNIT_10 = {
+    "testsuites": (set(), {"name", "time", "tests", "failures", "errors"}, {"testsuite"}),
+    "testsuite": ({"name", "tests", "failures", "errors"},
+                  {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname", "id",
+                   "package", "file", "log", "url"},
+                  {"testsuite", "properties", "testcase", "system-out", "system-err"}),
+    "testcase": ({"name"}, {"name", "time", "classname", "group"},
+                 {"skipped", "error", "failure", "rerunFailure", "rerunError", "flakyFailure", "flakyError",
+                  "system-out", "system-err"}),
+    "failure": (set(), {"type", "message"}, set()),
+    "error": (set(), {"type", "message"}, set()),
+    "skipped": (set(), {"type", "message"}, set()),
+}
+SUREFIRE_TIME = r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?"
+
+
+def assert_valid_junit_10(element: ElementTree.Element) -> None:
+    import re
+
+    required, allowed, children = JUNIT_10[element.tag]
+    assert required <= set(element.attrib) <= allowed, (element.tag, element.attrib)
+    if "time" in element.attrib and element.tag != "testcase":
+        assert re.fullmatch(SUREFIRE_TIME, element.get("time")), element.get("time")
+    for child in element:
+        assert child.tag in children, (element.tag, child.tag)
+        assert_valid_junit_10(child)
+
+
+def test_junit_validates_against_jenkins_schema_with_every_count_on_every_suite(good_and_broken, tmp_path):
+    good, broken = good_and_broken
+    free = tmp_path / "free.yaml"
+    free.write_text(SPEC.split("budget:")[0])
+    text = run("check", good, broken, str(free), "--format", "junit").stdout
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    root = ElementTree.fromstring(text)
+    assert_valid_junit_10(root)
+    for suite in root.iter("testsuite"):
+        assert {"errors", "failures", "skipped", "tests", "time"} <= set(suite.attrib)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "1", "1")
+    assert root.findall("testsuite")[2].find("testcase/skipped") is not None  # a spec without a budget
+
+
+def test_a_baseline_comparison_says_each_moved_figure_once(tmp_path):
+    # A classifier of 1000 -> 1200 classes: params, MACs, FLOPs and both memories move, trainable is params
+    base = "name: head\ninput: [512]\nlayers:\n  - {name: fc, linear: 1000}\n"
+    spec = tmp_path / "head.yaml"
+    spec.write_text(base)
+    report = tmp_path / "base.json"
+    report.write_text(run("show", str(spec), "--format", "json").stdout)
+    spec.write_text(base.replace("1000", "1200"))
+    lines = run("check", str(spec), "--baseline", str(report)).stdout.splitlines()
+    figures = [line.split()[1] for line in lines if line.startswith("     ✗")]
+    assert figures == ["params", "MACs", "FLOPs", "parameter", "activation"]
+    # 512 x 200 + 200 more parameters: +102,600 of 513,000 = +20.00%
+    assert "params 615,600 (615.60 k): +102,600 (+20.00%) against" in lines[1]
+    assert not any("trainable" in line for line in lines)
+    # a change that rounds to 0.00 % still reads as a change: 64 more output values (256 bytes) of 64 million
+    wide = "name: wide\ninput: [3, 1000, 1000]\nlayers:\n  - {name: conv, conv2d: {out: 64, kernel: 1}}\n"
+    spec.write_text(wide)
+    report.write_text(run("show", str(spec), "--format", "json").stdout)
+    spec.write_text(wide + "  - {name: gap, global_avgpool}\n")
+    text = run("check", str(spec), "--baseline", str(report)).stdout
+    assert "activation memory 256,000,256 B (256.00 MB): +256 B (+0.00010%) against" in text
+    assert "+0.00%" not in text

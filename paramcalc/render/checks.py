@@ -1,9 +1,16 @@
-"""Budget check results as text, JSON, Markdown, GitHub workflow annotations or JUnit XML."""
+"""Budget check results as text, JSON, Markdown, GitHub workflow annotations or JUnit XML.
+
+A spec that could not be checked (a mistake in it) is reported in every format, beside the others: an
+ERROR block in text, an entry with its error in JSON, a row in Markdown, an annotation on its line for
+GitHub, an errored test case in JUnit.
+"""
 
 from __future__ import annotations
 
 import json
-from xml.sax.saxutils import escape, quoteattr
+import math
+import xml.etree.ElementTree as ElementTree
+from typing import Any, Callable
 
 from ..budget import FIGURES, ModelCheck, Outcome
 from . import units
@@ -12,7 +19,7 @@ CHECK_SCHEMA = "paramcalc.check/1"
 
 
 def amount(figure: str, value: int, exact: bool = True) -> str:
-    """25,557,032 (25.56 M) for counts, 110,000,000 B (110.00 MB) for bytes."""
+    """25,557,032 (25.56 M) for counts, 110,000,000 B (110.00 MB) for bytes: a byte size always has its unit."""
     if FIGURES[figure].unit == "bytes":
         human = units.size_in_bytes(value)
         return human if exact is False or value < 1000 else f"{value:,} B ({human})"
@@ -20,8 +27,21 @@ def amount(figure: str, value: int, exact: bool = True) -> str:
     return human if exact is False or value < 1000 else f"{value:,} ({human})"
 
 
-def _percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:+.2f}%" if whole else "new"
+def limit_text(figure: str, value: int) -> str:
+    """A limit or a difference as given: 200,000 for a count, 110,000,000 B (110.00 MB) for bytes."""
+    return amount(figure, value) if FIGURES[figure].unit == "bytes" else f"{value:,}"
+
+
+def percent(part: int, whole: int) -> str:
+    """'+12.00%'; a change too small for two decimals keeps two significant digits ('+0.000065%'), so that
+    a change never reads as +0.00%."""
+    if not whole:
+        return "new"
+    value = 100 * part / whole
+    if value == 0 or abs(value) >= 0.01:
+        return f"{value:+.2f}%"
+    decimals = -math.floor(math.log10(abs(value))) + 1
+    return f"{value:+.{decimals}f}%"
 
 
 def describe(outcome: Outcome) -> str:
@@ -30,28 +50,48 @@ def describe(outcome: Outcome) -> str:
     figure, value = outcome.figure, outcome.value
     if limit.baseline is not None:
         growth = value - limit.baseline
-        change = f"{growth:+,} ({_percent(growth, limit.baseline)})" if growth else "unchanged"
         verdict = "more than allowed" if not outcome.ok else "within"
-        return (f"{outcome.label} {amount(figure, value)}: {change} against {limit.source.split(' +')[0]}, "
-                f"{verdict} (limit {limit.value:,})")
+        unit = " B" if FIGURES[figure].unit == "bytes" else ""
+        return (f"{outcome.label} {amount(figure, value)}: {growth:+,}{unit} ({percent(growth, limit.baseline)}) "
+                f"against {limit.source.split(' +')[0]}, {verdict} (limit {limit_text(figure, limit.value)})")
     if outcome.ok:
-        return f"{outcome.label} {amount(figure, value)} is within {limit.value:,} ({limit.source})"
-    return (f"{outcome.label} {amount(figure, value)} is over the budget {limit.value:,} "
-            f"by {outcome.over_by:,} ({_percent(outcome.over_by, limit.value)}); budget from {limit.source}")
+        return f"{outcome.label} {amount(figure, value)} is within {limit_text(figure, limit.value)} ({limit.source})"
+    return (f"{outcome.label} {amount(figure, value)} is over the budget {limit_text(figure, limit.value)} "
+            f"by {limit_text(figure, outcome.over_by)} ({percent(outcome.over_by, limit.value)}); "
+            f"budget from {limit.source}")
 
 
-def to_text(checks: list[ModelCheck], style=lambda text, ok: text) -> str:
+def summary(checks: list[ModelCheck]) -> str:
+    over = sum(not check.ok and check.error is None for check in checks)
+    errors = sum(check.error is not None for check in checks)
+    parts = [f"{over} over budget" if over else "all within budget" if not errors else ""]
+    if errors:
+        parts.append(f"{errors} could not be checked")
+    return f"{len(checks)} model{'s' * (len(checks) != 1)} checked, " + ", ".join(p for p in parts if p)
+
+
+def to_text(checks: list[ModelCheck], style: Callable[[str, bool], str] = lambda text, ok: text) -> str:
     lines = []
     for check in checks:
+        if check.error is not None:
+            lines.append(style(f"ERROR {check.name} ({check.file})", False))
+            lines.extend(style(f"     {line}", False) for line in str(check.error).splitlines())
+            continue
         mark = "ok  " if check.ok else "OVER"
         lines.append(style(f"{mark} {check.name} ({check.file})", check.ok))
         for outcome in check.outcomes:
             lines.append(style(f"     {'✓' if outcome.ok else '✗'} {describe(outcome)}", outcome.ok))
         lines.extend(f"     note: {note}" for note in check.notes)
-    over = sum(not check.ok for check in checks)
-    lines.append(f"{len(checks)} model{'s' * (len(checks) != 1)} checked, "
-                 + (f"{over} over budget" if over else "all within budget"))
+    lines.append(summary(checks))
     return "\n".join(lines)
+
+
+def error_data(check: ModelCheck) -> dict[str, Any] | None:
+    error = check.error
+    if error is None:
+        return None
+    return {"message": error.message, "hint": error.hint, "layer": error.layer, "file": error.file or check.file,
+            "line": error.pos.line if error.pos else None, "column": error.pos.column if error.pos else None}
 
 
 def check_data(checks: list[ModelCheck]) -> dict:
@@ -62,6 +102,7 @@ def check_data(checks: list[ModelCheck]) -> dict:
             "spec": check.file,
             "name": check.name,
             "ok": check.ok,
+            "error": error_data(check),
             "figures": check.figures,
             "checks": [{
                 "figure": o.figure, "value": o.value, "limit": o.limit.value, "ok": o.ok, "over_by": max(o.over_by, 0),
@@ -76,17 +117,23 @@ def to_json(checks: list[ModelCheck]) -> str:
     return json.dumps(check_data(checks), indent=2)
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def to_markdown(checks: list[ModelCheck]) -> str:
-    over = sum(not check.ok for check in checks)
-    lines = [f"### paramcalc budgets: {'all within budget' if not over else f'{over} over budget'}", "",
+    lines = [f"### paramcalc budgets: {summary(checks).split(', ', 1)[1]}", "",
              "| model | figure | value | limit | | declared in |", "|---|---|---:|---:|---|---|"]
     for check in checks:
+        if check.error is not None:
+            lines.append(f"| `{check.name}` | | | | ⛔ error | {_cell(str(check.error))} |")
+            continue
         for o in check.outcomes:
             status = "✅" if o.ok else f"❌ +{o.over_by:,}"
             lines.append(f"| `{check.name}` | {o.label} | {o.value:,} | {o.limit.value:,} | {status} | "
                          f"`{o.limit.source}` |")
         for note in check.notes:
-            lines.append(f"| `{check.name}` | | | | | {note} |")
+            lines.append(f"| `{check.name}` | | | | | {_cell(note)} |")
     return "\n".join(lines)
 
 
@@ -102,6 +149,14 @@ def _annotation_property(text: str) -> str:
 def to_github(checks: list[ModelCheck]) -> str:
     lines = []
     for check in checks:
+        if check.error is not None:
+            error = check.error
+            where = f"file={_annotation_property(error.file or check.file)}"
+            if error.pos:
+                where += f",line={error.pos.line},col={error.pos.column}"
+            lines.append(f"::error {where},title={_annotation_property('paramcalc spec error')}::"
+                         + _annotation_text(str(error)))
+            continue
         for o in check.outcomes:
             if o.ok:
                 continue
@@ -110,34 +165,43 @@ def to_github(checks: list[ModelCheck]) -> str:
                 where += f",line={o.limit.line}"
             lines.append(f"::error {where},title={_annotation_property('paramcalc budget')}::"
                          + _annotation_text(f"{check.name}: {describe(o)}"))
-    over = sum(not check.ok for check in checks)
-    lines.append(f"paramcalc: {len(checks)} model{'s' * (len(checks) != 1)} checked, "
-                 + (f"{over} over budget" if over else "all within budget"))
+    lines.append(f"paramcalc: {summary(checks)}")
     return "\n".join(lines)
 
 
 def to_junit(checks: list[ModelCheck]) -> str:
-    cases = sum(max(len(check.outcomes), 1) for check in checks)
-    failures = sum(not o.ok for check in checks for o in check.outcomes)
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name="paramcalc" tests="{cases}" failures="{failures}">']
+    """JUnit XML as Jenkins's junit-10.xsd describes it: one test suite per model, one test case per limit;
+    an over-budget limit is a failure, a spec that could not be checked an errored case."""
+    root = ElementTree.Element("testsuites", name="paramcalc")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     for check in checks:
-        failed = sum(not o.ok for o in check.outcomes)
-        lines.append(f'  <testsuite name={quoteattr(check.name)} tests="{max(len(check.outcomes), 1)}" '
-                     f'failures="{failed}" file={quoteattr(check.file)}>')
+        suite = ElementTree.SubElement(root, "testsuite", name=check.name, file=check.file)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        if check.error is not None:
+            case = ElementTree.SubElement(suite, "testcase", classname=check.name, name="spec")
+            ElementTree.SubElement(case, "error", message=check.error.message, type="spec").text = str(check.error)
+            counts["tests"] = counts["errors"] = 1
         for o in check.outcomes:
-            name = quoteattr(f"{o.figure} <= {o.limit.value} ({o.limit.source})")
-            lines.append(f'    <testcase classname={quoteattr(check.name)} name={name} file={quoteattr(check.file)}>')
+            case = ElementTree.SubElement(suite, "testcase", classname=check.name,
+                                          name=f"{o.figure} <= {o.limit.value} ({o.limit.source})")
+            counts["tests"] += 1
             if not o.ok:
-                lines.append(f'      <failure message={quoteattr(describe(o))} type="budget">'
-                             f'{escape(describe(o))}</failure>')
-            lines.append("    </testcase>")
-        if not check.outcomes:
-            lines.append(f'    <testcase classname={quoteattr(check.name)} name="budget">'
-                         f'<skipped message={quoteattr(" ".join(check.notes))}/></testcase>')
-        lines.append("  </testsuite>")
-    lines.append("</testsuites>")
-    return "\n".join(lines)
+                ElementTree.SubElement(case, "failure", message=describe(o), type="budget").text = describe(o)
+                counts["failures"] += 1
+        if check.error is None and not check.outcomes:
+            case = ElementTree.SubElement(suite, "testcase", classname=check.name, name="budget")
+            ElementTree.SubElement(case, "skipped", message=" ".join(check.notes))
+            counts["tests"] = counts["skipped"] = 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+        suite.set("time", f"{check.seconds:.3f}")
+        for key in totals:
+            totals[key] += counts[key]
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{sum(check.seconds for check in checks):.3f}")
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode")
 
 
 RENDERERS = {"text": to_text, "json": to_json, "markdown": to_markdown, "github": to_github, "junit": to_junit}
