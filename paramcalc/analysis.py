@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from collections import namedtuple
 from functools import cached_property
 from operator import add
 
-from .dims import Dim, Shape, format_shape, is_concrete, numel
+from .dims import Dim, Shape, format_shape, is_concrete, numel, parse_shape
 from .errors import SpecError
 from .gcpause import paused_gc
 from .graph import INPUT_PORT, Graph, Node, expand
@@ -96,6 +97,14 @@ class Analysis:
                         self.dtype_bytes, without_training_shapes(records) if not_run else records,
                         Totals(*map(concrete, self.totals)), self.description, not_run=not_run)
 
+    def to_depth(self, depth: int) -> "Analysis":
+        """The same result with the records of the first `depth` levels only (a collapsed group's record sums
+        its layers); the totals are the whole model's."""
+        result = copy.copy(self)
+        result.records = tuple(record for record in self.records if record.depth < depth)
+        result.__dict__.pop("_by_name", None)
+        return result
+
     def leaves(self) -> list[LayerRecord]:
         return [record for record in self.records if not record.is_group]
 
@@ -128,18 +137,35 @@ class Analysis:
 
         from rich.console import Console
 
-        console = Console(file=io.StringIO(), record=True, force_terminal=True, width=200)
+        console = Console(file=io.StringIO(), record=True, force_terminal=True, force_jupyter=False, width=200)
         console.print(self.__rich__(), soft_wrap=True)
         return console.export_html(inline_styles=True, code_format="<pre style=\"font-family: monospace\">{code}</pre>")
 
 
-def analyze(source: str | PathLike | dict | Spec | Graph, *, input_shape: Shape | None = None,
-            batch: int | None = None, dtype: str | None = None) -> Analysis:
+def analyze(source: str | PathLike | dict | Spec | Graph, *, input: str | Shape | None = None,
+            batch: int | None = None, dtype: str | None = None, depth: int | None = None,
+            input_shape: Shape | None = None) -> Analysis:
     """Analyse a spec given as a path, YAML text, a mapping, a loaded Spec or an expanded Graph.
 
-    Results are immutable. A loaded Spec remembers its expansion and its last RESULTS_KEPT results (per
-    input size, batch and dtype), so analysing it again costs a dictionary look-up.
+    The options are the command line's: `input` ('3x299x299', '3xHxW' or a tuple; `input_shape` is the same),
+    `batch`, `dtype` (float32, fp16, ...) and `depth` (records of the first `depth` levels only; the totals
+    always cover the whole model). Results are immutable. A loaded Spec remembers its expansion and its last
+    RESULTS_KEPT results (per input size, batch and dtype), so analysing it again costs a dictionary look-up.
     """
+    if input is not None:
+        input_shape = parse_shape(input) if isinstance(input, str) else tuple(input)
+        if input_shape is None:
+            raise SpecError(f"input {input!r} is not a shape like 3x224x224 (or 3xHxW)")
+    result = _analyze(source, input_shape, batch, dtype)
+    if depth is not None:
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise SpecError(f"depth must be a whole number of at least 1, got {depth!r}", file=result.file)
+        return result.to_depth(depth)
+    return result
+
+
+def _analyze(source: str | PathLike | dict | Spec | Graph, input_shape: Shape | None, batch: int | None,
+             dtype: str | None) -> Analysis:
     key = (input_shape and tuple(input_shape), batch, dtype)
     if isinstance(source, Spec):
         cached = source.results.get(key)

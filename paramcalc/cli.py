@@ -376,16 +376,25 @@ def schema() -> None:
 
 
 @main.command()
-def layers() -> None:
-    """List every layer kind with its fields, defaults and FLOP formula.
+@click.argument("names", nargs=-1, metavar="[KIND]...")
+def layers(names: tuple[str, ...]) -> None:
+    """List every layer kind (or the kinds named) with its fields, defaults and FLOP formula.
 
     \b
-    Example:
+    Examples:
       paramcalc layers
+      paramcalc layers conv2d maxpool
     """
+    from .errors import did_you_mean
+    from .layers import ALIASES, REGISTRY, lookup
     from .render.table import kinds_grid
 
-    _emit([kinds_grid()])
+    for name in names:
+        if lookup(name) is None:
+            raise click.BadParameter(f"no layer kind '{name}'" + (f"; {did_you_mean(name, [*REGISTRY, *ALIASES])}"
+                                                                 if did_you_mean(name, [*REGISTRY, *ALIASES]) else ""),
+                                     param_hint="KIND")
+    _emit([kinds_grid([lookup(name).kind for name in names] or None)])  # type: ignore[union-attr]
 
 
 def _emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcalc") -> None:

@@ -63,6 +63,25 @@ def gcd(size: Dim, k: int) -> Dim:
     return gcd_of(size, k)
 
 
+def shape_parts(text: str) -> list[str]:
+    """'3x224x224' or '3 X H X W' -> its sizes as written: ['3', '224', '224']."""
+    return [part.strip() for part in text.replace("X", "x").split("x")]
+
+
+def parse_shape(text: str) -> tuple[int | str, ...] | None:
+    """'3x224x224' -> (3, 224, 224), '3xHxW' -> (3, 'H', 'W'); None when a part is neither a positive
+    whole number (written with the digits 0-9) nor a name."""
+    sizes: list[int | str] = []
+    for part in shape_parts(text):
+        if part.isascii() and part.isdigit() and int(part) >= 1:
+            sizes.append(int(part))
+        elif part.isidentifier():
+            sizes.append(part)
+        else:
+            return None
+    return tuple(sizes)
+
+
 def format_dim(size: Dim) -> str:
     return str(size)
 

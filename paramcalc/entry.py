@@ -16,10 +16,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, Sequence
 
+from .dims import parse_shape
+
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
 FORMATS = ("table", "json", "csv", "markdown")
-DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8")
+DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8", "fp32", "fp16", "bf16", "fp64")
 
 
 def run_show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None, dtype: str | None,
@@ -76,21 +78,6 @@ def keep_depth(records: Sequence[Any], depth: int | None) -> list[Any]:
 def positive(text: str) -> int | None:
     """A positive whole number written with the digits 0-9 ('²' is a digit to str.isdigit, not to int)."""
     return int(text) if text.isascii() and text.isdigit() and int(text) >= 1 else None
-
-
-def parse_shape(text: str) -> tuple[int | str, ...] | None:
-    """'3x224x224' -> (3, 224, 224), '3xHxW' -> (3, 'H', 'W'); None when a part is neither a positive
-    whole number nor a name."""
-    sizes: list[int | str] = []
-    for part in text.replace("X", "x").split("x"):
-        part = part.strip()
-        if positive(part) is not None:
-            sizes.append(int(part))
-        elif part.isidentifier():
-            sizes.append(part)
-        else:
-            return None
-    return tuple(sizes)
 
 
 def parse_sizes(text: str) -> list[tuple[int, ...]] | None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections import ChainMap, namedtuple
 
-from .dims import Shape
-from .errors import Pos, SpecError, did_you_mean
+from .dims import Shape, shape_parts
+from .errors import Pos, SpecError, did_you_mean, one_of
 from .expr import ExprError, evaluate, names_in
-from .layers import FieldError, LayerKind, lookup
-from .layers.fields import KEYWORDS
+from .layers import WORDS, FieldError, LayerError, LayerKind, lookup
 from .limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from .source import key_pos, value_pos
-from .spec import DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec
+from .spec import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,12 +111,13 @@ class _Scope:
 
 
 def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
-    """Evaluate every scalar of a YAML value; KEYWORDS stay words unless a variable has that name."""
+    """Evaluate every scalar of a YAML value; a field's bare words (WORDS) stay words unless a variable has
+    that name."""
     if type(raw) is int or raw is None:  # the common case first; a bool or a Fraction is returned at the end
         return raw
     if isinstance(raw, str):
         word = raw.strip()
-        if word in KEYWORDS and word not in variables:
+        if word in WORDS and word not in variables:
             return word
         return evaluate(raw, variables)
     if isinstance(raw, list):
@@ -150,6 +150,8 @@ class Expander:
         self.made: dict[int, tuple] = {}  # id of a LayerSpec -> (the names it reads, {their values: object})
         self.top_made: dict[tuple, LayerKind] = {}  # a top-level layer's kind and arguments -> object
         self.connections = 0  # inputs of every layer so far (a merge of many inputs inside a repeat adds up)
+        self.model_input: Shape | None = None
+        self.shapes: dict[int, Shape] = {}  # a layer's output shape, when a block needs its input's
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -171,12 +173,17 @@ class Expander:
         return value
 
     # --- the model ---------------------------------------------------------------------
-    def expand(self) -> "Expansion":
-        spec = self.spec
+    def variables(self) -> dict[str, Any]:
         variables: dict[str, Any] = {}
-        for name, raw, pos in spec.variables:
+        for name, raw, pos in self.spec.variables:
             variables[name] = self.value(raw, variables, pos, None, f"vars: {name}")
+        return variables
+
+    def expand(self, variables: dict[str, Any], input_shape: Shape | None = None) -> "Expansion":
+        """The nodes. `input_shape` is needed (and given) only when a block reads its input's size."""
+        spec = self.spec
         self.globals = variables
+        self.model_input = input_shape
         scope = _Scope(INPUT_PORT)
         output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
         if spec.output is not None:
@@ -187,16 +194,33 @@ class Expander:
                             hint="name the inference output with 'output:' (the main classifier, not an auxiliary head)")
         return Expansion(self.nodes, output, variables)
 
-    def sizes(self, expansion: "Expansion") -> tuple[Shape, int]:
+    def sizes(self, variables: dict[str, Any]) -> tuple[Shape, int]:
         """The spec's own input shape and batch, which may use its variables."""
         spec = self.spec
-        shape = self.input_shape(spec.input, expansion.variables, spec.input_pos)
-        batch = self.whole(spec.batch, expansion.variables, spec.batch_pos, None, "batch", 1, MAX_SIZE)
+        shape = self.input_shape(spec.input, variables, spec.input_pos)
+        batch = self.whole(spec.batch, variables, spec.batch_pos, None, "batch", 1, MAX_SIZE)
         return shape, batch
 
+    def port_shape(self, port: int) -> Shape:
+        """The shape a port carries, worked out from the layers expanded so far (for a block that reads
+        `in_channels` or `in_shape`): each layer's output shape, once."""
+        if port == INPUT_PORT:
+            assert self.model_input is not None
+            return self.model_input
+        shape = self.shapes.get(port)
+        if shape is None:
+            node = self.nodes[port]
+            inputs = [self.port_shape(source) for source in node.inputs]
+            try:
+                shape = node.layer.output_shape(inputs)  # type: ignore[union-attr]
+            except LayerError as err:
+                raise self.fail(err.message, node.where(err.field), node.name, err.hint) from None
+            self.shapes[port] = shape
+        return shape
+
     def input_shape(self, raw: Any, variables: dict[str, Any], pos: Pos) -> Shape:
-        if isinstance(raw, str) and "x" in raw and not raw.strip().startswith(("'", '"')):
-            raw = [part.strip() for part in raw.split("x")]
+        if isinstance(raw, str) and "x" in raw.replace("X", "x") and not raw.strip().startswith(("'", '"')):
+            raw = shape_parts(raw)
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'input' must be a list of sizes, got {raw!r}", pos,
                             hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
@@ -280,6 +304,10 @@ class Expander:
         given = layer.args if isinstance(layer.args, dict) else {}
         own: dict[str, Any] = {}
         arguments = ChainMap(own, self.globals)  # a block sees the spec's vars and its own arguments
+        if block.reads_input:  # and its input's size: in_channels, in_shape (a list)
+            shape = self.port_shape(inputs[0])
+            own["in_shape"] = list(shape)
+            own["in_channels"] = shape[0] if shape else None
         for arg in given:
             if arg not in block.args:
                 pos = key_pos(given, arg, layer.args_pos or layer.pos)
@@ -350,10 +378,10 @@ class Expander:
         assert kind is not None
         if not kind.min_inputs <= len(inputs) <= kind.max_inputs:
             if kind.max_inputs == 1:
-                raise self.fail(f"{kind.kind} takes one input, got {len(inputs)}", layer.inputs_pos or layer.pos,
+                raise self.fail(f"{layer.kind} takes one input, got {len(inputs)}", layer.inputs_pos or layer.pos,
                                 label, hint="only merges (concat, add, mul) take several inputs")
-            raise self.fail(f"{kind.kind} merges several inputs, got {len(inputs)}", layer.inputs_pos or layer.pos,
-                            label, hint=f"from: [a, b] names the layers to {kind.kind}")
+            raise self.fail(f"{layer.kind} merges several inputs, got {len(inputs)}", layer.inputs_pos or layer.pos,
+                            label, hint=f"from: [a, b] names the layers to {layer.kind}")
         args = layer.args
         if args is not None and not isinstance(args, dict):
             args = {kind.primary: args}
@@ -362,7 +390,7 @@ class Expander:
         for spec_field in kind.fields:
             if spec_field.name not in args:
                 if spec_field.required:
-                    raise self.fail(f"{kind.kind} needs '{spec_field.name}'", layer.args_pos or layer.pos, label,
+                    raise self.fail(f"{layer.kind} needs '{spec_field.name}'", layer.args_pos or layer.pos, label,
                                     hint=f"{spec_field.name}: {spec_field.type.describe()}"
                                          + (f" ({spec_field.doc})" if spec_field.doc else ""))
                 default = spec_field.default
@@ -473,17 +501,30 @@ class Expansion(namedtuple("Expansion", "nodes output variables")):
 
 
 def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:
-    """The spec's layers with blocks and repeats instantiated, at the spec's input size or the one given."""
+    """The spec's layers with blocks and repeats instantiated, at the spec's input size or the one given.
+
+    The expansion does not depend on the input size, and a Spec keeps it, unless a block reads its input's
+    size (in_channels, in_shape): then it is kept per input size."""
     expander = Expander(spec)
-    expansion = spec.cache.get("expansion")
-    if expansion is None:
-        expansion = spec.cache["expansion"] = expander.expand()
+    variables = spec.cache.get("variables")
+    if variables is None:
+        variables = spec.cache["variables"] = expander.variables()
     if input_shape is None or batch is None:
-        own_shape, own_batch = spec.cache.get("sizes") or spec.cache.setdefault("sizes", expander.sizes(expansion))
+        own_shape, own_batch = spec.cache.get("sizes") or spec.cache.setdefault("sizes", expander.sizes(variables))
         input_shape = own_shape if input_shape is None else input_shape
         batch = own_batch if batch is None else batch
     input_shape = tuple(symbolic_input(size) if isinstance(size, str) else size for size in input_shape)
-    return Graph(spec=spec, input_shape=input_shape, batch=batch, dtype=dtype or spec.dtype,
+    sized = any(block.reads_input for block in spec.blocks.values())
+    key = ("expansion", input_shape) if sized else "expansion"
+    expansion = spec.cache.get(key)
+    if expansion is None:
+        if sized and len(spec.cache) > 32:  # a sweep over input sizes keeps the most recent expansions
+            for old in [k for k in spec.cache if isinstance(k, tuple)][:16]:
+                del spec.cache[old]
+        expansion = spec.cache[key] = expander.expand(variables, input_shape if sized else None)
+    if dtype is not None and dtype_name(dtype) is None:
+        raise SpecError(f"unknown dtype {dtype!r}", file=spec.file, hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
+    return Graph(spec=spec, input_shape=input_shape, batch=batch, dtype=dtype_name(dtype) or spec.dtype,
                  nodes=expansion.nodes, output=expansion.output)
 
 

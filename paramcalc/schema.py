@@ -8,7 +8,7 @@ import json
 from .budget import FIGURES
 from .layers import ALIASES, REGISTRY, LayerKind
 from .layers.fields import EXPRESSION
-from .spec import DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
+from .spec import DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
 
@@ -33,9 +33,10 @@ def spec_schema() -> dict:
     kinds = {name: _kind_body(kind) for name, kind in REGISTRY.items()}
     kinds.update({alias: kinds[target] for alias, target in ALIASES.items()})
     name = {"type": "string", "pattern": NAME_PATTERN}
-    reference = {"type": "string", "pattern": REF_PATTERN}
+    reference = {"anyOf": [{"type": "string", "pattern": REF_PATTERN}, {"type": "integer", "minimum": 0}]}
     common = {
-        "name": name,
+        "name": {"anyOf": [name, {"type": "integer", "minimum": 0}],
+                 "description": "the layer's name; unnamed layers are named by their position (0, 1, ...)"},
         "from": {"anyOf": [reference, {"type": "array", "items": reference, "minItems": 1}]},
         "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
         "if": {"anyOf": [{"type": "boolean"}, EXPRESSION]},
@@ -74,9 +75,14 @@ def spec_schema() -> dict:
                       "description": "one sample's shape: [channels, height, width], or '3x224x224'; "
                                      "a name that is not a var (H, W) makes that size symbolic"},
             "batch": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
-            "dtype": {"enum": list(DTYPE_BYTES)},
-            "vars": {"type": "object", "propertyNames": name, "additionalProperties": scalar},
-            "blocks": {"type": "object", "propertyNames": name, "additionalProperties": {
+            "dtype": {"enum": [*DTYPE_BYTES, *DTYPE_ALIASES]},
+            "vars": {"type": "object", "propertyNames": name, "additionalProperties": scalar,
+                     "description": "named values for expressions; a value may be a table (a list of lists or "
+                                    "mappings) read with cfg[index][0], cfg[index].kernel and len(cfg)"},
+            "blocks": {"type": "object", "propertyNames": name,
+                       "description": "reusable groups of layers; inside one, in_channels and in_shape are the "
+                                      "channels and the shape of the block's input",
+                       "additionalProperties": {
                 "type": "object", "required": ["layers"], "additionalProperties": False,
                 "properties": {"args": {"type": "object", "propertyNames": name},
                                "layers": {"$ref": "#/definitions/layers"}, "output": reference,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from fractions import Fraction
 
 from .errors import Pos, SpecError, did_you_mean, one_of
+from .expr import names_in
 from .gcpause import paused_gc
 from .layers import ALIASES, REGISTRY, lookup
 from .source import YList, key_pos, load_yaml, read_text, value_pos
@@ -34,11 +36,50 @@ def is_reference(text: str) -> bool:
     return _REFERENCE.fullmatch(text) is not None
 
 
+def as_written(value: Any) -> str:
+    """A value as a spec writes it: 'text', 1.5 (not Fraction(3, 2)), true, null."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, Fraction):
+        return str(float(value)) if float(value) == value else str(value)
+    return repr(value)
+
+
+def _mentions(raw: Any, names: tuple[str, ...]) -> bool:
+    """Does any text in a YAML value use one of the names?"""
+    if isinstance(raw, str):
+        return any(name in names for name in names_in(raw))
+    if isinstance(raw, dict):
+        return any(_mentions(value, names) for value in raw.values())
+    if isinstance(raw, list):
+        return any(_mentions(item, names) for item in raw)
+    return False
+
+
+def as_name(value: Any) -> Any:
+    """A layer's name or a reference as text: a whole number is a name (`name: 0`, `from: [0, input]`), as
+    the position that names an unnamed layer; anything else is returned as it is, to be checked."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return value
+
+
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
 LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "train_only", "layers", "output")
 _LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
+DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64"}
+
+
+def dtype_name(name: Any) -> str | None:
+    """The dtype's full name for a name or its usual short form (fp16 -> float16); None when unknown."""
+    if not isinstance(name, str):
+        return None
+    name = DTYPE_ALIASES.get(name, name)
+    return name if name in DTYPE_BYTES else None
 INPUT_NAME = "input"
 
 
@@ -98,16 +139,21 @@ class LayerSpec:
         return value_pos(self.written, key, self.pos)
 
 
+BLOCK_INPUT_NAMES = ("in_channels", "in_shape")  # what a block knows of its input
+
+
 class BlockDef:
-    __slots__ = ("name", "pos", "args", "layers", "output", "output_pos", "description")
+    __slots__ = ("name", "pos", "args", "layers", "output", "output_pos", "description", "reads_input")
 
     def __init__(self, name: str, pos: Pos, args: dict[str, tuple[Any, Pos]], layers: list[LayerSpec],
-                 output: str | None = None, output_pos: Pos | None = None, description: str = "") -> None:
+                 output: str | None = None, output_pos: Pos | None = None, description: str = "",
+                 reads_input: bool = False) -> None:
         self.name, self.pos = name, pos
         self.args = args  # name -> (raw default, or None when required; position)
         self.layers = layers
         self.output, self.output_pos = output, output_pos
         self.description = description
+        self.reads_input = reads_input  # its expressions use in_channels or in_shape
 
 
 class Spec:
@@ -200,10 +246,10 @@ class _SpecReader:
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
             raise self.fail(f"'name' must be text, got {name!r}", value_pos(data, "name", top))
-        dtype = data.get("dtype", "float32")
-        if dtype not in DTYPE_BYTES:
-            raise self.fail(f"unknown dtype {dtype!r}", value_pos(data, "dtype", top),
-                            hint="one of " + one_of(DTYPE_BYTES))
+        dtype = dtype_name(data.get("dtype", "float32"))
+        if dtype is None:
+            raise self.fail(f"unknown dtype {data['dtype']!r}", value_pos(data, "dtype", top),
+                            hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
         spec = Spec(file=self.file, name=name.strip(), input=data["input"], input_pos=value_pos(data, "input", top),
                     batch=data.get("batch", 1), batch_pos=value_pos(data, "batch", top), dtype=dtype,
                     description=str(data.get("description") or ""))
@@ -235,7 +281,7 @@ class _SpecReader:
     def reference(self, mapping: dict, key: str, fallback: Pos) -> tuple[str | None, Pos | None]:
         if key not in mapping:
             return None, None
-        value, pos = mapping[key], value_pos(mapping, key, fallback)
+        value, pos = as_name(mapping[key]), value_pos(mapping, key, fallback)
         if not isinstance(value, str) or not is_reference(value):
             raise self.fail(f"'{key}' must name a layer, got {value!r}", pos)
         return value, pos
@@ -252,9 +298,14 @@ class _SpecReader:
         return result
 
     def check_name(self, name: Any, pos: Pos, what: str) -> None:
-        if not isinstance(name, str) or not is_name(name):
-            raise self.fail(f"{what} name {name!r} is not a valid name", pos,
-                            hint="use letters, digits, '_' and '-' (no dots: dots separate nested names)")
+        if isinstance(name, str) and is_name(name):
+            return
+        hint = "use letters, digits, '_' and '-' (no dots: dots separate nested names)"
+        written = as_written(name)
+        if not isinstance(name, str):
+            hint = (f"YAML reads {written} as a {'number' if written[:1].isdigit() or written[:1] == '-' else written}, "
+                    f"not text: write a name in quotes, with letters, digits, '_' and '-'")
+        raise self.fail(f"{what} name {written} is not a valid name", pos, hint=hint)
 
     def block_def(self, name: str, body: Any, pos: Pos) -> BlockDef:
         self.check_name(name, pos, "block")
@@ -278,7 +329,9 @@ class _SpecReader:
         self.block = name
         return BlockDef(name=name, pos=pos, args=args,
                         layers=self.layer_list(body["layers"], value_pos(body, "layers", pos), f"block '{name}'", ""),
-                        output=output, output_pos=output_pos, description=str(body.get("description") or ""))
+                        output=output, output_pos=output_pos, description=str(body.get("description") or ""),
+                        reads_input=_mentions({key: value for key, value in body.items() if key != "description"},
+                                              BLOCK_INPUT_NAMES))
 
     def layer_list(self, raw: Any, pos: Pos, where: str, prefix: str) -> list[LayerSpec]:
         if not isinstance(raw, list) or not raw:
@@ -308,7 +361,7 @@ class _SpecReader:
             raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
         kinds = raw.keys() - _LAYER_KEY_SET
-        name = raw.get("name")
+        name = as_name(raw.get("name"))
         label = prefix + (name if isinstance(name, str) else str(index))
         if len(kinds) != 1 or "layers" in raw:
             self.check_kinds(raw, pos, label)
@@ -357,7 +410,7 @@ class _SpecReader:
 
     def inputs(self, raw: Any, where: Callable[[], Pos], label: str | None) -> list[str]:
         """The names in 'from'; where it is written is looked up only for a message."""
-        items = raw if isinstance(raw, list) else [raw]
+        items = [as_name(item) for item in (raw if isinstance(raw, list) else [raw])]
         if not items:
             raise self.fail("'from' is an empty list", where(), layer=label, hint="from: [branch1, branch2]")
         for item in items:
@@ -377,10 +430,11 @@ class _SpecReader:
             return
         if args is None:
             return
+        written = layer.kind  # as the user wrote it ('conv', not 'conv2d'), for the messages
         if not isinstance(args, dict):
             if kind.primary is None:
-                raise self.fail(f"{kind.kind} takes its settings as a mapping, got {args!r}", layer.args_pos,
-                                layer=label, hint=self.field_hint(kind))
+                raise self.fail(f"{written} takes its settings as a mapping, got {args!r}", layer.args_pos,
+                                layer=label, hint=self.field_hint(kind, written))
             return
         names = kind.field_names()
         if names.issuperset(args):
@@ -388,11 +442,25 @@ class _SpecReader:
         for key in args:
             if key not in names:
                 where = key_pos(args, key, layer.args_pos or layer.pos)
-                raise self.fail(f"{kind.kind} has no field '{key}'", where, layer=label,
-                                hint=did_you_mean(str(key), names) or self.field_hint(kind))
+                split = self.split_expression(args)
+                if split is not None:
+                    raise self.fail(f"{written} has no field '{key}': a comma inside an unquoted expression splits "
+                                    "a YAML flow mapping", where, layer=label,
+                                    hint=f"quote the expression: {split}: \"{args[split]}, ...\"")
+                raise self.fail(f"{written} has no field '{key}'", where, layer=label,
+                                hint=did_you_mean(str(key), names) or self.field_hint(kind, written))
 
     @staticmethod
-    def field_hint(kind: Any) -> str:
+    def split_expression(args: dict) -> str | None:
+        """The field whose expression a comma cut in two ({out: make_divisible(c // 4, 8)} reads as out:
+        'make_divisible(c // 4' and a key '8)'), or None."""
+        for field, value in args.items():
+            if isinstance(value, str) and (value.count("(") > value.count(")") or value.count("[") > value.count("]")):
+                return str(field)
+        return None
+
+    @staticmethod
+    def field_hint(kind: Any, written: str) -> str:
         if not kind.fields:
-            return f"{kind.kind} has no fields"
-        return f"{kind.kind} fields: " + ", ".join(f.name for f in kind.fields)
+            return f"{written} has no fields"
+        return f"{written} fields: " + ", ".join(f.name for f in kind.fields)

@@ -182,8 +182,10 @@ class Scale(_Norm):
     kind = "scale"
     aliases = ("layer_scale",)
     torch_name = "a learnable C x 1 x 1 parameter multiplied in (ConvNeXt's layer_scale)"
-    summary = "multiply each channel by a learned factor"
+    summary = "multiply each channel by a learned factor (layer scale), initialised to `init`"
     flops_formula = "1 per element"
+    fields = (Field("init", Real(), 1.0, doc="initial value of the factors (ConvNeXt: 1e-6)"),)
+    primary = "init"
 
     def params(self, inputs: list[Shape]) -> Dim:
         return self.channels(inputs)
@@ -192,4 +194,4 @@ class Scale(_Norm):
         return numel(output)
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("paramcalc.Scale", (self.channels(inputs), len(inputs[0])))
+        return TorchCall("paramcalc.Scale", (self.channels(inputs), len(inputs[0]), self.init))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, numel
 from .base import LayerKind, TorchCall, register
-from .fields import Axis, Field, Real
+from .fields import Axis, Choice, Field, Real
 
 
 class _Elementwise(LayerKind):
@@ -84,8 +84,22 @@ class Dropout(_Elementwise):
 @register
 class Identity(_Elementwise):
     kind = "identity"
-    aliases = ("stochastic_depth",)
     category = "reshape"
     torch_name = "nn.Identity"
-    summary = "passes its input through (also stands for stochastic depth at inference)"
+    summary = "passes its input through"
     flops_formula = "0"
+
+
+@register
+class StochasticDepth(_Elementwise):
+    kind = "stochastic_depth"
+    category = "regularizer"
+    torch_name = "torchvision.ops.StochasticDepth"
+    summary = "drop a residual branch at random while training (per sample, or for the batch); nothing at inference"
+    flops_formula = "0 (inference)"
+    fields = (Field("p", Real(minimum=0, maximum=1), doc="probability of dropping the branch"),
+              Field("mode", Choice(("row", "batch")), "row", doc="row: per sample; batch: the whole batch"))
+    primary = "p"
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc.StochasticDepth", (self.p, self.mode))

@@ -1,7 +1,7 @@
 """Field types: how a layer's spec values are read, checked and described.
 
 A field receives its value already evaluated in the layer's scope (numbers, lists,
-mappings, or one of the KEYWORDS as a string) and checks and converts it. Fields raise
+mappings, or one of its words as a string) and checks and converts it. Fields raise
 FieldError with what was found and what would be valid; the engine adds file, line
 and layer path.
 """
@@ -17,8 +17,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-# bare words that stay words instead of being read as variable names
-KEYWORDS = frozenset({"same", "valid", "depthwise"})
 
 
 class FieldError(ValueError):
@@ -46,6 +44,10 @@ EXPRESSION = {"type": "string", "description": "an expression over vars, block a
 
 class FieldType:
     description = ""
+
+    def words(self) -> tuple[str, ...]:
+        """Bare words the field takes as they are ('same', 'depthwise'), not as names of variables."""
+        return ()
 
     def read(self, value: Any) -> Any:
         raise NotImplementedError
@@ -76,6 +78,9 @@ class Int(FieldType):
     def __init__(self, minimum: int = 1, keywords: tuple[str, ...] = ()) -> None:
         self.minimum = minimum
         self.keywords = keywords  # words accepted as they are, like 'depthwise'
+
+    def words(self) -> tuple[str, ...]:
+        return self.keywords
 
     def read(self, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:
@@ -165,6 +170,9 @@ class Padding(FieldType):
     def __init__(self, keywords: tuple[str, ...] = ("same", "valid")) -> None:
         self.keywords = keywords
 
+    def words(self) -> tuple[str, ...]:
+        return self.keywords
+
     def describe(self) -> str:
         words = "".join(f", '{k}'" for k in self.keywords)
         return f"integer >= 0, [height, width], {{top, bottom, left, right}}{words}"
@@ -205,6 +213,9 @@ class Padding(FieldType):
 class Choice(FieldType):
     def __init__(self, options: tuple[str, ...]) -> None:
         self.options = options
+
+    def words(self) -> tuple[str, ...]:
+        return self.options
 
     def read(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:

@@ -137,7 +137,8 @@ def export(blocks: list[Any], path: str, title: str) -> None:
 
     lines = _lines(blocks)
     width = max((sum(len(piece) for piece, _ in line) for line in lines), default=80)
-    console = Console(file=io.StringIO(), record=True, width=width + 1, force_terminal=True, color_system="truecolor")
+    console = Console(file=io.StringIO(), record=True, width=width + 1, force_terminal=True, force_jupyter=False,
+                      color_system="truecolor")
     console.print(styled_text(lines), soft_wrap=True)
     extension = os.path.splitext(path)[1].lower()
     if extension == ".svg":

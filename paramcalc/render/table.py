@@ -104,13 +104,16 @@ def _yaml_value(value: object) -> str:
     return "(the kernel)" if value is None else str(value)
 
 
-def kinds_grid() -> Grid:
-    """Every layer kind: its summary, each field with type and default, its FLOPs and PyTorch module."""
+def kinds_grid(names: list[str] | None = None) -> Grid:
+    """Every layer kind (or those named): its summary, each field with type and default, its FLOPs and
+    PyTorch module."""
     from ..layers import REGISTRY
     from ..layers.fields import REQUIRED
 
     grid = Grid([Column(""), Column("")], header=False)
     for name, kind in REGISTRY.items():
+        if names is not None and name not in names:
+            continue
         grid.add((name, "bold cyan"), (f"{kind.summary}" + (f"  (also {', '.join(kind.aliases)})"
                                                            if kind.aliases else ""), ""))
         for f in kind.fields:

@@ -44,12 +44,30 @@ class ChannelSplit(nn.Module):
 class Scale(nn.Module):
     """A learned factor per channel (ConvNeXt's layer scale)."""
 
-    def __init__(self, channels, rank=3):
+    def __init__(self, channels, rank=3, init=1.0):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels, *([1] * (rank - 1))))
+        self.weight = nn.Parameter(torch.full((channels, *([1] * (rank - 1))), float(init)))
 
     def forward(self, x):
         return x * self.weight
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training, zero the input (a residual branch) with probability p, per
+    sample (mode 'row') or for the whole batch (mode 'batch'), and scale the rest by 1/(1-p); at inference,
+    nothing."""
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        return x * noise / survival if survival > 0.0 else x * noise
 
 
 class ChannelLayerNorm(nn.LayerNorm):
