@@ -1,42 +1,27 @@
-"""paramcalc: what a convolutional network costs, from a YAML spec, before any framework runs.
+"""paramcalc: what a neural network costs, from a YAML spec, before any framework runs.
 
     >>> import paramcalc
     >>> result = paramcalc.analyze("specs/vgg16.yaml")
     >>> result.totals.params
     138357544
 
-The names below are loaded on first use, so that `paramcalc` (the command) starts by importing only
-what the command needs.
+The stages, in the order data flows: paramcalc.spec (YAML text -> a validated Spec), paramcalc.engine (Spec ->
+expanded Graph -> Analysis), paramcalc.render (Analysis -> tables, JSON, CSV, Markdown), paramcalc.cli (the
+command line). paramcalc.torch builds, exports and verifies PyTorch modules (it needs the torch extra).
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from . import render  # noqa: F401  (registers how a result shows itself in rich consoles and Jupyter)
+from .engine.analysis import analyze
+from .engine.cache import Cache
+from .engine.graph import Graph, expand
+from .engine.records import Analysis, LayerRecord, Totals
+from .engine.specs import load_spec, loads_spec, spec_from_dict
+from .errors import SpecError
+from .spec.format import Spec
 
-__all__ = ["Analysis", "Graph", "LayerRecord", "Spec", "SpecError", "Totals", "analyze", "expand", "load_spec",
-           "__version__"]
+__version__ = "0.2.0"
 
-_HOMES = {"Analysis": "analysis", "LayerRecord": "analysis", "Totals": "analysis", "analyze": "analysis",
-          "SpecError": "errors", "Graph": "graph", "expand": "graph", "Spec": "spec", "load_spec": "spec"}
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import Analysis, LayerRecord, Totals, analyze
-    from .errors import SpecError
-    from .graph import Graph, expand
-    from .spec import Spec, load_spec
-
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'paramcalc' has no attribute '{name}'")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__ = ["Analysis", "Cache", "Graph", "LayerRecord", "Spec", "SpecError", "Totals", "__version__", "analyze",
+           "expand", "load_spec", "loads_spec", "spec_from_dict"]

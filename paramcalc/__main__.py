@@ -1,3 +1,3 @@
-from .entry import main
+from .cli import run
 
-main()
+run()

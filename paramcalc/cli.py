@@ -1,22 +1,32 @@
-"""The command line: a thin layer over paramcalc.analyze and the renderers."""
+"""The command line: click commands over paramcalc's engine and renderers. No figure is worked out here.
+
+Every command reports a mistake in its input as one message and exit status 2, a bug in paramcalc as one
+line and exit status 70, never a traceback.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import click
 import click.shell_completion
+from rich.console import Console
 
 from . import __version__
-from .entry import DTYPES, FORMATS, keep_depth, parse_shape, parse_sizes, print_table, report_errors, run_show
-from .errors import SpecError
-from .render.grid import EXPORT_FORMATS
+from .engine.dims import parse_shape
+from .errors import SpecError, did_you_mean
+from .spec.format import DTYPE_ALIASES, DTYPE_BYTES
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70
+EXPORT_FORMATS = (".svg", ".html", ".txt")
 
 
-def _reading(parse: Any, expected: str) -> Any:
-    """A click callback: the option's text read by parse (entry.py's readers), or click's error message."""
+# --- options ------------------------------------------------------------------------------------------------
+def _reading(parse: Callable[[str], Any], expected: str) -> Callable[..., Any]:
+    """A click callback: the option's text read by parse, or click's error message."""
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
@@ -27,36 +37,129 @@ def _reading(parse: Any, expected: str) -> Any:
     return callback
 
 
-parse_input_shape = _reading(parse_shape, "positive sizes like 3x224x224 (or names: 3xHxW)")
-parse_at = _reading(parse_sizes, "sizes like 224x224,512x512")
+def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
+    """'224x224,512x512' -> [(224, 224), (512, 512)]: values for the input's symbols, in order."""
+    sizes = [parse_shape(item) for item in text.split(",")]
+    if any(size is None or not all(isinstance(part, int) for part in size) for size in sizes):
+        return None
+    return sizes  # type: ignore[return-value]
 
 
 def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not value.lower().endswith(EXPORT_FORMATS):
+    if value is None:
+        return None
+    if not value.lower().endswith(EXPORT_FORMATS):
         raise click.BadParameter(f"'{value}' must end with .svg, .html or .txt")
-    if value is not None and not os.path.isdir(os.path.dirname(value) or "."):
+    if not os.path.isdir(os.path.dirname(value) or "."):
         raise click.BadParameter(f"the folder of '{value}' does not exist")
     return value
 
 
-export_option = click.option("--export", "export_to", metavar="FILE", callback=_check_export,
-                             type=click.Path(dir_okay=False, writable=True),
-                             help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs).")
+def _dtype(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else DTYPE_ALIASES.get(value, value)
+
+
+SPEC = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
+SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+EXPORT = click.option("--export", "export_to", metavar="FILE", callback=_check_export,
+                      help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs).")
+INPUT = click.option("--input", "input_shape", callback=_reading(parse_shape, "positive sizes like 3x224x224 (or "
+                                                                               "names: 3xHxW)"), metavar="CxHxW",
+                     help="Override the spec's input size, e.g. 3x299x299 (without the batch); names make it "
+                          "symbolic: 3xHxW.")
+BATCH = click.option("--batch", type=click.IntRange(min=1), help="Batch size (default: the spec's, or 1).")
+DTYPE = click.option("--dtype", type=click.Choice([*DTYPE_BYTES, *DTYPE_ALIASES]), callback=_dtype,
+                     help="Element type for the memory figures (default: the spec's, or float32).")
+EXACT = click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")
+
+
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def apply(command: Any) -> Any:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+    return apply
+
+
+# --- running a command --------------------------------------------------------------------------------------
+def report_errors(work: Callable[[], Any]) -> Any:
+    """Run work; a SpecError becomes one message and exit 2, a bug one line and exit 70, never a traceback."""
+    try:
+        return work()
+    except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        raise
+    except SpecError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except BrokenPipeError:  # the reader left (`| head`): not an error
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as err:  # a bug in paramcalc, not in the spec
+        if os.environ.get("PARAMCALC_DEBUG"):
+            raise
+        click.echo(f"paramcalc: internal error: {type(err).__name__}: {err}\n"
+                   "  this is a bug in paramcalc; run with PARAMCALC_DEBUG=1 for the details", err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
 class _Group(click.Group):
-    """Turns a SpecError into one message and exit status 2, and a bug into one line, never a traceback."""
-
     def invoke(self, ctx: click.Context) -> Any:
-        click_own = (click.exceptions.Exit, click.ClickException, click.exceptions.Abort)
-        return report_errors(lambda: super(_Group, self).invoke(ctx), passthrough=click_own)
+        return report_errors(lambda: super(_Group, self).invoke(ctx))
 
 
+def console() -> Console:
+    """Standard output as rich sees it: colours on a terminal (or with FORCE_COLOR), none under NO_COLOR."""
+    return Console(highlight=False)
+
+
+def emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcalc") -> None:
+    """Print grids; --export also writes them to a file, as SVG, HTML or text."""
+    from .render.output import export, print_blocks
+
+    print_blocks(blocks, console())
+    if export_to:
+        try:
+            export(blocks, export_to, title)
+        except OSError as err:
+            raise SpecError(f"cannot write the file: {err.strerror or err}", file=export_to,
+                            hint="check that its folder exists and that there is room on the disk") from None
+
+
+def write_file(path: str, text: str) -> None:
+    """Write a file the user named; a missing folder or a full disk is theirs to fix, said plainly."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        raise SpecError(f"cannot write the file: {err.strerror or err}", file=path,
+                        hint="check that its folder exists and that there is room on the disk") from None
+
+
+def _export_needs_table(export_to: str | None, output_format: str) -> None:
+    if export_to and output_format != "table":
+        raise click.UsageError(f"--export writes the table, but --format {output_format} prints no table; "
+                               "leave out --format, or redirect the output to a file")
+
+
+def _with_hint(err: Any) -> str:
+    return err.message + (f" ({err.hint})" if err.hint else "")
+
+
+def _require_torch(command: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise SpecError(f"'paramcalc {command}' needs PyTorch, which is not installed",
+                        hint="pip install 'paramcalc[torch]'  (for a CPU-only build: "
+                             "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
+
+
+# --- the commands -------------------------------------------------------------------------------------------
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="paramcalc")
 def main() -> None:
-    """What a convolutional network costs, from a YAML spec: shapes, parameters, MACs/FLOPs,
-    memory and receptive field of every layer.
+    """What a neural network costs, from a YAML spec: shapes, parameters, MACs/FLOPs, memory and receptive
+    field of every layer.
 
     \b
     Example:
@@ -64,34 +167,23 @@ def main() -> None:
     """
 
 
-def analysis_options(command: Any) -> Any:
-    """--input, --batch and --dtype, shared by the commands that analyse specs."""
-    command = click.option("--dtype", type=click.Choice(list(DTYPES)),
-                           help="Element type for the memory figures (default: the spec's, or float32).")(command)
-    command = click.option("--batch", type=click.IntRange(min=1),
-                           help="Batch size (default: the spec's, or 1).")(command)
-    command = click.option("--input", "input_shape", callback=parse_input_shape, metavar="CxHxW",
-                           help="Override the spec's input size, e.g. 3x299x299 (without the batch); "
-                                "names make it symbolic: 3xHxW.")(command)
-    return command
+SHOW_FORMATS = ("table", "json", "csv", "markdown")
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@analysis_options
+@_options(SPEC, INPUT, BATCH, DTYPE)
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="Show only the first N levels; a collapsed block's row sums its layers.")
 @click.option("--metric", type=click.Choice(["macs", "flops"]), default="macs", show_default=True,
               help="The cost column of the table.")
-@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="table",
-              show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
-@click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")
-@click.option("--at", callback=parse_at, metavar="HxW,...",
+@click.option("--format", "output_format", type=click.Choice(SHOW_FORMATS), default="table", show_default=True,
+              help="table for people; json and csv for scripts (exact integers); markdown.")
+@EXACT
+@click.option("--at", callback=_reading(parse_sizes, "sizes like 224x224,512x512"), metavar="HxW,...",
               help="With a symbolic input: evaluate at these sizes, one value per symbol (224x224,512x512).")
-@export_option
-def show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None, dtype: str | None,
-         depth: int | None, metric: str, output_format: str, exact: bool, at: list[tuple[int, ...]] | None,
-         export_to: str | None) -> None:
+@EXPORT
+def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | None, depth: int | None,
+         metric: str, output_format: str, exact: bool, at: list[tuple[int, ...]] | None, export_to: str | None) -> None:
     """Show every layer's output shape, parameters, MACs or FLOPs, share and receptive field.
 
     \b
@@ -102,26 +194,41 @@ def show(spec: str, input_shape: tuple[int | str, ...] | None, batch: int | None
       paramcalc show specs/alexnet.yaml --format json > alexnet.json
       paramcalc show specs/resnet50.yaml --input 3xHxW --at 224x224,512x512
     """
+    from .engine.analysis import analyze
+    from .engine.specs import load_spec
+    from .render.symbolic import check_sizes
+
     _export_needs_table(export_to, output_format)
-    title = f"paramcalc show {spec}"
-    text = run_show(spec, input_shape, batch, dtype, depth, metric, output_format, exact,
-                    emit_table=lambda blocks: _emit(blocks, export_to, title), at=at)
-    if text is not None:
-        click.echo(text)
+    result = analyze(load_spec(spec), input_shape=input_shape, batch=batch, dtype=dtype)
+    if at:
+        check_sizes(result, at)
+    records = list(result.to_depth(depth).records if depth else result.records)
+    if output_format == "table":
+        from .render.table import show_blocks
+
+        blocks = show_blocks(result, records, metric, exact)
+        if at:
+            from .render.symbolic import at_grid
+
+            blocks += [None, at_grid(result, at, exact)]
+        emit(blocks, export_to, f"paramcalc show {spec}")
+        return
+    from .render.report import SHOW_FORMATS as RENDER
+
+    click.echo(RENDER[output_format](result, records, at, exact).rstrip("\n"))
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@analysis_options
+@_options(SPECS, INPUT, BATCH, DTYPE)
 @click.option("--layers", "show_layers", is_flag=True,
-              help="Also align the first two models layer by layer (by name, then by position).")
+              help="Also align the first two models layer by layer (by name, then by position, level by level).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="With --layers: only the first N levels.")
 @click.option("--changed", is_flag=True, help="With --layers: only the layers that differ.")
-@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="table",
-              show_default=True, help="table for people; json and csv for scripts (exact integers); markdown.")
-@click.option("--exact", is_flag=True, help="Print every digit instead of 294.91 k.")
-@export_option
-def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: int | None, dtype: str | None,
+@click.option("--format", "output_format", type=click.Choice(SHOW_FORMATS), default="table", show_default=True,
+              help="table for people; json and csv for scripts (exact integers); markdown.")
+@EXACT
+@EXPORT
+def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None, dtype: str | None,
             show_layers: bool, depth: int | None, changed: bool, output_format: str, exact: bool,
             export_to: str | None) -> None:
     """Compare models side by side: each figure, its difference and ratio against the first model.
@@ -132,39 +239,37 @@ def compare(specs: tuple[str, ...], input_shape: tuple[int, ...] | None, batch: 
       paramcalc compare specs/resnet50.yaml specs/resnet101.yaml --layers --depth 2 --changed
       paramcalc compare specs/vgg*.yaml --format markdown
     """
-    from .analysis import analyze, require_concrete
-    from .compare import align_layers, figure_rows
-    from .spec import SpecFile
+    from .engine.analysis import analyze, require_concrete
+    from .engine.compare import align_layers, figure_rows
+    from .engine.specs import load_spec
+    from .render import compare as render
 
     _export_needs_table(export_to, output_format)
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
-    results = [require_concrete(analyze(SpecFile(spec), input_shape=input_shape, batch=batch, dtype=dtype), "compare")
-               for spec in specs]
+    results = [require_concrete(analyze(load_spec(spec), input_shape=input_shape, batch=batch, dtype=dtype),
+                                "compare") for spec in specs]
     rows = figure_rows(results)
     pairs = None
     if show_layers:
-        pairs = align_layers(keep_depth(results[0].records, depth), keep_depth(results[1].records, depth))
+        first, second = (list(result.to_depth(depth).records if depth else result.records) for result in results[:2])
+        pairs = align_layers(first, second)
         if changed:
             pairs = [pair for pair in pairs if pair.status != "same"]
-    from .render import compare as render
-
     if output_format == "table":
         blocks: list[Any] = [render.figures_grid(results, rows, exact)]
         if pairs is not None:
             blocks += [None, render.layers_grid(results, pairs, exact)]
-        _emit(blocks, export_to, "paramcalc compare " + " ".join(specs))
+        emit(blocks, export_to, "paramcalc compare " + " ".join(specs))
         return
-    text = {"json": lambda: render.to_json(results, rows, pairs), "csv": lambda: render.to_csv(results, rows, pairs),
-            "markdown": lambda: render.to_markdown(results, rows, pairs, exact)}[output_format]()
-    click.echo(text.rstrip("\n"))
+    click.echo(render.COMPARE_FORMATS[output_format](results, rows, pairs, exact).rstrip("\n"))
 
 
-LIMIT_OPTIONS = ("params", "trainable", "macs", "flops", "param_memory", "activation_memory")
+CHECK_FORMATS = ("text", "json", "markdown", "github", "junit")
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@SPECS
 @click.option("--max-params", metavar="N", help="Limit on parameters, e.g. 25M.")
 @click.option("--max-trainable", metavar="N", help="Limit on trainable parameters.")
 @click.option("--max-macs", metavar="N", help="Limit on MACs, e.g. 4.1G.")
@@ -175,11 +280,12 @@ LIMIT_OPTIONS = ("params", "trainable", "macs", "flops", "param_memory", "activa
                                                  "fail when a figure grows more than --max-increase.")
 @click.option("--max-increase", metavar="PERCENT", default="0%", show_default=True,
               help="How much a figure may grow over the baseline.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "github", "junit"]),
-              default="text", show_default=True, help="text for people, the others for CI.")
+@click.option("--format", "output_format", type=click.Choice(CHECK_FORMATS), default="text", show_default=True,
+              help="text for people, the others for CI.")
 def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_increase: str,
           **limits: str | None) -> None:
-    """Check models against their budgets: exit 0 when all are within, 1 when any is over, 2 on bad input.
+    """Check models against their budgets: exit 0 when all are within, 1 when any is over, 2 on bad input
+    (every spec is still reported).
 
     Budgets come from a spec's 'budget:' section, from --max-* options, and from a baseline.
 
@@ -189,16 +295,16 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
       paramcalc check specs/resnet50.yaml --max-params 25M --max-macs 4.1G
       paramcalc check specs/*.yaml --baseline origin/main --max-increase 5% --format github
     """
-    from .baseline import Baseline
-    from .budget import FIGURES, LimitError, parse_amount, parse_percent
-    from .checking import check_specs
-    from .render.checks import RENDERERS, to_text
+    from .engine.baseline import Baseline
+    from .engine.checking import check_specs
+    from .render.checks import CHECK_RENDERERS, text_lines
+    from .spec.budget import FIGURES, LimitError, parse_amount, parse_percent
 
     cli_limits = {}
     for key, value in limits.items():
-        figure = key[len("max_"):]
         if value is None:
             continue
+        figure = key[len("max_"):]
         try:
             cli_limits[figure] = parse_amount(value, FIGURES[figure].unit)
         except LimitError as err:
@@ -215,59 +321,24 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         if model.error is not None:
             click.echo(f"error: {model.error}", err=True)
     if output_format == "text":
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = to_text(checks, (lambda line, ok: click.style(line, fg="green" if ok else "red")) if color
-                       else (lambda line, ok: line))
+        out = console()
+        for line, ok in text_lines(checks):
+            out.print(line, style=None if ok is None else "green" if ok else "red", soft_wrap=True, markup=False)
     else:
-        text = RENDERERS[output_format](checks)
-    click.echo(text)
+        click.echo(CHECK_RENDERERS[output_format](checks))
     if any(model.error is not None for model in checks):
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
     if not all(model.ok for model in checks):
         sys.exit(1)
 
 
-def _export_needs_table(export_to: str | None, output_format: str) -> None:
-    if export_to and output_format != "table":
-        raise click.UsageError(f"--export writes the table, but --format {output_format} prints no table; "
-                               "leave out --format, or redirect the output to a file")
-
-
-def write_file(path: str, text: str) -> None:
-    """Write a file the user named; a missing folder or a full disk is their mistake to fix, said plainly."""
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise SpecError(f"cannot write the file: {err.strerror or err}", file=path,
-                        hint="check that its folder exists and that there is room on the disk") from None
-
-
-def _with_hint(err: Any) -> str:
-    return err.message + (f" ({err.hint})" if err.hint else "")
-
-
-def _figure(value: Any) -> str:
-    if isinstance(value, tuple):
-        return "x".join(map(str, value))
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _require_torch(command: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        raise SpecError(f"'paramcalc {command}' needs PyTorch, which is not installed",
-                        hint="pip install 'paramcalc[torch]'  (for a CPU-only build: "
-                             "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
-
-
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@SPECS
 def verify(specs: tuple[str, ...]) -> None:
-    """Check paramcalc against PyTorch: build each spec as a module, run zeros through it on the CPU,
-    and compare every layer's output shape and parameters, and the model's trainable parameters,
-    buffers and conv + linear MACs. Exit 0 when all agree, 1 on a mismatch, 2 on bad input.
+    """Check paramcalc against PyTorch: build each spec as a module, run zeros through it on the CPU, and
+    compare every layer's output shape and parameters, and the model's trainable parameters, buffers and
+    conv + linear MACs. Exit 0 when all agree, 1 on a mismatch, 2 on bad input. This proves a spec and
+    paramcalc's reading of it agree with PyTorch's, not that the spec describes some other model.
 
     A .py file written by 'paramcalc export' is checked against the spec inside it.
 
@@ -278,32 +349,22 @@ def verify(specs: tuple[str, ...]) -> None:
       paramcalc export specs/resnet18.yaml -o resnet18.py && paramcalc verify resnet18.py
     """
     _require_torch("verify")
-    from .spec import SpecFile
+    from .render.verify import verification_lines
     from .torch import verify as verify_spec
 
     failed = 0
     for path in specs:
-        result = verify_spec(SpecFile(path))
-        totals = {figure: ours for figure, (ours, _) in result.totals.items()}
-        figures = (f"params {totals['params']:,} (trainable {totals['trainable']:,}), "
-                   f"buffers {totals['buffers']:,}, MACs {totals['macs']:,}")
-        if result.ok:
-            click.echo(f"ok    {path}: {result.layers} layers agree with PyTorch; {figures}")
-            continue
-        failed += 1
-        click.echo(f"FAIL  {path}: {len(result.mismatches)} mismatch{'es' * (len(result.mismatches) != 1)}")
-        width = max(len(m.layer or "(model)") for m in result.mismatches)
-        click.echo(f"      {'layer':<{width}}  {'figure':<9} {'paramcalc':>22} {'PyTorch':>22}")
-        for m in result.mismatches:
-            layer = m.layer or "(model)"
-            click.echo(f"      {layer:<{width}}  {m.figure:<9} {_figure(m.paramcalc):>22} {_figure(m.torch):>22}")
+        result = verify_spec(path)
+        failed += not result.ok
+        for line in verification_lines(path, result):
+            click.echo(line)
     if failed:
         sys.exit(1)
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+@SPEC
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Where to write the Python source (default: standard output).")
 def export(spec: str, output: str | None) -> None:
     """Write PyTorch source for a spec: an nn.Module class with the spec's layer names.
@@ -313,13 +374,12 @@ def export(spec: str, output: str | None) -> None:
       paramcalc export specs/resnet18.yaml -o resnet18.py
     """
     _require_torch("export")
-    from .spec import SpecFile
     from .torch.export import export_source
 
-    if output is not None and os.path.exists(output) and os.path.samefile(output, spec):
+    if output is not None and os.path.exists(output) and os.path.exists(spec) and os.path.samefile(output, spec):
         raise SpecError("-o names the spec itself, which export would overwrite", file=output,
                         hint="write the module to a .py file: -o model.py")
-    text = export_source(SpecFile(spec))
+    text = export_source(spec)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -329,22 +389,21 @@ def export(spec: str, output: str | None) -> None:
 
 def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion of layer names for `explain`, read from the spec already on the command line."""
-    from .analysis import analyze
-    from .spec import SpecFile
+    from .engine.analysis import analyze
+    from .engine.specs import load_spec
 
     try:
-        names = [record.name for record in analyze(SpecFile(ctx.params["spec"])).records]
+        names = [record.name for record in analyze(load_spec(ctx.params["spec"])).records]
     except Exception:  # a spec that does not load completes to nothing
         return []
     return [click.shell_completion.CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@SPEC
 @click.argument("layer", shell_complete=_complete_layer)
-@analysis_options
-def explain(spec: str, layer: str, input_shape: tuple[int, ...] | None, batch: int | None,
-            dtype: str | None) -> None:
+@_options(INPUT, BATCH, DTYPE)
+def explain(spec: str, layer: str, input_shape: tuple | None, batch: int | None, dtype: str | None) -> None:
     """Show the arithmetic behind one layer's shape, parameters, MACs, FLOPs and receptive field, with its
     own numbers; for a block, its layers and their sums.
 
@@ -353,13 +412,10 @@ def explain(spec: str, layer: str, input_shape: tuple[int, ...] | None, batch: i
       paramcalc explain specs/vgg16.yaml features.conv2_1
       paramcalc explain specs/resnet50.yaml layer3.0
     """
-    from .explain import explain as explain_layer
-    from .spec import SpecFile
+    from .engine.specs import load_spec
+    from .render.explain import explain as explain_layer, explain_grid
 
-    lines = explain_layer(SpecFile(spec), layer, input_shape=input_shape, batch=batch)
-    width = max(len(label) for label, _ in lines)
-    for label, text in lines:
-        click.echo(f"{label:<{width}}  {text}")
+    emit([explain_grid(explain_layer(load_spec(spec), layer, input_shape=input_shape, batch=batch, dtype=dtype))])
 
 
 @main.command()
@@ -370,7 +426,7 @@ def schema() -> None:
     Example:
       paramcalc schema > paramcalc.schema.json
     """
-    from .schema import to_json
+    from .render.schema import to_json
 
     click.echo(to_json())
 
@@ -385,31 +441,21 @@ def layers(names: tuple[str, ...]) -> None:
       paramcalc layers
       paramcalc layers conv2d maxpool
     """
-    from .errors import did_you_mean
-    from .layers import ALIASES, REGISTRY, lookup
+    from .engine.layers import KINDS, lookup
     from .render.table import kinds_grid
 
     for name in names:
         if lookup(name) is None:
-            raise click.BadParameter(f"no layer kind '{name}'" + (f"; {did_you_mean(name, [*REGISTRY, *ALIASES])}"
-                                                                 if did_you_mean(name, [*REGISTRY, *ALIASES]) else ""),
+            suggestion = did_you_mean(name, KINDS.names)
+            raise click.BadParameter(f"no layer kind '{name}'" + (f"; {suggestion}" if suggestion else ""),
                                      param_hint="KIND")
-    _emit([kinds_grid([lookup(name).kind for name in names] or None)])  # type: ignore[union-attr]
+    emit([kinds_grid([lookup(name).kind for name in names] or None)])  # type: ignore[union-attr]
 
 
-def _emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcalc") -> None:
-    """Tables go out as print_table sends them; --export also writes them to a file, as SVG, HTML or text."""
-    from .render.grid import export
-
-    print_table(blocks)
-    if export_to:
-        try:
-            export(blocks, export_to, title)
-        except OSError as err:
-            raise SpecError(f"cannot write the file: {err.strerror or err}", file=export_to,
-                            hint="check that its folder exists and that there is room on the disk") from None
-
+def run() -> None:
+    """The `paramcalc` command."""
+    main(prog_name="paramcalc")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
 
 
 class Pos(namedtuple("Pos", "line column")):
@@ -27,6 +26,14 @@ class Problem(ValueError):
 
 class ExprError(Problem):
     """An expression or a number cannot be read or evaluated."""
+
+
+class LayerError(Problem):
+    """A layer cannot take the input it was given; `field` names the spec field to point at."""
+
+    def __init__(self, message: str, hint: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.field = field
 
 
 class SpecError(Exception):

@@ -18,4 +18,4 @@ MAX_TENSOR_SIZE = 2**63 - 1  # any size a layer makes (PyTorch's sizes are 64-bi
 MAX_REPEAT = 10_000  # one 'repeat'
 MAX_NESTING = 64  # blocks and groups inside each other
 MAX_LAYERS = 100_000  # layers and groups after blocks and repeats are expanded
-MAX_CONNECTIONS = 1_000_000  # inputs of all layers together, after expansion
+MAX_CONNECTIONS = 200_000  # inputs of all layers together, after expansion

@@ -53,32 +53,34 @@ def test_shell_completion_of_layer_names():
 
 
 def test_a_sweep_over_input_sizes_stays_bounded_and_exact():
-    # a loaded spec keeps its last results and each layer object its figures for recent input shapes; after
-    # a sweep past both limits the memory is bounded and the figures at 224 are still torchvision's
-    from paramcalc.analysis import FIGURES_KEPT, RESULTS_KEPT
-    from paramcalc.graph import expand
+    # a Cache keeps a spec's last results and each layer object's figures for recent input shapes; after a
+    # sweep past both limits the memory is bounded and the figures at 224 are still torchvision's
+    from paramcalc.engine.cache import FIGURES_KEPT, RESULTS_KEPT
+    from paramcalc.engine.graph import expand
 
     reference = json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"]["resnet18"]
     fields = json.loads((ROOT / "tests/data/receptive_fields.json").read_text())["measured_torchvision"]
     spec = paramcalc.load_spec(ROOT / "specs" / "resnet18.yaml")
-    first = paramcalc.analyze(spec)
+    cache = paramcalc.Cache()
+    first = paramcalc.analyze(spec, cache=cache)
     for size in range(97, 97 + 32 * (FIGURES_KEPT + 2), 32):  # every map of every size differs from the others
-        paramcalc.analyze(spec, input_shape=(3, size, size))
-    layers = {id(node.layer): node.layer for node in expand(spec).nodes if node.layer is not None}.values()
-    assert max(len(layer.known_figures) for layer in layers) <= FIGURES_KEPT
-    assert len(spec.results) == RESULTS_KEPT
-    again = paramcalc.analyze(spec, input_shape=(3, 224, 224), batch=1)
+        paramcalc.analyze(spec, input_shape=(3, size, size), cache=cache)
+    layers = {id(node.layer): node.layer for node in expand(spec, cache=cache).nodes if node.layer is not None}
+    assert max(len(cache.figures(layer)) for layer in layers.values()) <= FIGURES_KEPT
+    assert len(cache.of_spec(spec).results) == RESULTS_KEPT
+    again = paramcalc.analyze(spec, input_shape=(3, 224, 224), batch=1, cache=cache)
     assert again is not first  # worked out again: the first result was let go
     assert (again.totals.params, again.totals.buffers, again.totals.macs) == (
         reference["params"], reference["bn_running_stats"], reference["macs_conv_linear"])
     assert again["layer4"].rf.size == (fields["resnet18/layer4"]["rf"],) * 2
-    assert paramcalc.analyze(spec, input_shape=(3, 224, 224), batch=1) is again
+    assert paramcalc.analyze(spec, input_shape=(3, 224, 224), batch=1, cache=cache) is again
+    assert paramcalc.analyze(spec, input_shape=(3, 224, 224), batch=1) is not again  # no cache, nothing kept
 
 
 def test_a_symbolic_graph_reports_its_conditions_at_every_analysis():
     # figures of symbolic sizes are not kept on the layer objects, so a second analysis of the same graph
     # finds the conditions again (VGG's five 2x2 pools need 32 pixels)
-    from paramcalc.graph import expand
+    from paramcalc.engine.graph import expand
 
     graph = expand(paramcalc.load_spec(ROOT / "specs" / "vgg16.yaml"), input_shape=(3, "H", "W"))
     for _ in range(2):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import paramcalc
 from paramcalc.cli import main
-from paramcalc.compare import align_layers
+from paramcalc.engine.compare import align_layers
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 STACK, SINGLE = str(SPECS / "examples" / "stack_3x3.yaml"), str(SPECS / "examples" / "conv_5x5.yaml")

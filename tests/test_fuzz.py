@@ -20,7 +20,7 @@ def test_mutated_specs(tmp_path):
     for index, case in enumerate(CORPUS):
         # most cases skip rich; every tenth goes through the table too
         arguments = () if index % 10 == 0 else ("--format", "json")
-        problem = check_case(case, tmp_path, arguments)
+        problem = check_case(case, tmp_path, arguments, max_seconds=20)  # a hang guard; bench/fuzz.py times them
         if problem:
             failures.append((case.seed_spec, case.mutation, problem))
     assert not failures, failures[:5]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import paramcalc
 from paramcalc.cli import main
-from paramcalc.source import load_yaml
+from paramcalc.spec.source import load_yaml
 
 from .fuzzing import HOSTILE_NAMES, check_export, hostile_name
 from .hostile_cases import REPRODUCERS, run_all
@@ -50,7 +50,7 @@ def test_each_reproducer_is_refused_with_one_message_in_bounded_memory(reproduce
 
 
 def test_the_limits_are_named_with_the_line(reproduced):
-    assert ".yaml:4:5: layer 'r.999': the model's layers take more than 1,000,000 inputs" in \
+    assert ".yaml:4:39: layer 'r.199.0': the model's layers take more than 200,000 inputs" in \
         reproduced["an add of 1,000 inputs, repeated 10,000 times"]["output"]
     assert "more than PyTorch's largest (9,223,372,036,854,775,807)" in \
         reproduced["a concat of a layer with itself, repeated 10,000 times"]["output"]

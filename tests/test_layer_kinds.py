@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paramcalc import SpecError
-from paramcalc.layers import REGISTRY
-from paramcalc.layers.pool import adaptive_longest_window, adaptive_window_sum
+from paramcalc.engine.layers import REGISTRY
+from paramcalc.engine.layers.pool import adaptive_longest_window, adaptive_window_sum
 
 from .helpers import last
 
@@ -229,4 +229,4 @@ def test_refused(shape, layer, message):
 
 def test_every_kind_is_documented():
     for name, kind in REGISTRY.items():
-        assert kind.summary and kind.flops_formula and kind.category, name
+        assert kind.summary and kind.flops_formula, name

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from paramcalc.cli import main
-from paramcalc.layers import REGISTRY
+from paramcalc.engine.layers import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

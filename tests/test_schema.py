@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import paramcalc
-from paramcalc.schema import spec_schema
+from paramcalc.render.schema import spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "paramcalc.schema.json"

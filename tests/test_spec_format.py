@@ -139,7 +139,7 @@ def test_yaml_tags_are_refused():
     ("+".join(["1"] * 400), 400),  # a long chain is a loop, not deep recursion
 ])
 def test_expression_language(expression, value):
-    from paramcalc.expr import evaluate
+    from paramcalc.spec.expressions import evaluate
 
     assert evaluate(expression, {"index": 0}) == value
 
@@ -149,7 +149,7 @@ def test_expression_language(expression, value):
 def test_decimal_literals_are_read_exactly(mantissa, decimals, exponent, suffix):
     from fractions import Fraction
 
-    from paramcalc.literals import SI_SUFFIXES, read_number
+    from paramcalc.spec.literals import SI_SUFFIXES, read_number
 
     digits = f"{abs(mantissa):0{decimals + 1}d}"
     text = ("-" if mantissa < 0 else "") + (digits[:len(digits) - decimals] + "." + digits[len(digits) - decimals:]

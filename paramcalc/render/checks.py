@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ElementTree
-from typing import Any, Callable
+from typing import Any
 
-from ..budget import FIGURES, ModelCheck, Outcome
+from ..engine.checking import ModelCheck, Outcome
+from ..spec.budget import FIGURES
 from . import units
 
 CHECK_SCHEMA = "paramcalc.check/1"
@@ -70,20 +71,24 @@ def summary(checks: list[ModelCheck]) -> str:
     return f"{len(checks)} model{'s' * (len(checks) != 1)} checked, " + ", ".join(p for p in parts if p)
 
 
-def to_text(checks: list[ModelCheck], style: Callable[[str, bool], str] = lambda text, ok: text) -> str:
-    lines = []
+def text_lines(checks: list[ModelCheck]) -> list[tuple[str, bool | None]]:
+    """The text report, line by line, each with whether it is good news (None: neither)."""
+    lines: list[tuple[str, bool | None]] = []
     for check in checks:
         if check.error is not None:
-            lines.append(style(f"ERROR {check.name} ({check.file})", False))
-            lines.extend(style(f"     {line}", False) for line in str(check.error).splitlines())
+            lines.append((f"ERROR {check.name} ({check.file})", False))
+            lines.extend((f"     {line}", False) for line in str(check.error).splitlines())
             continue
         mark = "ok  " if check.ok else "OVER"
-        lines.append(style(f"{mark} {check.name} ({check.file})", check.ok))
-        for outcome in check.outcomes:
-            lines.append(style(f"     {'✓' if outcome.ok else '✗'} {describe(outcome)}", outcome.ok))
-        lines.extend(f"     note: {note}" for note in check.notes)
-    lines.append(summary(checks))
-    return "\n".join(lines)
+        lines.append((f"{mark} {check.name} ({check.file})", check.ok))
+        lines.extend((f"     {'✓' if outcome.ok else '✗'} {describe(outcome)}", outcome.ok) for outcome in check.outcomes)
+        lines.extend((f"     note: {note}", None) for note in check.notes)
+    lines.append((summary(checks), None))
+    return lines
+
+
+def to_text(checks: list[ModelCheck]) -> str:
+    return "\n".join(line for line, _ in text_lines(checks))
 
 
 def error_data(check: ModelCheck) -> dict[str, Any] | None:
@@ -204,4 +209,5 @@ def to_junit(checks: list[ModelCheck]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode")
 
 
-RENDERERS = {"text": to_text, "json": to_json, "markdown": to_markdown, "github": to_github, "junit": to_junit}
+# The reports of `check`, by --format.
+CHECK_RENDERERS = {"text": to_text, "json": to_json, "markdown": to_markdown, "github": to_github, "junit": to_junit}

@@ -7,8 +7,8 @@ import io
 import json
 from typing import Any
 
-from ..analysis import Analysis
-from ..compare import FigureRow, LayerPair
+from ..engine.records import Analysis
+from ..engine.compare import FigureRow, LayerPair
 from . import units
 from .grid import Column, Grid
 from .report import CONVENTIONS, field_data
@@ -130,11 +130,11 @@ def _layer(record: Any) -> dict | None:
             "macs": record.macs, "flops": record.flops}
 
 
-def to_json(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None) -> str:
+def to_json(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None, exact: bool = False) -> str:
     return json.dumps(compare_data(results, rows, pairs), indent=2)
 
 
-def to_csv(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None) -> str:
+def to_csv(results: list[Analysis], rows: list[FigureRow], pairs: list[LayerPair] | None, exact: bool = False) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if pairs is None:
@@ -186,3 +186,7 @@ def to_markdown(results: list[Analysis], rows: list[FigureRow], pairs: list[Laye
                              a.params if a else None, b.params if b else None,
                              a.macs if a else None, b.macs if b else None)) + " |")
     return "\n".join(lines)
+
+
+# The machine-readable forms of `compare`, by --format: each takes (results, rows, pairs, exact).
+COMPARE_FORMATS = {"json": to_json, "csv": to_csv, "markdown": to_markdown}

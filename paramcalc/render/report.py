@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
-from ..analysis import Analysis, LayerRecord
-from ..receptive import Field
+from ..engine.records import Analysis, LayerRecord
+from ..errors import SpecError
+from ..engine.receptive import ReceptiveField
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+from typing import TYPE_CHECKING, Any
+
 
 SCHEMA = "paramcalc.report/1"
 CONVENTIONS = {
@@ -24,7 +26,7 @@ CONVENTIONS = {
 }
 
 
-def field_data(rf: Field | None) -> dict[str, Any] | None:
+def field_data(rf: ReceptiveField | None) -> dict[str, Any] | None:
     if rf is None:
         return None
     return {"size": list(rf.size), "stride": list(rf.stride), "padding": list(rf.padding),
@@ -71,7 +73,7 @@ def totals_data(result: Analysis) -> dict[str, Any]:
 
 
 def report_data(result: Analysis, records: list[LayerRecord] | None = None,
-                at: list[tuple[int, ...]] | None = None, layers: bool = True) -> dict[str, Any]:
+                at: list[tuple[int, ...]] | None = None) -> dict[str, Any]:
     """The report; for a symbolic input every formula is a string, with the symbols, the conditions on
     them, the leading terms and the evaluations at the sizes of `at` added."""
     data = {
@@ -82,8 +84,7 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
         "batch": result.batch,
         "dtype": result.dtype,
         "conventions": CONVENTIONS,
-        "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)]
-        if layers else [],  # to_json writes a concrete analysis' layers itself
+        "layers": [layer_data(r, result.batch, result.dtype_bytes) for r in (records or result.records)],
         "totals": totals_data(result),
         "not_run": list(result.not_run),  # train-only layers that cannot take this input size, and why
     }
@@ -94,49 +95,19 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
     return data
 
 
-def _layer_line(record: LayerRecord, batch: int, dtype_bytes: int) -> str:
-    """layer_data(record) as JSON, written directly: for a concrete analysis every value is an int, a bool,
-    a name or a tuple of ints, and formatting them is several times faster than encoding a dictionary
-    (a test checks the two agree for every layer of every bundled spec)."""
-    rf = record.rf
-    field = "null" if rf is None else (
-        f'{{"size": [{rf.size[0]}, {rf.size[1]}], "stride": [{rf.stride[0]}, {rf.stride[1]}], '
-        f'"padding": [{rf.padding[0]}, {rf.padding[1]}], "aligned": {"true" if rf.aligned else "false"}, '
-        f'"global": {"true" if rf.is_global else "false"}}}')
-    return (f'{{"name": {_text(record.name)}, "depth": {record.depth}, "kind": {_text(record.kind)}, '
-            f'"group": {"true" if record.is_group else "false"}, '
-            f'"inputs": [{", ".join(map(_text, record.inputs))}], '
-            f'"shape": {_shape_json(batch, record.shape)}, "params": {record.params}, '
-            f'"trainable": {record.trainable}, "buffers": {record.buffers}, "macs": {record.macs}, '
-            f'"flops": {record.flops}, "output_bytes": {record.activations * dtype_bytes}, '
-            f'"receptive_field": {field}, "line": {record.line}, "train_only": {"true" if record.train_only else "false"}}}')
-
-
-def _shape_json(batch: int, shape: tuple | None) -> str:
-    return "null" if shape is None else f'[{", ".join(map(str, (batch, *shape)))}]'
-
-
-_text = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes it
-
-
 def to_json(result: Analysis, records: list[LayerRecord] | None = None,
-            at: list[tuple[int, ...]] | None = None) -> str:
-    """One key per line and one layer per line: readable, greppable, and written by json's C encoder."""
-    data = report_data(result, records, at, layers=bool(result.symbols))
-    encode = json.JSONEncoder(separators=(", ", ": ")).encode  # one encoder for every line
-    lines = ["{"]
+            at: list[tuple[int, ...]] | None = None, exact: bool = False) -> str:
+    """One key per line and one layer per line: readable and greppable, with exact integers."""
+    data = report_data(result, records, at)
+    encode = json.JSONEncoder(separators=(", ", ": ")).encode
+    lines = []
     for key, value in data.items():
         if key == "layers":
-            if result.symbols:  # formulas become strings on the way: the general encoder
-                layers = [f"    {encode(layer)}" for layer in value]
-            else:
-                layers = [f"    {_layer_line(record, result.batch, result.dtype_bytes)}"
-                          for record in (records or result.records)]
-            lines.append('  "layers": [\n' + ",\n".join(layers) + ("\n  ]," if layers else "],"))
+            layers = ",\n".join(f"    {encode(layer)}" for layer in value)
+            lines.append(f'  "layers": [\n{layers}\n  ]' if layers else '  "layers": []')
         else:
-            lines.append(f"  {encode(key)}: {encode(value)},")
-    lines[-1] = lines[-1].rstrip(",")
-    return "\n".join(lines) + "\n}"
+            lines.append(f"  {encode(key)}: {encode(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 CSV_COLUMNS = ("name", "depth", "kind", "group", "inputs", "shape", "params", "trainable", "buffers", "macs",
@@ -144,11 +115,12 @@ CSV_COLUMNS = ("name", "depth", "kind", "group", "inputs", "shape", "params", "t
                "rf_padding_height", "rf_padding_width", "rf_aligned", "rf_global", "line", "train_only")
 
 
-def to_csv(result: Analysis, records: list[LayerRecord] | None = None) -> str:
+def to_csv(result: Analysis, records: list[LayerRecord] | None = None, at: list[tuple[int, ...]] | None = None,
+           exact: bool = False) -> str:
     """One row per layer (and group) with exact integers; shapes include the batch, as in the JSON."""
-    import csv
-    import io
-
+    if at:
+        raise SpecError("--at has no place in the CSV (one row per layer)", file=result.file,
+                        hint="use --format json or markdown with --at, or run once per size with --input")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -163,8 +135,8 @@ def to_csv(result: Analysis, records: list[LayerRecord] | None = None) -> str:
     return buffer.getvalue()
 
 
-def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exact: bool = False,
-                at: list[tuple[int, ...]] | None = None) -> str:
+def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, at: list[tuple[int, ...]] | None = None,
+                exact: bool = False) -> str:
     """The table of `show` as a Markdown table (dotted names instead of indentation), then the totals."""
     from . import units
 
@@ -191,3 +163,7 @@ def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, exac
 
         lines = lines[:-1] + markdown_lines(result, at, exact)
     return "\n".join(lines)
+
+
+# The machine-readable forms of `show`, by --format: each takes (result, records, at, exact) and returns text.
+SHOW_FORMATS = {"json": to_json, "csv": to_csv, "markdown": to_markdown}

@@ -3,14 +3,14 @@ conditions on the symbols, and the table of `--at`, which evaluates the formulas
 
 from __future__ import annotations
 
-from ..analysis import Analysis
-from ..symbolic import is_symbolic, leading_text
+from ..engine.records import Analysis
+from ..errors import SpecError
+from ..engine.symbolic import is_symbolic, leading_text
 from . import units
 from .grid import Column, Grid
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+from typing import TYPE_CHECKING, Any
+
 
 
 def formula(value: Any) -> str:
@@ -41,6 +41,19 @@ def receptive_text(result: Analysis) -> str:
     if result.totals.rf is None:
         return "depends on the input size (a layer reads the whole map)"
     return units.field_long(result.totals.rf)
+
+
+def check_sizes(result: Analysis, sizes: list[tuple[int, ...]]) -> None:
+    """--at gives one value per symbol of a symbolic input, or SpecError."""
+    symbols = result.symbols
+    if not symbols:
+        raise SpecError("--at evaluates a symbolic input, but this input has no symbols", file=result.file,
+                        hint="write the sizes as names: --input 3xHxW --at 224x224,512x512")
+    for size in sizes:
+        if len(size) != len(symbols):
+            raise SpecError(f"--at {'x'.join(map(str, size))} gives {len(size)} value(s) for "
+                            f"{len(symbols)} symbol(s) ({', '.join(symbols)})",
+                            hint=f"one value per symbol, in order: --at {'x'.join(['224'] * len(symbols))}")
 
 
 def markdown_lines(result: Analysis, sizes: list[tuple[int, ...]] | None, exact: bool) -> list[str]:

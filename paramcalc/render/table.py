@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..analysis import Analysis, LayerRecord
+from ..engine.records import Analysis, LayerRecord
 from . import units
 from .grid import Column, Grid
 
@@ -28,9 +28,10 @@ def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs
     totals = result.totals
     metric_total = totals.macs if metric == "macs" else totals.flops
     label = "MACs" if metric == "macs" else "FLOPs"
-    grid = Grid([Column("Layer", max_width=40), Column("Kind", max_width=18), Column("Output"),
-                 Column("Params", right=True), Column("%P", right=True), Column(label, right=True),
-                 Column(f"%{label[0]}", right=True), Column("", max_width=BAR_WIDTH), Column("RF", right=True)],
+    grid = Grid([Column("Layer", max_width=40, min_width=12), Column("Kind", max_width=18, min_width=8),
+                 Column("Output", min_width=9), Column("Params", right=True), Column("%P", right=True, drop=2),
+                 Column(label, right=True), Column(f"%{label[0]}", right=True, drop=2),
+                 Column("", max_width=BAR_WIDTH, drop=4), Column("RF", right=True, drop=3)],
                 title=f"{result.name}  ·  input {units.shape(result.input_shape)}  ·  batch {result.batch}")
     for record in records:
         value = record.macs if metric == "macs" else record.flops
@@ -107,8 +108,8 @@ def _yaml_value(value: object) -> str:
 def kinds_grid(names: list[str] | None = None) -> Grid:
     """Every layer kind (or those named): its summary, each field with type and default, its FLOPs and
     PyTorch module."""
-    from ..layers import REGISTRY
-    from ..layers.fields import REQUIRED
+    from ..engine.layers import REGISTRY
+    from ..engine.layers.fields import REQUIRED
 
     grid = Grid([Column(""), Column("")], header=False)
     for name, kind in REGISTRY.items():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..dims import Dim, format_shape
-from ..receptive import Field
+from ..engine.dims import Dim, format_shape
+from ..engine.receptive import ReceptiveField
 
 _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
@@ -41,7 +41,7 @@ def size_in_bytes(value: Dim, exact: bool = False) -> str:
 def percent(part: Dim, whole: Dim) -> float:
     """part's share of whole; for symbolic sizes, the share of the leading term (as the input grows)."""
     if not isinstance(whole, int):
-        from ..symbolic import leading_weight
+        from ..engine.symbolic import leading_weight
 
         degree = whole.leading()[0]  # type: ignore[attr-defined]
         scale = leading_weight(whole, degree)
@@ -52,12 +52,12 @@ def percent(part: Dim, whole: Dim) -> float:
 
 
 def _leading(value: Dim) -> str:
-    from ..symbolic import leading_text
+    from ..engine.symbolic import leading_text
 
     return leading_text(value)
 
 
-def field_size(rf: Field | None) -> str:
+def field_size(rf: ReceptiveField | None) -> str:
     """The receptive field's size for a table cell: '212', '7x11', with '*' when paths do not align."""
     if rf is None:
         return "-"
@@ -66,7 +66,7 @@ def field_size(rf: Field | None) -> str:
     return text + ("*" if not rf.aligned else "")
 
 
-def field_long(rf: Field | None) -> str:
+def field_long(rf: ReceptiveField | None) -> str:
     if rf is None:
         return "- (the input has no height and width)"
 

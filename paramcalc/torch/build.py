@@ -8,10 +8,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..analysis import Analysis, analyze, port_shape, require_concrete
-from ..graph import INPUT_PORT, Graph, expand
-from ..layers.base import TorchCall
-from ..spec import Spec, load_spec
+from ..engine.analysis import analyze, port_shape, require_concrete
+from ..engine.cache import Cache
+from ..engine.graph import INPUT_PORT, Graph, expand
+from ..engine.layers.base import TorchCall
+from ..engine.records import Analysis
+from ..engine.specs import as_spec
+from ..spec.format import Spec
 from . import modules
 
 
@@ -29,8 +32,8 @@ def make_module(call: TorchCall) -> nn.Module:
 
 def prepare(source: str | os.PathLike | dict | Spec, input_shape: tuple | None = None,
             batch: int | None = None) -> tuple[Graph, Analysis]:
-    spec = source if isinstance(source, Spec) else load_spec(source)
-    graph = expand(spec, input_shape, batch)
+    spec = as_spec(source)
+    graph = expand(spec, input_shape, batch, cache=Cache())
     return graph, require_concrete(analyze(graph), "building the PyTorch model", None if input_shape else spec)
 
 

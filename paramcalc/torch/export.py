@@ -15,10 +15,10 @@ from pathlib import Path
 
 from torch import nn
 
-from ..analysis import port_shape
-from ..graph import INPUT_PORT, Graph, Node
-from ..layers.base import TorchCall
-from ..spec import Spec, is_name
+from ..engine.analysis import port_shape
+from ..engine.graph import INPUT_PORT, Graph, Node
+from ..engine.layers.base import TorchCall
+from ..spec.format import Spec, is_name
 from . import modules
 from .build import prepare
 

@@ -11,9 +11,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..analysis import Analysis
-from ..graph import Graph
-from ..spec import Spec
+from ..engine.records import Analysis
+from ..engine.graph import Graph
+from ..spec.format import Spec
 from .build import SpecModel, prepare
 
 

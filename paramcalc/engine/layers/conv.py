@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..dims import Dim, Shape, divides, is_positive
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Bool, Field, Int, Padding, Pair
+from .fields import Bool, SpecField, Int, Padding, Pair
 
 
 def resolve_padding(padding, kernel: tuple[Dim, Dim], dilation: tuple[Dim, Dim]):
@@ -70,18 +70,17 @@ def sliding_arithmetic(axis: str, size: Dim, before: Dim, after: Dim, kernel: Di
 class Conv2d(LayerKind):
     kind = "conv2d"
     aliases = ("conv",)
-    category = "conv"
     torch_name = "nn.Conv2d"
     summary = "2-D convolution: out filters of kernel x kernel x in/groups weights, plus a bias each"
     flops_formula = "2·MACs + (bias ? out·H_out·W_out : 0); MACs = out·H_out·W_out·(in/groups)·kh·kw"
     fields = (
-        Field("out", Int(), doc="number of filters = output channels"),
-        Field("kernel", Pair(), doc="kernel size"),
-        Field("stride", Pair(), 1),
-        Field("padding", Padding(), 0, doc="zeros added around the input"),
-        Field("dilation", Pair(), 1),
-        Field("groups", Int(keywords=("depthwise",)), 1, doc="'depthwise' = one group per input channel"),
-        Field("bias", Bool(), True),
+        SpecField("out", Int(), doc="number of filters = output channels"),
+        SpecField("kernel", Pair(), doc="kernel size"),
+        SpecField("stride", Pair(), 1),
+        SpecField("padding", Padding(), 0, doc="zeros added around the input"),
+        SpecField("dilation", Pair(), 1),
+        SpecField("groups", Int(keywords=("depthwise",)), 1, doc="'depthwise' = one group per input channel"),
+        SpecField("bias", Bool(), True),
     )
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -157,10 +156,9 @@ class Conv2d(LayerKind):
 class ZeroPad(LayerKind):
     kind = "pad"
     aliases = ("zeropad",)
-    category = "reshape"
     torch_name = "nn.ZeroPad2d"
     summary = "add zeros around the map (for the asymmetric padding of TensorFlow-style models)"
-    fields = (Field("padding", Padding(keywords=()), doc="amount per side"),)
+    fields = (SpecField("padding", Padding(keywords=()), doc="amount per side"),)
     primary = "padding"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from .dims import Dim
+from .dims import Dim
 
-    Pair = tuple[Dim, Dim]
+Pair = tuple[Dim, Dim]  # (height, width)
 
 
 class Window(namedtuple("Window", "kernel stride padding")):
@@ -30,7 +28,7 @@ class Window(namedtuple("Window", "kernel stride padding")):
         return cls(size, size, (0, 0))
 
 
-class Field(namedtuple("Field", "size stride padding map_size aligned is_global", defaults=(True, False))):
+class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size aligned is_global", defaults=(True, False))):
     """The receptive field of one unit of a layer's output, on the model's input (a tuple: cheap to make).
 
     size, stride, padding: per axis (height, width). map_size: the spatial size of the map the unit sits
@@ -41,24 +39,24 @@ class Field(namedtuple("Field", "size stride padding map_size aligned is_global"
     __slots__ = ()
 
     @classmethod
-    def of_input(cls, shape: tuple) -> "Field | None":
+    def of_input(cls, shape: tuple) -> "ReceptiveField | None":
         """A model input's own field: one pixel; None for an input without height and width."""
         return cls((1, 1), (1, 1), (0, 0), (shape[1], shape[2])) if len(shape) == 3 else None
 
-    def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "Field":
+    def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "ReceptiveField":
         (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global = self
         (k0, k1), (s0, s1), (q0, q1) = window
-        return _new(Field, ((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
+        return _new(ReceptiveField, ((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
                             (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map))
 
-    def with_map(self, map_size: Pair) -> "Field":
-        return _new(Field, (self[0], self[1], self[2], map_size, self[4], self[5]))
+    def with_map(self, map_size: Pair) -> "ReceptiveField":
+        return _new(ReceptiveField, (self[0], self[1], self[2], map_size, self[4], self[5]))
 
 
-_new = tuple.__new__  # a Field from its values without the keyword handling of the named tuple's __new__
+_new = tuple.__new__  # a ReceptiveField from its values without the keyword handling of the named tuple's __new__
 
 
-def merge(fields: list[Field], map_size: Pair) -> Field:
+def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
     """The union of several paths' fields for the same output unit.
 
     Unit 0's field on each axis spans [-padding, -padding + size - 1]; the union spans from the
@@ -93,11 +91,11 @@ def merge(fields: list[Field], map_size: Pair) -> Field:
         aligned = aligned and other_aligned and other_stride == stride and t0 - 1 - 2 * q0 == centre0 \
             and t1 - 1 - 2 * q1 == centre1
         is_global = is_global or other_global
-    return _new(Field, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size, aligned,
+    return _new(ReceptiveField, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size, aligned,
                         is_global))
 
 
-def merge_broadcast(fields: list[Field], map_size: Pair) -> Field:
+def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
     """The union of the fields where some operands are broadcast along an axis (their map is 1 there and the
     output's is not), as a squeeze-and-excitation gate is multiplied back into its map.
 
@@ -119,4 +117,4 @@ def merge_broadcast(fields: list[Field], map_size: Pair) -> Field:
         centres = {field.size[axis] - 1 - 2 * field.padding[axis] for field in moving}
         aligned = aligned and len(centres) == 1 and len({field.stride[axis] for field in moving}) == 1 \
             and all(field.is_global for field in fields if field not in full)
-    return Field(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global)
+    return ReceptiveField(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from .analysis import Analysis, analyze, port_field, port_shape
-from .dims import format_shape
-from .errors import SpecError, did_you_mean
-from .graph import Graph, expand
-from .receptive import Field, Window
-from .render.units import percent
-from .spec import Spec, load_spec
+import os
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from os import PathLike
+from ..engine.analysis import analyze, port_field, port_shape
+from ..engine.cache import Cache
+from ..engine.dims import format_shape
+from ..engine.graph import Graph, expand
+from ..engine.receptive import ReceptiveField, Window
+from ..engine.records import Analysis
+from ..engine.specs import as_spec
+from ..errors import SpecError, did_you_mean
+from ..spec.format import Spec
+from .grid import Column, Grid
+from .units import percent
 
 
 def _pair(values: tuple) -> str:
     return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"
 
 
-def _field_step(before: Field, window: Window, after: Field) -> str:
+def _field_step(before: ReceptiveField, window: Window, after: ReceptiveField) -> str:
     """r = r_in + (k - 1)·j_in, j = j_in·s, p = p_in + q·j_in, on each axis (one when both agree)."""
     axes = []
     for axis in (0, 1):
@@ -30,12 +32,13 @@ def _field_step(before: Field, window: Window, after: Field) -> str:
     return axes[0] if axes[0] == axes[1] else f"height: {axes[0]}; width: {axes[1]}"
 
 
-def explain(source: str | PathLike | dict | Spec, layer: str, *, input_shape: tuple | None = None,
-            batch: int | None = None) -> list[tuple[str, str]]:
+def explain(source: str | os.PathLike | dict | Spec, layer: str, *, input_shape: tuple | None = None,
+            batch: int | None = None, dtype: str | None = None) -> list[tuple[str, str]]:
     """(label, text) lines explaining one layer or group of a spec."""
-    spec = source if isinstance(source, Spec) else load_spec(source)
-    result = analyze(spec, input_shape=input_shape, batch=batch)
-    graph = expand(spec, input_shape, batch)
+    spec = as_spec(source)
+    cache = Cache()  # the analysis and the graph it walked: one expansion
+    result = analyze(spec, input_shape=input_shape, batch=batch, dtype=dtype, cache=cache)
+    graph = expand(spec, input_shape, batch, dtype, cache)
     index = next((node.index for node in graph.nodes if node.name == layer), None)
     if index is None:
         raise SpecError(f"no layer named '{layer}'", file=spec.file,
@@ -97,3 +100,11 @@ def _group_lines(result: Analysis, graph: Graph, index: int) -> list[tuple[str, 
     lines.append(("MACs", f"{macs or 0} = {group.macs:,}"))
     lines += _totals(result, group)[1:]
     return lines
+
+
+def explain_grid(lines: list[tuple[str, str]]) -> Grid:
+    """The lines as a two-column grid: labels in bold, the arithmetic beside them."""
+    grid = Grid([Column(""), Column("")], header=False)
+    for label, text in lines:
+        grid.add((label, "bold"), text)
+    return grid

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, numel
 from .base import LayerKind, TorchCall, register
-from .fields import Axis, Choice, Field, Real
+from .fields import Axis, Choice, SpecField, Real
 
 
 class _Elementwise(LayerKind):
-    category = "activation"
     per_element = 0
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
@@ -30,7 +29,7 @@ class _Elementwise(LayerKind):
 
 
 def _activation(kind: str, torch_name: str, per_element: int, formula: str, summary: str,
-                fields: tuple[Field, ...] = (), aliases: tuple[str, ...] = ()) -> type[LayerKind]:
+                fields: tuple[SpecField, ...] = (), aliases: tuple[str, ...] = ()) -> type[LayerKind]:
     cls = type(kind.title().replace("_", ""), (_Elementwise,), {
         "kind": kind, "torch_name": torch_name, "per_element": per_element, "aliases": aliases,
         "flops_formula": f"{per_element} per element ({formula})", "summary": summary, "fields": fields,
@@ -42,7 +41,7 @@ def _activation(kind: str, torch_name: str, per_element: int, formula: str, summ
 _activation("relu", "nn.ReLU", 1, "max(x, 0)", "max(x, 0)")
 _activation("relu6", "nn.ReLU6", 2, "max, min", "min(max(x, 0), 6) (MobileNet)")
 _activation("leaky_relu", "nn.LeakyReLU", 2, "compare, multiply", "x if x > 0 else slope·x",
-            (Field("negative_slope", Real(), 0.01),), aliases=("leakyrelu",))
+            (SpecField("negative_slope", Real(), 0.01),), aliases=("leakyrelu",))
 _activation("sigmoid", "nn.Sigmoid", 4, "negate, exp, add, divide", "1 / (1 + exp(−x))")
 _activation("tanh", "nn.Tanh", 1, "tanh", "tanh(x)")
 _activation("silu", "nn.SiLU", 5, "sigmoid, multiply", "x·sigmoid(x), also called swish (EfficientNet)",
@@ -59,7 +58,7 @@ class Softmax(_Elementwise):
     summary = "exp(x) / sum(exp(x)) along a dimension"
     per_element = 3
     flops_formula = "3 per element (exp, add to the sum, divide)"
-    fields = (Field("dim", Axis(), 1, doc="dimension as in PyTorch (1 = channels)"),)
+    fields = (SpecField("dim", Axis(), 1, doc="dimension as in PyTorch (1 = channels)"),)
     primary = "dim"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -73,18 +72,16 @@ class Softmax(_Elementwise):
 class Dropout(_Elementwise):
     kind = "dropout"
     aliases = ("dropout2d",)
-    category = "regularizer"
     torch_name = "nn.Dropout"
     summary = "zero random values while training; nothing at inference"
     flops_formula = "0 (inference)"
-    fields = (Field("p", Real(minimum=0, maximum=1), 0.5, doc="probability of dropping"),)
+    fields = (SpecField("p", Real(minimum=0, maximum=1), 0.5, doc="probability of dropping"),)
     primary = "p"
 
 
 @register
 class Identity(_Elementwise):
     kind = "identity"
-    category = "reshape"
     torch_name = "nn.Identity"
     summary = "passes its input through"
     flops_formula = "0"
@@ -93,12 +90,11 @@ class Identity(_Elementwise):
 @register
 class StochasticDepth(_Elementwise):
     kind = "stochastic_depth"
-    category = "regularizer"
     torch_name = "torchvision.ops.StochasticDepth"
     summary = "drop a residual branch at random while training (per sample, or for the batch); nothing at inference"
     flops_formula = "0 (inference)"
-    fields = (Field("p", Real(minimum=0, maximum=1), doc="probability of dropping the branch"),
-              Field("mode", Choice(("row", "batch")), "row", doc="row: per sample; batch: the whole batch"))
+    fields = (SpecField("p", Real(minimum=0, maximum=1), doc="probability of dropping the branch"),
+              SpecField("mode", Choice(("row", "batch")), "row", doc="row: per sample; batch: the whole batch"))
     primary = "p"
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:

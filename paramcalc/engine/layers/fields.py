@@ -1,4 +1,4 @@
-"""Field types: how a layer's spec values are read, checked and described.
+"""SpecField types: how a layer's spec values are read, checked and described.
 
 A field receives its value already evaluated in the layer's scope (numbers, lists,
 mappings, or one of its words as a string) and checks and converts it. Fields raise
@@ -11,25 +11,22 @@ from __future__ import annotations
 import sys
 from collections import namedtuple
 
-from ..limits import MAX_SIZE
+from ...errors import Problem
+from ...limits import MAX_SIZE
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
-
+from typing import TYPE_CHECKING, Any
 
 
-class FieldError(ValueError):
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+
+
+class FieldError(Problem):
+    """A field's value is not what the field takes; the engine adds the file, line and layer."""
 
 
 REQUIRED = object()
 
 
-class Field(namedtuple("Field", "name type default doc", defaults=(REQUIRED, ""))):
+class SpecField(namedtuple("SpecField", "name type default doc", defaults=(REQUIRED, ""))):
     """One spec field of a layer kind: its name, type (a FieldType), default and meaning."""
 
     __slots__ = ()

@@ -1,27 +1,20 @@
-"""Budgets: limits on a model's figures, from the spec, the command line or a baseline; and their check.
+"""Budgets as written: the figures a budget can limit, and limits read from text (25M, 4.1G, 110MB, 5%).
 
-No printing here: `check_model` returns plain outcomes that the renderers turn into text, JSON,
-Markdown, GitHub annotations or JUnit XML.
+The spec's `budget:` section and the command line's --max-* options are read here; checking a model
+against them is paramcalc.engine.checking's.
 """
 
 from __future__ import annotations
 
 import re
 from collections import namedtuple
-
-from .errors import Pos, Problem, SpecError, did_you_mean
-from .errors import ExprError
-from .literals import read_number
-
 from fractions import Fraction
 from typing import Any, Callable
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
+from ..errors import ExprError, Pos, Problem, SpecError, did_you_mean
+from .literals import read_number
 
-    from .analysis import Totals
-
-# unit is 'count' or 'bytes'; read takes the figure from an analysis' totals
+# unit is 'count' or 'bytes'; read takes the figure from a model's totals (anything with these attributes)
 Figure = namedtuple("Figure", "key label unit read")
 
 
@@ -100,45 +93,6 @@ def parse_percent(text: str) -> Fraction:
     return value / 100
 
 
-class Limit(namedtuple("Limit", "figure value source file line baseline", defaults=(None, None, None))):
-    """A limit on one figure. source says where it was declared, for people ('specs/a.yaml:12',
-    '--max-params', 'baseline HEAD~1 +5%'); baseline is the value a relative limit was computed from."""
-
-    __slots__ = ()
-
-
-class Outcome(namedtuple("Outcome", "figure value limit")):
-    __slots__ = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.limit.value
-
-    @property
-    def over_by(self) -> int:
-        return self.value - self.limit.value
-
-    @property
-    def label(self) -> str:
-        return FIGURES[self.figure].label
-
-
-class ModelCheck:
-    """One spec's check: its figures and outcomes, or the error that kept it from being analysed."""
-
-    def __init__(self, file: str, name: str, figures: dict[str, int], error: SpecError | None = None,
-                 seconds: float = 0.0) -> None:
-        self.file, self.name, self.figures = file, name, figures
-        self.error = error
-        self.seconds = seconds  # how long reading and analysing the spec took
-        self.outcomes: list[Outcome] = []
-        self.notes: list[str] = []
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and all(outcome.ok for outcome in self.outcomes)
-
-
 def read_spec_budget(raw: Any, pos: Pos, key_pos: Callable[[str], Pos], value_pos: Callable[[str], Pos],
                      file: str) -> dict[str, tuple[int, Pos]]:
     """The `budget:` section of a spec: figure -> (limit, position of the line that declares it)."""
@@ -157,34 +111,5 @@ def read_spec_budget(raw: Any, pos: Pos, key_pos: Callable[[str], Pos], value_po
     return budget
 
 
-def figures_of(totals: "Totals") -> dict[str, int]:
+def figures_of(totals: Any) -> dict[str, int]:
     return {key: figure.read(totals) for key, figure in FIGURES.items()}
-
-
-def check_model(file: str, name: str, totals: "Totals", spec_budget: dict[str, tuple[int, Pos]],
-                cli_limits: dict[str, int], baseline: dict[str, int] | None = None,
-                baseline_label: str = "", max_increase: Fraction | int = 0) -> ModelCheck:
-    figures = figures_of(totals)
-    result = ModelCheck(file=file, name=name, figures=figures)
-    for key, (limit, pos) in spec_budget.items():
-        result.outcomes.append(Outcome(key, figures[key], Limit(key, limit, f"{file}:{pos.line}", file, pos.line)))
-    for key, limit in cli_limits.items():
-        option = "--max-" + key.replace("_", "-")
-        result.outcomes.append(Outcome(key, figures[key], Limit(key, limit, option, file, None)))
-    if baseline is not None:
-        # One outcome per figure that moved (one that did not cannot fail), and no trainable count beside an
-        # equal parameter count.
-        tolerance = f" +{float(max_increase * 100):g}%" if max_increase else ""
-        for key, base in baseline.items():
-            if key not in figures or figures[key] == base:
-                continue
-            if key == "trainable" and figures["trainable"] == figures["params"] and base == baseline.get("params"):
-                continue
-            allowed = int(base * (1 + max_increase))
-            result.outcomes.append(Outcome(key, figures[key], Limit(
-                key, allowed, f"baseline {baseline_label}{tolerance}", file, None, baseline=base)))
-        if not any(outcome.limit.baseline is not None for outcome in result.outcomes):
-            result.notes.append(f"no figure changed against {baseline_label}")
-    if not result.outcomes and baseline is None:
-        result.notes.append("no budget: add a 'budget:' section to the spec, or --max-params and the like")
-    return result

@@ -6,15 +6,13 @@ from ..dims import Dim, Shape, gcd, is_concrete, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
 from .conv import sliding_arithmetic, sliding_size
-from .fields import Bool, Field, Padding, Pair
+from .fields import Bool, SpecField, Padding, Pair
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
 
 
 class _WindowPool(LayerKind):
-    category = "pool"
     primary = "kernel"
     dilated: bool = False
     stride: Any  # None in the spec means the kernel
@@ -62,9 +60,9 @@ class _WindowPool(LayerKind):
 
 
 _POOL_FIELDS = (
-    Field("kernel", Pair(), doc="window size"),
-    Field("stride", Pair(), None, doc="default: the kernel size"),
-    Field("padding", Padding(keywords=()), 0, doc="at most half the window"),
+    SpecField("kernel", Pair(), doc="window size"),
+    SpecField("stride", Pair(), None, doc="default: the kernel size"),
+    SpecField("padding", Padding(keywords=()), 0, doc="at most half the window"),
 )
 
 
@@ -76,7 +74,7 @@ class MaxPool(_WindowPool):
     summary = "maximum over each window"
     flops_formula = "(kh·kw − 1) comparisons per output element"
     dilated = True
-    fields = _POOL_FIELDS + (Field("dilation", Pair(), 1), Field("ceil_mode", Bool(), False))
+    fields = _POOL_FIELDS + (SpecField("dilation", Pair(), 1), SpecField("ceil_mode", Bool(), False))
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (self.kernel[0] * self.kernel[1] - 1) * numel(output)
@@ -97,7 +95,7 @@ class AvgPool(_WindowPool):
     torch_name = "nn.AvgPool2d"
     summary = "mean over each window"
     flops_formula = "kh·kw per output element (kh·kw − 1 adds and 1 divide)"
-    fields = _POOL_FIELDS + (Field("ceil_mode", Bool(), False), Field("count_include_pad", Bool(), True))
+    fields = _POOL_FIELDS + (SpecField("ceil_mode", Bool(), False), SpecField("count_include_pad", Bool(), True))
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.kernel[0] * self.kernel[1] * numel(output)
@@ -132,9 +130,8 @@ def adaptive_longest_window(size: int, out: int) -> int:
 
 
 class _AdaptivePool(LayerKind):
-    category = "pool"
     primary: ClassVar[str | None] = "out"
-    fields: ClassVar[tuple[Field, ...]] = (Field("out", Pair(), doc="output height and width"),)
+    fields: ClassVar[tuple[SpecField, ...]] = (SpecField("out", Pair(), doc="output height and width"),)
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
@@ -185,8 +182,7 @@ class AdaptiveMaxPool(_AdaptivePool):
 
 
 class _GlobalPool(LayerKind):
-    category = "pool"
-    fields: ClassVar[tuple[Field, ...]] = ()
+    fields: ClassVar[tuple[SpecField, ...]] = ()
     primary: ClassVar[str | None] = None
 
     def __init__(self, **values: Any) -> None:

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections import ChainMap, namedtuple
 
+from .cache import Cache, SpecCache
 from .dims import Shape, shape_parts
-from .errors import Pos, SpecError, did_you_mean, one_of
-from .expr import ExprError, evaluate, names_in
+from .symbolic import symbol
+from ..errors import Pos, SpecError, did_you_mean, one_of
+from ..spec.expressions import ExprError, evaluate, names_in
 from .layers import WORDS, FieldError, LayerError, LayerKind, lookup
-from .limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
-from .source import key_pos, value_pos
-from .spec import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
+from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
+from ..spec.source import key_pos, value_pos
+from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
 
 INPUT_PORT = -1
 
@@ -224,7 +225,7 @@ class Expander:
         if not isinstance(raw, list) or not raw:
             raise self.fail(f"'input' must be a list of sizes, got {raw!r}", pos,
                             hint="input: [3, 224, 224]  (channels, height, width; without the batch)")
-        return tuple(symbolic_input(item) if is_symbol_name(item, variables) else
+        return tuple(symbol(item.strip()) if is_symbol_name(item, variables) else
                      self.whole(item, variables, pos, None, "each input size", 1, MAX_SIZE) for item in raw)
 
     # --- lists, layers, groups ---------------------------------------------------------
@@ -500,30 +501,32 @@ class Expansion(namedtuple("Expansion", "nodes output variables")):
     __slots__ = ()
 
 
-def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None) -> Graph:
+def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = None, dtype: str | None = None,
+           cache: Cache | None = None) -> Graph:
     """The spec's layers with blocks and repeats instantiated, at the spec's input size or the one given.
 
-    The expansion does not depend on the input size, and a Spec keeps it, unless a block reads its input's
-    size (in_channels, in_shape): then it is kept per input size."""
+    The expansion does not depend on the input size unless a block reads its input's size (in_channels,
+    in_shape); a Cache keeps it (per input size in that case)."""
+    kept = cache.of_spec(spec) if cache is not None else SpecCache()
     expander = Expander(spec)
-    variables = spec.cache.get("variables")
-    if variables is None:
-        variables = spec.cache["variables"] = expander.variables()
+    if kept.variables is None:
+        kept.variables = expander.variables()
+    variables = kept.variables
     if input_shape is None or batch is None:
-        own_shape, own_batch = spec.cache.get("sizes") or spec.cache.setdefault("sizes", expander.sizes(variables))
+        if kept.sizes is None:
+            kept.sizes = expander.sizes(variables)
+        own_shape, own_batch = kept.sizes
         input_shape = own_shape if input_shape is None else input_shape
         batch = own_batch if batch is None else batch
-    input_shape = tuple(symbolic_input(size) if isinstance(size, str) else size for size in input_shape)
-    sized = any(block.reads_input for block in spec.blocks.values())
-    key = ("expansion", input_shape) if sized else "expansion"
-    expansion = spec.cache.get(key)
-    if expansion is None:
-        if sized and len(spec.cache) > 32:  # a sweep over input sizes keeps the most recent expansions
-            for old in [k for k in spec.cache if isinstance(k, tuple)][:16]:
-                del spec.cache[old]
-        expansion = spec.cache[key] = expander.expand(variables, input_shape if sized else None)
+    input_shape = tuple(symbol(size.strip()) if isinstance(size, str) else size for size in input_shape)
     if dtype is not None and dtype_name(dtype) is None:
         raise SpecError(f"unknown dtype {dtype!r}", file=spec.file, hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
+    sized = any(block.reads_input for block in spec.blocks.values())
+    key = input_shape if sized else None
+    expansion = kept.expansions.get(key)
+    if expansion is None:
+        expansion = expander.expand(variables, input_shape if sized else None)
+        kept.keep_expansion(key, expansion)
     return Graph(spec=spec, input_shape=input_shape, batch=batch, dtype=dtype_name(dtype) or spec.dtype,
                  nodes=expansion.nodes, output=expansion.output)
 
@@ -531,9 +534,3 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
 def is_symbol_name(raw: Any, variables: dict[str, Any]) -> bool:
     """An input size written as a name that is not one of the spec's vars: a symbol (`input: [3, H, W]`)."""
     return isinstance(raw, str) and raw.strip().isidentifier() and raw.strip() not in variables
-
-
-def symbolic_input(name: str) -> Any:
-    from .symbolic import symbol
-
-    return symbol(name.strip())

@@ -11,8 +11,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from .errors import ExprError
-from .limits import MAX_DENOMINATOR, MAX_LITERAL_DIGITS, MAX_MAGNITUDE
+from ..errors import ExprError
+from ..limits import MAX_DENOMINATOR, MAX_LITERAL_DIGITS, MAX_MAGNITUDE
 
 SI_SUFFIXES = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _DIGITS = frozenset("0123456789")

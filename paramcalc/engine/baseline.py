@@ -10,8 +10,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .budget import FIGURES, figures_of
-from .errors import SpecError
+from ..errors import SpecError
+from ..spec.budget import FIGURES, figures_of
+from .analysis import analyze, require_concrete
+from .specs import loads_spec
 
 REPORT_SCHEMAS = ("paramcalc.report/1", "paramcalc.check/1")
 
@@ -45,10 +47,7 @@ class Baseline:
         text = _git_show(self.ref, Path(spec_path))
         if text is None:
             return None
-        from .analysis import analyze, require_concrete
-        from .spec import load_spec
-
-        spec = load_spec(text, file=f"{self.ref}:{spec_path}")
+        spec = loads_spec(text, file=f"{self.ref}:{spec_path}")
         return figures_of(require_concrete(analyze(spec), "check", spec).totals)
 
 

@@ -10,23 +10,13 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ...errors import LayerError
 from ..dims import Dim, Shape, format_shape
 from ..receptive import Window
-from .fields import Field
+from .fields import SpecField
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-
-class LayerError(ValueError):
-    """A layer cannot take the input it was given; `field` names the spec field to point at."""
-
-    def __init__(self, message: str, hint: str | None = None, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.field = field
 
 
 class TorchCall(namedtuple("TorchCall", "module args kwargs", defaults=((), None))):
@@ -45,11 +35,10 @@ class TorchCall(namedtuple("TorchCall", "module args kwargs", defaults=((), None
 class LayerKind:
     kind: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()  # other names the kind answers to
-    category: ClassVar[str]  # conv, linear, pool, norm, activation, merge, reshape, regularizer
     summary: ClassVar[str]
     flops_formula: ClassVar[str] = "0"
     torch_name: ClassVar[str] = ""  # the PyTorch module (or function) with the same semantics
-    fields: ClassVar[tuple[Field, ...]] = ()
+    fields: ClassVar[tuple[SpecField, ...]] = ()
     primary: ClassVar[str | None] = None  # the field `- kind: value` sets
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int] = 1
@@ -57,8 +46,6 @@ class LayerKind:
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():
             setattr(self, name, value)
-        # input shape(s) -> this layer's figures (paramcalc.analysis): one object serves every identical layer
-        self.known_figures: dict[Any, tuple] = {}
 
     if TYPE_CHECKING:  # the fields are attributes set from the spec: out, kernel, stride, ...
         def __getattr__(self, name: str) -> Any: ...

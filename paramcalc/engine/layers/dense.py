@@ -5,18 +5,17 @@ from __future__ import annotations
 from ..dims import Dim, Shape, divides, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Bool, Field, Int, Real
+from .fields import Bool, SpecField, Int, Real
 
 
 @register
 class Linear(LayerKind):
     kind = "linear"
     aliases = ("fc", "dense")
-    category = "linear"
     torch_name = "nn.Linear"
     summary = "fully connected: every output is a weighted sum of every input feature (last dimension)"
     flops_formula = "2·MACs + (bias ? out·rows : 0); MACs = in·out·rows"
-    fields = (Field("out", Int(), doc="output features"), Field("bias", Bool(), True))
+    fields = (SpecField("out", Int(), doc="output features"), SpecField("bias", Bool(), True))
     primary = "out"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -53,7 +52,6 @@ class Linear(LayerKind):
 
 
 class _Norm(LayerKind):
-    category = "norm"
 
     def channels(self, inputs: list[Shape]) -> Dim:
         if not inputs[0]:
@@ -69,10 +67,10 @@ class BatchNorm(_Norm):
     summary = "normalise each channel with running statistics, then scale and shift"
     flops_formula = "2 per element (scale and shift, statistics folded)"
     fields = (
-        Field("eps", Real(minimum=0, maximum=1), 1e-5),
-        Field("momentum", Real(minimum=0, maximum=1), 0.1),
-        Field("affine", Bool(), True, doc="learn a scale and a shift per channel"),
-        Field("track_running_stats", Bool(), True, doc="keep running mean and variance (buffers)"),
+        SpecField("eps", Real(minimum=0, maximum=1), 1e-5),
+        SpecField("momentum", Real(minimum=0, maximum=1), 0.1),
+        SpecField("affine", Bool(), True, doc="learn a scale and a shift per channel"),
+        SpecField("track_running_stats", Bool(), True, doc="keep running mean and variance (buffers)"),
     )
 
     def params(self, inputs: list[Shape]) -> Dim:
@@ -106,9 +104,9 @@ class LayerNorm(_Norm):
     summary = "normalise each position over its channels (a vector: over its features)"
     flops_formula = "5 per element (mean, centre, square, sum, normalise) + 2 with affine"
     fields = (
-        Field("eps", Real(minimum=0, maximum=1), 1e-5),
-        Field("affine", Bool(), True, doc="elementwise_affine: a scale per channel"),
-        Field("bias", Bool(), True, doc="a shift per channel (with affine)"),
+        SpecField("eps", Real(minimum=0, maximum=1), 1e-5),
+        SpecField("affine", Bool(), True, doc="elementwise_affine: a scale per channel"),
+        SpecField("bias", Bool(), True, doc="a shift per channel (with affine)"),
     )
 
     def params(self, inputs: list[Shape]) -> Dim:
@@ -133,9 +131,9 @@ class GroupNorm(_Norm):
     summary = "normalise groups of channels at each sample, then scale and shift per channel"
     flops_formula = "5 per element + 2 with affine"
     fields = (
-        Field("groups", Int()),
-        Field("eps", Real(minimum=0, maximum=1), 1e-5),
-        Field("affine", Bool(), True),
+        SpecField("groups", Int()),
+        SpecField("eps", Real(minimum=0, maximum=1), 1e-5),
+        SpecField("affine", Bool(), True),
     )
     primary = "groups"
 
@@ -163,10 +161,10 @@ class LocalResponseNorm(_Norm):
     summary = "divide each value by a power of the sum of squares over `size` neighbouring channels"
     flops_formula = "2·size + 3 per element (squares and sums over the window, scale, power, divide)"
     fields = (
-        Field("size", Int(), doc="neighbouring channels"),
-        Field("alpha", Real(), 1e-4),
-        Field("beta", Real(), 0.75),
-        Field("k", Real(), 1.0),
+        SpecField("size", Int(), doc="neighbouring channels"),
+        SpecField("alpha", Real(), 1e-4),
+        SpecField("beta", Real(), 0.75),
+        SpecField("k", Real(), 1.0),
     )
     primary = "size"
 
@@ -184,7 +182,7 @@ class Scale(_Norm):
     torch_name = "a learnable C x 1 x 1 parameter multiplied in (ConvNeXt's layer_scale)"
     summary = "multiply each channel by a learned factor (layer scale), initialised to `init`"
     flops_formula = "1 per element"
-    fields = (Field("init", Real(), 1.0, doc="initial value of the factors (ConvNeXt: 1e-6)"),)
+    fields = (SpecField("init", Real(), 1.0, doc="initial value of the factors (ConvNeXt: 1e-6)"),)
     primary = "init"
 
     def params(self, inputs: list[Shape]) -> Dim:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections import namedtuple
 from fractions import Fraction
 
-from .errors import Pos, SpecError, did_you_mean, one_of
-from .expr import names_in
-from .gcpause import paused_gc
-from .layers import ALIASES, REGISTRY, lookup
+from ..errors import Pos, SpecError, did_you_mean, one_of
+from .expressions import names_in
 from .source import YList, key_pos, load_yaml, read_text, value_pos
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
 
 # A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots.
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
@@ -157,7 +155,7 @@ class BlockDef:
 
 
 class Spec:
-    """A validated spec. `cache` keeps what is derived from it (expansion, results), which never changes."""
+    """A validated spec: every part as written, with where it stands in the file."""
 
     def __init__(self, file: str, name: str, input: Any, input_pos: Pos, batch: Any = 1,
                  batch_pos: Pos | None = None, dtype: str = "float32", description: str = "") -> None:
@@ -171,61 +169,52 @@ class Spec:
         self.output: str | None = None
         self.output_pos: Pos | None = None
         self.budget: dict[str, tuple[int, Pos]] = {}  # figure -> (limit, where declared)
-        self.cache: dict[Any, Any] = {}  # the expansion and the spec's own sizes (paramcalc.graph)
-        self.results: dict[tuple, Any] = {}  # (input shape, batch, dtype) -> Analysis (paramcalc.analysis)
 
     def __repr__(self) -> str:
         return f"Spec({self.name!r}, file={self.file!r}, {len(self.layers)} layers)"
 
 
-class SpecFile(os.PathLike):
-    """A spec named on the command line: always a file. (To load_spec a string is a path only when it ends
-    in .yaml or .yml; any other string is YAML text, which a file named 'model.spec' is not.)"""
+class Kinds(namedtuple("Kinds", "lookup names")):
+    """The layer kinds a spec may use, handed to the reader by the engine that registered them (this stage
+    does not import the engine): `lookup(name)` gives a kind's class by its name or an alias (or None), with
+    its `fields`, `field_names()` and `primary`; `names` lists every name and alias, for did-you-mean."""
 
-    __slots__ = ("path",)
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __fspath__(self) -> str:
-        return self.path
-
-    __str__ = __fspath__
+    __slots__ = ()
 
 
-def load_spec(source: str | os.PathLike | dict, *, file: str | None = None) -> Spec:
-    """Read a spec from a path, YAML text, or an already-loaded mapping."""
-    with paused_gc():  # one pause for the whole: the collector would run between two pauses
-        return _load_spec(source, file)
-
-
-def _load_spec(source: str | os.PathLike | dict, file: str | None) -> Spec:
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
-                                           and source.strip().endswith((".yaml", ".yml"))):
-        path = os.fspath(source)
-        file = file or ("<stdin>" if path == "-" else path)
-        try:
-            text = read_text(path)
-        except SpecError as err:
-            err.file = file
-            raise
-        data = load_yaml(text, file)
-    elif isinstance(source, str):
-        file = file or "<string>"
-        data = load_yaml(source, file)
-    else:
-        file = file or "<dict>"
-        data = source
+def load_spec(path: str | os.PathLike, kinds: Kinds, *, file: str | None = None) -> Spec:
+    """Read a spec file ('-' is standard input)."""
+    path = os.fspath(path)
+    file = file or ("<stdin>" if path == "-" else path)
     try:
-        return _SpecReader(file).spec(data)
+        text = read_text(path)
+    except SpecError as err:
+        err.file = file
+        raise
+    return loads_spec(text, kinds, file=file)
+
+
+def loads_spec(text: str, kinds: Kinds, *, file: str | None = None) -> Spec:
+    """Read a spec from YAML text."""
+    file = file or "<string>"
+    return spec_from_dict(load_yaml(text, file), kinds, file=file)
+
+
+def spec_from_dict(data: Any, kinds: Kinds, *, file: str | None = None) -> Spec:
+    """Validate a spec already read into Python values (a mapping from YAML, or one built in Python)."""
+    file = file or "<dict>"
+    try:
+        return _SpecReader(file, kinds).spec(data)
     except SpecError as err:
         err.located(file=file)
         raise
 
 
 class _SpecReader:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, kinds: Kinds) -> None:
         self.file = file
+        self.lookup = kinds.lookup
+        self.kind_names = kinds.names
         self.block_names: set[str] = set()
         self.known_kinds: set[str] = set()  # kinds checked already
         self.block: str | None = None  # the block being read, for messages
@@ -309,7 +298,7 @@ class _SpecReader:
 
     def block_def(self, name: str, body: Any, pos: Pos) -> BlockDef:
         self.check_name(name, pos, "block")
-        if lookup(name) is not None:
+        if self.lookup(name) is not None:
             raise self.fail(f"block '{name}' has the name of a built-in layer kind", pos,
                             hint=f"give the block another name, e.g. '{name}_block'")
         if not isinstance(body, dict) or "layers" not in body:
@@ -346,8 +335,8 @@ class _SpecReader:
             return kind
         if not isinstance(kind, str) or not kind:
             raise self.fail(f"a layer kind must be a name, got {kind!r}", where(), layer=label)
-        if lookup(kind) is None and kind not in self.block_names:
-            names = [*REGISTRY, *ALIASES, *self.block_names]
+        if self.lookup(kind) is None and kind not in self.block_names:
+            names = [*self.kind_names, *self.block_names]
             raise self.fail(f"unknown layer kind '{kind}'", where(), layer=label,
                             hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
                             + (one_of(self.block_names) or "none"))
@@ -422,7 +411,7 @@ class _SpecReader:
     def check_fields(self, layer: LayerSpec, label: str | None) -> None:
         """Field names are checked here, with their line; their values at expansion."""
         args = layer.args
-        kind = lookup(layer.kind)  # type: ignore[arg-type]
+        kind = self.lookup(layer.kind)
         if kind is None:  # a block: its arguments are checked against its definition at expansion
             if args is not None and not isinstance(args, dict):
                 raise self.fail(f"arguments of block '{layer.kind}' must be a mapping", layer.args_pos, layer=label,

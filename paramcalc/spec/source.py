@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from .errors import Pos, SpecError
-from .limits import MAX_FILE_BYTES, MAX_LITERAL_DIGITS, MAX_YAML_ALIASES, MAX_YAML_NESTING, MAX_YAML_NODES
-from .errors import ExprError
+from ..errors import Pos, SpecError
+from ..limits import MAX_FILE_BYTES, MAX_LITERAL_DIGITS, MAX_YAML_ALIASES, MAX_YAML_NESTING, MAX_YAML_NODES
+from ..errors import ExprError
 from .literals import read_decimal
 
 try:  # libyaml's parser and composer are several times faster and keep the same marks

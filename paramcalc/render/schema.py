@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from .budget import FIGURES
-from .layers import ALIASES, REGISTRY, LayerKind
-from .layers.fields import EXPRESSION
-from .spec import DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
+from ..spec.budget import FIGURES
+from ..engine.layers import ALIASES, REGISTRY, LayerKind
+from ..engine.layers.fields import EXPRESSION
+from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
 

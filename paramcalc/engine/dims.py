@@ -1,23 +1,21 @@
 """Dimensions: the values a shape is made of.
 
 A `Dim` is a Python int, or, when the input's sizes are names (`--input 3xHxW`), a
-paramcalc.symbolic.SymbolicSize. The layer formulas are written with ordinary operators
+paramcalc.engine.symbolic.SymbolicSize. The layer formulas are written with ordinary operators
 (`+ - * //`) and the helpers below, so the same code serves both. Anything that has to
 *decide* on a size (is it positive? do two sizes agree?) goes through a helper here: for
-an int it is a comparison; for a symbolic size it becomes a condition on the input's
-symbols. The symbolic module is imported only when a symbolic size reaches a helper.
+an int it is a comparison; for a symbolic size it becomes a condition on the input's symbols.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, Union
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+from .symbolic import SymbolicSize, gcd_of, require_divisible, require_equal, require_positive
 
-Dim = int  # or a SymbolicSize: annotated as int so the concrete path reads as what it is
-Shape = tuple
+Dim = Union[int, SymbolicSize]
+Shape = tuple  # of Dim: one sample's sizes, without the batch
 
 
 def ceildiv(numerator: Dim, denominator: Dim) -> Dim:
@@ -34,32 +32,24 @@ def is_concrete(size: Any) -> bool:
 def is_positive(size: Dim) -> bool:
     if type(size) is int:
         return size >= 1
-    from .symbolic import require_positive
-
     return require_positive(size)  # type: ignore[arg-type]
 
 
 def same(a: Dim, b: Dim) -> bool:
     if type(a) is int and type(b) is int:
         return a == b
-    from .symbolic import require_equal
-
     return require_equal(a, b)
 
 
 def divides(divisor: Dim, value: Dim) -> bool:
     if type(divisor) is int and type(value) is int:
         return value % divisor == 0
-    from .symbolic import require_divisible
-
     return require_divisible(divisor, value)  # type: ignore[arg-type]
 
 
 def gcd(size: Dim, k: int) -> Dim:
     if type(size) is int:
         return math.gcd(size, k)
-    from .symbolic import gcd_of
-
     return gcd_of(size, k)
 
 
@@ -82,13 +72,9 @@ def parse_shape(text: str) -> tuple[int | str, ...] | None:
     return tuple(sizes)
 
 
-def format_dim(size: Dim) -> str:
-    return str(size)
-
-
 def format_shape(shape: Shape, sep: str = "x") -> str:
     if not shape:
         return "scalar"
     if not all(type(size) is int for size in shape):
         sep = f" {sep} "  # formulas read better spaced: 2048 x ceil(H/32) x ceil(W/32)
-    return sep.join(format_dim(size) for size in shape)
+    return sep.join(str(size) for size in shape)

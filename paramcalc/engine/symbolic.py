@@ -14,23 +14,24 @@ make MACs and FLOPs polynomials, whose leading term (resnet50: ≈ 81,456·H·W)
 Where a layer has to decide on a symbolic size (is the map at least one pixel? do two branches agree?),
 the helpers in paramcalc.dims call `require_positive`, `require_equal` or `require_divisible` here,
 which answer for every size at once when they can and otherwise record a condition on the input
-symbols ("H >= 32", "H divisible by 32") that the analysis reports. A question that has no answer
+symbols ("H >= 32", "H divisible by 32"), collected by the analysis through `collecting()`. A question that has no answer
 of that form (two different symbols that must agree) raises a LayerError naming the layer.
 
-Only a spec with a symbol in its input loads this module; concrete sizes stay Python ints.
+Concrete sizes stay Python ints.
 """
 
 from __future__ import annotations
 
 import math
 from collections import namedtuple
+from contextlib import contextmanager
+from contextvars import ContextVar
 from fractions import Fraction
 
-from .layers.base import LayerError
+from typing import Any, Callable, Iterable, Iterator
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable, Iterable
+from ..errors import LayerError
+
 
 _LARGE = 1 << 62  # beyond any size a spec allows (limits.MAX_SIZE)
 
@@ -377,14 +378,25 @@ class Condition(namedtuple("Condition", "symbol kind bound")):
         return f"{name} mod {modulus} in {{{', '.join(map(str, sorted(residues)))}}}"
 
 
-_pending: list[Condition] = []
+_collector: ContextVar[list[Condition] | None] = ContextVar("paramcalc_conditions", default=None)
 
 
-def take_conditions() -> list[Condition]:
-    """The conditions recorded since the last call (the analysis asks after each layer)."""
-    taken = list(_pending)
-    _pending.clear()
-    return taken
+@contextmanager
+def collecting() -> Iterator[list[Condition]]:
+    """The conditions the sizes must meet, recorded while the block runs (the analysis wraps each layer):
+    `with collecting() as conditions: ...`. Outside such a block, a condition is not recorded."""
+    found: list[Condition] = []
+    token = _collector.set(found)
+    try:
+        yield found
+    finally:
+        _collector.reset(token)
+
+
+def _record(condition: Condition) -> None:
+    found = _collector.get()
+    if found is not None:
+        found.append(condition)
 
 
 def _one_symbol(value: SymbolicSize, what: str) -> str:
@@ -415,7 +427,7 @@ def require_positive(value: SymbolicSize) -> bool:
         else:
             low = middle + 1
     if low > 1:
-        _pending.append(Condition(name, "min", low))
+        _record(Condition(name, "min", low))
     return True
 
 
@@ -439,7 +451,7 @@ def _residue_condition(name: str, period: int, holds: Callable[[int], bool]) -> 
         if period % modulus == 0:
             residues = frozenset(r % modulus for r in good)
             if all((r % modulus in residues) == (r in good) for r in range(period)):
-                _pending.append(Condition(name, "mod", (modulus, residues)))
+                _record(Condition(name, "mod", (modulus, residues)))
                 return True
     raise AssertionError("the period itself always describes the set")  # pragma: no cover
 
@@ -476,7 +488,7 @@ def _finitely_often(difference: SymbolicSize, name: str, what: str) -> bool:
                       if difference.evaluate({name: size}) == 0)
     if not meets:
         return False
-    _pending.append(Condition(name, "in", meets))
+    _record(Condition(name, "in", meets))
     return True
 
 

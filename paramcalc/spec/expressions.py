@@ -22,9 +22,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from .errors import ExprError, Problem, did_you_mean
+from ..errors import ExprError, Problem, did_you_mean
 from .literals import SI_SUFFIXES, bounded, exact, read_decimal, read_number, shorten
-from .limits import (MAX_EXPRESSION_CHARS, MAX_EXPRESSION_NESTING, MAX_LITERAL_DIGITS, MAX_POWER_EXPONENT,
+from ..limits import (MAX_EXPRESSION_CHARS, MAX_EXPRESSION_NESTING, MAX_LITERAL_DIGITS, MAX_POWER_EXPONENT,
                      MAX_ROUND_DIGITS)
 
 _SYNTAX_HINT = "write a number (64, 1e6, 25M) or arithmetic on names (planes * 4)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, ceildiv, divides, format_shape, is_concrete, numel, same
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Axis, Field, Int
+from .fields import Axis, SpecField, Int
 
 
 def sample_axis(axis: int, rank: int, kind: str) -> int:
@@ -20,11 +20,10 @@ def sample_axis(axis: int, rank: int, kind: str) -> int:
 class Concat(LayerKind):
     kind = "concat"
     aliases = ("cat",)
-    category = "merge"
     torch_name = "torch.cat"
     summary = "join inputs along the channels (DenseNet, Inception); other sizes must agree"
     flops_formula = "0"
-    fields = (Field("dim", Axis(), 1),)
+    fields = (SpecField("dim", Axis(), 1),)
     min_inputs, max_inputs = 2, 1_000
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -65,7 +64,6 @@ def broadcast(inputs: list[Shape], kind: str) -> Shape:
 
 
 class _Arithmetic(LayerKind):
-    category = "merge"
     min_inputs, max_inputs = 2, 1_000
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -101,10 +99,9 @@ class Multiply(_Arithmetic):
 @register
 class Flatten(LayerKind):
     kind = "flatten"
-    category = "reshape"
     torch_name = "nn.Flatten"
     summary = "merge dimensions start_dim..end_dim into one (C x H x W -> C·H·W)"
-    fields = (Field("start_dim", Axis(), 1), Field("end_dim", Axis(), -1))
+    fields = (SpecField("start_dim", Axis(), 1), SpecField("end_dim", Axis(), -1))
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         shape = inputs[0]
@@ -121,10 +118,9 @@ class Flatten(LayerKind):
 @register
 class ChannelShuffle(LayerKind):
     kind = "channel_shuffle"
-    category = "reshape"
     torch_name = "nn.ChannelShuffle"
     summary = "interleave the channels of `groups` groups (ShuffleNet)"
-    fields = (Field("groups", Int()),)
+    fields = (SpecField("groups", Int()),)
     primary = "groups"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -141,10 +137,9 @@ class ChannelShuffle(LayerKind):
 class ChannelSplit(LayerKind):
     kind = "channel_split"
     aliases = ("chunk",)
-    category = "reshape"
     torch_name = "torch.chunk(x, parts, dim=1)[take]"
     summary = "cut the channels into `parts` chunks and keep chunk `take` (ShuffleNet v2)"
-    fields = (Field("take", Int(minimum=0), doc="which chunk, from 0"), Field("parts", Int(), 2))
+    fields = (SpecField("take", Int(minimum=0), doc="which chunk, from 0"), SpecField("parts", Int(), 2))
     primary = "take"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:

@@ -1,0 +1,285 @@
+"""Graph -> one record per layer and group, and the model's totals. Prints nothing.
+
+The analysis walks the nodes in spec order (every layer's inputs come before it): each layer's figures
+follow from its input shapes (identical layers share one object, so a repeated block is worked out once),
+its receptive field from its inputs' fields. A group's record sums its layers, and the totals sum the
+model's top level, each in its own step once every layer has its record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+from typing import Any
+
+from ..errors import LayerError, SpecError
+from ..limits import MAX_TENSOR_SIZE
+from ..spec.format import Spec
+from .cache import Cache
+from .dims import Shape, is_concrete, numel, parse_shape
+from .graph import INPUT_PORT, Graph, Node, expand
+from .receptive import Pair, ReceptiveField, Window, merge
+from .records import Analysis, Conditions, LayerRecord, Totals, without_training_shapes
+from .specs import as_spec
+from .symbolic import collecting, strongest
+
+
+class Figures(namedtuple("Figures", "shape params buffers macs flops elements window reads_whole_map map_size")):
+    """One layer's figures for one sample, at one input shape. window is its receptive-field step (None: it
+    moves the field on as an element-wise layer does); map_size the (height, width) of a feature-map output."""
+
+    __slots__ = ()
+
+
+_UNIT_WINDOW = Window((1, 1), (1, 1), (0, 0))
+_SUMMED = ("params", "trainable", "buffers", "macs", "flops", "activations")
+
+
+def analyze(source: str | os.PathLike | dict | Spec | Graph, *, input: str | Shape | None = None,
+            batch: int | None = None, dtype: str | None = None, depth: int | None = None,
+            input_shape: Shape | None = None, cache: Cache | None = None) -> Analysis:
+    """Analyse a spec given as a path, YAML text (a string with a line break), a mapping, a loaded Spec or
+    an expanded Graph.
+
+    The options are the command line's: `input` ('3x299x299', '3xHxW' or a tuple; `input_shape` is the same),
+    `batch`, `dtype` (float32, fp16, ...) and `depth` (records of the first `depth` levels only; the totals
+    always cover the whole model). A `cache` keeps expansions, figures and results between calls.
+    """
+    if input is not None:
+        input_shape = parse_shape(input) if isinstance(input, str) else tuple(input)
+        if input_shape is None:
+            raise SpecError(f"input {input!r} is not a shape like 3x224x224 (or 3xHxW)")
+    if isinstance(source, Graph):
+        result = Analyzer(source, cache).run()
+    else:
+        result = _analyze_spec(as_spec(source), input_shape, batch, dtype, cache)
+    if depth is not None:
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise SpecError(f"depth must be a whole number of at least 1, got {depth!r}", file=result.file)
+        return result.to_depth(depth)
+    return result
+
+
+def _analyze_spec(spec: Spec, input_shape: Shape | None, batch: int | None, dtype: str | None,
+                  cache: Cache | None) -> Analysis:
+    key = (input_shape and tuple(input_shape), batch, dtype)
+    kept = cache.of_spec(spec) if cache is not None else None
+    if kept is not None and key in kept.results:
+        return kept.results[key]
+    try:
+        result = Analyzer(expand(spec, input_shape, batch, dtype, cache), cache).run()
+    except SpecError as err:
+        err.located(file=spec.file)
+        raise
+    if kept is not None:
+        kept.keep_result(key, result)
+    return result
+
+
+def require_concrete(result: Analysis, task: str, spec: Spec | None = None) -> Analysis:
+    """The result, or a SpecError when its input is symbolic and `task` needs numbers.
+
+    With the spec, the sizes came from its `input:` line (the message points there); without it, from --input.
+    """
+    if result.symbols:
+        from .dims import format_shape
+
+        hint = ("write numbers in the spec's 'input:', e.g. input: [3, 224, 224]" if spec is not None else
+                "give the sizes with --input, e.g. --input 3x224x224")
+        raise SpecError(f"{task} needs concrete input sizes, but the input is {format_shape(result.input_shape)}",
+                        pos=spec.input_pos if spec is not None else None, file=result.file,
+                        hint=hint + " (paramcalc show --at evaluates the formulas at given sizes)")
+    return result
+
+
+def port_shape(result: Analysis, graph: Graph, port: int) -> Shape:
+    """The per-sample shape a port carries: the model's input or a layer's output."""
+    return graph.input_shape if port == INPUT_PORT else result.records[port].shape
+
+
+def port_field(result: Analysis, graph: Graph, port: int) -> ReceptiveField | None:
+    """The receptive field at a port."""
+    return ReceptiveField.of_input(graph.input_shape) if port == INPUT_PORT else result.records[port].rf
+
+
+class Analyzer:
+    """One analysis of one graph. With symbolic input sizes, it also collects the conditions the sizes must
+    meet, and leaves out a receptive field that would depend on the input size."""
+
+    def __init__(self, graph: Graph, cache: Cache | None = None) -> None:
+        self.graph, self.cache = graph, cache
+        self.symbolic = not all(is_concrete(size) for size in graph.input_shape)
+        count = len(graph.nodes)
+        self.shapes: list[Any] = [None] * count + [graph.input_shape]  # by port: INPUT_PORT (-1) is the last
+        self.fields: list[ReceptiveField | None] = [None] * count + [ReceptiveField.of_input(graph.input_shape)]
+        self.known: dict[tuple, Figures] = {}  # (layer object, input shapes) -> figures, in this analysis
+        self.conditions: list[tuple[Any, str]] = []
+        self.training_conditions: list[tuple[Any, str]] = []
+        self.reference: Analysis | None = None  # the analysis at the spec's own size, for train-only layers
+        self.not_run: list[str] = []  # train-only layers that cannot take this input size, and why
+
+    def run(self) -> Analysis:
+        graph = self.graph
+        records: list[LayerRecord | None] = [None] * len(graph.nodes)
+        for node in graph.nodes:
+            if node.layer is not None:
+                records[node.index] = self.layer_record(node)
+        self.add_groups(records)
+        layers = [record for record in records if record is not None]
+        totals = self.totals([record for record in layers if record.depth == 0], len(self.graph.nodes) - sum(
+            record.is_group for record in layers))
+        conditions = tuple(strongest(self.conditions))
+        inference = {condition for condition, _ in conditions}  # training needs these and any stronger
+        training = tuple(pair for pair in strongest(self.conditions + self.training_conditions)
+                         if pair[0] not in inference)
+        spec = graph.spec
+        final = tuple(layers)
+        return Analysis(name=spec.name, file=spec.file, input_shape=graph.input_shape, batch=graph.batch,
+                        dtype=graph.dtype, dtype_bytes=graph.dtype_bytes, description=spec.description,
+                        records=without_training_shapes(final) if self.not_run else final, totals=totals,
+                        conditions=conditions, training_conditions=training, not_run=tuple(self.not_run))
+
+    # --- one layer ----------------------------------------------------------------------------------------
+    def layer_record(self, node: Node) -> LayerRecord:
+        ports = node.inputs
+        inputs = [self.shapes[port] for port in ports]
+        figures = self.train_only_figures(node, inputs) if node.train_only else self.figures(node, inputs)
+        self.shapes[node.index] = figures.shape
+        self.fields[node.index] = self.field(ports, figures, inputs)
+        batch = self.graph.batch
+        runs = not node.train_only  # a layer that runs only in training does no work at inference
+        return LayerRecord(
+            name=node.name, depth=node.depth, kind=node.kind, is_group=False, inputs=node.input_names,
+            shape=figures.shape, params=figures.params, trainable=0 if node.frozen else figures.params,
+            buffers=figures.buffers, macs=figures.macs * batch if runs else 0,
+            flops=figures.flops * batch if runs else 0, activations=figures.elements * batch if runs else 0,
+            rf=self.fields[node.index], line=node.pos.line, parent=node.parent, train_only=node.train_only)
+
+    def figures(self, node: Node, inputs: list[Shape]) -> Figures:
+        """The layer's figures at these input shapes, worked out once per layer object and shapes (and kept by
+        a cache, if there is one); with symbolic sizes, the conditions they put on the input are collected."""
+        layer = node.layer
+        key = (layer, tuple(inputs))
+        figures = self.known.get(key)
+        if figures is not None:
+            return figures
+        kept = self.cache.figures(layer) if self.cache is not None and not self.symbolic else None
+        figures = kept.get(key[1]) if kept is not None else None
+        if figures is None:
+            with collecting() as found:
+                figures = self.work_out(node, inputs)
+            conditions = self.training_conditions if node.train_only else self.conditions
+            conditions.extend((condition, node.name) for condition in found)
+            if kept is not None:
+                Cache.keep_figures(kept, key[1], figures)
+        if not self.symbolic:  # a symbolic layer's conditions are found again wherever it is used
+            self.known[key] = figures
+        return figures
+
+    def work_out(self, node: Node, inputs: list[Shape]) -> Figures:
+        layer: Any = node.layer
+        try:
+            shape = layer.output_shape(inputs)
+            for size in shape:
+                if type(size) is int and size > MAX_TENSOR_SIZE:
+                    raise LayerError(f"the output size {size:,} is more than PyTorch's largest ({MAX_TENSOR_SIZE:,})",
+                                     hint="check what doubles the channels: a concat of a layer with itself, "
+                                          "inside a repeat, grows without bound")
+            window = layer.window(inputs, shape)
+            return Figures(shape=shape, params=layer.params(inputs), buffers=layer.buffers(inputs),
+                           macs=layer.macs(inputs, shape), flops=layer.flops(inputs, shape), elements=numel(shape),
+                           window=None if window == _UNIT_WINDOW else window,
+                           reads_whole_map=layer.reads_whole_map(),
+                           map_size=(shape[1], shape[2]) if len(shape) == 3 else None)
+        except LayerError as err:
+            hint = err.hint
+            if node.train_only:
+                hint = ("this layer runs only in training: at this input size training fails, although inference "
+                        "would run (paramcalc needs its shapes to count its parameters)" + (f"; {hint}" if hint else ""))
+            raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
+                            hint=hint, file=self.graph.spec.file) from None
+
+    def train_only_figures(self, node: Node, inputs: list[Shape]) -> Figures:
+        """A layer that runs only in training: its figures, or, when it cannot take this input size (an auxiliary
+        head on a small input, which inference never runs), no shape and the parameters and buffers it has at the
+        spec's own input size, which is the size its module is built for."""
+        error: SpecError | None = None
+        if None not in inputs:
+            try:
+                return self.figures(node, inputs)
+            except SpecError as err:
+                error = err
+        reference = self.reference_analysis(error)
+        record = reference.records[node.index]
+        if record.name != node.name or record.shape is None:
+            raise error or SpecError("paramcalc cannot size this layer", layer=node.name)
+        if error is not None:
+            self.not_run.append(f"{node.name}: {error.message}")
+        return Figures(None, record.params, record.buffers, 0, 0, 0, None, False, None)
+
+    def reference_analysis(self, error: SpecError | None) -> Analysis:
+        if self.reference is None:
+            own = expand(self.graph.spec, cache=self.cache)
+            if own.input_shape == self.graph.input_shape or not all(is_concrete(size) for size in own.input_shape):
+                raise error or SpecError("paramcalc cannot size this layer")
+            try:
+                self.reference = Analyzer(own, self.cache).run()
+            except SpecError:
+                raise error or SpecError("paramcalc cannot size this layer") from None
+        return self.reference
+
+    # --- receptive fields ---------------------------------------------------------------------------------
+    def field(self, ports: tuple[int, ...], figures: Figures, inputs: list[Shape]) -> ReceptiveField | None:
+        if figures.shape is None:  # a train-only layer that cannot run at this size
+            return None
+        known = [self.fields[port] for port in ports]
+        if None in known:
+            return None
+        if len(known) > 1:
+            return merge(known, figures.map_size or known[0].map_size)  # type: ignore[arg-type, union-attr]
+        field: ReceptiveField = known[0]  # type: ignore[assignment]
+        if figures.window is None and not figures.reads_whole_map:  # element-wise: the field moves on
+            return field if figures.map_size in (None, field.map_size) else field.with_map(figures.map_size)
+        return self.field_step(field, figures.window, figures.reads_whole_map, figures.map_size)
+
+    def field_step(self, field: ReceptiveField, window: Window | None, whole: bool,
+                   map_size: Pair | None) -> ReceptiveField | None:
+        """The field after a layer with a window, or one that reads the whole map (then the map is 1x1 unless
+        the layer keeps a feature map); a flat output keeps the last map's size. With symbolic sizes, a
+        field that would depend on the input size is left out."""
+        if self.symbolic:
+            if window is not None and not all(is_concrete(size) for part in window for size in part):
+                return None
+            if whole and not all(is_concrete(size) for size in field.map_size):
+                return None
+        if window is None:
+            return field.through(Window.whole(field.map_size), map_size or (1, 1), True)
+        return field.through(window, map_size or field.map_size, whole)
+
+    # --- groups and totals --------------------------------------------------------------------------------
+    def add_groups(self, records: list[LayerRecord | None]) -> None:
+        """Each group's record: the sums of its layers' figures (a group comes before its layers, so walking
+        backwards finds every group's layers summed before the group itself)."""
+        nodes = self.graph.nodes
+        sums: dict[int, list] = {node.index: [0] * len(_SUMMED) for node in nodes if node.layer is None}
+        for node in reversed(nodes):
+            if node.layer is None:
+                record = records[node.index] = LayerRecord(
+                    node.name, node.depth, node.kind, True, node.input_names, self.shapes[node.output],
+                    *sums[node.index], rf=self.fields[node.output], line=node.pos.line, repeated=node.repeated,
+                    parent=node.parent, train_only=node.train_only)
+            else:
+                record = records[node.index]
+            if node.parent is not None:
+                total = sums[node.parent]
+                for index, name in enumerate(_SUMMED):
+                    total[index] += getattr(record, name)
+
+    def totals(self, top: list[LayerRecord], layer_count: int) -> Totals:
+        graph = self.graph
+        size = graph.dtype_bytes
+        params, trainable, buffers, macs, flops, activations = (sum(getattr(r, name) for r in top) for name in _SUMMED)
+        return Totals(params=params, trainable=trainable, buffers=buffers, macs=macs, flops=flops,
+                      param_bytes=params * size, buffer_bytes=buffers * size, activation_bytes=activations * size,
+                      input_bytes=numel(graph.input_shape) * graph.batch * size,
+                      output_shape=self.shapes[graph.output], rf=self.fields[graph.output], layers=layer_count)

@@ -1,0 +1,27 @@
+"""What `paramcalc verify` prints: one line per spec, and a table of the mismatches when there are any."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def verification_lines(path: str, result: Any) -> list[str]:
+    """result: a paramcalc.torch.verify.Verification."""
+    totals = {figure: ours for figure, (ours, _) in result.totals.items()}
+    if result.ok:
+        return [f"ok    {path}: {result.layers} layers agree with PyTorch; params {totals['params']:,} "
+                f"(trainable {totals['trainable']:,}), buffers {totals['buffers']:,}, MACs {totals['macs']:,}"]
+    count = len(result.mismatches)
+    lines = [f"FAIL  {path}: {count} mismatch{'es' * (count != 1)}"]
+    width = max(len(m.layer or "(model)") for m in result.mismatches)
+    lines.append(f"      {'layer':<{width}}  {'figure':<9} {'paramcalc':>22} {'PyTorch':>22}")
+    for m in result.mismatches:
+        lines.append(f"      {m.layer or '(model)':<{width}}  {m.figure:<9} {_figure(m.paramcalc):>22} "
+                     f"{_figure(m.torch):>22}")
+    return lines

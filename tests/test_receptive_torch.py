@@ -1,0 +1,423 @@
+"""Receptive fields against gradients: paramcalc's field of a unit against the input pixels that unit depends on.
+
+A random small network is drawn and built here directly in PyTorch (not by paramcalc.torch, which shares
+paramcalc's reading of the spec), with every weight positive, max-pooling summed over its window instead (a
+max routes the gradient to one element) and an input of ones, so a unit's gradient on the input is non-zero
+exactly where the unit depends on the input.
+
+The span of Araujo et al. (u·stride - padding to u·stride - padding + size - 1 on each axis) is an envelope:
+inside it a dilation or a stride longer than its kernel leaves holes, and pixels a floor drops at the far edge
+are not read although the span covers them. So on the drawn input every unit checked must see nothing outside
+its span clipped to the input, and on an input large enough that the edges do not matter the middle unit must
+see both ends of its span (test_receptive_fields_agree_with_gradients). A global field's units must each see
+all that the whole layer sees of the input (which is not every pixel when a stride skipped some before the
+layer read its whole map), or nothing (a unit whose window lies in the padding).
+
+Broadcast merges (a squeeze-and-excitation gate, C x 1 x 1, multiplied into or added to its map) are the
+point: every unit after one depends on the whole input, and the field moves with the full-resolution operand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import paramcalc
+
+from .conftest import require_torch
+from .networks import pair
+
+torch = require_torch()
+F = torch.nn.functional
+
+# ---------------------------------------------------------------------------------------------------------------
+# Strategies: each operation is (kind, options); the options are as written in the spec where they can be.
+
+axis_pad = st.integers(0, 2)
+kernel = st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 4)))
+conv = st.fixed_dictionaries({
+    "out": st.integers(1, 4), "kernel": kernel,
+    "stride": st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+    "padding": st.one_of(axis_pad, st.tuples(axis_pad, axis_pad),
+                         st.fixed_dictionaries({side: axis_pad for side in ("top", "bottom", "left", "right")})),
+    "dilation": st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+})
+
+
+@st.composite
+def pool(draw, dilated: bool) -> dict:
+    size = draw(kernel)
+    kh, kw = pair(size)
+    padding = draw(st.one_of(st.integers(0, min(kh, kw) // 2),
+                             st.tuples(st.integers(0, kh // 2), st.integers(0, kw // 2))))
+    options = {"kernel": size, "stride": draw(st.one_of(st.none(), st.integers(1, 3),
+                                                        st.tuples(st.integers(1, 3), st.integers(1, 3)))),
+               "padding": padding, "ceil_mode": draw(st.booleans())}
+    if dilated:
+        options["dilation"] = draw(st.one_of(st.integers(1, 2), st.tuples(st.integers(1, 2), st.integers(1, 2))))
+    else:
+        options["count_include_pad"] = draw(st.booleans())
+    return options
+
+
+@st.composite
+def same_conv(draw) -> dict:
+    """A convolution that keeps the map's size (stride 1, the dilated span padded, unevenly when it is odd)."""
+    (kh, kw), (dh, dw) = draw(st.tuples(st.integers(1, 4), st.integers(1, 4))), \
+        draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    span_h, span_w = dh * (kh - 1), dw * (kw - 1)
+    padding: Any = {"top": span_h // 2, "bottom": span_h - span_h // 2,
+                    "left": span_w // 2, "right": span_w - span_w // 2}
+    if span_h % 2 == 0 and span_w % 2 == 0:
+        padding = (span_h // 2, span_w // 2)
+    return {"out": draw(st.integers(1, 4)), "kernel": (kh, kw), "stride": 1, "padding": padding,
+            "dilation": (dh, dw)}
+
+
+gate = st.fixed_dictionaries({
+    "merge": st.sampled_from(["mul", "add"]),
+    "pool": st.sampled_from(["global_avgpool", "adaptive_avgpool"]),
+    "conv": st.booleans(),           # a 1x1 convolution on the pooled gate
+    "gate_first": st.booleans(),     # from: [gate, map] rather than [map, gate]
+})
+operation = st.one_of(
+    st.tuples(st.just("conv2d"), conv),
+    st.tuples(st.just("maxpool"), pool(dilated=True)),
+    st.tuples(st.just("avgpool"), pool(dilated=False)),
+    st.tuples(st.just("add"), same_conv()),       # x + conv(x), the conv's out set to x's channels
+    st.tuples(st.just("concat"), same_conv()),    # cat([x, conv(x)], 1)
+    st.tuples(st.just("gate"), gate),             # x * conv(pool(x)) or x + conv(pool(x)), broadcast
+    st.tuples(st.just("global"), st.sampled_from(["global_avgpool", "adaptive_avgpool"])),
+)
+network = st.fixed_dictionaries({
+    "input": st.tuples(st.integers(1, 4), st.integers(1, 24), st.integers(1, 24)),
+    "layers": st.lists(operation, min_size=1, max_size=5),
+})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The drawn network as a paramcalc spec.
+
+def _fields(options: dict) -> dict:
+    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in options.items()
+            if value is not None}
+
+
+def _pooled(kind: str) -> tuple[str, Any]:
+    return (kind, None) if kind == "global_avgpool" else (kind, {"out": 1})
+
+
+def spec_of(net: dict) -> dict:
+    layers: list[dict] = []
+    previous = "input"
+    for index, (kind, options) in enumerate(net["layers"]):
+        name = f"l{index}"
+        if kind in ("add", "concat"):
+            fields = _fields(options)
+            if kind == "add":  # a residual branch keeps the channels too
+                fields["out"] = _channels(net, index)
+            layers.append({"name": f"branch{index}", "from": previous, "conv2d": fields})
+            layers.append({"name": name, kind: None, "from": [previous, f"branch{index}"]})
+        elif kind == "gate":
+            pooled, fields = _pooled(options["pool"])
+            layers.append({"name": f"squeeze{index}", "from": previous, pooled: fields})
+            gate_name = f"squeeze{index}"
+            if options["conv"]:
+                layers.append({"name": f"excite{index}", "conv2d": {"out": _channels(net, index), "kernel": 1}})
+                gate_name = f"excite{index}"
+            operands = [gate_name, previous] if options["gate_first"] else [previous, gate_name]
+            layers.append({"name": name, options["merge"]: None, "from": operands})
+        elif kind == "global":
+            pooled, fields = _pooled(options)
+            layers.append({"name": name, pooled: fields})
+        else:
+            layers.append({"name": name, kind: _fields(options)})
+        previous = name
+    return {"name": "random", "input": list(net["input"]), "layers": layers}
+
+
+def _channels(net: dict, index: int) -> int:
+    """The channels of the map entering operation `index` (of the drawn network, without paramcalc)."""
+    channels = net["input"][0]
+    for kind, options in net["layers"][:index]:
+        if kind == "conv2d":
+            channels = options["out"]
+        elif kind == "concat":
+            channels += options["out"]
+    return channels
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The same network in PyTorch, with positive weights: every layer's output by its spec name.
+
+def _conv(x, options: dict):
+    out, padding = options["out"], options["padding"]
+    kh, kw = pair(options["kernel"])
+    if isinstance(padding, dict):
+        x = F.pad(x, (padding["left"], padding["right"], padding["top"], padding["bottom"]))
+        padding = 0
+    fan_in = x.shape[1] * kh * kw
+    weight = torch.full((out, x.shape[1], kh, kw), 1.0 / fan_in, dtype=x.dtype)
+    bias = torch.full((out,), 0.1, dtype=x.dtype)
+    return F.conv2d(x, weight, bias, stride=pair(options["stride"]), padding=pair(padding),
+                    dilation=pair(options["dilation"]))
+
+
+def _summed_maxpool(x, options: dict):
+    """MaxPool2d's windows, summed: the output size is MaxPool2d's own, each unit sums its window with positive
+    weights (a depthwise convolution of ones), so the gradient reaches every pixel of the window."""
+    kernel, dilation = pair(options["kernel"]), pair(options["dilation"])
+    stride, padding = pair(options["stride"] or options["kernel"]), pair(options["padding"])
+    with torch.no_grad():
+        reference = torch.nn.MaxPool2d(kernel, stride, padding, dilation, ceil_mode=options["ceil_mode"])(x)
+    out = reference.shape[2:]
+    extra = [max(0, (o - 1) * s + d * (k - 1) + 1 - (n + q))
+             for o, s, d, k, n, q in zip(out, stride, dilation, kernel, x.shape[2:], padding)]
+    padded = F.pad(x, (padding[1], extra[1], padding[0], extra[0]))
+    channels = x.shape[1]
+    weight = torch.ones((channels, 1, *kernel), dtype=x.dtype)
+    summed = F.conv2d(padded, weight, stride=stride, dilation=dilation, groups=channels)
+    return summed[:, :, :out[0], :out[1]]
+
+
+def _avgpool(x, options: dict):
+    return F.avg_pool2d(x, pair(options["kernel"]), pair(options["stride"] or options["kernel"]),
+                        pair(options["padding"]), options["ceil_mode"], options["count_include_pad"])
+
+
+def run_torch(net: dict, image) -> dict | None:
+    """Every layer's output by spec name; None when PyTorch refuses the network."""
+    outputs: dict = {}
+    x = image
+    try:
+        for index, (kind, options) in enumerate(net["layers"]):
+            name = f"l{index}"
+            if kind == "conv2d":
+                x = _conv(x, options)
+            elif kind == "maxpool":
+                x = _summed_maxpool(x, options)
+            elif kind == "avgpool":
+                x = _avgpool(x, options)
+            elif kind in ("add", "concat"):
+                branch = _conv(x, {**options, "out": x.shape[1]} if kind == "add" else options)
+                outputs[f"branch{index}"] = branch
+                x = x + branch if kind == "add" else torch.cat([x, branch], 1)
+            elif kind == "gate":
+                gated = F.adaptive_avg_pool2d(x, 1)
+                outputs[f"squeeze{index}"] = gated
+                if options["conv"]:
+                    gated = _conv(gated, {"out": x.shape[1], "kernel": 1, "stride": 1, "padding": 0, "dilation": 1})
+                    outputs[f"excite{index}"] = gated
+                x = x * gated if options["merge"] == "mul" else x + gated
+            elif kind == "global":
+                x = F.adaptive_avg_pool2d(x, 1)
+            outputs[name] = x
+    except (RuntimeError, ValueError):
+        return None
+    return outputs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The measurement: the input pixels a unit depends on are those where its gradient is non-zero.
+
+def seen(output, image, y: int, x: int):
+    """The input pixels (height x width, over the channels) on which unit (y, x) of the output depends.
+
+    The unit is the output's position (y, x) over all its channels (all positive, so nothing cancels): a concat's
+    channel 0 alone would see only the first operand."""
+    (gradient,) = torch.autograd.grad(output[0, :, y, x].sum(), image, retain_graph=True)
+    return gradient[0].abs().sum(0) != 0
+
+
+def extent(mask, axis: int) -> tuple[int, int] | None:
+    """The first and last index along `axis` (0 rows, 1 columns) with a pixel in the mask; None when empty."""
+    indices = torch.nonzero(mask.any(1 - axis)).flatten().tolist()
+    return (indices[0], indices[-1]) if indices else None
+
+
+def span(rf, unit: int, axis: int) -> tuple[int, int]:
+    """paramcalc's span for a unit along an axis, on the input, before clipping: Araujo et al.'s formula."""
+    start = unit * rf.stride[axis] - rf.padding[axis]
+    return start, start + rf.size[axis] - 1
+
+
+def units(height: int, width: int) -> list[tuple[int, int]]:
+    """The first unit, the last, one in the middle and the two other corners (mixing the axes)."""
+    return list(dict.fromkeys([(0, 0), (height - 1, width - 1), (height // 2, width // 2), (0, width - 1),
+                               (height - 1, 0)]))
+
+
+def check_field(name: str, rf, output, image) -> None:
+    """On the drawn input, for a few units: a unit of a field that is not global sees nothing outside its span
+    clipped to the input (nothing at all when nothing is left of it); a unit of a global field sees all that
+    the whole layer sees, or nothing (a unit whose window lies in the padding). That the whole layer sees the
+    whole input is `test_global_fields_see_every_pixel`'s."""
+    size = tuple(image.shape[2:])
+    whole = None
+    for y, x in units(*output.shape[2:]):
+        mask = seen(output, image, y, x)
+        if rf.is_global:
+            if whole is None:
+                (gradient,) = torch.autograd.grad(output.sum(), image, retain_graph=True)
+                whole = gradient[0].abs().sum(0) != 0
+            assert bool((mask == whole).all()) or not bool(mask.any()), \
+                f"{name}: unit ({y}, {x}) is global by {rf} but sees rows {extent(mask, 0)}, columns " \
+                f"{extent(mask, 1)} of the layer's rows {extent(whole, 0)}, columns {extent(whole, 1)}"
+            continue
+        for unit, axis in ((y, 0), (x, 1)):
+            start, end = span(rf, unit, axis)
+            low, high = max(start, 0), min(end, size[axis] - 1)
+            got = extent(mask, axis)
+            if low > high:
+                assert got is None, f"{name}: unit ({y}, {x}) of {rf} sees {got} on axis {axis}, outside the input"
+            else:
+                assert got is None or low <= got[0] <= got[1] <= high, \
+                    f"{name}: unit ({y}, {x}) of {rf} sees {got} on axis {axis}, outside its span [{low}, {high}]"
+
+
+def check_broadcasts(spec: dict, records: dict, image) -> None:
+    """A merge with an operand of 1 x 1 (a gate): global, moving with the full-resolution operand."""
+    for layer in spec["layers"]:
+        if not ("mul" in layer or "add" in layer) or not isinstance(layer["from"], list):
+            continue
+        merged = records[layer["name"]]
+        shapes = {name: tuple(image.shape[1:]) if name == "input" else records[name].shape for name in layer["from"]}
+        full = [name for name in layer["from"] if shapes[name][1:] == merged.shape[1:]]
+        if len(full) == len(layer["from"]):
+            continue  # a residual add
+        (operand,) = full
+        moving = ((1, 1), (0, 0)) if operand == "input" else (records[operand].rf.stride, records[operand].rf.padding)
+        assert merged.rf.is_global, f"{layer['name']}: a global gate merged in, but {merged.rf}"
+        assert (merged.rf.stride, merged.rf.padding) == moving, \
+            f"{layer['name']}: {merged.rf} does not move with {operand} (stride, padding {moving})"
+
+
+#: the most pixels (height x width) of the long input for the exact spans; a field that needs more (a stride of
+#: hundreds, from five strided layers) is left to the containment check on the drawn input
+CANVAS_BUDGET = 400_000
+
+
+def check_exact(net: dict, records: dict) -> None:
+    """The spans are not only wide enough but exact: on an input so large that the middle unit is far from every
+    edge (where padding, the holes of dilations and of strides longer than kernels, and the last pixels a floor
+    drops do not matter), the middle unit of every layer whose field is not global sees the first and the last
+    pixel of its span. The fields of such layers do not depend on the input's size, so they must not change."""
+    local: dict = {}
+    margins = [0, 0]
+    for name, record in records.items():  # in forward order, while the input stays within the budget
+        rf = record.rf
+        if rf.is_global:
+            continue
+        needed = [max(margins[axis], rf.size[axis] + rf.padding[axis] + rf.stride[axis]) for axis in (0, 1)]
+        if (net["input"][1] + 4 * needed[0]) * (net["input"][2] + 4 * needed[1]) > CANVAS_BUDGET:
+            break
+        local[name], margins = rf, needed
+    if not local:
+        return
+    lengths = [size + 4 * margin for size, margin in zip(net["input"][1:], margins)]
+    large = {**net, "input": (net["input"][0], *lengths)}
+    image = torch.ones(1, *large["input"], dtype=torch.float64, requires_grad=True)
+    outputs = run_torch(large, image)
+    assert outputs is not None
+    large_records = {record.name: record for record in paramcalc.analyze(spec_of(large)).records}
+    for name, rf in local.items():
+        other = large_records[name].rf
+        assert (other.size, other.stride, other.padding, other.is_global) == (rf.size, rf.stride, rf.padding, False), \
+            f"{name}: {rf} on the drawn input, {other} on an input of {lengths}"
+        output = outputs[name]
+        middle = [output.shape[2] // 2, output.shape[3] // 2]
+        mask = seen(output, image, *middle)
+        for axis in (0, 1):
+            start, end = span(rf, middle[axis], axis)
+            assert 0 <= start <= end < lengths[axis], f"{name}: the margin is too small for {rf}"
+            got = extent(mask, axis)
+            assert got == (start, end), f"{name}: unit {middle} of {rf} on an input of {lengths} sees {got} on " \
+                                        f"axis {axis}, not its span {(start, end)}"
+
+
+def analyzed(net: dict) -> tuple | None:
+    """(spec, records by name, outputs by name, input image) for a drawn network; None when paramcalc refuses it,
+    which PyTorch must refuse as well (and the other way round)."""
+    spec = spec_of(net)
+    image = torch.ones(1, *net["input"], dtype=torch.float64, requires_grad=True)
+    outputs = run_torch(net, image)
+    try:
+        result = paramcalc.analyze(spec)
+    except paramcalc.SpecError as err:
+        assert outputs is None, f"paramcalc refused what PyTorch runs: {err}"
+        return None
+    assert outputs is not None, "paramcalc accepted what PyTorch refuses"
+    records = {record.name: record for record in result.records}
+    assert list(records) == list(outputs)  # the spec's layer names, in forward order
+    for name, record in records.items():
+        assert (1, *record.shape) == tuple(outputs[name].shape), name
+    return spec, records, outputs, image
+
+
+def check_network(net: dict) -> dict:
+    drawn = analyzed(net)
+    if drawn is None:
+        return {}
+    spec, records, outputs, image = drawn
+    for name, record in records.items():
+        check_field(name, record.rf, outputs[name], image)
+    check_broadcasts(spec, records, image)
+    check_exact(net, records)
+    return records
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network)
+def test_receptive_fields_agree_with_gradients(net):
+    check_network(net)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Examples.
+
+def test_squeeze_and_excitation_gate_makes_every_unit_global():
+    spec = {"name": "se", "input": [8, 16, 16], "layers": [
+        {"name": "gap", "global_avgpool": None},
+        {"name": "scale", "mul": None, "from": ["input", "gap"]},
+        {"name": "gap2", "global_avgpool": None},
+    ]}
+    records = {record.name: record for record in paramcalc.analyze(spec).records}
+    scale = records["scale"]
+    assert scale.shape == (8, 16, 16)
+    assert scale.rf.is_global and scale.rf.stride == (1, 1) and scale.rf.padding == (0, 0)
+    assert records["gap"].rf.is_global and records["gap2"].rf.is_global
+
+    image = torch.ones(1, 8, 16, 16, dtype=torch.float64, requires_grad=True)
+    gap = F.adaptive_avg_pool2d(image, 1)
+    outputs = {"gap": gap, "scale": image * gap}
+    outputs["gap2"] = F.adaptive_avg_pool2d(outputs["scale"], 1)
+    for name, output in outputs.items():
+        assert (1, *records[name].shape) == tuple(output.shape)
+        for y, x in units(*output.shape[2:]):
+            assert bool(seen(output, image, y, x).all()), (name, y, x)
+
+
+def test_non_square_chain_and_gate():
+    """Rectangular kernels, strides, dilations and uneven padding on a non-square input, then a gate."""
+    conv = {"out": 4, "kernel": (3, 2), "stride": (1, 2), "dilation": 1,
+            "padding": {"top": 1, "bottom": 0, "left": 0, "right": 2}}
+    maxpool = {"kernel": (2, 3), "stride": (2, 1), "padding": (1, 1), "dilation": (1, 2), "ceil_mode": True}
+    gate = {"merge": "mul", "pool": "global_avgpool", "conv": True, "gate_first": False}
+    avgpool = {"kernel": (2, 3), "stride": (2, 1), "padding": (1, 1), "ceil_mode": True, "count_include_pad": False}
+    records = check_network({"input": (3, 11, 20), "layers": [("conv2d", conv), ("maxpool", maxpool),
+                                                               ("gate", gate), ("avgpool", avgpool)]})
+    assert records["l0"].shape == (4, 10, 11)  # (11 + 1 - 3) + 1 rows, (20 + 2 - 2) // 2 + 1 columns
+    assert records["l0"].rf[:3] == ((3, 2), (1, 2), (1, 0))
+    # the max-pool's window spans 2 rows and 2·(3 - 1) + 1 = 5 columns, padded by 1 on the map of stride (1, 2)
+    assert records["l1"].rf[:3] == ((4, 10), (2, 2), (2, 2)) and not records["l1"].rf.is_global
+    assert records["l2"].rf.is_global and records["l2"].rf[1:3] == ((2, 2), (2, 2))  # moves with l1
+    assert records["l3"].rf.is_global
+    # the convolution reads every pixel, so every unit of every global layer after the gate sees the whole input
+    _, records, outputs, image = analyzed({"input": (3, 11, 20), "layers": [("conv2d", conv), ("gate", gate),
+                                                                            ("avgpool", avgpool)]})
+    for name, record in records.items():
+        if record.rf.is_global:
+            for y, x in units(*outputs[name].shape[2:]):
+                assert bool(seen(outputs[name], image, y, x).all()), (name, y, x)
