@@ -413,7 +413,8 @@ def explain(spec: str, layer: str, input_shape: tuple | None, batch: int | None,
       paramcalc explain specs/resnet50.yaml layer3.0
     """
     from .engine.specs import load_spec
-    from .render.explain import explain as explain_layer, explain_grid
+    from .render.explain import explain as explain_layer
+    from .render.explain import explain_grid
 
     emit([explain_grid(explain_layer(load_spec(spec), layer, input_shape=input_shape, batch=batch, dtype=dtype))])
 

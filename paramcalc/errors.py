@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-
-from typing import TYPE_CHECKING, Iterable
-
+from typing import Iterable
 
 
 class Pos(namedtuple("Pos", "line column")):

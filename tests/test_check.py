@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from click.testing import CliRunner
 
-from paramcalc.spec.budget import LimitError, parse_amount
 from paramcalc.cli import main
+from paramcalc.spec.budget import LimitError, parse_amount
 
 # rgb_conv: 4 filters of 3x3x3 + bias = 112 params; MACs 4 * 32 * 32 * 27 = 110,592
 SPEC = """\

@@ -7,8 +7,6 @@ The concrete analysis is the reference here because it is itself checked against
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 

@@ -19,7 +19,7 @@ from .cache import Cache
 from .dims import Shape, is_concrete, numel, parse_shape
 from .graph import INPUT_PORT, Graph, Node, expand
 from .receptive import Pair, ReceptiveField, Window, merge
-from .records import Analysis, Conditions, LayerRecord, Totals, without_training_shapes
+from .records import Analysis, LayerRecord, Totals, without_training_shapes
 from .specs import as_spec
 from .symbolic import collecting, strongest
 
@@ -111,7 +111,8 @@ class Analyzer:
         self.symbolic = not all(is_concrete(size) for size in graph.input_shape)
         count = len(graph.nodes)
         self.shapes: list[Any] = [None] * count + [graph.input_shape]  # by port: INPUT_PORT (-1) is the last
-        self.fields: list[ReceptiveField | None] = [None] * count + [ReceptiveField.of_input(graph.input_shape)]
+        self.fields: list[ReceptiveField | None] = [None] * (count + 1)
+        self.fields[-1] = ReceptiveField.of_input(graph.input_shape)
         self.known: dict[tuple, Figures] = {}  # (layer object, input shapes) -> figures, in this analysis
         self.conditions: list[tuple[Any, str]] = []
         self.training_conditions: list[tuple[Any, str]] = []
@@ -195,7 +196,8 @@ class Analyzer:
             hint = err.hint
             if node.train_only:
                 hint = ("this layer runs only in training: at this input size training fails, although inference "
-                        "would run (paramcalc needs its shapes to count its parameters)" + (f"; {hint}" if hint else ""))
+                        "would run (paramcalc needs its shapes to count its parameters)"
+                        + (f"; {hint}" if hint else ""))
             raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
                             hint=hint, file=self.graph.spec.file) from None
 
@@ -265,11 +267,12 @@ class Analyzer:
         for node in reversed(nodes):
             if node.layer is None:
                 record = records[node.index] = LayerRecord(
-                    node.name, node.depth, node.kind, True, node.input_names, self.shapes[node.output],
-                    *sums[node.index], rf=self.fields[node.output], line=node.pos.line, repeated=node.repeated,
-                    parent=node.parent, train_only=node.train_only)
+                    name=node.name, depth=node.depth, kind=node.kind, is_group=True, inputs=node.input_names,
+                    shape=self.shapes[node.output], **dict(zip(_SUMMED, sums[node.index])),
+                    rf=self.fields[node.output], line=node.pos.line, repeated=node.repeated, parent=node.parent,
+                    train_only=node.train_only)
             else:
-                record = records[node.index]
+                record = records[node.index]  # type: ignore[assignment]  # every layer has its record by now
             if node.parent is not None:
                 total = sums[node.parent]
                 for index, name in enumerate(_SUMMED):

@@ -75,7 +75,8 @@ def _read_reports(path: Path) -> dict[str, dict[str, int]]:
             raise BaselineError(f"the baseline report has schema {schema!r}", file=str(path), hint=hint)
     except (KeyError, TypeError, AttributeError) as err:
         raise BaselineError(f"the baseline report lacks {err}" if isinstance(err, KeyError) else
-                        "the baseline report is not laid out as paramcalc writes it", file=str(path), hint=hint) from None
+                        "the baseline report is not laid out as paramcalc writes it", file=str(path),
+                        hint=hint) from None
     for name, figures in reports.items():
         for key, value in figures.items():
             if type(value) is not int or value < 0:

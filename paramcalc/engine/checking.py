@@ -17,10 +17,10 @@ from pathlib import Path
 
 from ..errors import Pos, SpecError
 from ..spec.budget import FIGURES, figures_of
-from .specs import load_spec
 from .analysis import analyze, require_concrete
-from .records import Totals
 from .baseline import Baseline, BaselineError
+from .records import Totals
+from .specs import load_spec
 
 
 def check_specs(paths: list[str], limits: dict[str, int], baseline: Baseline | None = None,

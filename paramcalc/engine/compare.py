@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from .records import Analysis, LayerRecord
 from ..spec.budget import FIGURES, figures_of
+from .records import Analysis, LayerRecord
 
 
 @dataclass(frozen=True)

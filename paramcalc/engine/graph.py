@@ -9,19 +9,17 @@ is already in a valid evaluation order.
 from __future__ import annotations
 
 from collections import ChainMap, namedtuple
+from typing import Any, Callable, MutableMapping
 
+from ..errors import Pos, SpecError, did_you_mean, one_of
+from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
+from ..spec.expressions import ExprError, evaluate, names_in
+from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
+from ..spec.source import key_pos, value_pos
 from .cache import Cache, SpecCache
 from .dims import Shape, shape_parts
-from .symbolic import symbol
-from ..errors import Pos, SpecError, did_you_mean, one_of
-from ..spec.expressions import ExprError, evaluate, names_in
 from .layers import WORDS, FieldError, LayerError, LayerKind, lookup
-from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
-from ..spec.source import key_pos, value_pos
-from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
-
-from typing import TYPE_CHECKING, Any, Callable
-
+from .symbolic import symbol
 
 INPUT_PORT = -1
 
@@ -111,7 +109,7 @@ class _Scope:
         return names
 
 
-def deep_evaluate(raw: Any, variables: dict[str, Any]) -> Any:
+def deep_evaluate(raw: Any, variables: MutableMapping[str, Any]) -> Any:
     """Evaluate every scalar of a YAML value; a field's bare words (WORDS) stay words unless a variable has
     that name."""
     if type(raw) is int or raw is None:  # the common case first; a bool or a Fraction is returned at the end
@@ -157,14 +155,14 @@ class Expander:
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
 
-    def value(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None,
+    def value(self, raw: Any, variables: MutableMapping[str, Any], pos: Pos | None, layer: str | None,
               what: str | None = None) -> Any:
         try:
             return deep_evaluate(raw, variables)
         except ExprError as err:
             raise self.fail(f"{what}: {err.message}" if what else err.message, pos, layer, err.hint) from None
 
-    def whole(self, raw: Any, variables: dict[str, Any], pos: Pos | None, layer: str | None, what: str,
+    def whole(self, raw: Any, variables: MutableMapping[str, Any], pos: Pos | None, layer: str | None, what: str,
               minimum: int, maximum: int) -> int:
         value = self.value(raw, variables, pos, layer, what)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -180,10 +178,10 @@ class Expander:
             variables[name] = self.value(raw, variables, pos, None, f"vars: {name}")
         return variables
 
-    def expand(self, variables: dict[str, Any], input_shape: Shape | None = None) -> "Expansion":
+    def expand(self, variables: MutableMapping[str, Any], input_shape: Shape | None = None) -> "Expansion":
         """The nodes. `input_shape` is needed (and given) only when a block reads its input's size."""
         spec = self.spec
-        self.globals = variables
+        self.globals: MutableMapping[str, Any] = variables
         self.model_input = input_shape
         scope = _Scope(INPUT_PORT)
         output = self.expand_list(spec.layers, scope, (), None, INPUT_PORT, variables, (), 0)
@@ -192,10 +190,11 @@ class Expander:
         if output != INPUT_PORT and self.nodes[output].train_only:
             raise self.fail(f"the model's output, '{self.nodes[output].name}', runs only in training",
                             spec.output_pos or self.nodes[output].pos, None,
-                            hint="name the inference output with 'output:' (the main classifier, not an auxiliary head)")
+                            hint="name the inference output with 'output:' (the main classifier, not an auxiliary "
+                                 "head)")
         return Expansion(self.nodes, output, variables)
 
-    def sizes(self, variables: dict[str, Any]) -> tuple[Shape, int]:
+    def sizes(self, variables: MutableMapping[str, Any]) -> tuple[Shape, int]:
         """The spec's own input shape and batch, which may use its variables."""
         spec = self.spec
         shape = self.input_shape(spec.input, variables, spec.input_pos)
@@ -219,7 +218,7 @@ class Expander:
             self.shapes[port] = shape
         return shape
 
-    def input_shape(self, raw: Any, variables: dict[str, Any], pos: Pos) -> Shape:
+    def input_shape(self, raw: Any, variables: MutableMapping[str, Any], pos: Pos) -> Shape:
         if isinstance(raw, str) and "x" in raw.replace("X", "x") and not raw.strip().startswith(("'", '"')):
             raw = shape_parts(raw)
         if not isinstance(raw, list) or not raw:
@@ -230,7 +229,7 @@ class Expander:
 
     # --- lists, layers, groups ---------------------------------------------------------
     def expand_list(self, layers: list[LayerSpec], scope: _Scope, prefix: tuple[str, ...], parent: int | None,
-                    port: int, variables: dict[str, Any], blocks: tuple[str, ...], depth: int) -> int:
+                    port: int, variables: MutableMapping[str, Any], blocks: tuple[str, ...], depth: int) -> int:
         names = [layer.name or str(index) for index, layer in enumerate(layers)]
         scope.pending = frozenset(names)
         for layer, name in zip(layers, names):
@@ -245,7 +244,7 @@ class Expander:
         return port
 
     def expand_layer(self, layer: LayerSpec, name: str, scope: _Scope, prefix: tuple[str, ...], parent: int | None,
-                     previous: int, variables: dict[str, Any], blocks: tuple[str, ...],
+                     previous: int, variables: MutableMapping[str, Any], blocks: tuple[str, ...],
                      depth: int) -> tuple[int, int | None]:
         path = (*prefix, name)
         if depth > MAX_NESTING:
@@ -280,7 +279,7 @@ class Expander:
         return group.output, group.index
 
     def expand_one(self, layer: LayerSpec, path: tuple[str, ...], scope: _Scope, parent: int | None,
-                   inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...],
+                   inputs: list[int], variables: MutableMapping[str, Any], blocks: tuple[str, ...],
                    depth: int) -> tuple[int, int | None]:
         marks = Marks.of(layer)
         if layer.layers is not None:
@@ -294,7 +293,7 @@ class Expander:
         return self.add_layer(layer, path, parent, inputs, variables, marks, reused=bool(blocks) or depth > 0), None
 
     def expand_block(self, block: BlockDef, layer: LayerSpec, path: tuple[str, ...], parent: int | None,
-                     inputs: list[int], variables: dict[str, Any], blocks: tuple[str, ...], depth: int,
+                     inputs: list[int], variables: MutableMapping[str, Any], blocks: tuple[str, ...], depth: int,
                      marks: Marks) -> tuple[int, int]:
         label = ".".join(path)
         if block.name in blocks:
@@ -330,7 +329,8 @@ class Expander:
                                  _Scope(inputs[0]), arguments, (*blocks, block.name), depth, marks)
 
     def expand_group(self, path: tuple[str, ...], kind: str, layers: list[LayerSpec], output: str | None,
-                     output_pos: Pos | None, pos: Pos, parent: int | None, inner: _Scope, variables: dict[str, Any],
+                     output_pos: Pos | None, pos: Pos, parent: int | None, inner: _Scope,
+                     variables: MutableMapping[str, Any],
                      blocks: tuple[str, ...], depth: int, marks: Marks) -> tuple[int, int]:
         """A group node for a block instance or an inline group, then its layers in their own scope."""
         group = self.add_node(path, kind, None, [inner.input_port], parent, pos, marks=marks)
@@ -342,7 +342,7 @@ class Expander:
         return group.output, group.index
 
     def add_layer(self, layer: LayerSpec, path: tuple[str, ...], parent: int | None, inputs: list[int],
-                  variables: dict[str, Any], marks: Marks, reused: bool = False) -> int:
+                  variables: MutableMapping[str, Any], marks: Marks, reused: bool = False) -> int:
         # A layer's object depends only on its kind, its arguments and the variables they name: a layer written
         # once in a block or a repeat is kept per values of those variables, and a top-level layer (whose
         # variables never change) per its kind and arguments, which a long generated spec repeats.
@@ -373,7 +373,7 @@ class Expander:
         return node.index
 
     def make_layer(self, layer: LayerSpec, path: tuple[str, ...], inputs: list[int],
-                   variables: dict[str, Any]) -> LayerKind:
+                   variables: MutableMapping[str, Any]) -> LayerKind:
         label = ".".join(path)
         kind = lookup(layer.kind)  # type: ignore[arg-type]
         assert kind is not None
@@ -520,7 +520,8 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
         batch = own_batch if batch is None else batch
     input_shape = tuple(symbol(size.strip()) if isinstance(size, str) else size for size in input_shape)
     if dtype is not None and dtype_name(dtype) is None:
-        raise SpecError(f"unknown dtype {dtype!r}", file=spec.file, hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
+        raise SpecError(f"unknown dtype {dtype!r}", file=spec.file,
+                        hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
     sized = any(block.reads_input for block in spec.blocks.values())
     key = input_shape if sized else None
     expansion = kept.expansions.get(key)
@@ -531,6 +532,6 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
                  nodes=expansion.nodes, output=expansion.output)
 
 
-def is_symbol_name(raw: Any, variables: dict[str, Any]) -> bool:
+def is_symbol_name(raw: Any, variables: MutableMapping[str, Any]) -> bool:
     """An input size written as a name that is not one of the spec's vars: a symbol (`input: [3, H, W]`)."""
     return isinstance(raw, str) and raw.strip().isidentifier() and raw.strip() not in variables

@@ -28,7 +28,8 @@ class Window(namedtuple("Window", "kernel stride padding")):
         return cls(size, size, (0, 0))
 
 
-class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size aligned is_global", defaults=(True, False))):
+class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size aligned is_global",
+                                defaults=(True, False))):
     """The receptive field of one unit of a layer's output, on the model's input (a tuple: cheap to make).
 
     size, stride, padding: per axis (height, width). map_size: the spatial size of the map the unit sits
@@ -91,7 +92,8 @@ def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
         aligned = aligned and other_aligned and other_stride == stride and t0 - 1 - 2 * q0 == centre0 \
             and t1 - 1 - 2 * q1 == centre1
         is_global = is_global or other_global
-    return _new(ReceptiveField, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size, aligned,
+    return _new(ReceptiveField, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size,
+                                 aligned,
                         is_global))
 
 

@@ -14,7 +14,8 @@ make MACs and FLOPs polynomials, whose leading term (resnet50: ≈ 81,456·H·W)
 Where a layer has to decide on a symbolic size (is the map at least one pixel? do two branches agree?),
 the helpers in paramcalc.dims call `require_positive`, `require_equal` or `require_divisible` here,
 which answer for every size at once when they can and otherwise record a condition on the input
-symbols ("H >= 32", "H divisible by 32"), collected by the analysis through `collecting()`. A question that has no answer
+symbols ("H >= 32", "H divisible by 32"), collected by the analysis through `collecting()`. A question that has
+no answer
 of that form (two different symbols that must agree) raises a LayerError naming the layer.
 
 Concrete sizes stay Python ints.
@@ -27,11 +28,9 @@ from collections import namedtuple
 from contextlib import contextmanager
 from contextvars import ContextVar
 from fractions import Fraction
-
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import LayerError
-
 
 _LARGE = 1 << 62  # beyond any size a spec allows (limits.MAX_SIZE)
 
@@ -163,7 +162,8 @@ class SymbolicSize:
         return text
 
     def leading(self) -> tuple[int, dict[tuple, Fraction]]:
-        """(degree, {symbols: coefficient}): the terms that dominate for large sizes, e.g. (2, {('H', 'W'): 81456}) for resnet50's MACs.
+        """(degree, {symbols: coefficient}): the terms that dominate for large sizes, e.g. (2, {('H', 'W'): 81456})
+        for resnet50's MACs.
 
         An atom floor((a·H + b)/d) grows like (a/d)·H; a gcd atom stays bounded and is kept as a factor.
         """

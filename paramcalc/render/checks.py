@@ -81,7 +81,8 @@ def text_lines(checks: list[ModelCheck]) -> list[tuple[str, bool | None]]:
             continue
         mark = "ok  " if check.ok else "OVER"
         lines.append((f"{mark} {check.name} ({check.file})", check.ok))
-        lines.extend((f"     {'✓' if outcome.ok else '✗'} {describe(outcome)}", outcome.ok) for outcome in check.outcomes)
+        lines.extend((f"     {'✓' if outcome.ok else '✗'} {describe(outcome)}", outcome.ok)
+                     for outcome in check.outcomes)
         lines.extend((f"     note: {note}", None) for note in check.notes)
     lines.append((summary(checks), None))
     return lines

@@ -7,8 +7,8 @@ import io
 import json
 from typing import Any
 
-from ..engine.records import Analysis
 from ..engine.compare import FigureRow, LayerPair
+from ..engine.records import Analysis
 from . import units
 from .grid import Column, Grid
 from .report import CONVENTIONS, field_data

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
-from ..engine.records import Analysis, LayerRecord
-from ..errors import SpecError
 from ..engine.receptive import ReceptiveField
-
-from typing import TYPE_CHECKING, Any
-
+from ..engine.records import Analysis, LayerRecord
+from ..engine.symbolic import is_symbolic, leading_text
+from ..errors import SpecError
+from .symbolic import evaluations
 
 SCHEMA = "paramcalc.report/1"
 CONVENTIONS = {
@@ -89,8 +89,6 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
         "not_run": list(result.not_run),  # train-only layers that cannot take this input size, and why
     }
     if result.symbols:
-        from .symbolic import symbolic_data
-
         return symbolic_data(result, data, at)
     return data
 
@@ -163,6 +161,34 @@ def to_markdown(result: Analysis, records: list[LayerRecord] | None = None, at: 
 
         lines = lines[:-1] + markdown_lines(result, at, exact)
     return "\n".join(lines)
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: symbolic sizes become their formulas as strings, recursively."""
+    if is_symbolic(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def symbolic_data(result: Analysis, data: dict[str, Any], sizes: list[tuple[int, ...]] | None) -> dict[str, Any]:
+    """The report's data with formulas as strings, plus the symbols, conditions, leading terms and `--at`."""
+    totals = result.totals
+    data = plain(data)
+    data["symbols"] = list(result.symbols)
+    data["conditions"] = [{"condition": str(condition), "layer": layer} for condition, layer in result.conditions]
+    data["training_conditions"] = [{"condition": str(condition), "layer": layer}
+                                   for condition, layer in result.training_conditions]
+    data["leading"] = {name: leading_text(getattr(totals, name))
+                       for name in ("params", "macs", "flops", "activation_bytes")}
+    if sizes:
+        data["at"] = [{"values": values, "valid": not isinstance(at, str),
+                       **({"reason": at} if isinstance(at, str) else {"totals": totals_data(at)})}
+                      for values, at in evaluations(result, sizes)]
+    return data
 
 
 # The machine-readable forms of `show`, by --format: each takes (result, records, at, exact) and returns text.

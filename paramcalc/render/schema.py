@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from ..spec.budget import FIGURES
 from ..engine.layers import ALIASES, REGISTRY, LayerKind
 from ..engine.layers.fields import EXPRESSION
+from ..spec.budget import FIGURES
 from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
@@ -41,7 +41,9 @@ def spec_schema() -> dict:
         "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
         "if": {"anyOf": [{"type": "boolean"}, EXPRESSION]},
         "frozen": {"type": "boolean"},
-        "train_only": {"type": "boolean", "description": "the layer or group runs only in training (an auxiliary head): its parameters count, its MACs, FLOPs, activations and size conditions do not"},
+        "train_only": {"type": "boolean",
+                       "description": "the layer or group runs only in training (an auxiliary head): its parameters "
+                                      "count, its MACs, FLOPs, activations and size conditions do not"},
     }
     # a layer: a kind alone, or a mapping of the common keys with one kind (or a block, or 'layers')
     layer = {"anyOf": [

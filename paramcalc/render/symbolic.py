@@ -3,14 +3,13 @@ conditions on the symbols, and the table of `--at`, which evaluates the formulas
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..engine.records import Analysis
-from ..errors import SpecError
 from ..engine.symbolic import is_symbolic, leading_text
+from ..errors import SpecError
 from . import units
 from .grid import Column, Grid
-
-from typing import TYPE_CHECKING, Any
-
 
 
 def formula(value: Any) -> str:
@@ -110,33 +109,3 @@ def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False)
                  units.count(totals.macs, exact), units.count(totals.flops, exact),
                  units.size_in_bytes(totals.activation_bytes, exact), *([""] if invalid else []))
     return grid
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready: symbolic sizes become their formulas as strings, recursively."""
-    if is_symbolic(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
-
-
-def symbolic_data(result: Analysis, data: dict[str, Any], sizes: list[tuple[int, ...]] | None) -> dict[str, Any]:
-    """The report's data with formulas as strings, plus the symbols, conditions, leading terms and `--at`."""
-    from .report import totals_data
-
-    totals = result.totals
-    data = plain(data)
-    data["symbols"] = list(result.symbols)
-    data["conditions"] = [{"condition": str(condition), "layer": layer} for condition, layer in result.conditions]
-    data["training_conditions"] = [{"condition": str(condition), "layer": layer}
-                                   for condition, layer in result.training_conditions]
-    data["leading"] = {name: leading_text(getattr(totals, name))
-                       for name in ("params", "macs", "flops", "activation_bytes")}
-    if sizes:
-        data["at"] = [{"values": values, "valid": not isinstance(at, str),
-                       **({"reason": at} if isinstance(at, str) else {"totals": totals_data(at)})}
-                      for values, at in evaluations(result, sizes)]
-    return data

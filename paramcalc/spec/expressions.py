@@ -23,9 +23,14 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from ..errors import ExprError, Problem, did_you_mean
+from ..limits import (
+    MAX_EXPRESSION_CHARS,
+    MAX_EXPRESSION_NESTING,
+    MAX_LITERAL_DIGITS,
+    MAX_POWER_EXPONENT,
+    MAX_ROUND_DIGITS,
+)
 from .literals import SI_SUFFIXES, bounded, exact, read_decimal, read_number, shorten
-from ..limits import (MAX_EXPRESSION_CHARS, MAX_EXPRESSION_NESTING, MAX_LITERAL_DIGITS, MAX_POWER_EXPONENT,
-                     MAX_ROUND_DIGITS)
 
 _SYNTAX_HINT = "write a number (64, 1e6, 25M) or arithmetic on names (planes * 4)"
 _WORDS = {"true": True, "false": False}
@@ -200,39 +205,49 @@ class _Evaluator:
         return value
 
     def value(self, node: ast.expr, depth: int) -> Any:
+        """The value of a node of the whitelist; anything else is not part of the language."""
         if depth > MAX_EXPRESSION_NESTING:
-            raise ExprError(f"'{shorten(self.text)}' is nested too deeply", hint="split it with variables under 'vars:'")
-        depth += 1
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, (str, bool)) or node.value is None or _is_number(node.value):
-                return node.value
-        elif isinstance(node, ast.Name):
-            return self.name(node.id)
-        elif isinstance(node, ast.BinOp):
-            return self.binary(node, depth)
-        elif isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                return not self.truth(self.value(node.operand, depth))
-            operand = self.number(node.operand, depth)
-            return -operand if isinstance(node.op, ast.USub) else +operand
-        elif isinstance(node, ast.BoolOp):
-            result: Any = None
-            for item in node.values:
-                result = self.value(item, depth)
-                if self.truth(result) != isinstance(node.op, ast.And):
-                    return result
-            return result
-        elif isinstance(node, ast.Compare):
-            return self.compare(node, depth)
-        elif isinstance(node, ast.IfExp):
-            return self.value(node.body if self.truth(self.value(node.test, depth)) else node.orelse, depth)
-        elif isinstance(node, ast.Call):
-            return self.call(node, depth)
-        elif isinstance(node, ast.Subscript):
-            return self.item(self.value(node.value, depth), node.slice, depth)
-        elif isinstance(node, ast.Attribute):
-            return self.attribute(self.value(node.value, depth), node.attr)
+            raise ExprError(f"'{shorten(self.text)}' is nested too deeply",
+                            hint="split it with variables under 'vars:'")
+        rule = self.RULES.get(type(node))
+        if rule is None:
+            raise ExprError(f"cannot read '{shorten(self.text)}' as a number or an expression", hint=_SYNTAX_HINT)
+        return rule(self, node, depth + 1)
+
+    def constant(self, node: ast.Constant, depth: int) -> Any:
+        if isinstance(node.value, (str, bool)) or node.value is None or _is_number(node.value):
+            return node.value
         raise ExprError(f"cannot read '{shorten(self.text)}' as a number or an expression", hint=_SYNTAX_HINT)
+
+    def unary(self, node: ast.UnaryOp, depth: int) -> Any:
+        if isinstance(node.op, ast.Not):
+            return not self.truth(self.value(node.operand, depth))
+        operand = self.number(node.operand, depth)
+        return -operand if isinstance(node.op, ast.USub) else +operand
+
+    def boolean(self, node: ast.BoolOp, depth: int) -> Any:
+        result: Any = None
+        for item in node.values:
+            result = self.value(item, depth)
+            if self.truth(result) != isinstance(node.op, ast.And):
+                return result
+        return result
+
+    def choice(self, node: ast.IfExp, depth: int) -> Any:
+        return self.value(node.body if self.truth(self.value(node.test, depth)) else node.orelse, depth)
+
+    RULES: dict[type, Callable[..., Any]] = {
+        ast.Constant: constant,
+        ast.Name: lambda self, node, depth: self.name(node.id),
+        ast.BinOp: lambda self, node, depth: self.binary(node, depth),
+        ast.UnaryOp: unary,
+        ast.BoolOp: boolean,
+        ast.Compare: lambda self, node, depth: self.compare(node, depth),
+        ast.IfExp: choice,
+        ast.Call: lambda self, node, depth: self.call(node, depth),
+        ast.Subscript: lambda self, node, depth: self.item(self.value(node.value, depth), node.slice, depth),
+        ast.Attribute: lambda self, node, depth: self.attribute(self.value(node.value, depth), node.attr),
+    }
 
     @staticmethod
     def truth(value: Any) -> bool:
@@ -301,12 +316,12 @@ class _Evaluator:
                 keyword.arg is None for keyword in node.keywords):
             raise ExprError(f"'{shorten(self.text)}': * and ** are not part of spec expressions")
         arguments = [self.value(argument, depth) for argument in node.args]
-        keywords = {keyword.arg: self.value(keyword.value, depth) for keyword in node.keywords}
+        keywords = {str(keyword.arg): self.value(keyword.value, depth) for keyword in node.keywords}
         for value in (*arguments, *keywords.values()):
             if not (_is_number(value) or (name in ("len", "min", "max") and isinstance(value, (list, tuple, dict)))):
                 raise ExprError(f"{name}() cannot take {_describe(value)}")
         try:
-            return bounded(FUNCTIONS[name](*arguments, **keywords))  # type: ignore[index]
+            return bounded(FUNCTIONS[str(name)](*arguments, **keywords))
         except (TypeError, ValueError, ZeroDivisionError, ArithmeticError) as err:
             raise ExprError(f"{shorten(self.text)}: {err}") from None
 

@@ -11,13 +11,11 @@ import os
 import re
 from collections import namedtuple
 from fractions import Fraction
+from typing import Any, Callable
 
 from ..errors import Pos, SpecError, did_you_mean, one_of
 from .expressions import names_in
 from .source import YList, key_pos, load_yaml, read_text, value_pos
-
-from typing import TYPE_CHECKING, Any, Callable
-
 
 # A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots.
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
@@ -292,7 +290,8 @@ class _SpecReader:
         hint = "use letters, digits, '_' and '-' (no dots: dots separate nested names)"
         written = as_written(name)
         if not isinstance(name, str):
-            hint = (f"YAML reads {written} as a {'number' if written[:1].isdigit() or written[:1] == '-' else written}, "
+            read_as = "number" if written[:1].isdigit() or written[:1] == "-" else written
+            hint = (f"YAML reads {written} as a {read_as}, "
                     f"not text: write a name in quotes, with letters, digits, '_' and '-'")
         raise self.fail(f"{what} name {written} is not a valid name", pos, hint=hint)
 
@@ -419,7 +418,7 @@ class _SpecReader:
             return
         if args is None:
             return
-        written = layer.kind  # as the user wrote it ('conv', not 'conv2d'), for the messages
+        written = layer.kind or kind.kind  # as the user wrote it ('conv', not 'conv2d'), for the messages
         if not isinstance(args, dict):
             if kind.primary is None:
                 raise self.fail(f"{written} takes its settings as a mapping, got {args!r}", layer.args_pos,

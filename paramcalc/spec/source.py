@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from fractions import Fraction
 from typing import Any
 
 import yaml
 
-from ..errors import Pos, SpecError
+from ..errors import ExprError, Pos, SpecError
 from ..limits import MAX_FILE_BYTES, MAX_LITERAL_DIGITS, MAX_YAML_ALIASES, MAX_YAML_NESTING, MAX_YAML_NODES
-from ..errors import ExprError
 from .literals import read_decimal
 
 try:  # libyaml's parser and composer are several times faster and keep the same marks
@@ -76,7 +74,8 @@ def key_pos(mapping: Any, key: str, fallback: Pos) -> Pos:
 
 def value_pos(container: Any, key: Any, fallback: Pos) -> Pos:
     """Where the value under a key (or at an index) is written, when the container came from YAML."""
-    if isinstance(container, YMap) and not isinstance(key, int) or isinstance(container, YList) and isinstance(key, int):
+    if isinstance(container, YMap) and not isinstance(key, int) or \
+            isinstance(container, YList) and isinstance(key, int):
         return container.where(key)
     return getattr(container, "pos", fallback)
 

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..engine.records import Analysis
 from ..engine.graph import Graph
+from ..engine.records import Analysis
 from ..spec.format import Spec
 from .build import SpecModel, prepare
 

@@ -9,14 +9,12 @@ batch size. Adding a kind is one class with `@register`.
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import LayerError
 from ..dims import Dim, Shape, format_shape
 from ..receptive import Window
 from .fields import SpecField
-
-from typing import TYPE_CHECKING, Any, ClassVar
-
 
 
 class TorchCall(namedtuple("TorchCall", "module args kwargs", defaults=((), None))):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..dims import Dim, Shape, divides, is_positive
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Bool, SpecField, Int, Padding, Pair
+from .fields import Bool, Int, Padding, Pair, SpecField
 
 
 def resolve_padding(padding, kernel: tuple[Dim, Dim], dilation: tuple[Dim, Dim]):

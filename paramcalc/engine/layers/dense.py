@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..dims import Dim, Shape, divides, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Bool, SpecField, Int, Real
+from .fields import Bool, Int, Real, SpecField
 
 
 @register

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, numel
 from .base import LayerKind, TorchCall, register
-from .fields import Axis, Choice, SpecField, Real
+from .fields import Axis, Choice, Real, SpecField
 
 
 class _Elementwise(LayerKind):

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import sys
 from collections import namedtuple
+from typing import Any
 
 from ...errors import Problem
 from ...limits import MAX_SIZE
-
-from typing import TYPE_CHECKING, Any
-
-
 
 
 class FieldError(Problem):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from ..dims import Dim, Shape, gcd, is_concrete, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
 from .conv import sliding_arithmetic, sliding_size
-from .fields import Bool, SpecField, Padding, Pair
-
-from typing import TYPE_CHECKING, Any, ClassVar
-
+from .fields import Bool, Padding, Pair, SpecField
 
 
 class _WindowPool(LayerKind):

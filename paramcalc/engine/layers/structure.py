@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, ceildiv, divides, format_shape, is_concrete, numel, same
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Axis, SpecField, Int
+from .fields import Axis, Int, SpecField
 
 
 def sample_axis(axis: int, rank: int, kind: str) -> int:
