@@ -12,8 +12,6 @@ from typing import Any, Callable
 
 import click
 import click.shell_completion
-from rich.console import Console
-
 from . import __version__
 from .engine.dims import parse_shape
 from .errors import SpecError, did_you_mean
@@ -107,8 +105,11 @@ class _Group(click.Group):
         return report_errors(lambda: super(_Group, self).invoke(ctx))
 
 
-def console() -> Console:
-    """Standard output as rich sees it: colours on a terminal (or with FORCE_COLOR), none under NO_COLOR."""
+def console() -> Any:
+    """Standard output as rich sees it: colours on a terminal (or with FORCE_COLOR), none under NO_COLOR.
+    (rich is imported here: a command that prints no table, such as --format json, does without it.)"""
+    from rich.console import Console
+
     return Console(highlight=False)
 
 

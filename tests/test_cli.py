@@ -137,3 +137,30 @@ def test_show_markdown():
     output = run("show", str(SPECS / "examples" / "rgb_conv.yaml"), "--format", "markdown").output
     assert "| `conv` | conv2d | 4x32x32 | 112 | 100.0 | 110.59 k | 100.0 | 3 |" in output
     assert "| params | 112 (trainable 112, frozen 0) |" in output
+
+
+@pytest.mark.parametrize("arguments", [
+    ["show", "specs/densenet121.yaml"], ["show", "specs/inception_v3.yaml", "--input", "3xHxW"],
+    ["show", "specs/resnet50.yaml", "--input", "3xHxW", "--at", "224x224,512x512"],
+    ["compare", "specs/resnet50.yaml", "specs/resnet101.yaml", "--layers", "--depth", "2"],
+    ["compare", "specs/vgg11.yaml", "specs/vgg13.yaml", "specs/vgg16.yaml", "specs/vgg19.yaml"],
+    ["explain", "specs/resnet50.yaml", "layer3.0.conv2"], ["layers"],
+])
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_fit_the_terminal_s_width(arguments, width):
+    result = CliRunner().invoke(main, arguments, env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= width
+
+
+def test_what_goes_first_when_a_table_does_not_fit_and_nothing_is_cut_that_fits():
+    wide = CliRunner().invoke(main, ["show", "specs/densenet121.yaml"], env={"COLUMNS": "120"}).output.splitlines()
+    assert wide[1].split() == ["Layer", "Kind", "Output", "Params", "%P", "MACs", "%M", "RF"] and "…" not in "".join(wide)
+    narrow = CliRunner().invoke(main, ["show", "specs/densenet121.yaml"], env={"COLUMNS": "80"}).output.splitlines()
+    assert narrow[1].split() == ["Layer", "Kind", "Output", "Params", "%P", "MACs", "%M"]  # the bar and RF go first
+    assert not any("█" in line for line in narrow)
+    assert "denseblock4" in "".join(narrow) and "…" not in "".join(narrow[:-12])  # names are whole
+    tiny = CliRunner().invoke(main, ["show", "specs/densenet121.yaml"], env={"COLUMNS": "60"}).output.splitlines()
+    assert tiny[1].split() == ["Layer", "Kind", "Output", "Params", "MACs"] and max(map(len, tiny)) <= 60
+    piped = CliRunner().invoke(main, ["show", "specs/densenet121.yaml"], env={"COLUMNS": None}).output.splitlines()
+    assert piped[1].split()[-1] == "RF"  # a pipe gets the whole table

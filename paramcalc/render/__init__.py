@@ -18,9 +18,9 @@ def _blocks(result: Analysis) -> list[Any]:
 
 
 def _rich(result: Analysis) -> Any:
-    from .grid import block_lines, styled_text
+    from .grid import block_lines, segments
 
-    return styled_text(block_lines(_blocks(result)))
+    return segments(block_lines(_blocks(result)))
 
 
 def _html(result: Analysis) -> str:

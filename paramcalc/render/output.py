@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .grid import block_lines, plain, styled_text
+from .grid import block_lines, plain, segments
 
 EXPORT_FORMATS = (".svg", ".html", ".txt")
 
@@ -22,7 +22,7 @@ def print_blocks(blocks: list[Any], console: Console | None = None) -> None:
     """Print grids (and a blank line for each None) fitted to the console's width."""
     console = console or Console()
     width = console.width if console.is_terminal or os.environ.get("COLUMNS") else None
-    console.print(styled_text(block_lines(blocks, width)), soft_wrap=True)
+    console.print(segments(block_lines(blocks, width)), soft_wrap=True, end="")
 
 
 def recording_console(width: int) -> Console:
@@ -41,7 +41,7 @@ def export(blocks: list[Any], path: str, title: str) -> None:
             handle.write(plain(lines) + "\n")
         return
     console = recording_console(width + 1)
-    console.print(styled_text(lines), soft_wrap=True)
+    console.print(segments(lines), soft_wrap=True, end="")
     if extension == ".svg":
         console.save_svg(path, title=title)
     else:
@@ -51,5 +51,5 @@ def export(blocks: list[Any], path: str, title: str) -> None:
 def html(blocks: list[Any]) -> str:
     """The grids as an HTML fragment (what Jupyter shows)."""
     console = recording_console(200)
-    console.print(styled_text(block_lines(blocks)), soft_wrap=True)
+    console.print(segments(block_lines(blocks)), soft_wrap=True, end="")
     return console.export_html(inline_styles=True, code_format="<pre style=\"font-family: monospace\">{code}</pre>")

@@ -57,7 +57,7 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
     """The model's figures under the table; for a symbolic input the counts are formulas (without the
     notes, which would follow a long formula) and the sizes the model works for are added."""
     totals = result.totals
-    grid = Grid([Column(""), Column("")], header=False)
+    grid = Grid([Column(""), Column("", min_width=24)], header=False)  # a note is cut before a table row wraps
     notes = {"Buffers": "batch-norm running statistics, not trained",
              "MACs": "multiply-accumulates of conv and linear layers",
              "FLOPs": "2 per MAC + bias, norm, activation, pooling, add"}
@@ -111,7 +111,7 @@ def kinds_grid(names: list[str] | None = None) -> Grid:
     from ..engine.layers import REGISTRY
     from ..engine.layers.fields import REQUIRED
 
-    grid = Grid([Column(""), Column("")], header=False)
+    grid = Grid([Column(""), Column("", min_width=30)], header=False)
     for name, kind in REGISTRY.items():
         if names is not None and name not in names:
             continue
