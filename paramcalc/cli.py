@@ -444,7 +444,7 @@ def layers(names: tuple[str, ...]) -> None:
       paramcalc layers conv2d maxpool
     """
     from .engine.layers import KINDS, lookup
-    from .render.table import kinds_grid
+    from .render.kinds import kinds_grid
 
     for name in names:
         if lookup(name) is None:

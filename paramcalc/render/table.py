@@ -97,29 +97,3 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
 
 def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> list:
     return [layer_grid(result, records, metric, exact), None, totals_grid(result, exact)]
-
-
-def _yaml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "(the kernel)" if value is None else str(value)
-
-
-def kinds_grid(names: list[str] | None = None) -> Grid:
-    """Every layer kind (or those named): its summary, each field with type and default, its FLOPs and
-    PyTorch module."""
-    from ..engine.layers import REGISTRY
-    from ..engine.layers.fields import REQUIRED
-
-    grid = Grid([Column(""), Column("", min_width=30)], header=False)
-    for name, kind in REGISTRY.items():
-        if names is not None and name not in names:
-            continue
-        grid.add((name, "bold cyan"), (f"{kind.summary}" + (f"  (also {', '.join(kind.aliases)})"
-                                                           if kind.aliases else ""), ""))
-        for f in kind.fields:
-            default = "required" if f.default is REQUIRED else f"default {_yaml_value(f.default)}"
-            grid.add((f"  {f.name}", "bold"), f"{f.type.describe()}; {default}" + (f" - {f.doc}" if f.doc else ""))
-        grid.add(("  FLOPs", "dim"), (kind.flops_formula, "dim"))
-        grid.add(("  PyTorch", "dim"), (kind.torch_name, "dim"))
-    return grid
