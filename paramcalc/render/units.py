@@ -74,7 +74,7 @@ def field_long(rf: ReceptiveField | None) -> str:
         return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"
 
     if rf.is_global:
-        return f"{pair(rf.size)} px: every output unit sees the whole input"
+        return f"{pair(rf.size)} px: global, every output unit sees all the input that reaches the layer"
     text = f"{pair(rf.size)} px, stride {pair(rf.stride)}, padding {pair(rf.padding)}"
     if not rf.aligned:
         text += " (* paths with different centres merge here)"
