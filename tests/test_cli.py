@@ -164,3 +164,15 @@ def test_what_goes_first_when_a_table_does_not_fit_and_nothing_is_cut_that_fits(
     assert tiny[1].split() == ["Layer", "Kind", "Output", "Params", "MACs"] and max(map(len, tiny)) <= 60
     piped = CliRunner().invoke(main, ["show", "specs/densenet121.yaml"], env={"COLUMNS": None}).output.splitlines()
     assert piped[1].split()[-1] == "RF"  # a pipe gets the whole table
+
+
+@pytest.mark.parametrize("arguments", [["show", "specs/alexnet.yaml", "--depth", "1"],
+                                       ["check", "specs/alexnet.yaml"], ["explain", "specs/alexnet.yaml", "features.conv1"],
+                                       ["compare", "specs/vgg11.yaml", "specs/vgg13.yaml"], ["layers", "conv2d"]])
+def test_colours_follow_force_color_and_no_color_in_every_command(arguments):
+    styled = CliRunner().invoke(main, arguments, env={"FORCE_COLOR": "1", "NO_COLOR": None, "TERM": "xterm"}).output
+    assert "\x1b[" in styled
+    plain = CliRunner().invoke(main, arguments, env={"FORCE_COLOR": None, "NO_COLOR": None}).output
+    assert "\x1b[" not in plain  # not a terminal: no codes
+    dumb = CliRunner().invoke(main, arguments, env={"FORCE_COLOR": "1", "TERM": "dumb", "NO_COLOR": "1"}).output
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", dumb)  # NO_COLOR: no colours (bold and dim may stay)

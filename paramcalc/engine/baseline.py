@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ..errors import SpecError
@@ -15,7 +16,8 @@ from ..spec.budget import FIGURES, figures_of
 from .analysis import analyze, require_concrete
 from .specs import loads_spec
 
-REPORT_SCHEMAS = ("paramcalc.report/1", "paramcalc.check/1")
+REPORT_SCHEMA = "paramcalc.report/1"  # show --format json
+CHECK_SCHEMA = "paramcalc.check/1"  # check --format json
 
 
 class BaselineError(SpecError):
@@ -62,18 +64,14 @@ def _read_reports(path: Path) -> dict[str, dict[str, int]]:
     schema = data.get("schema") if isinstance(data, dict) else None
     hint = "use the JSON of 'paramcalc show --format json' or 'paramcalc check --format json'"
     try:
-        if schema == "paramcalc.report/1":
-            totals = data["totals"]
-            figures = {key: totals[key] for key in ("params", "trainable", "macs", "flops")}
-            figures["param_memory"] = totals["param_bytes"] + totals["buffer_bytes"]
-            figures["activation_memory"] = totals["activation_bytes"]
-            reports = {data["name"]: figures}
-        elif schema == "paramcalc.check/1":
+        if schema == REPORT_SCHEMA:
+            reports = {data["name"]: figures_of(SimpleNamespace(**data["totals"]))}
+        elif schema == CHECK_SCHEMA:
             reports = {model["name"]: {k: v for k, v in model["figures"].items() if k in FIGURES}
                        for model in data["models"]}
         else:
             raise BaselineError(f"the baseline report has schema {schema!r}", file=str(path), hint=hint)
-    except (KeyError, TypeError, AttributeError) as err:
+    except (KeyError, TypeError, AttributeError) as err:  # a key, or a total, that is missing or not a number
         raise BaselineError(f"the baseline report lacks {err}" if isinstance(err, KeyError) else
                         "the baseline report is not laid out as paramcalc writes it", file=str(path),
                         hint=hint) from None

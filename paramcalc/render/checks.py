@@ -12,11 +12,11 @@ import math
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
+from ..engine.baseline import CHECK_SCHEMA
 from ..engine.checking import ModelCheck, Outcome
 from ..spec.budget import FIGURES
 from . import units
 
-CHECK_SCHEMA = "paramcalc.check/1"
 
 
 def amount(figure: str, value: int, exact: bool = True) -> str:

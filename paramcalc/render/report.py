@@ -7,13 +7,14 @@ import io
 import json
 from typing import Any
 
+from ..engine.baseline import REPORT_SCHEMA
 from ..engine.receptive import ReceptiveField
 from ..engine.records import Analysis, LayerRecord
 from ..engine.symbolic import is_symbolic, leading_text
 from ..errors import SpecError
 from .symbolic import evaluations
 
-SCHEMA = "paramcalc.report/1"
+SCHEMA = REPORT_SCHEMA
 CONVENTIONS = {
     "macs": "multiply-accumulates of convolution and linear layers, bias not counted",
     "flops": "floating-point operations at inference: 2 per MAC, plus bias, normalisation, activation, "
