@@ -1,4 +1,4 @@
-"""The lecture's examples (figures from the lecture notes and the issue), and receptive fields against the
+"""The teaching examples (figures worked out by hand), and receptive fields against the
 published table and torchvision measurements in tests/data/receptive_fields.json."""
 
 from __future__ import annotations

@@ -47,14 +47,13 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
     def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "ReceptiveField":
         (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global = self
         (k0, k1), (s0, s1), (q0, q1) = window
-        return _new(ReceptiveField, ((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
-                            (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map))
+        return ReceptiveField((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
+                              (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map)
 
     def with_map(self, map_size: Pair) -> "ReceptiveField":
-        return _new(ReceptiveField, (self[0], self[1], self[2], map_size, self[4], self[5]))
+        return self._replace(map_size=map_size)
 
 
-_new = tuple.__new__  # a ReceptiveField from its values without the keyword handling of the named tuple's __new__
 
 
 def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
@@ -92,9 +91,8 @@ def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
         aligned = aligned and other_aligned and other_stride == stride and t0 - 1 - 2 * q0 == centre0 \
             and t1 - 1 - 2 * q1 == centre1
         is_global = is_global or other_global
-    return _new(ReceptiveField, ((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size,
-                                 aligned,
-                        is_global))
+    return ReceptiveField((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size,
+                          aligned, is_global)
 
 
 def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:

@@ -44,7 +44,7 @@ def layer_kinds_markdown() -> str:
         "Every kind a spec can use, generated from paramcalc's registry (`paramcalc layers` prints the same,",
         "`paramcalc layers conv2d` one kind). A field without a default is required; the *short form* is the",
         "field a scalar sets (`- maxpool: 2` is `{maxpool: {kernel: 2}}`). FLOPs are per sample, at inference;",
-        "MACs count the multiply-accumulates of convolutions and linear layers (see conventions.md).",
+        "MACs count the multiply-accumulates of convolutions and linear layers ([conventions](conventions.md)).",
         "",
         "| kind | what it does | fields (default) | short form | FLOPs | PyTorch |",
         "|---|---|---|---|---|---|",

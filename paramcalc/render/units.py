@@ -1,4 +1,4 @@
-"""Numbers for people: 138.36 M, 15.47 G, 553.43 MB. Decimal (SI) units, as conventions.md says."""
+"""Numbers for people: 138.36 M, 15.47 G, 553.43 MB, in decimal (SI) units (1 MB = 10^6 bytes)."""
 
 from __future__ import annotations
 
