@@ -116,7 +116,7 @@ CASES = {
     "not_a_mapping": ("- relu\n", "1:1", None, ["a spec must be a mapping"]),
     "python_tag": (
         "name: t\ninput: !!python/object/apply:os.system ['echo hi']\nlayers: [relu]\n",
-        "2:8", None, ["YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"]),
+        "2:8", None, ["YAML tag '!!python/object/apply:os.system' is not allowed"]),
 }
 
 

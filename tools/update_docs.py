@@ -30,7 +30,8 @@ def run(command: str) -> list[str]:
     """What `paramcalc ...` prints (standard output and error), at no terminal width, from the repository."""
     words = shlex.split(command)[1:]
     arguments = [match for word in words for match in (sorted(glob.glob(word)) if "*" in word else [word])]
-    return CliRunner().invoke(main, arguments, env={"COLUMNS": None, "FORCE_COLOR": None}).output.splitlines()
+    return CliRunner().invoke(main, arguments, env={"COLUMNS": None, "FORCE_COLOR": None},
+                              prog_name="paramcalc").output.splitlines()
 
 
 def commands(text: str) -> list[str]:

@@ -44,6 +44,8 @@ def same(a: Dim, b: Dim) -> bool:
 def divides(divisor: Dim, value: Dim) -> bool:
     if type(divisor) is int and type(value) is int:
         return value % divisor == 0
+    if divisor == value:
+        return True
     return require_divisible(divisor, value)  # type: ignore[arg-type]
 
 
@@ -75,6 +77,17 @@ def parse_shape(text: str) -> tuple[int | str, ...] | None:
 def format_shape(shape: Shape, sep: str = "x") -> str:
     if not shape:
         return "scalar"
-    if not all(type(size) is int for size in shape):
-        sep = f" {sep} "  # formulas read better spaced: 2048 x ceil(H/32) x ceil(W/32)
-    return sep.join(str(size) for size in shape)
+    if all(type(size) is int for size in shape):
+        return sep.join(map(str, shape))
+    # formulas read better spaced, and a sum in parentheses: 2048 x ceil(H/32) x (W - 2)
+    return f" {sep} ".join(f"({size})" if _is_sum(str(size)) else str(size) for size in shape)
+
+
+def _is_sum(text: str) -> bool:
+    """Does a formula add or subtract outside parentheses ('H - 2', not 'floor((H - 1)/2)')?"""
+    depth = 0
+    for index, character in enumerate(text):
+        depth += (character == "(") - (character == ")")
+        if depth == 0 and character in "+-" and text[index - 1:index] == " ":
+            return True
+    return False

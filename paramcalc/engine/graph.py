@@ -14,6 +14,7 @@ from typing import Any, Callable, MutableMapping
 from ..errors import Pos, SpecError, did_you_mean, one_of
 from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from ..spec.expressions import ExprError, evaluate, names_in
+from ..spec.literals import as_written
 from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
 from ..spec.source import key_pos, value_pos
 from .cache import Cache, SpecCache
@@ -166,7 +167,8 @@ class Expander:
               minimum: int, maximum: int) -> int:
         value = self.value(raw, variables, pos, layer, what)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{what} must be a whole number, got {value!r}", pos, layer)
+            raise self.fail(f"{what} must be a whole number, got {as_written(value)}", pos, layer,
+                            "YAML 1.1 reads yes, no, on and off as true and false" if isinstance(value, bool) else None)
         if not minimum <= value <= maximum:
             raise self.fail(f"{what} must be between {minimum:,} and {maximum:,}, got {value:,}", pos, layer)
         return value

@@ -344,7 +344,7 @@ def evaluate(value: Any, values: dict[str, int]) -> Any:
 
 def undecidable(what: str) -> LayerError:
     return LayerError(f"paramcalc cannot work out {what} for every input size",
-                      hint="give concrete sizes, e.g. --input 3x224x224 (or --at to evaluate a formula)")
+                      hint="give concrete sizes, e.g. --input 3x224x224")
 
 
 # --- conditions on the symbols -----------------------------------------------------------------

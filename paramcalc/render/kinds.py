@@ -17,9 +17,8 @@ def kinds_grid(names: list[str] | None = None) -> Grid:
     """Every layer kind (or those named): its summary, each field with type and default, its FLOPs and
     PyTorch module."""
     grid = Grid([Column(""), Column("", min_width=30)], header=False)
-    for name, kind in REGISTRY.items():
-        if names is not None and name not in names:
-            continue
+    for name in names or REGISTRY:
+        kind = REGISTRY[name]
         grid.add((name, "bold cyan"), (f"{kind.summary}" + (f"  (also {', '.join(kind.aliases)})"
                                                            if kind.aliases else ""), ""))
         for f in kind.fields:

@@ -51,7 +51,7 @@ def check_sizes(result: Analysis, sizes: list[tuple[int, ...]]) -> None:
     for size in sizes:
         if len(size) != len(symbols):
             raise SpecError(f"--at {'x'.join(map(str, size))} gives {len(size)} value(s) for "
-                            f"{len(symbols)} symbol(s) ({', '.join(symbols)})",
+                            f"{len(symbols)} symbol(s) ({', '.join(symbols)})", file=result.file,
                             hint=f"one value per symbol, in order: --at {'x'.join(['224'] * len(symbols))}")
 
 

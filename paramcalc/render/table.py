@@ -28,7 +28,7 @@ def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs
     totals = result.totals
     metric_total = totals.macs if metric == "macs" else totals.flops
     label = "MACs" if metric == "macs" else "FLOPs"
-    grid = Grid([Column("Layer", max_width=40, min_width=12), Column("Kind", max_width=18, min_width=8),
+    grid = Grid([Column("Layer", max_width=40, min_width=12), Column("Kind", max_width=26, min_width=8),
                  Column("Output", min_width=9), Column("Params", right=True), Column("%P", right=True, drop=2),
                  Column(label, right=True), Column(f"%{label[0]}", right=True, drop=2),
                  Column("", max_width=BAR_WIDTH, drop=4), Column("RF", right=True, drop=3)],

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections import namedtuple
-from fractions import Fraction
 from typing import Any, Callable
 
 from ..errors import Pos, SpecError, did_you_mean, one_of
 from .expressions import names_in
+from .literals import as_written
 from .source import YList, key_pos, load_yaml, read_text, value_pos
 
 # A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots.
@@ -30,17 +30,6 @@ def is_name(text: str) -> bool:
 
 def is_reference(text: str) -> bool:
     return _REFERENCE.fullmatch(text) is not None
-
-
-def as_written(value: Any) -> str:
-    """A value as a spec writes it: 'text', 1.5 (not Fraction(3, 2)), true, null."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "null"
-    if isinstance(value, Fraction):
-        return str(float(value)) if float(value) == value else str(value)
-    return repr(value)
 
 
 def _mentions(raw: Any, names: tuple[str, ...]) -> bool:
@@ -289,10 +278,11 @@ class _SpecReader:
             return
         hint = "use letters, digits, '_' and '-' (no dots: dots separate nested names)"
         written = as_written(name)
-        if not isinstance(name, str):
-            read_as = "number" if written[:1].isdigit() or written[:1] == "-" else written
-            hint = (f"YAML reads {written} as a {read_as}, "
-                    f"not text: write a name in quotes, with letters, digits, '_' and '-'")
+        if isinstance(name, bool) or name is None:
+            hint = ("YAML 1.1 reads yes, no, on, off, true, false and null as values, not text: write the name in "
+                    "quotes, with letters, digits, '_' and '-'")
+        elif not isinstance(name, str):
+            hint = f"YAML reads {written} as a number, not text: write a name in quotes, with letters, digits, '_' and '-'"
         raise self.fail(f"{what} name {written} is not a valid name", pos, hint=hint)
 
     def block_def(self, name: str, body: Any, pos: Pos) -> BlockDef:

@@ -103,3 +103,16 @@ def read_number(text: str) -> Any:
             raise ExprError(f"'{shorten(text)}' is not a number")
         value = read_decimal(cleaned)
     return bounded(value * scale)
+
+
+def as_written(value: Any) -> str:
+    """A value as a spec writes it: 'text', 1.5 (not Fraction(3, 2)), true, null."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, Fraction):
+        return str(float(value)) if float(value) == value else str(value)
+    if isinstance(value, (int, str, list, tuple, dict)):
+        return repr(value)
+    return str(value)  # a size that depends on the input: its formula

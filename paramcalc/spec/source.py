@@ -149,6 +149,11 @@ def _position(text: str, offset: int) -> Pos:
     return Pos(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
+def _short_tag(tag: str) -> str:
+    """'tag:yaml.org,2002:python/object' as a spec writes it: '!!python/object'."""
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
 def _pos(event: yaml.Event) -> Pos:
     return Pos(event.start_mark.line + 1, event.start_mark.column + 1)
 
@@ -227,7 +232,7 @@ class _Reader:
 
     def check_tag(self, event: yaml.Event, standard: str) -> None:
         if event.tag not in (None, "!", _TAG + standard):
-            raise self.fail(event, f"YAML tag '{event.tag}' is not allowed",
+            raise self.fail(event, f"YAML tag '{_short_tag(event.tag)}' is not allowed",
                             hint="a spec holds plain numbers, strings, lists and mappings only")
 
     def sequence(self, start: yaml.Event, depth: int) -> tuple[YList, int]:
@@ -273,7 +278,7 @@ class _Reader:
         tag, text = self.tag_of(event), event.value
         kind = tag[len(_TAG):] if tag.startswith(_TAG) else ""
         if kind not in ("str", "int", "float", "bool", "null", "timestamp"):
-            raise self.fail(event, f"YAML tag '{tag}' is not allowed",
+            raise self.fail(event, f"YAML tag '{_short_tag(tag)}' is not allowed",
                             hint="a spec holds plain numbers, strings, lists and mappings only")
         if kind == "null":
             return None

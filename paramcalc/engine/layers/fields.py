@@ -14,6 +14,7 @@ from typing import Any
 
 from ...errors import Problem
 from ...limits import MAX_SIZE
+from ...spec.literals import as_written
 
 
 class FieldError(Problem):
@@ -63,9 +64,9 @@ def _whole_number(value: Any, what: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if _is_fraction(value):
-        raise FieldError(f"{what} must be a whole number, got {value}",
+        raise FieldError(f"{what} must be a whole number, got {as_written(value)}",
                          hint="use // for whole-number division, or round()/ceil()/floor()")
-    raise FieldError(f"{what} must be a whole number, got {value!r}")
+    raise FieldError(f"{what} must be a whole number, got {as_written(value)}")
 
 
 class Int(FieldType):
@@ -100,7 +101,7 @@ class Real(FieldType):
 
     def read(self, value: Any) -> float:
         if isinstance(value, bool) or not (isinstance(value, (int, float)) or _is_fraction(value)):
-            raise FieldError(f"must be a number, got {value!r}")
+            raise FieldError(f"must be a number, got {as_written(value)}")
         number = float(value)
         if self.minimum is not None and number < self.minimum or self.maximum is not None and number > self.maximum:
             raise FieldError(f"must be between {self.minimum} and {self.maximum}, got {float(value):g}")
@@ -128,7 +129,7 @@ class Bool(FieldType):
 
     def read(self, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise FieldError(f"must be true or false, got {value!r}")
+            raise FieldError(f"must be true or false, got {as_written(value)}")
         return value
 
 
@@ -213,7 +214,7 @@ class Choice(FieldType):
 
     def read(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:
-            raise FieldError(f"must be one of {', '.join(self.options)}, got {value!r}")
+            raise FieldError(f"must be one of {', '.join(self.options)}, got {as_written(value)}")
         return value
 
     def describe(self) -> str:
@@ -228,7 +229,7 @@ class Axis(FieldType):
 
     def read(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise FieldError(f"must be a dimension number, got {value!r}")
+            raise FieldError(f"must be a dimension number, got {as_written(value)}")
         return value
 
     def describe(self) -> str:

@@ -60,7 +60,7 @@ class _WindowPool(LayerKind):
 
 _POOL_FIELDS = (
     SpecField("kernel", Pair(), doc="window size"),
-    SpecField("stride", Pair(), None, doc="default: the kernel size"),
+    SpecField("stride", Pair(), None, doc="how far the window moves"),
     SpecField("padding", Padding(keywords=()), 0, doc="at most half the window"),
 )
 
