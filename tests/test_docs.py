@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from tools.update_docs import commands, run  # noqa: E402
 
+from .conftest import require_torch  # noqa: E402
+
 README = (ROOT / "README.md").read_text()
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PASTED = [(document, command) for document in DOCUMENTS for command in commands(document.read_text())]
@@ -42,6 +44,8 @@ def _pasted(text: str, command: str) -> list[str]:
 
 @pytest.mark.parametrize("document, command", PASTED, ids=[f"{d.name}: {c}" for d, c in PASTED])
 def test_pasted_output_is_real(document, command, monkeypatch):
+    if command.split()[1] in ("verify", "export"):
+        require_torch()
     pasted = _pasted(document.read_text(), command)
     monkeypatch.chdir(ROOT)
     actual = run(command)
@@ -62,6 +66,8 @@ def test_the_page_of_layer_kinds_is_generated_from_the_registry():
 
 @pytest.mark.parametrize("document", [d for d in DOCUMENTS if ">>> " in d.read_text()], ids=lambda d: d.name)
 def test_python_examples_run_as_shown(document, monkeypatch):
+    if "paramcalc.torch" in document.read_text():
+        require_torch()
     monkeypatch.chdir(ROOT)
     failures, _ = doctest.testfile(str(document), module_relative=False, optionflags=doctest.ELLIPSIS,
                                    globs={"paramcalc": paramcalc})

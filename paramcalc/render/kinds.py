@@ -10,7 +10,7 @@ from .grid import Column, Grid
 def _yaml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "(the kernel)" if value is None else str(value)
+    return "the kernel" if value is None else str(value)
 
 
 def kinds_grid(names: list[str] | None = None) -> Grid:

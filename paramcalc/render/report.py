@@ -1,4 +1,4 @@
-"""The machine-readable report: plain data with exact integers (schema in the README)."""
+"""The machine-readable report: plain data with exact integers (its keys are in docs/ci.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ SCHEMA = REPORT_SCHEMA
 CONVENTIONS = {
     "macs": "multiply-accumulates of convolution and linear layers, bias not counted",
     "flops": "floating-point operations at inference: 2 per MAC, plus bias, normalisation, activation, "
-             "pooling and element-wise work, per the README's table of layer kinds",
+             "pooling and element-wise work, per layer kind as docs/layer-kinds.md gives it",
     "params": "learnable parameters; trainable + frozen",
     "buffers": "non-trainable state: batch-norm running mean and variance",
     "bytes": "elements x bytes per element of dtype; activations sum every layer's output",

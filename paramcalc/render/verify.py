@@ -15,7 +15,8 @@ def verification_lines(path: str, result: Any) -> list[str]:
     """result: a paramcalc.torch.verify.Verification."""
     totals = {figure: ours for figure, (ours, _) in result.totals.items()}
     if result.ok:
-        return [f"ok    {path}: {result.layers} layers agree with PyTorch; params {totals['params']:,} "
+        layers = f"{result.layers} layer{'s' * (result.layers != 1)} agree{'s' * (result.layers == 1)}"
+        return [f"ok    {path}: {layers} with PyTorch; params {totals['params']:,} "
                 f"(trainable {totals['trainable']:,}), buffers {totals['buffers']:,}, MACs {totals['macs']:,}"]
     count = len(result.mismatches)
     lines = [f"FAIL  {path}: {count} mismatch{'es' * (count != 1)}"]

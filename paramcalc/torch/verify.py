@@ -62,7 +62,8 @@ def verify(source: str | os.PathLike | dict | Spec, *, model: nn.Module | None =
 
 def compare_with_torch(graph: Graph, analysis: Analysis, model: nn.Module) -> Verification:
     result = Verification(file=graph.spec.file, name=graph.spec.name)
-    model.eval()
+    was_training = model.training
+    model.eval()  # as it runs at inference (layers that run only in training do not); put back as it was below
     shapes: dict[str, tuple] = {}
     hooks = []
     leaves = [r for r in analysis.records if not r.is_group]
@@ -80,6 +81,7 @@ def compare_with_torch(graph: Graph, analysis: Analysis, model: nn.Module) -> Ve
     finally:
         for hook in hooks:
             hook.remove()
+        model.train(was_training)
     for record in leaves:
         if record.name not in shapes:
             continue
