@@ -270,7 +270,7 @@ CHECK_FORMATS = ("text", "json", "markdown", "github", "junit")
 
 
 @main.command()
-@SPECS
+@click.argument("specs", nargs=-1, required=True, type=click.Path(allow_dash=True))  # a folder is an errored case
 @click.option("--max-params", metavar="N", help="Limit on parameters, e.g. 25M.")
 @click.option("--max-trainable", metavar="N", help="Limit on trainable parameters.")
 @click.option("--max-macs", metavar="N", help="Limit on MACs, e.g. 4.1G.")

@@ -66,13 +66,15 @@ class SpecError(Exception):
         return self
 
     def __str__(self) -> str:
-        where = self.file or "<spec>"
-        if self.pos is not None:
-            where += f":{self.pos.line}:{self.pos.column}"
         what = f"layer '{self.layer}': {self.message}" if self.layer else self.message
         if self.block:
             what = f"block '{self.block}', {what}"
-        text = f"{where}: {what}"
+        text = what
+        if self.file is not None or self.pos is not None:
+            where = self.file or "<spec>"
+            if self.pos is not None:
+                where += f":{self.pos.line}:{self.pos.column}"
+            text = f"{where}: {what}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

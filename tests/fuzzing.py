@@ -156,6 +156,8 @@ def check_case(case: Case, directory: Path, arguments: tuple[str, ...] = ("--for
         path = directory / "spec.yaml"
         path.write_bytes(case.text.encode("utf-8", "surrogatepass"))
     command = ["show", str(path), *arguments] if case.command == "show" else ["export", str(path)]
+    if case.command == "export":
+        import torch  # noqa: F401  (export imports PyTorch once: its time and memory are not the case's)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     try:

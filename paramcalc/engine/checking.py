@@ -38,7 +38,8 @@ def check_spec(path: str, limits: dict[str, int], baseline: Baseline | None,
     except BaselineError:
         raise
     except SpecError as err:
-        return ModelCheck(path, Path(path).stem, {}, error=err, seconds=time.perf_counter() - started)
+        name = "<stdin>" if path == "-" else Path(path).stem
+        return ModelCheck(path, name, {}, error=err, seconds=time.perf_counter() - started)
     model = check_model(path, result.name, result.totals, spec.budget, limits, figures,
                         baseline.label if baseline else "", max_increase)
     if baseline and figures is None:

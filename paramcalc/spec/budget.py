@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from ..errors import ExprError, Pos, Problem, SpecError, did_you_mean
-from .literals import read_number
+from .literals import as_written, read_number
 
 # unit is 'count' or 'bytes'; read takes the figure from a model's totals (anything with these attributes)
 Figure = namedtuple("Figure", "key label unit read")
@@ -70,11 +70,12 @@ def parse_amount(value: Any, unit: str) -> int:
     if amount < 0:
         raise LimitError(f"a limit cannot be negative, got {value}")
     if isinstance(amount, Fraction) and amount.denominator != 1:
+        shown = value if isinstance(value, str) else as_written(value)  # as written, not Fraction(3, 2)
         if unit == "bytes":
-            raise LimitError(f"'{value}' is not a whole number of bytes",
+            raise LimitError(f"'{shown}' is not a whole number of bytes",
                              hint="give the size in a smaller unit, e.g. 1500KB rather than 1.5005MB")
-        raise LimitError(f"'{value}' is not a whole count",
-                         hint=f"did you mean {value}M (millions)?" if not suffix else
+        raise LimitError(f"'{shown}' is not a whole count",
+                         hint=f"did you mean {shown}M (millions)?" if not suffix else
                          "a count of parameters or operations is a whole number")
     return int(amount)
 
