@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import click
 import click.shell_completion
+
 from . import __version__
 from .engine.dims import parse_shape
 from .errors import SpecError, did_you_mean
@@ -209,7 +210,7 @@ def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | N
 
         blocks = show_blocks(result, records, metric, exact)
         if at:
-            from .render.symbolic import at_grid
+            from .render.table import at_grid
 
             blocks += [None, at_grid(result, at, exact)]
         emit(blocks, export_to, f"paramcalc show {spec}")

@@ -14,10 +14,8 @@ from typing import Any
 from ..errors import SpecError
 from ..spec.budget import FIGURES, figures_of
 from .analysis import analyze, require_concrete
+from .records import CHECK_SCHEMA, REPORT_SCHEMA
 from .specs import loads_spec
-
-REPORT_SCHEMA = "paramcalc.report/1"  # show --format json
-CHECK_SCHEMA = "paramcalc.check/1"  # check --format json
 
 
 class BaselineError(SpecError):

@@ -14,8 +14,8 @@ from typing import Any, Callable, MutableMapping
 from ..errors import Pos, SpecError, did_you_mean, one_of
 from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from ..spec.expressions import ExprError, evaluate, names_in
-from ..spec.literals import as_written
 from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
+from ..spec.literals import as_written
 from ..spec.source import key_pos, value_pos
 from .cache import Cache, SpecCache
 from .dims import Shape, shape_parts

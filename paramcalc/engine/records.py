@@ -16,6 +16,9 @@ from .dims import Dim, Shape, is_concrete
 from .receptive import ReceptiveField
 from .symbolic import Condition, evaluate
 
+REPORT_SCHEMA = "paramcalc.report/1"  # the JSON of `show`, which `check --baseline` also reads
+CHECK_SCHEMA = "paramcalc.check/1"  # the JSON of `check`, the same
+
 # 'rich', 'html' and 'data': functions of an Analysis, registered by paramcalc.render
 DISPLAYS: dict[str, Callable[[Analysis], Any]] = {}
 

@@ -12,11 +12,10 @@ import math
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
-from ..engine.baseline import CHECK_SCHEMA
 from ..engine.checking import ModelCheck, Outcome
+from ..engine.records import CHECK_SCHEMA
 from ..spec.budget import FIGURES
 from . import units
-
 
 
 def amount(figure: str, value: int, exact: bool = True) -> str:

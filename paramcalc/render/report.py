@@ -7,9 +7,8 @@ import io
 import json
 from typing import Any
 
-from ..engine.baseline import REPORT_SCHEMA
 from ..engine.receptive import ReceptiveField
-from ..engine.records import Analysis, LayerRecord
+from ..engine.records import REPORT_SCHEMA, Analysis, LayerRecord
 from ..engine.symbolic import is_symbolic, leading_text
 from ..errors import SpecError
 from .symbolic import evaluations

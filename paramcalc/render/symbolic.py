@@ -1,5 +1,5 @@
-"""What `show` prints for a symbolic input: the totals' formulas and notes (for table.totals_grid), the
-conditions on the symbols, and the table of `--at`, which evaluates the formulas at concrete sizes."""
+"""What `show` prints for a symbolic input: the totals' formulas and notes, the conditions on the symbols,
+and the evaluations at the sizes of `--at` (table.at_grid lays them out)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from ..engine.records import Analysis
 from ..engine.symbolic import is_symbolic, leading_text
 from ..errors import SpecError
 from . import units
-from .grid import Column, Grid
 
 
 def formula(value: Any) -> str:
@@ -91,21 +90,3 @@ def evaluations(result: Analysis, sizes: list[tuple[int, ...]]) -> list[tuple[di
         except ValueError as reason:
             rows.append((values, str(reason)))
     return rows
-
-
-def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False) -> Grid:
-    rows = evaluations(result, sizes)
-    invalid = any(isinstance(at, str) for _, at in rows)
-    grid = Grid([Column("Input"), Column("Output"), Column("Params", right=True), Column("MACs", right=True),
-                 Column("FLOPs", right=True), Column("Activations", right=True)] + ([Column("")] if invalid else []),
-                title=f"{result.name}  ·  at {len(sizes)} input size{'s' if len(sizes) != 1 else ''}")
-    for values, at in rows:
-        label = size_label(values)
-        if isinstance(at, str):
-            grid.add(label, ("-", "red"), "", "", "", "", (f"not valid: {at}", "red"))
-            continue
-        totals = at.totals
-        grid.add(label, units.shape(totals.output_shape), units.count(totals.params, exact),
-                 units.count(totals.macs, exact), units.count(totals.flops, exact),
-                 units.size_in_bytes(totals.activation_bytes, exact), *([""] if invalid else []))
-    return grid

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..engine.records import Analysis, LayerRecord
-from . import units
+from . import symbolic, units
 from .grid import Column, Grid
 
 BAR_WIDTH = 10
@@ -71,7 +71,6 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
         extra.append(("Not run here", "; ".join(result.not_run) + " (train only: inference runs, training at this "
                                                                    "input size would fail)"))
     if result.symbols:
-        from . import symbolic
 
         figure, notes = symbolic.formula, {}  # type: ignore[assignment]
         params_note = symbolic.params_note(result)
@@ -97,3 +96,21 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
 
 def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> list:
     return [layer_grid(result, records, metric, exact), None, totals_grid(result, exact)]
+
+
+def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False) -> Grid:
+    rows = symbolic.evaluations(result, sizes)
+    invalid = any(isinstance(at, str) for _, at in rows)
+    grid = Grid([Column("Input"), Column("Output"), Column("Params", right=True), Column("MACs", right=True),
+                 Column("FLOPs", right=True), Column("Activations", right=True)] + ([Column("")] if invalid else []),
+                title=f"{result.name}  ·  at {len(sizes)} input size{'s' if len(sizes) != 1 else ''}")
+    for values, at in rows:
+        label = symbolic.size_label(values)
+        if isinstance(at, str):
+            grid.add(label, ("-", "red"), "", "", "", "", (f"not valid: {at}", "red"))
+            continue
+        totals = at.totals
+        grid.add(label, units.shape(totals.output_shape), units.count(totals.params, exact),
+                 units.count(totals.macs, exact), units.count(totals.flops, exact),
+                 units.size_in_bytes(totals.activation_bytes, exact), *([""] if invalid else []))
+    return grid

@@ -17,6 +17,7 @@ import ast
 import io
 import math
 import operator
+import re
 import tokenize
 from fractions import Fraction
 from functools import lru_cache
@@ -95,9 +96,15 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+_SUFFIXED = re.compile(r"[0-9.][kKMGT]")  # a digit (or a decimal point) right before a suffix's letter
+
+
 def _with_suffixes(text: str) -> str:
     """SI suffixes made Python: `25M` -> `(25*1000000)`. Python's tokenizer reads `25M` as the number 25
-    followed by the name M; a suffix is such a name, right after the number, that is one of k K M G T."""
+    followed by the name M; a suffix is such a name, right after the number, that is one of k K M G T.
+    (Most expressions have none, and tokenizing costs more than looking for one.)"""
+    if _SUFFIXED.search(text) is None:
+        return text
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
