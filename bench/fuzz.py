@@ -1,4 +1,4 @@
-"""A long fuzz campaign: mutated zoo specs through `paramcalc show`, every case must exit 0 or 2 with one
+"""A long fuzz run: mutated zoo specs through `paramcalc show`, every case must exit 0 or 2 with one
 located message and no traceback.
 
     python bench/fuzz.py                 # 10,000 cases
@@ -48,7 +48,7 @@ def main() -> int:
                 print(f"  {index + 1:,} cases, {len(failed)} failed, {time.perf_counter() - started:.0f} s",
                       file=sys.stderr)
     seconds = time.perf_counter() - started
-    print(f"fuzz campaign{' (long specs)' if options.long else ''}: seed {options.seed}, {options.cases:,} cases in "
+    print(f"fuzz run{' (long specs)' if options.long else ''}: seed {options.seed}, {options.cases:,} cases in "
           f"{seconds:.0f} s "
           f"({options.cases / seconds:.0f} per second): {len(failed)} failed")
     for kind, count in sorted(tried.items()):

@@ -5,7 +5,7 @@ a spec from a stranger can carry: huge numbers and exponents, YAML aliases that 
 spellings, repeats over merges of many inputs, hostile model names through `export`, and paths that are
 not regular files. Every case must be answered within MAX_SECONDS, raise the peak memory by at most
 MAX_GROWTH_KB, and exit 0 or 2 with one located message. Used by tests/test_fuzz.py (a few hundred cases
-in every CI run) and bench/fuzz.py (a campaign of tens of thousands).
+in every CI run) and bench/fuzz.py (tens of thousands).
 """
 
 from __future__ import annotations
