@@ -82,3 +82,64 @@ WHOLE_SPECS = [(document, block) for document in DOCUMENTS
 @pytest.mark.parametrize("document, block", WHOLE_SPECS, ids=[f"{d.name}:{i}" for i, (d, _) in enumerate(WHOLE_SPECS)])
 def test_every_whole_spec_shown_is_analysable(document, block):
     paramcalc.analyze(textwrap.dedent(block))
+
+
+def fenced_blocks(text: str) -> list[str]:
+    """The contents of a Markdown text's fenced code blocks, in order."""
+    blocks, inside = [], None
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if inside is None:
+                inside = []
+            else:
+                blocks.append("\n".join(inside))
+                inside = None
+        elif inside is not None:
+            inside.append(line)
+    return blocks
+
+
+def test_the_junit_example_is_what_check_prints_but_for_the_times(monkeypatch):
+    text = (ROOT / "docs" / "ci.md").read_text()
+    shown = re.search(r"```xml\n(<\?xml.*?)```", text, flags=re.S).group(1).splitlines()
+    monkeypatch.chdir(ROOT)
+    actual = run("paramcalc check specs/vgg16.yaml --max-params 100M --format junit")
+
+    def timeless(lines: list[str]) -> list[str]:
+        return [re.sub(r'time="[0-9.]+"', 'time="…"', line) for line in lines]
+
+    assert timeless(shown) == timeless(actual)
+
+
+def test_the_verify_examples_of_an_exported_and_an_edited_module(tmp_path, monkeypatch):
+    require_torch()
+    blocks = fenced_blocks((ROOT / "docs" / "pytorch.md").read_text())
+    exported = next(block for block in blocks if block.startswith("ok    resnet18.py:")).splitlines()
+    edited = next(block for block in blocks if block.startswith("FAIL  resnet18.py:")).splitlines()
+    monkeypatch.chdir(tmp_path)
+    assert run(f"paramcalc export {ROOT / 'specs/resnet18.yaml'} -o resnet18.py") == ["wrote resnet18.py"]
+    assert run("paramcalc verify resnet18.py") == exported
+    module = tmp_path / "resnet18.py"
+    source = module.read_text()
+    conv1 = "self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)"
+    assert conv1 in source
+    module.write_text(source.replace(conv1, conv1.replace("bias=False", "bias=True")))
+    assert run("paramcalc verify resnet18.py") == edited
+
+
+def test_the_baseline_example_against_a_revision(tmp_path, monkeypatch):
+    import subprocess
+
+    shown = next(block for block in fenced_blocks((ROOT / "docs" / "ci.md").read_text())
+                 if block.startswith("OVER resnet50 (specs/resnet50.yaml)")).splitlines()
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "resnet50.yaml"
+    spec.write_text((ROOT / "specs" / "resnet50.yaml").read_text())
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path)}
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "main"], ["branch", "origin/main"]):
+        subprocess.run(["git", *command], cwd=tmp_path, env=env, check=True, capture_output=True)
+    assert "classes: 1000" in spec.read_text()
+    spec.write_text(spec.read_text().replace("classes: 1000", "classes: 1100"))  # a wider classifier
+    monkeypatch.chdir(tmp_path)
+    assert run("paramcalc check specs/resnet50.yaml --baseline origin/main --max-increase 0.5%") == shown
