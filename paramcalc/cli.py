@@ -123,8 +123,7 @@ def emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcal
         try:
             export(blocks, export_to, title)
         except OSError as err:
-            raise SpecError(f"cannot write the file: {err.strerror or err}", file=export_to,
-                            hint="check that its folder exists and that there is room on the disk") from None
+            raise _unwritable(export_to, err) from None
 
 
 def write_file(path: str, text: str) -> None:
@@ -133,8 +132,12 @@ def write_file(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as err:
-        raise SpecError(f"cannot write the file: {err.strerror or err}", file=path,
-                        hint="check that its folder exists and that there is room on the disk") from None
+        raise _unwritable(path, err) from None
+
+
+def _unwritable(path: str, err: OSError) -> SpecError:
+    return SpecError(f"cannot write the file: {err.strerror or err}", file=path,
+                     hint="check that its folder exists and that there is room on the disk")
 
 
 def _export_needs_table(export_to: str | None, output_format: str) -> None:

@@ -211,23 +211,24 @@ class Analyzer:
                 return self.figures(node, inputs)
             except SpecError as err:
                 error = err
-        reference = self.reference_analysis(error)
-        record = reference.records[node.index]
-        if record.name != node.name or record.shape is None:
+        reference = self.reference_analysis()
+        record = reference.records[node.index] if reference is not None else None
+        if record is None or record.name != node.name or record.shape is None:
             raise error or SpecError("paramcalc cannot size this layer", layer=node.name)
         if error is not None:
             self.not_run.append(f"{node.name}: {error.message}")
         return Figures(None, record.params, record.buffers, 0, 0, 0, None, False, None)
 
-    def reference_analysis(self, error: SpecError | None) -> Analysis:
+    def reference_analysis(self) -> Analysis | None:
+        """The analysis at the spec's own (concrete) input size, or None when there is none to fall back on."""
         if self.reference is None:
             own = expand(self.graph.spec, cache=self.cache)
             if own.input_shape == self.graph.input_shape or not all(is_concrete(size) for size in own.input_shape):
-                raise error or SpecError("paramcalc cannot size this layer")
+                return None
             try:
                 self.reference = Analyzer(own, self.cache).run()
             except SpecError:
-                raise error or SpecError("paramcalc cannot size this layer") from None
+                return None
         return self.reference
 
     # --- receptive fields ---------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import ChainMap, namedtuple
 from typing import Any, Callable, MutableMapping
 
-from ..errors import Pos, SpecError, did_you_mean, one_of
+from ..errors import Pos, SpecError, did_you_mean
 from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
 from ..spec.expressions import ExprError, evaluate, names_in
-from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
+from ..spec.format import DTYPE_BYTES, DTYPE_HINT, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
 from ..spec.literals import as_written
 from ..spec.source import key_pos, value_pos
 from .cache import Cache, SpecCache
@@ -522,8 +522,7 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
         batch = own_batch if batch is None else batch
     input_shape = tuple(symbol(size.strip()) if isinstance(size, str) else size for size in input_shape)
     if dtype is not None and dtype_name(dtype) is None:
-        raise SpecError(f"unknown dtype {dtype!r}", file=spec.file,
-                        hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
+        raise SpecError(f"unknown dtype {dtype!r}", file=spec.file, hint=DTYPE_HINT)
     sized = any(block.reads_input for block in spec.blocks.values())
     key = input_shape if sized else None
     expansion = kept.expansions.get(key)

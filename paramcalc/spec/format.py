@@ -57,6 +57,7 @@ _LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
 DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64"}
+DTYPE_HINT = "one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES])
 
 
 def dtype_name(name: Any) -> str | None:
@@ -224,8 +225,7 @@ class _SpecReader:
             raise self.fail(f"'name' must be text, got {name!r}", value_pos(data, "name", top))
         dtype = dtype_name(data.get("dtype", "float32"))
         if dtype is None:
-            raise self.fail(f"unknown dtype {data['dtype']!r}", value_pos(data, "dtype", top),
-                            hint="one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES]))
+            raise self.fail(f"unknown dtype {data['dtype']!r}", value_pos(data, "dtype", top), hint=DTYPE_HINT)
         spec = Spec(file=self.file, name=name.strip(), input=data["input"], input_pos=value_pos(data, "input", top),
                     batch=data.get("batch", 1), batch_pos=value_pos(data, "batch", top), dtype=dtype,
                     description=str(data.get("description") or ""))
@@ -282,7 +282,8 @@ class _SpecReader:
             hint = ("YAML 1.1 reads yes, no, on, off, true, false and null as values, not text: write the name in "
                     "quotes, with letters, digits, '_' and '-'")
         elif not isinstance(name, str):
-            hint = f"YAML reads {written} as a number, not text: write a name in quotes, with letters, digits, '_' and '-'"
+            hint = (f"YAML reads {written} as a number, not text: write a name in quotes, with letters, digits, '_' "
+                    "and '-'")
         raise self.fail(f"{what} name {written} is not a valid name", pos, hint=hint)
 
     def block_def(self, name: str, body: Any, pos: Pos) -> BlockDef:
