@@ -144,9 +144,13 @@ def test_batchnorm_params_buffers_flops():
 
 
 def test_layernorm_groupnorm_lrn_scale():
-    assert last("[96, 56, 56]", "- layernorm").params == 2 * 96
-    assert last("[96, 56, 56]", "- layernorm").flops == 7 * 96 * 56 * 56
-    assert last("[96, 56, 56]", "- layernorm: {affine: false}").flops == 5 * 96 * 56 * 56
+    assert last("[96, 56, 56]", "- layernorm2d").params == 2 * 96  # over the channels of a map
+    assert last("[96, 56, 56]", "- layernorm2d").flops == 7 * 96 * 56 * 56
+    assert last("[96, 56, 56]", "- layernorm2d: {affine: false}").flops == 5 * 96 * 56 * 56
+    assert last("[50, 768]", "- layernorm").params == 2 * 768  # nn.LayerNorm: over the last dimension
+    assert last("[56, 56, 96]", "- layernorm").params == 2 * 96
+    assert last("[56, 56, 96]", "- layernorm: {bias: false}").params == 96
+    assert last("[56, 56, 96]", "- layernorm: {affine: false}").params == 0
     assert last("[32, 8, 8]", "- groupnorm: 8").params == 2 * 32
     assert last("[96, 55, 55]", "- lrn: 5").flops == (2 * 5 + 3) * 96 * 55 * 55
     assert last("[96, 7, 7]", "- scale").params == 96

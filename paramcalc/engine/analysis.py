@@ -18,6 +18,7 @@ from ..spec.format import Spec
 from .cache import Cache
 from .dims import Shape, is_concrete, numel, parse_shape
 from .graph import INPUT_PORT, Graph, Node, expand
+from .layers import WHOLE
 from .receptive import Pair, ReceptiveField, Window, merge
 from .records import Analysis, LayerRecord, Totals, without_training_shapes
 from .specs import as_spec
@@ -102,6 +103,11 @@ def port_field(result: Analysis, graph: Graph, port: int) -> ReceptiveField | No
     return ReceptiveField.of_input(graph.input_shape) if port == INPUT_PORT else result.records[port].rf
 
 
+def _map_at(shape: Shape, axes: tuple) -> Pair | None:
+    """The map's (height, width) in a shape whose positions sit at `axes`; None once they are flattened."""
+    return (shape[axes[0]], shape[axes[1]]) if len(axes) == 2 else None
+
+
 class Analyzer:
     """One analysis of one graph. With symbolic input sizes, it also collects the conditions the sizes must
     meet, and leaves out a receptive field that would depend on the input size."""
@@ -146,7 +152,7 @@ class Analyzer:
         inputs = [self.shapes[port] for port in ports]
         figures = self.train_only_figures(node, inputs) if node.train_only else self.figures(node, inputs)
         self.shapes[node.index] = figures.shape
-        self.fields[node.index] = self.field(ports, figures, inputs)
+        self.fields[node.index] = self.field(node.layer, ports, figures, inputs)
         batch = self.graph.batch
         runs = not node.train_only  # a layer that runs only in training does no work at inference
         return LayerRecord(
@@ -190,8 +196,8 @@ class Analyzer:
             return Figures(shape=shape, params=layer.params(inputs), buffers=layer.buffers(inputs),
                            macs=layer.macs(inputs, shape), flops=layer.flops(inputs, shape), elements=numel(shape),
                            window=None if window == _UNIT_WINDOW else window,
-                           reads_whole_map=layer.reads_whole_map(),
-                           map_size=(shape[1], shape[2]) if len(shape) == 3 else None)
+                           reads_whole_map=layer.reads_whole_map(inputs),
+                           map_size=layer.map_size(inputs, shape))
         except LayerError as err:
             hint = err.hint
             if node.train_only:
@@ -232,18 +238,46 @@ class Analyzer:
         return self.reference
 
     # --- receptive fields ---------------------------------------------------------------------------------
-    def field(self, ports: tuple[int, ...], figures: Figures, inputs: list[Shape]) -> ReceptiveField | None:
+    def field(self, layer: Any, ports: tuple[int, ...], figures: Figures,
+              inputs: list[Shape]) -> ReceptiveField | None:
         if figures.shape is None:  # a train-only layer that cannot run at this size
             return None
         known = [self.fields[port] for port in ports]
-        if None in known:
-            return None
+        if None in known:  # a path not followed: only a global field, or a layer reading every position, is known
+            whole = next((field for field in known if field is not None and field.is_global), None)
+            if whole is not None:
+                return whole  # not followed so far: only a layer that reads every position has a field again
+            start = self.fields[-1]
+            if not figures.reads_whole_map or start is None or not all(is_concrete(s) for s in start.map_size):
+                return None
+            return ReceptiveField.global_on(start.map_size, (0,))
         if len(known) > 1:
-            return merge(known, figures.map_size or known[0].map_size)  # type: ignore[arg-type, union-attr]
+            if len({field.axes for field in known}) > 1:  # type: ignore[union-attr]
+                return None
+            axes = known[0].axes  # type: ignore[union-attr]
+            merged = merge(known, _map_at(figures.shape, axes) or known[0].map_size)  # type: ignore
+            return merged if layer.positions(inputs, figures.shape, axes) == axes else None
         field: ReceptiveField = known[0]  # type: ignore[assignment]
-        if figures.window is None and not figures.reads_whole_map:  # element-wise: the field moves on
-            return field if figures.map_size in (None, field.map_size) else field.with_map(figures.map_size)
-        return self.field_step(field, figures.window, figures.reads_whole_map, figures.map_size)
+        stepped = self.single_step(layer, field, figures, inputs)
+        return field if stepped is None and field.is_global else stepped  # once global, global from then on
+
+    def single_step(self, layer: Any, field: ReceptiveField, figures: Figures,
+                    inputs: list[Shape]) -> ReceptiveField | None:
+        if figures.window is not None:
+            if field.axes != (1, 2) or len(inputs[0]) != 3:
+                return None
+            stepped = self.field_step(field, figures.window, figures.reads_whole_map, figures.map_size)
+            return stepped if stepped is None or len(figures.shape) == 3 else stepped._replace(axes=(0,))
+        if figures.reads_whole_map:
+            return self.field_step(field, None, True, figures.map_size)
+        axes = layer.positions(inputs, figures.shape, field.axes)
+        if axes is None:
+            return None
+        if axes == WHOLE:
+            return self.field_step(field, None, True, None)
+        map_size = _map_at(figures.shape, axes) or field.map_size
+        return field if axes == field.axes and map_size == field.map_size else \
+            field._replace(axes=axes, map_size=map_size)
 
     def field_step(self, field: ReceptiveField, window: Window | None, whole: bool,
                    map_size: Pair | None) -> ReceptiveField | None:

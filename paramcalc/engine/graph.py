@@ -205,20 +205,29 @@ class Expander:
 
     def port_shape(self, port: int) -> Shape:
         """The shape a port carries, worked out from the layers expanded so far (for a block that reads
-        `in_channels` or `in_shape`): each layer's output shape, once."""
+        `in_channels` or `in_shape`): each layer's output shape, once, walking back through the layers it needs
+        with a list rather than recursion (a chain may be a repeat of 10,000 layers)."""
         if port == INPUT_PORT:
             assert self.model_input is not None
             return self.model_input
-        shape = self.shapes.get(port)
-        if shape is None:
-            node = self.nodes[port]
-            inputs = [self.port_shape(source) for source in node.inputs]
+        pending = [port]
+        while pending:
+            current = pending[-1]
+            if current in self.shapes:
+                pending.pop()
+                continue
+            node = self.nodes[current]
+            missing = [source for source in node.inputs if source != INPUT_PORT and source not in self.shapes]
+            if missing:
+                pending.extend(missing)
+                continue
+            inputs = [self.model_input if source == INPUT_PORT else self.shapes[source] for source in node.inputs]
             try:
-                shape = node.layer.output_shape(inputs)  # type: ignore[union-attr]
+                self.shapes[current] = node.layer.output_shape(inputs)  # type: ignore[union-attr]
             except LayerError as err:
                 raise self.fail(err.message, node.where(err.field), node.name, err.hint) from None
-            self.shapes[port] = shape
-        return shape
+            pending.pop()
+        return self.shapes[port]
 
     def input_shape(self, raw: Any, variables: MutableMapping[str, Any], pos: Pos) -> Shape:
         if isinstance(raw, str) and "x" in raw.replace("X", "x") and not raw.strip().startswith(("'", '"')):

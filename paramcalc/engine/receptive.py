@@ -28,13 +28,14 @@ class Window(namedtuple("Window", "kernel stride padding")):
         return cls(size, size, (0, 0))
 
 
-class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size aligned is_global",
-                                defaults=(True, False))):
+class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size aligned is_global axes",
+                                defaults=(True, False, (1, 2)))):
     """The receptive field of one unit of a layer's output, on the model's input (a tuple: cheap to make).
 
     size, stride, padding: per axis (height, width). map_size: the spatial size of the map the unit sits
     on, kept through flatten. aligned: False when merged paths' centres differ. is_global: True once a
-    layer has read its whole input map.
+    layer has read its whole input map. axes: where the positions sit in the layer's output shape: (1, 2)
+    for a channels-first map, (0, 1) channels-last, one axis once they are flattened into tokens or a vector.
     """
 
     __slots__ = ()
@@ -45,13 +46,23 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
         return cls((1, 1), (1, 1), (0, 0), (shape[1], shape[2])) if len(shape) == 3 else None
 
     def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "ReceptiveField":
-        (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global = self
+        (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global, _ = self
         (k0, k1), (s0, s1), (q0, q1) = window
         return ReceptiveField((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
-                              (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map)
+                              (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map,
+                              self.axes)
 
     def with_map(self, map_size: Pair) -> "ReceptiveField":
         return self._replace(map_size=map_size)
+
+    def whole(self) -> "ReceptiveField":
+        """After a layer that reads every position of its input (attention, a linear layer on a vector)."""
+        return self.through(Window.whole(self.map_size), (1, 1), True)
+
+    @classmethod
+    def global_on(cls, map_size: Pair, axes: tuple) -> "ReceptiveField":
+        """Every unit sees the whole input map, when the path to this layer was not tracked step by step."""
+        return cls(map_size, map_size, (0, 0), (1, 1), True, True, axes)
 
 
 
@@ -69,12 +80,12 @@ def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
     for field in fields:
         if field[3] != map_size:
             return merge_broadcast(fields, map_size)
-    (r0, r1), stride, (p0, p1), _, aligned, is_global = first
+    (r0, r1), stride, (p0, p1), _, aligned, is_global, axes = first
     start0, start1, end0, end1 = -p0, -p1, r0 - 1 - p0, r1 - 1 - p1
     centre0, centre1 = r0 - 1 - 2 * p0, r1 - 1 - 2 * p1
     j0, j1 = stride
     for index in range(1, len(fields)):
-        (t0, t1), other_stride, (q0, q1), _, other_aligned, other_global = fields[index]
+        (t0, t1), other_stride, (q0, q1), _, other_aligned, other_global, _ = fields[index]
         if -q0 < start0:
             start0 = -q0
         if -q1 < start1:
@@ -92,7 +103,7 @@ def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
             and t1 - 1 - 2 * q1 == centre1
         is_global = is_global or other_global
     return ReceptiveField((end0 - start0 + 1, end1 - start1 + 1), (j0, j1), (-start0, -start1), map_size,
-                          aligned, is_global)
+                          aligned, is_global, axes)
 
 
 def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
@@ -117,4 +128,4 @@ def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveFi
         centres = {field.size[axis] - 1 - 2 * field.padding[axis] for field in moving}
         aligned = aligned and len(centres) == 1 and len({field.stride[axis] for field in moving}) == 1 \
             and all(field.is_global for field in fields if field not in full)
-    return ReceptiveField(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global)
+    return ReceptiveField(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global, fields[0].axes)

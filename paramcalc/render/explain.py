@@ -80,10 +80,12 @@ def _receptive_field(result: Analysis, graph: Graph, node, inputs: list, record)
         return [("RF", f"{_pair(record.rf.size)}: the union of the {len(before)} paths' fields"
                        + ("" if record.rf.aligned else " (their centres differ)"))]
     window = node.layer.window(inputs, record.shape)
-    if window is None and node.layer.reads_whole_map():
+    if before[0].is_global:
+        return [("RF", f"{_pair(record.rf.size)}: global already (every unit of its input sees the whole input)")]
+    if window is None and (node.layer.reads_whole_map(inputs) or record.rf.is_global):
         window = Window.whole(before[0].map_size)
     if window is None:
-        return [("RF", f"{_pair(record.rf.size)}: unchanged (element-wise)")]
+        return [("RF", f"{_pair(record.rf.size)}: unchanged (each output position reads its own position)")]
     return [("RF", _field_step(before[0], window, record.rf))]
 
 

@@ -19,6 +19,23 @@ def formula(value: Any) -> str:
     return leading if leading == str(value) else f"{leading}   = {value}"
 
 
+def leading_sources(result: Analysis, figure: str = "macs") -> str:
+    """Which layers make the leading term ('attention: layers.0.attention and 3 more'), when it grows faster
+    than the input (degree above 2: attention's cost is quadratic in the token count)."""
+    total = getattr(result.totals, figure)
+    if not is_symbolic(total) or total.leading()[0] <= 2:
+        return ""
+    degree = total.leading()[0]
+    by_kind: dict[str, list[str]] = {}
+    for record in result.leaves():
+        value = getattr(record, figure)
+        if is_symbolic(value) and value.leading()[0] == degree:
+            by_kind.setdefault(record.kind, []).append(record.name)
+    parts = [f"{kind} ({names[0]}" + (f" and {len(names) - 1} more)" if len(names) > 1 else ")")
+             for kind, names in by_kind.items()]
+    return f"with degree {degree} in the sizes, led by " + ", ".join(parts)
+
+
 def conditions_text(result: Analysis, training: bool = False) -> str:
     """The sizes the model works for at inference ('H >= 75 (Conv2d_1a_3x3)'), or what training adds."""
     conditions = result.training_conditions if training else result.conditions
@@ -59,6 +76,7 @@ def markdown_lines(result: Analysis, sizes: list[tuple[int, ...]] | None, exact:
     totals = result.totals
     lines = [f"| receptive field | {receptive_text(result)} |",
              f"| leading terms | MACs {leading_text(totals.macs)}, FLOPs {leading_text(totals.flops)} |",
+             *([f"| MACs grow | {leading_sources(result)} |"] if leading_sources(result) else []),
              f"| valid for | {conditions_text(result)} |"]
     if result.training_conditions:
         lines.append(f"| training needs | {conditions_text(result, training=True)} |")

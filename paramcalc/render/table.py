@@ -58,8 +58,8 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
     notes, which would follow a long formula) and the sizes the model works for are added."""
     totals = result.totals
     grid = Grid([Column(""), Column("", min_width=24)], header=False)  # a note is cut before a table row wraps
-    notes = {"Buffers": "batch-norm running statistics, not trained",
-             "MACs": "multiply-accumulates of conv and linear layers",
+    notes = {"Buffers": "not trained: batch-norm statistics, index tables",
+             "MACs": "multiply-accumulates of every matrix product",
              "FLOPs": "2 per MAC + bias, norm, activation, pooling, add"}
     params_note = f"trainable {totals.trainable:,} · frozen {totals.frozen:,}"
     receptive_field, extra = units.field_long(totals.rf), []
@@ -75,6 +75,8 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
         figure, notes = symbolic.formula, {}  # type: ignore[assignment]
         params_note = symbolic.params_note(result)
         receptive_field, extra = symbolic.receptive_text(result), [("Valid for", symbolic.conditions_text(result))]
+        if symbolic.leading_sources(result):
+            extra.insert(0, ("MACs grow", symbolic.leading_sources(result)))
         if result.training_conditions:
             extra.append(("Training needs", symbolic.conditions_text(result, training=True)))
     rows = [

@@ -68,7 +68,8 @@ def field_size(rf: ReceptiveField | None) -> str:
 
 def field_long(rf: ReceptiveField | None) -> str:
     if rf is None:
-        return "- (the input has no height and width)"
+        return ("- (paramcalc follows receptive fields on a 2-D input through windows, element-wise layers and "
+                "layers that read every position; not through this input or a layer before this one)")
 
     def pair(values: tuple) -> str:
         return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"

@@ -37,6 +37,13 @@ def prepare(source: str | os.PathLike | dict | Spec, input_shape: tuple | None =
     return graph, require_concrete(analyze(graph), "building the PyTorch model", None if input_shape else spec)
 
 
+def input_dtype(graph: Graph) -> torch.dtype:
+    """Token ids (int64) for a model whose input goes to an embedding; float32 otherwise."""
+    reads_ids = any(INPUT_PORT in node.inputs and getattr(node.layer, "kind", None) == "embedding"
+                    for node in graph.nodes)
+    return torch.int64 if reads_ids else torch.float32
+
+
 class SpecModel(nn.Module):
     """The spec as a module: submodules named as in the spec; forward runs the layers in spec order."""
 
@@ -45,6 +52,7 @@ class SpecModel(nn.Module):
         self.spec_name = graph.spec.name
         self.input_shape = tuple(graph.input_shape)
         self.batch = graph.batch
+        self.input_dtype = input_dtype(graph)
         containers: dict[int, nn.Module] = {}
         self._steps: list[tuple[str, tuple[int, ...], int, bool]] = []  # (path, input ports, node, train only)
         for node in graph.nodes:
@@ -70,8 +78,8 @@ class SpecModel(nn.Module):
         return values[self._output]
 
     def example_input(self) -> torch.Tensor:
-        """Zeros of the spec's input size, with the batch."""
-        return torch.zeros(self.batch, *self.input_shape)
+        """Zeros of the spec's input size, with the batch (token ids when the model starts with an embedding)."""
+        return torch.zeros(self.batch, *self.input_shape, dtype=self.input_dtype)
 
 
 def build(source: str | os.PathLike | dict | Spec, *, input_shape: tuple | None = None,

@@ -2,8 +2,8 @@
 
 from ...errors import LayerError
 from ...spec.format import Kinds
-from . import conv, dense, elementwise, pool, structure  # noqa: F401  (registration)
-from .base import ALIASES, REGISTRY, LayerKind, lookup, register
+from . import attention, conv, dense, elementwise, pool, resample, sequence, structure, tokens  # noqa: F401
+from .base import ALIASES, REGISTRY, WHOLE, LayerKind, lookup, register
 from .fields import REQUIRED, FieldError, SpecField
 
 # the bare words any field takes as they are ('same', 'depthwise', 'batch'): a block argument passes them on
@@ -12,4 +12,4 @@ WORDS = frozenset(word for kind in REGISTRY.values() for field in kind.fields fo
 KINDS = Kinds(lookup, tuple([*REGISTRY, *ALIASES]))
 
 __all__ = ["ALIASES", "KINDS", "REGISTRY", "REQUIRED", "WORDS", "FieldError", "LayerError", "LayerKind", "SpecField",
-           "lookup", "register"]
+           "WHOLE", "lookup", "register"]

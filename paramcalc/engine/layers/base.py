@@ -76,8 +76,30 @@ class LayerKind:
         """The receptive-field step; None means element-wise (kernel 1, stride 1)."""
         return None
 
-    def reads_whole_map(self) -> bool:
+    def reads_whole_map(self, inputs: list[Shape]) -> bool:
         return False
+
+    def map_size(self, inputs: list[Shape], output: Shape) -> tuple | None:
+        """The (height, width) of the map the output's positions form; None for a flat output."""
+        return (output[1], output[2]) if len(output) == 3 else None
+
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        """The axes of a sample's shape whose values this layer combines (0 = the first after the batch):
+        a linear layer its last, a softmax its `dim`. Element-wise layers combine none."""
+        return ()
+
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | str | None:
+        """For a layer without a window: where the input map's positions sit in the output's shape, given where
+        they sit in the input's (`axes`, see ReceptiveField). WHOLE when the layer combines an axis that holds
+        every position (attention over tokens, a linear layer on a flattened map); None when the receptive
+        field cannot be followed past this layer (it combines some positions, or moves them in a way that is
+        no sliding window)."""
+        if len(output) != len(inputs[0]):
+            return None
+        combined = set(self.mixed_axes(inputs)) & set(axes)
+        if not combined:
+            return axes
+        return WHOLE if len(axes) == 1 else None
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         """The sums behind this layer's figures with its own numbers, for `paramcalc explain`."""
@@ -110,6 +132,8 @@ class LayerKind:
                 hint = "this layer needs a feature map (channels x height x width), but it gets a flat vector"
             raise LayerError(f"{self.kind} needs {what}, got shape {format_shape(shape)}", hint=hint)
 
+
+WHOLE = "whole"  # LayerKind.positions: the layer reads every position of its input
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 ALIASES: dict[str, str] = {}

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from ..dims import Dim, Shape, divides, is_positive
+from typing import Any, ClassVar
+
+from ..dims import Dim, Shape, divides, is_positive, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Bool, Int, Padding, Pair, SpecField
+from .fields import Bool, Int, Padding, Sizes, SpecField
 
 
-def resolve_padding(padding, kernel: tuple[Dim, Dim], dilation: tuple[Dim, Dim]):
-    """(top, bottom, left, right) for any padding form; 'same' splits as PyTorch does (extra on the end)."""
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("time", "height", "width")}
+SHAPE_NAMES = {1: "channels x length", 2: "channels x height x width", 3: "channels x time x height x width"}
+
+
+def resolve_padding(padding, kernel: tuple[Dim, ...], dilation: tuple[Dim, ...]) -> tuple[Dim, ...]:
+    """(before, after) for each axis in turn, for any padding form; 'same' splits as PyTorch does (extra on
+    the end). In 2-D: (top, bottom, left, right)."""
     if padding == "valid":
-        return (0, 0, 0, 0)
+        return (0,) * (2 * len(kernel))
     if padding == "same":
-        total_h = dilation[0] * (kernel[0] - 1)
-        total_w = dilation[1] * (kernel[1] - 1)
-        return (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
+        sides: list[Dim] = []
+        for size, spacing in zip(kernel, dilation):
+            total = spacing * (size - 1)
+            sides += [total // 2, total - total // 2]
+        return tuple(sides)
     return padding
 
 
@@ -66,90 +75,134 @@ def sliding_arithmetic(axis: str, size: Dim, before: Dim, after: Dim, kernel: Di
     return axis, f"{text} = {out}"
 
 
-@register
-class Conv2d(LayerKind):
-    kind = "conv2d"
-    aliases = ("conv",)
-    torch_name = "nn.Conv2d"
-    summary = "2-D convolution: out filters of kernel x kernel x in/groups weights, plus a bias each"
-    flops_formula = "2·MACs + (bias ? out·H_out·W_out : 0); MACs = out·H_out·W_out·(in/groups)·kh·kw"
-    fields = (
-        SpecField("out", Int(), doc="number of filters = output channels"),
-        SpecField("kernel", Pair(), doc="kernel size"),
-        SpecField("stride", Pair(), 1),
-        SpecField("padding", Padding(), 0, doc="zeros added around the input"),
-        SpecField("dilation", Pair(), 1),
-        SpecField("groups", Int(keywords=("depthwise",)), 1, doc="'depthwise' = one group per input channel"),
-        SpecField("bias", Bool(), True),
-    )
+class _Conv(LayerKind):
+    """A convolution over `spatial` axes; the subclasses give the number."""
+
+    spatial: ClassVar[int] = 2
+    flops_formula = "2·MACs + (bias ? out·positions : 0); MACs = out·positions·(in/groups)·kernel volume"
+
+    @classmethod
+    def conv_fields(cls, axes: int) -> tuple[SpecField, ...]:
+        return (
+            SpecField("out", Int(), doc="number of filters = output channels"),
+            SpecField("kernel", Sizes(axes), doc="kernel size"),
+            SpecField("stride", Sizes(axes), 1),
+            SpecField("padding", Padding(axes=axes), 0, doc="zeros added around the input"),
+            SpecField("dilation", Sizes(axes), 1),
+            SpecField("groups", Int(keywords=("depthwise",)), 1, doc="'depthwise' = one group per input channel"),
+            SpecField("bias", Bool(), True),
+        )
+
+    def sides(self) -> list[tuple[Dim, Dim]]:
+        padding = resolve_padding(self.padding, self.kernel, self.dilation)
+        return [(padding[2 * axis], padding[2 * axis + 1]) for axis in range(self.spatial)]
+
+    def check_groups(self, channels: Dim) -> None:
+        groups = self.group_count(channels)
+        for what, value in (("in_channels", channels), ("out", self.out)):
+            if not divides(groups, value):
+                raise LayerError(f"groups={groups} does not divide {what}={value}",
+                                 hint="groups must divide both the input and the output channels", field="groups")
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
-        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
-        channels, height, width = inputs[0]
-        groups = self.group_count(channels)
-        if not divides(groups, channels):
-            raise LayerError(f"groups={groups} does not divide in_channels={channels}",
-                             hint="groups must divide both the input and the output channels", field="groups")
-        if not divides(groups, self.out):
-            raise LayerError(f"groups={groups} does not divide out={self.out}",
-                             hint="groups must divide both the input and the output channels", field="groups")
-        if self.padding == "same" and self.stride != (1, 1):
+        self.need_rank(inputs[0], self.spatial + 1, f"a feature map ({SHAPE_NAMES[self.spatial]})")
+        self.check_groups(inputs[0][0])
+        if self.padding == "same" and any(stride != 1 for stride in self.stride):
             raise LayerError("padding 'same' needs stride 1 (PyTorch refuses it for strided convolutions)",
                              hint="give the padding as a number, e.g. kernel // 2", field="padding")
-        top, bottom, left, right = resolve_padding(self.padding, self.kernel, self.dilation)
-        return (self.out,
-                sliding_size(height, top, bottom, self.kernel[0], self.stride[0], self.dilation[0], "height"),
-                sliding_size(width, left, right, self.kernel[1], self.stride[1], self.dilation[1], "width"))
+        return (self.out, *(sliding_size(size, before, after, kernel, stride, dilation, axis)
+                            for size, (before, after), kernel, stride, dilation, axis in zip(
+                                inputs[0][1:], self.sides(), self.kernel, self.stride, self.dilation,
+                                AXIS_NAMES[self.spatial])))
 
     def group_count(self, channels: Dim) -> Dim:
         return channels if self.groups == "depthwise" else self.groups
 
     def weights_per_filter(self, inputs: list[Shape]) -> Dim:
         channels = inputs[0][0]
-        return channels // self.group_count(channels) * self.kernel[0] * self.kernel[1]
+        return channels // self.group_count(channels) * numel(self.kernel)
 
     def params(self, inputs: list[Shape]) -> Dim:
         return self.out * self.weights_per_filter(inputs) + (self.out if self.bias else 0)
 
     def macs(self, inputs: list[Shape], output: Shape) -> Dim:
-        return output[0] * output[1] * output[2] * self.weights_per_filter(inputs)
+        return numel(output) * self.weights_per_filter(inputs)
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
-        bias = output[0] * output[1] * output[2] if self.bias else 0
-        return 2 * self.macs(inputs, output) + bias
+        return 2 * self.macs(inputs, output) + (numel(output) if self.bias else 0)
 
-    def window(self, inputs: list[Shape], output: Shape) -> Window:
+    def window(self, inputs: list[Shape], output: Shape) -> Window | None:
+        if self.spatial != 2:
+            return None
         (kh, kw), (dh, dw) = self.kernel, self.dilation
-        top, _, left, _ = resolve_padding(self.padding, self.kernel, self.dilation)
+        (top, _), (left, _) = self.sides()
         return Window(kernel=(dh * (kh - 1) + 1, dw * (kw - 1) + 1), stride=self.stride, padding=(top, left))
 
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
+        return None  # a 1-D or 3-D window: paramcalc tracks receptive fields on 2-D maps
+
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
-        channels, height, width = inputs[0]
-        top, bottom, left, right = resolve_padding(self.padding, self.kernel, self.dilation)
-        (kh, kw), groups, (out, oh, ow) = self.kernel, self.group_count(channels), output
+        channels, groups, out = inputs[0][0], self.group_count(inputs[0][0]), output[0]
         per_group = f"({channels}/{groups})" if groups != 1 else f"{channels}"
+        kernel, positions = "·".join(map(str, self.kernel)), "·".join(map(str, output[1:]))
         bias = f" + {out}" if self.bias else ""
-        return [
-            sliding_arithmetic("height", height, top, bottom, kh, self.stride[0], self.dilation[0], oh),
-            sliding_arithmetic("width", width, left, right, kw, self.stride[1], self.dilation[1], ow),
-            ("params", f"{kh}·{kw}·{per_group}·{out}{bias} = {self.params(inputs):,}"),
-            ("MACs", f"{out}·{oh}·{ow}·{per_group}·{kh}·{kw} = {self.macs(inputs, output):,}"),
-            ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {out}·{oh}·{ow}" if self.bias else "")
+        lines = [sliding_arithmetic(axis, size, before, after, k, stride, dilation, size_out)
+                 for axis, size, (before, after), k, stride, dilation, size_out in zip(
+                     AXIS_NAMES[self.spatial], inputs[0][1:], self.sides(), self.kernel, self.stride,
+                     self.dilation, output[1:])]
+        return lines + [
+            ("params", f"{kernel}·{per_group}·{out}{bias} = {self.params(inputs):,}"),
+            ("MACs", f"{out}·{positions}·{per_group}·{kernel} = {self.macs(inputs, output):,}"),
+            ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {out}·{positions}" if self.bias else "")
              + f" = {self.flops(inputs, output):,}"),
         ]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         channels = inputs[0][0]
-        module, padding = "Conv2d", self.padding
+        module, sides = f"Conv{self.spatial}d", self.sides()
+        padding: Any = self.padding
         if not isinstance(padding, str):
-            top, bottom, left, right = padding
-            if top == bottom and left == right:
-                padding = (top, left)
-            else:  # PyTorch's Conv2d pads both sides alike: uneven padding is a pad before the convolution
-                module, padding = "paramcalc.PaddedConv2d", (left, right, top, bottom)
+            padding = tuple(before for before, _ in sides)
+            if any(before != after for before, after in sides):
+                # PyTorch's convolutions pad both sides alike: uneven padding is a pad before the convolution
+                module = f"paramcalc.PaddedConv{self.spatial}d"
+                padding = tuple(side for before, after in reversed(sides) for side in (before, after))
         return TorchCall(module, (channels, self.out), {
             "kernel_size": self.kernel, "stride": self.stride, "padding": padding, "dilation": self.dilation,
             "groups": self.group_count(channels), "bias": self.bias})
+
+
+@register
+class Conv2d(_Conv):
+    kind = "conv2d"
+    aliases = ("conv",)
+    torch_name = "nn.Conv2d"
+    summary = "2-D convolution: out filters of kernel x kernel x in/groups weights, plus a bias each"
+    flops_formula = "2·MACs + (bias ? out·H_out·W_out : 0); MACs = out·H_out·W_out·(in/groups)·kh·kw"
+    fields = _Conv.conv_fields(2)
+
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
+        return axes
+
+
+@register
+class Conv1d(_Conv):
+    kind = "conv1d"
+    spatial = 1
+    torch_name = "nn.Conv1d"
+    summary = "1-D convolution over a sequence (channels x length): out filters of kernel x in/groups weights"
+    flops_formula = "2·MACs + (bias ? out·L_out : 0); MACs = out·L_out·(in/groups)·k"
+    fields = _Conv.conv_fields(1)
+
+
+@register
+class Conv3d(_Conv):
+    kind = "conv3d"
+    spatial = 3
+    torch_name = "nn.Conv3d"
+    summary = "3-D convolution over a clip (channels x time x height x width): kernels span frames too"
+    flops_formula = "2·MACs + (bias ? out·T_out·H_out·W_out : 0); MACs = out·T_out·H_out·W_out·(in/groups)·kt·kh·kw"
+    fields = _Conv.conv_fields(3)
 
 
 @register

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..dims import Dim, Shape, divides, numel
-from ..receptive import Window
+from ..dims import Dim, Shape, divides, format_shape, numel
 from .base import LayerError, LayerKind, TorchCall, register
 from .fields import Bool, Int, Real, SpecField
 
@@ -32,16 +31,19 @@ class Linear(LayerKind):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return 2 * self.macs(inputs, output) + (numel(output) if self.bias else 0)
 
-    def window(self, inputs: list[Shape], output: Shape) -> Window | None:
-        return None  # the analysis widens the field to the whole map: see reads_whole_map
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        return (len(inputs[0]) - 1,)
 
-    def reads_whole_map(self) -> bool:
-        return True
+    def reads_whole_map(self, inputs: list[Shape]) -> bool:
+        return len(inputs[0]) == 1  # a vector: the flattened map
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         features, rows = inputs[0][-1], numel(inputs[0][:-1])
         rows_text = f"·{rows}" if rows != 1 else ""
-        return [("params", f"{features}·{self.out}" + (f" + {self.out}" if self.bias else "")
+        lines = [] if rows == 1 else [
+            ("applies to", f"the last dimension ({features} features) of each of the {rows:,} rows of "
+                           f"{format_shape(inputs[0])}, as nn.Linear does; the weights are shared by the rows")]
+        return lines + [("params", f"{features}·{self.out}" + (f" + {self.out}" if self.bias else "")
                  + f" = {self.params(inputs):,}"),
                 ("MACs", f"{features}·{self.out}{rows_text} = {self.macs(inputs, output):,}"),
                 ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {numel(output)}" if self.bias else "")
@@ -62,7 +64,7 @@ class _Norm(LayerKind):
 @register
 class BatchNorm(_Norm):
     kind = "batchnorm"
-    aliases = ("bn", "batchnorm2d", "batchnorm1d")
+    aliases = ("bn", "batchnorm2d", "batchnorm1d", "batchnorm3d")
     torch_name = "nn.BatchNorm2d"
     summary = "normalise each channel with running statistics, then scale and shift"
     flops_formula = "2 per element (scale and shift, statistics folded)"
@@ -90,38 +92,75 @@ class BatchNorm(_Norm):
         return lines + [("FLOPs", f"2·{numel(output):,} = {self.flops(inputs, output):,}")]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        module = "BatchNorm2d" if len(inputs[0]) == 3 else "BatchNorm1d"
+        module = {3: "BatchNorm2d", 4: "BatchNorm3d"}.get(len(inputs[0]), "BatchNorm1d")
         return TorchCall(module, (self.channels(inputs),), {
             "eps": self.eps, "momentum": self.momentum, "affine": self.affine,
             "track_running_stats": self.track_running_stats})
 
 
 @register
-class LayerNorm(_Norm):
+class LayerNorm(LayerKind):
     kind = "layernorm"
-    aliases = ("layernorm2d",)
-    torch_name = "nn.LayerNorm over channels (ConvNeXt's LayerNorm2d)"
-    summary = "normalise each position over its channels (a vector: over its features)"
+    torch_name = "nn.LayerNorm"
+    summary = "normalise each row over its last dimension (the features of a token), then scale and shift"
     flops_formula = "5 per element (mean, centre, square, sum, normalise) + 2 with affine"
     fields = (
         SpecField("eps", Real(minimum=0, maximum=1), 1e-5),
-        SpecField("affine", Bool(), True, doc="elementwise_affine: a scale per channel"),
-        SpecField("bias", Bool(), True, doc="a shift per channel (with affine)"),
+        SpecField("affine", Bool(), True, doc="elementwise_affine: a scale per feature"),
+        SpecField("bias", Bool(), True, doc="a shift per feature (with affine)"),
     )
+
+    def features(self, inputs: list[Shape]) -> Dim:
+        if not inputs[0]:
+            raise LayerError(f"{self.kind} needs at least one dimension")
+        return inputs[0][-1]
+
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        return (len(inputs[0]) - 1,)
+
+    def params(self, inputs: list[Shape]) -> Dim:
+        if not self.affine:
+            return 0
+        return self.features(inputs) * (2 if self.bias else 1)
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (7 if self.affine else 5) * numel(output)
+
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        features = self.features(inputs)
+        lines = [("applies to", f"the last dimension ({features}) of {format_shape(inputs[0])}")]
+        if self.affine:
+            lines.append(("params", f"{'2·' if self.bias else ''}{features} = {self.params(inputs):,}"))
+        per = 7 if self.affine else 5
+        return lines + [("FLOPs", f"{per}·{numel(output):,} = {self.flops(inputs, output):,}")]
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("LayerNorm", (self.features(inputs),),
+                         {"eps": self.eps, "elementwise_affine": self.affine, "bias": self.bias})
+
+
+@register
+class ChannelLayerNorm(_Norm):
+    kind = "layernorm2d"
+    torch_name = "torchvision's LayerNorm2d (nn.LayerNorm over the channels of a C x H x W map)"
+    summary = "normalise each position of a map over its channels (ConvNeXt's downsampling layers)"
+    flops_formula = LayerNorm.flops_formula
+    fields = LayerNorm.fields
 
     def params(self, inputs: list[Shape]) -> Dim:
         if not self.affine:
             return 0
         return self.channels(inputs) * (2 if self.bias else 1)
 
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        return (0,)
+
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (7 if self.affine else 5) * numel(output)
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        options = {"eps": self.eps, "elementwise_affine": self.affine, "bias": self.bias}
-        if len(inputs[0]) == 1:
-            return TorchCall("LayerNorm", (self.channels(inputs),), options)
-        return TorchCall("paramcalc.ChannelLayerNorm", (self.channels(inputs),), options)
+        return TorchCall("paramcalc.ChannelLayerNorm", (self.channels(inputs),),
+                         {"eps": self.eps, "elementwise_affine": self.affine, "bias": self.bias})
 
 
 @register

@@ -67,6 +67,11 @@ class Softmax(_Elementwise):
         sample_axis(self.dim, len(inputs[0]), self.kind)
         return inputs[0]
 
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        from .structure import sample_axis
+
+        return (sample_axis(self.dim, len(inputs[0]), self.kind),)
+
 
 @register
 class Dropout(_Elementwise):

@@ -133,69 +133,77 @@ class Bool(FieldType):
         return value
 
 
-class Pair(FieldType):
-    """An int used for both axes, or [height, width]."""
+class Sizes(FieldType):
+    """One whole number for every axis, or a list with one per axis ([height, width]; [time, height, width])."""
 
-    def __init__(self, minimum: int = 1) -> None:
-        self.minimum = minimum
+    AXES = {1: "[length]", 2: "[height, width]", 3: "[time, height, width]"}
 
-    def read(self, value: Any) -> tuple[int, int]:
-        items = list(value) if isinstance(value, list) else [value, value]
-        if len(items) != 2:
-            raise FieldError(f"must be one number or [height, width], got {len(items)} values")
+    def __init__(self, axes: int = 2, minimum: int = 1) -> None:
+        self.axes, self.minimum = axes, minimum
+
+    def read(self, value: Any) -> tuple[int, ...]:
+        items = list(value) if isinstance(value, list) else [value] * self.axes
+        if len(items) != self.axes:
+            raise FieldError(f"must be one number or {self.AXES[self.axes]}, got {len(items)} values")
         values = tuple(_whole_number(item, "each size") for item in items)
         for size in values:
             if size < self.minimum:
                 raise FieldError(f"must be at least {self.minimum}, got {size}")
             if size > MAX_SIZE:
                 raise FieldError(f"must be at most {MAX_SIZE:,}, got {size:,}")
-        return values  # type: ignore[return-value]
+        return values
 
     def describe(self) -> str:
-        return f"integer >= {self.minimum}, or [height, width]"
+        return f"integer >= {self.minimum}" + (f", or {self.AXES[self.axes]}" if self.axes > 1 else "")
 
     def json_schema(self) -> dict:
         one = {"anyOf": [{"type": "integer", "minimum": self.minimum, "maximum": MAX_SIZE}, EXPRESSION]}
-        return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]}
+        return {"anyOf": [*one["anyOf"],
+                          {"type": "array", "items": one, "minItems": self.axes, "maxItems": self.axes}]}
+
+
+Pair = Sizes  # two axes, the default
 
 
 class Padding(FieldType):
-    """PyTorch's padding forms plus an explicit asymmetric mapping; read as (top, bottom, left, right)."""
+    """PyTorch's padding forms plus, in 2-D, an explicit asymmetric mapping. Read as (before, after) for each
+    axis in turn: (top, bottom, left, right) in 2-D."""
 
-    def __init__(self, keywords: tuple[str, ...] = ("same", "valid")) -> None:
-        self.keywords = keywords
+    def __init__(self, keywords: tuple[str, ...] = ("same", "valid"), axes: int = 2) -> None:
+        self.keywords, self.axes = keywords, axes
 
     def words(self) -> tuple[str, ...]:
         return self.keywords
 
     def describe(self) -> str:
         words = "".join(f", '{k}'" for k in self.keywords)
-        return f"integer >= 0, [height, width], {{top, bottom, left, right}}{words}"
+        sides = ", {top, bottom, left, right}" if self.axes == 2 else ""
+        return f"integer >= 0, {Sizes.AXES[self.axes]}{sides}{words}"
 
     def json_schema(self) -> dict:
         one = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_SIZE}, EXPRESSION]}
-        sides = {"type": "object", "additionalProperties": False,
-                 "properties": {side: one for side in ("top", "bottom", "left", "right")}}
-        forms = [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}, sides]
+        forms = [*one["anyOf"], {"type": "array", "items": one, "minItems": self.axes, "maxItems": self.axes}]
+        if self.axes == 2:
+            forms.append({"type": "object", "additionalProperties": False,
+                          "properties": {side: one for side in ("top", "bottom", "left", "right")}})
         return {"anyOf": forms}
 
     def read(self, value: Any) -> Any:
         if isinstance(value, str) and value in self.keywords:
             return value
-        if isinstance(value, dict):
+        if isinstance(value, dict) and self.axes == 2:
             sides = ("top", "bottom", "left", "right")
             unknown = set(value) - set(sides)
             if unknown:
                 raise FieldError(f"unknown side '{sorted(unknown)[0]}'", hint="sides are top, bottom, left, right")
             return tuple(self._amount(value.get(side, 0)) for side in sides)
         if isinstance(value, list):
-            if len(value) != 2:
-                raise FieldError(f"a list must be [height, width], got {len(value)} values",
-                                 hint="for different amounts on each side write {top: 0, bottom: 1, left: 0, right: 1}")
-            height, width = (self._amount(item) for item in value)
-            return (height, height, width, width)
-        amount = self._amount(value)
-        return (amount, amount, amount, amount)
+            if len(value) != self.axes:
+                hint = ("for different amounts on each side write {top: 0, bottom: 1, left: 0, right: 1}"
+                        if self.axes == 2 else None)
+                raise FieldError(f"a list must be {Sizes.AXES[self.axes]}, got {len(value)} values", hint=hint)
+            return tuple(amount for item in value for amount in (self._amount(item),) * 2)
+        return (self._amount(value),) * (2 * self.axes)
 
     @staticmethod
     def _amount(value: Any) -> int:
@@ -237,3 +245,32 @@ class Axis(FieldType):
 
     def json_schema(self) -> dict:
         return {"anyOf": [{"type": "integer"}, EXPRESSION]}
+
+
+class Numbers(FieldType):
+    """A list of whole numbers: a permutation of dimensions, or sizes for a reshape (-1 allowed where said)."""
+
+    def __init__(self, what: str, minimum: int = 0, wildcard: bool = False, scalar: bool = False) -> None:
+        self.what, self.minimum, self.wildcard, self.scalar = what, minimum, wildcard, scalar
+
+    def read(self, value: Any) -> tuple[int, ...]:
+        if self.scalar and not isinstance(value, (list, dict, str)):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise FieldError(f"must be a list of {self.what}, got {as_written(value)}")
+        numbers = tuple(_whole_number(item, "each entry") for item in value)
+        for number in numbers:
+            if number < self.minimum and not (self.wildcard and number == -1):
+                raise FieldError(f"{self.what} must be at least {self.minimum}, got {number}"
+                                 + (" (-1: the size that makes the total agree)" if self.wildcard else ""))
+            if number > MAX_SIZE:
+                raise FieldError(f"must be at most {MAX_SIZE:,}, got {number:,}")
+        return numbers
+
+    def describe(self) -> str:
+        return ("one number or a " if self.scalar else "") + f"list of {self.what}"
+
+    def json_schema(self) -> dict:
+        one = {"anyOf": [{"type": "integer", "maximum": MAX_SIZE}, EXPRESSION]}
+        listed = {"type": "array", "items": one, "minItems": 1}
+        return {"anyOf": [*one["anyOf"], listed]} if self.scalar else listed

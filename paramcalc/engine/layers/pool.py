@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 from ..dims import Dim, Shape, gcd, is_concrete, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
-from .conv import sliding_arithmetic, sliding_size
-from .fields import Bool, Padding, Pair, SpecField
+from .conv import AXIS_NAMES, SHAPE_NAMES, sliding_arithmetic, sliding_size
+from .fields import Bool, Padding, Sizes, SpecField
 
 
 class _WindowPool(LayerKind):
     primary = "kernel"
-    dilated: bool = False
+    spatial: ClassVar[int] = 2
+    dilated: ClassVar[bool] = False
     stride: Any  # None in the spec means the kernel
 
     def __init__(self, **values: Any) -> None:
@@ -21,92 +22,138 @@ class _WindowPool(LayerKind):
         if self.stride is None:
             self.stride = self.kernel  # PyTorch's default: windows side by side
 
+    @classmethod
+    def pool_fields(cls, axes: int) -> tuple[SpecField, ...]:
+        return (SpecField("kernel", Sizes(axes), doc="window size"),
+                SpecField("stride", Sizes(axes), None, doc="how far the window moves"),
+                SpecField("padding", Padding(keywords=(), axes=axes), 0, doc="at most half the window"))
+
+    def spacing(self) -> tuple:
+        return self.dilation if self.dilated else (1,) * self.spatial
+
+    def sides(self) -> list[tuple[Dim, Dim]]:
+        return [(self.padding[2 * axis], self.padding[2 * axis + 1]) for axis in range(self.spatial)]
+
     def output_shape(self, inputs: list[Shape]) -> Shape:
-        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
-        channels, height, width = inputs[0]
-        top, bottom, left, right = self.padding
-        if top != bottom or left != right:
+        self.need_rank(inputs[0], self.spatial + 1, f"a feature map ({SHAPE_NAMES[self.spatial]})")
+        sides = self.sides()
+        if any(before != after for before, after in sides):
             raise LayerError("pooling pads both sides equally", field="padding",
                              hint="for uneven padding put a 'pad' layer before the pooling")
-        dilation = self.dilation if self.dilated else (1, 1)
-        for pad, kernel in ((top, self.kernel[0]), (left, self.kernel[1])):
+        for (pad, _), kernel in zip(sides, self.kernel):
             limit = kernel // 2  # PyTorch's pool2d_shape_check: the kernel, not its dilated span
             if pad > limit:
                 raise LayerError(f"padding {pad} is more than half the window ({kernel}); PyTorch refuses it",
                                  hint=f"use padding <= {limit}", field="padding")
-        return (channels,
-                sliding_size(height, top, bottom, self.kernel[0], self.stride[0], dilation[0], "height",
-                             self.ceil_mode),
-                sliding_size(width, left, right, self.kernel[1], self.stride[1], dilation[1], "width",
-                             self.ceil_mode))
+        return (inputs[0][0], *(sliding_size(size, before, after, kernel, stride, dilation, axis, self.ceil_mode)
+                                for size, (before, after), kernel, stride, dilation, axis in zip(
+                                    inputs[0][1:], sides, self.kernel, self.stride, self.spacing(),
+                                    AXIS_NAMES[self.spatial])))
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
-        _, height, width = inputs[0]
-        dilation = self.dilation if self.dilated else (1, 1)
-        top, bottom, left, right = self.padding
-        return [
-            sliding_arithmetic("height", height, top, bottom, self.kernel[0], self.stride[0], dilation[0],
-                               output[1], self.ceil_mode),
-            sliding_arithmetic("width", width, left, right, self.kernel[1], self.stride[1], dilation[1],
-                               output[2], self.ceil_mode),
-            ("FLOPs", self.flops_sum(output) + f" = {self.flops(inputs, output):,}"),
-        ]
+        lines = [sliding_arithmetic(axis, size, before, after, kernel, stride, dilation, size_out, self.ceil_mode)
+                 for axis, size, (before, after), kernel, stride, dilation, size_out in zip(
+                     AXIS_NAMES[self.spatial], inputs[0][1:], self.sides(), self.kernel, self.stride,
+                     self.spacing(), output[1:])]
+        return lines + [("FLOPs", self.flops_sum(output) + f" = {self.flops(inputs, output):,}")]
 
-    def window(self, inputs: list[Shape], output: Shape) -> Window:
-        dilation = self.dilation if self.dilated else (1, 1)
-        span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, self.kernel))
+    def window(self, inputs: list[Shape], output: Shape) -> Window | None:
+        if self.spatial != 2:
+            return None
+        span = tuple(d * (k - 1) + 1 for d, k in zip(self.spacing(), self.kernel))
         return Window(kernel=span, stride=self.stride, padding=(self.padding[0], self.padding[2]))  # type: ignore
 
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
+        return axes if self.spatial == 2 else None
 
-_POOL_FIELDS = (
-    SpecField("kernel", Pair(), doc="window size"),
-    SpecField("stride", Pair(), None, doc="how far the window moves"),
-    SpecField("padding", Padding(keywords=()), 0, doc="at most half the window"),
-)
+    def torch_arguments(self) -> dict:
+        return {"kernel_size": self.kernel, "stride": self.stride,
+                "padding": tuple(before for before, _ in self.sides()), "ceil_mode": self.ceil_mode}
+
+
+class _MaxPool(_WindowPool):
+    dilated = True
+    flops_formula = "(window volume − 1) comparisons per output element"
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return (numel(self.kernel) - 1) * numel(output)
+
+    def flops_sum(self, output: Shape) -> str:
+        return f"({'·'.join(map(str, self.kernel))} - 1)·{numel(output):,}"
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall(f"MaxPool{self.spatial}d", (), {**self.torch_arguments(), "dilation": self.dilation})
+
+
+class _AvgPool(_WindowPool):
+    flops_formula = "window volume per output element (volume − 1 adds and 1 divide)"
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return numel(self.kernel) * numel(output)
+
+    def flops_sum(self, output: Shape) -> str:
+        return f"{'·'.join(map(str, self.kernel))}·{numel(output):,}"
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall(f"AvgPool{self.spatial}d", (), {**self.torch_arguments(),
+                                                         "count_include_pad": self.count_include_pad})
+
+
+def _max_fields(axes: int) -> tuple[SpecField, ...]:
+    return _WindowPool.pool_fields(axes) + (SpecField("dilation", Sizes(axes), 1), SpecField("ceil_mode", Bool(), False))
+
+
+def _avg_fields(axes: int) -> tuple[SpecField, ...]:
+    return _WindowPool.pool_fields(axes) + (SpecField("ceil_mode", Bool(), False),
+                                            SpecField("count_include_pad", Bool(), True))
 
 
 @register
-class MaxPool(_WindowPool):
+class MaxPool(_MaxPool):
     kind = "maxpool"
     aliases = ("maxpool2d",)
     torch_name = "nn.MaxPool2d"
     summary = "maximum over each window"
     flops_formula = "(kh·kw − 1) comparisons per output element"
-    dilated = True
-    fields = _POOL_FIELDS + (SpecField("dilation", Pair(), 1), SpecField("ceil_mode", Bool(), False))
-
-    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
-        return (self.kernel[0] * self.kernel[1] - 1) * numel(output)
-
-    def flops_sum(self, output: Shape) -> str:
-        return f"({self.kernel[0]}·{self.kernel[1]} - 1)·{numel(output):,}"
-
-    def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("MaxPool2d", (), {"kernel_size": self.kernel, "stride": self.stride,
-                                           "padding": (self.padding[0], self.padding[2]),
-                                           "dilation": self.dilation, "ceil_mode": self.ceil_mode})
+    fields = _max_fields(2)
 
 
 @register
-class AvgPool(_WindowPool):
+class AvgPool(_AvgPool):
     kind = "avgpool"
     aliases = ("avgpool2d",)
     torch_name = "nn.AvgPool2d"
     summary = "mean over each window"
     flops_formula = "kh·kw per output element (kh·kw − 1 adds and 1 divide)"
-    fields = _POOL_FIELDS + (SpecField("ceil_mode", Bool(), False), SpecField("count_include_pad", Bool(), True))
+    fields = _avg_fields(2)
 
-    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
-        return self.kernel[0] * self.kernel[1] * numel(output)
 
-    def flops_sum(self, output: Shape) -> str:
-        return f"{self.kernel[0]}·{self.kernel[1]}·{numel(output):,}"
+@register
+class MaxPool1d(_MaxPool):
+    kind, spatial, torch_name = "maxpool1d", 1, "nn.MaxPool1d"
+    summary = "maximum over each window of a sequence (channels x length)"
+    fields = _max_fields(1)
 
-    def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("AvgPool2d", (), {"kernel_size": self.kernel, "stride": self.stride,
-                                           "padding": (self.padding[0], self.padding[2]),
-                                           "ceil_mode": self.ceil_mode,
-                                           "count_include_pad": self.count_include_pad})
+
+@register
+class AvgPool1d(_AvgPool):
+    kind, spatial, torch_name = "avgpool1d", 1, "nn.AvgPool1d"
+    summary = "mean over each window of a sequence (channels x length)"
+    fields = _avg_fields(1)
+
+
+@register
+class MaxPool3d(_MaxPool):
+    kind, spatial, torch_name = "maxpool3d", 3, "nn.MaxPool3d"
+    summary = "maximum over each window of a clip (channels x time x height x width)"
+    fields = _max_fields(3)
+
+
+@register
+class AvgPool3d(_AvgPool):
+    kind, spatial, torch_name = "avgpool3d", 3, "nn.AvgPool3d"
+    summary = "mean over each window of a clip (channels x time x height x width)"
+    fields = _avg_fields(3)
 
 
 def adaptive_window_sum(size: Dim, out: int) -> Dim:
@@ -130,18 +177,20 @@ def adaptive_longest_window(size: int, out: int) -> int:
 
 class _AdaptivePool(LayerKind):
     primary: ClassVar[str | None] = "out"
-    fields: ClassVar[tuple[SpecField, ...]] = (SpecField("out", Pair(), doc="output height and width"),)
+    spatial: ClassVar[int] = 2
+    fields: ClassVar[tuple[SpecField, ...]] = (SpecField("out", Sizes(2), doc="output height and width"),)
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
-        self.need_rank(inputs[0], 3, "a feature map (channels x height x width)")
+        self.need_rank(inputs[0], self.spatial + 1, f"a feature map ({SHAPE_NAMES[self.spatial]})")
         return (inputs[0][0], *self.out)
 
     def window_elements(self, inputs: list[Shape]) -> Dim:
         """How many input elements all output windows read together, per channel."""
-        sum_h, sum_w = (adaptive_window_sum(size, out) for size, out in zip(inputs[0][1:], self.out))
-        return sum_h * sum_w
+        return numel([adaptive_window_sum(size, out) for size, out in zip(inputs[0][1:], self.out)])
 
-    def window(self, inputs: list[Shape], output: Shape) -> Window:
+    def window(self, inputs: list[Shape], output: Shape) -> Window | None:
+        if self.spatial != 2 or self.reads_whole_map(inputs):
+            return None
         sizes, outs = inputs[0][1:], self.out
         if not all(is_concrete(size) for size in sizes):  # a window that depends on the input size
             return Window(kernel=sizes, stride=sizes, padding=(0, 0))  # type: ignore[arg-type]
@@ -149,8 +198,11 @@ class _AdaptivePool(LayerKind):
         stride = tuple(max(size // out, 1) for size, out in zip(sizes, outs))
         return Window(kernel=kernel, stride=stride, padding=(0, 0))  # type: ignore[arg-type]
 
-    def reads_whole_map(self) -> bool:
-        return tuple(self.out) == (1, 1)
+    def reads_whole_map(self, inputs: list[Shape]) -> bool:
+        return all(size == 1 for size in self.out)
+
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
+        return axes if self.spatial == 2 else None
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.torch_name.removeprefix("nn."), (tuple(self.out),))
@@ -166,6 +218,22 @@ class AdaptiveAvgPool(_AdaptivePool):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return inputs[0][0] * self.window_elements(inputs)
+
+
+@register
+class AdaptiveAvgPool1d(AdaptiveAvgPool):
+    kind, spatial, torch_name = "adaptive_avgpool1d", 1, "nn.AdaptiveAvgPool1d"
+    aliases = ()
+    summary = "mean over windows of a sequence chosen so the output has the given length"
+    fields = (SpecField("out", Sizes(1), doc="output length"),)
+
+
+@register
+class AdaptiveAvgPool3d(AdaptiveAvgPool):
+    kind, spatial, torch_name = "adaptive_avgpool3d", 3, "nn.AdaptiveAvgPool3d"
+    aliases = ()
+    summary = "mean over windows of a clip chosen so the output has the given size (1: over the whole clip)"
+    fields = (SpecField("out", Sizes(3), doc="output time, height and width"),)
 
 
 @register

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..dims import Dim, Shape, ceildiv, divides, format_shape, is_concrete, numel, same
 from .base import LayerError, LayerKind, TorchCall, register
-from .fields import Axis, Int, SpecField
+from .fields import Axis, Int, Numbers, SpecField
 
 
 def sample_axis(axis: int, rank: int, kind: str) -> int:
@@ -40,6 +40,9 @@ class Concat(LayerKind):
         for shape in inputs:
             total = total + shape[axis]
         return (*first[:axis], total, *first[axis + 1:])
+
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
+        return None if sample_axis(self.dim, len(output), self.kind) in axes else axes
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Concat", (self.dim,))
@@ -111,6 +114,16 @@ class Flatten(LayerKind):
             raise LayerError(f"start_dim={self.start_dim} comes after end_dim={self.end_dim}", field="start_dim")
         return (*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:])
 
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
+        rank = len(inputs[0])
+        start, end = sample_axis(self.start_dim, rank, self.kind), sample_axis(self.end_dim, rank, self.kind)
+        merged = [axis for axis in axes if start <= axis <= end]
+        if not merged:
+            return tuple(axis if axis < start else axis - (end - start) for axis in axes)
+        if len(merged) == len(axes):  # all positions in one axis: tokens, or the flat vector
+            return (start,)
+        return None
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("Flatten", (self.start_dim, self.end_dim))
 
@@ -156,3 +169,24 @@ class ChannelSplit(LayerKind):
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.ChannelSplit", (self.parts, self.take))
+
+
+@register
+class AssertShape(LayerKind):
+    kind = "assert_shape"
+    aliases = ("expect_shape",)
+    torch_name = "a check of the input's size (torchvision's ViT asserts h == w == image_size)"
+    summary = "refuse any other input shape: a model that checks its input size (after this layer sizes are fixed)"
+    fields = (SpecField("shape", Numbers("sizes", minimum=1), doc="the one shape it takes, per sample"),)
+    primary = "shape"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        shape = inputs[0]
+        if len(shape) != len(self.shape) or not all(same(size, wanted) for size, wanted in zip(shape, self.shape)):
+            wanted = format_shape(tuple(self.shape))
+            raise LayerError(f"the model takes only {wanted} inputs, got {format_shape(shape)}", field="shape",
+                             hint=f"give --input {wanted}")
+        return tuple(self.shape)
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc.AssertShape", (tuple(self.shape),))
