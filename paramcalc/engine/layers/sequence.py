@@ -68,22 +68,26 @@ class _Recurrent(LayerKind):
                              field="proj_size")
         return (inputs[0][0], self.directions() * self.state())
 
-    def layer_inputs(self, inputs: list[Shape]) -> list[Dim]:
-        return [inputs[0][1]] + [self.directions() * self.state()] * (self.layers - 1)
+    def layer_inputs(self, inputs: list[Shape]) -> tuple[Dim, Dim]:
+        """The input features of the first layer and of each later one (the previous layer's output)."""
+        return inputs[0][1], self.directions() * self.state()
 
     def weights_per_step(self, features: Dim) -> Dim:
         """One direction of one layer: its weights used once per step (the matrix products' MACs)."""
         hidden, gates = self.hidden, self.gates
         return gates * hidden * features + gates * hidden * self.state() + self.proj_size * hidden
 
+    def all_weights(self, inputs: list[Shape]) -> Dim:
+        """The weight matrices of every layer and direction (in closed form: `layers` may be large)."""
+        first, later = self.layer_inputs(inputs)
+        return self.directions() * (self.weights_per_step(first) + (self.layers - 1) * self.weights_per_step(later))
+
     def params(self, inputs: list[Shape]) -> Dim:
         biases = 2 * self.gates * self.hidden if self.bias else 0
-        return self.directions() * sum(self.weights_per_step(features) + biases
-                                       for features in self.layer_inputs(inputs))
+        return self.all_weights(inputs) + self.directions() * self.layers * biases
 
     def macs(self, inputs: list[Shape], output: Shape) -> Dim:
-        steps = inputs[0][0]
-        return steps * self.directions() * sum(self.weights_per_step(f) for f in self.layer_inputs(inputs))
+        return inputs[0][0] * self.all_weights(inputs)
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         steps = inputs[0][0]
@@ -99,11 +103,14 @@ class _Recurrent(LayerKind):
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         steps, gates, hidden, state = inputs[0][0], self.gates, self.hidden, self.state()
         lines = []
-        for index, features in enumerate(self.layer_inputs(inputs)):
+        first, later = self.layer_inputs(inputs)
+        later_label = "layer 1" if self.layers == 2 else f"layers 1-{self.layers - 1}"
+        for label, features in (("layer 0", first), (later_label, later))[:min(self.layers, 2)]:
             proj = f" + {self.proj_size}·{hidden}" if self.proj_size else ""
             bias = f" + 2·{gates}·{hidden}" if self.bias else ""
-            lines.append((f"layer {index}", f"{self.directions()}·({gates}·{hidden}·{features} + {gates}·{hidden}·"
-                                            f"{state}{proj}{bias}) params"))
+            count = f"{self.layers - 1}·" if label != "layer 0" and self.layers > 2 else ""
+            lines.append((label, f"{count}{self.directions()}·({gates}·{hidden}·{features} + "
+                                                     f"{gates}·{hidden}·{state}{proj}{bias}) params"))
         return lines + [
             ("params", f"{self.params(inputs):,}"),
             ("MACs", f"{steps} steps · {self.directions()} direction(s) · weights per step = "
