@@ -421,3 +421,64 @@ def test_non_square_chain_and_gate():
         if record.rf.is_global:
             for y, x in units(*outputs[name].shape[2:]):
                 assert bool(seen(outputs[name], image, y, x).all()), (name, y, x)
+
+
+def test_channels_last_layers_keep_each_position_s_field():
+    """ConvNeXt's block as torchvision writes it: a linear layer and a LayerNorm on a channels-last map mix the
+    channels of one position, never two positions, so the field is the depthwise convolution's until the next
+    convolution. Random weights and input: a unit depends on a pixel exactly where the gradient is non-zero."""
+    spec = {"name": "channels_last", "input": [3, 13, 11], "layers": [
+        {"name": "dw", "conv2d": {"out": 3, "kernel": 3, "padding": 1, "groups": "depthwise"}},
+        {"name": "last", "permute": [0, 2, 3, 1]},
+        {"name": "norm", "layernorm": None},
+        {"name": "up", "linear": 8},
+        {"name": "act", "gelu": None},
+        {"name": "down", "linear": 3},
+        {"name": "first", "permute": [0, 3, 1, 2]},
+        {"name": "conv", "conv2d": {"out": 2, "kernel": 3, "stride": 2}},
+    ]}
+    records = {record.name: record for record in paramcalc.analyze(spec).records}
+    for name in ("dw", "last", "norm", "up", "act", "down", "first"):
+        assert records[name].rf[:3] == ((3, 3), (1, 1), (1, 1)), name
+    assert records["conv"].rf[:3] == ((5, 5), (2, 2), (1, 1))  # 3 + (3 - 1)·1, stride 1·2, padding 1 + 0
+
+    generator = torch.Generator().manual_seed(3)
+    image = torch.randn(1, 3, 13, 11, dtype=torch.float64, generator=generator, requires_grad=True)
+    dw = F.conv2d(image, torch.randn(3, 1, 3, 3, dtype=torch.float64, generator=generator), padding=1, groups=3)
+    tokens = F.layer_norm(dw.permute(0, 2, 3, 1), (3,))
+    up = F.gelu(tokens @ torch.randn(3, 8, dtype=torch.float64, generator=generator))
+    first = (up @ torch.randn(8, 3, dtype=torch.float64, generator=generator)).permute(0, 3, 1, 2)
+    conv = F.conv2d(first, torch.randn(2, 3, 3, 3, dtype=torch.float64, generator=generator), stride=2)
+    for name, output in (("first", first), ("conv", conv)):
+        rf = records[name].rf
+        y, x = output.shape[2] // 2, output.shape[3] // 2
+        mask = seen(output, image, y, x)
+        assert extent(mask, 0) == span(rf, y, 0) and extent(mask, 1) == span(rf, x, 1), name
+
+
+def test_attention_over_patch_tokens_makes_every_unit_global():
+    """Patches become tokens (each sees its patch); self-attention mixes every token, so each output token sees
+    the whole image. A linear layer over the last axis of a C x H x W map mixes a row: no field is claimed."""
+    spec = {"name": "tokens", "input": [3, 8, 12], "layers": [
+        {"name": "patches", "patch_embed": {"out": 8, "patch": 4}},
+        {"name": "attention", "attention": 2},
+    ]}
+    records = {record.name: record for record in paramcalc.analyze(spec).records}
+    assert records["patches"].rf[:3] == ((4, 4), (4, 4), (0, 0)) and not records["patches"].rf.is_global
+    assert records["attention"].rf.is_global
+
+    generator = torch.Generator().manual_seed(5)
+    image = torch.randn(1, 3, 8, 12, dtype=torch.float64, generator=generator, requires_grad=True)
+    weight = torch.randn(8, 3, 4, 4, dtype=torch.float64, generator=generator)
+    tokens = F.conv2d(image, weight, stride=4).flatten(2).transpose(1, 2)  # 6 tokens of 8 features
+    attention = torch.nn.MultiheadAttention(8, 2, batch_first=True, dtype=torch.float64)
+    mixed = attention(tokens, tokens, tokens, need_weights=False)[0]
+    for index in range(tokens.shape[1]):
+        (patch,) = torch.autograd.grad(tokens[0, index].sum(), image, retain_graph=True)
+        row, column = divmod(index, 3)
+        visible = patch[0].abs().sum(0) != 0
+        assert extent(visible, 0) == (4 * row, 4 * row + 3) and extent(visible, 1) == (4 * column, 4 * column + 3)
+        (everything,) = torch.autograd.grad(mixed[0, index].sum(), image, retain_graph=True)
+        assert bool((everything[0].abs().sum(0) != 0).all())
+    row_mixing = paramcalc.analyze({"name": "rows", "input": [3, 8, 12], "layers": [{"linear": 5}]})
+    assert row_mixing.records[0].rf is None

@@ -187,19 +187,20 @@ class WindowAttention(nn.Module):
     def forward(self, x):
         n, h, w, c = x.shape
         s, area = self.window, self.window * self.window
-        shift = self.shift if (h > s or w > s) else 0  # torchvision: no shift when one window covers the map
-        if shift:
-            x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+        # torchvision does not shift along a side that one window covers
+        shift = (self.shift if h > s else 0, self.shift if w > s else 0)
+        if any(shift):
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
         windows = x.view(n, h // s, s, w // s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, area, c)
         q, k, v = self.qkv(windows).reshape(-1, area, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         scores = (q * (c // self.heads) ** -0.5) @ k.transpose(-2, -1)
         bias = self.relative_position_bias_table[self.relative_position_index].view(area, area, -1)
         scores = scores + bias.permute(2, 0, 1)
-        if shift:
+        if any(shift):
             regions = x.new_zeros(h, w)
             count = 0
-            for rows in ((0, -s), (-s, -shift), (-shift, None)):
-                for cols in ((0, -s), (-s, -shift), (-shift, None)):
+            for rows in ((0, -s), (-s, -shift[0]), (-shift[0], None)):
+                for cols in ((0, -s), (-s, -shift[1]), (-shift[1], None)):
                     regions[rows[0]:rows[1], cols[0]:cols[1]] = count
                     count += 1
             regions = regions.view(h // s, s, w // s, s).permute(0, 2, 1, 3).reshape(-1, area)
@@ -208,7 +209,7 @@ class WindowAttention(nn.Module):
             scores = (scores.view(n, -1, self.heads, area, area) + mask[None, :, None]).view(-1, self.heads, area, area)
         out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(-1, area, c)
         out = self.proj(out).view(n, h // s, w // s, s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(n, h, w, c)
-        return torch.roll(out, shifts=(shift, shift), dims=(1, 2)) if shift else out
+        return torch.roll(out, shifts=shift, dims=(1, 2)) if any(shift) else out
 
 
 class PatchMerging(nn.Module):

@@ -13,7 +13,7 @@ from .fields import Bool, Int, Real, SpecField
 
 class _Attention(LayerKind):
     flops_formula = ("2·MACs + 4·E per token (biases) + E per token (scaling the queries) "
-                     "+ 3 per score (softmax)")
+                     "+ 3 per score (softmax); windows add 1 per score (position bias) and, shifted, 1 (mask)")
 
     def check_heads(self, features: Dim) -> None:
         if not divides(self.heads, features):
@@ -91,7 +91,9 @@ class WindowAttention(_Attention):
                "bias; shifted by half a window every other block (Swin)")
     fields = (SpecField("heads", Int()),
               SpecField("window_size", Int(), doc="window side in tokens (Swin: 7)"),
-              SpecField("shift", Int(minimum=0), 0, doc="how far the windows move (Swin: window // 2 every other block)"),
+              SpecField("shift", Int(minimum=0), 0,
+                        doc="how far the windows move (Swin: window // 2 every other block; none along a side one "
+                            "window covers, as torchvision does)"),
               SpecField("bias", Bool(), True, doc="biases of the projections"))
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -125,7 +127,8 @@ class WindowAttention(_Attention):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         height, width, features = inputs[0]
         tokens, area = height * width, self.window_size * self.window_size
-        added = (2 if self.shift else 1) * self.score_count(tokens, area)  # the position bias, the shift's mask
+        shifted = self.shift and (height > self.window_size or width > self.window_size)  # as torchvision
+        added = (2 if shifted else 1) * self.score_count(tokens, area)  # the position bias, the shift's mask
         return self.attention_flops(tokens, features, area, self.macs(inputs, output)) + added
 
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
