@@ -143,3 +143,26 @@ def test_the_baseline_example_against_a_revision(tmp_path, monkeypatch):
     spec.write_text(spec.read_text().replace("classes: 1000", "classes: 1100"))  # a wider classifier
     monkeypatch.chdir(tmp_path)
     assert run("paramcalc check specs/resnet50.yaml --baseline origin/main --max-increase 0.5%") == shown
+
+
+ZOO_ROW = re.compile(r"^\| \[`(\w+)`\]\(\.\./(specs/[\w/]+\.yaml)\) \| (.*) \|$", re.M)
+
+
+def test_the_zoo_tables_list_every_spec_with_its_figures():
+    """docs/zoo.md's tables hold every bundled spec, each row as paramcalc prints its totals (the figures
+    themselves are checked against torchvision by test_zoo and test_zoo_beyond)."""
+    from paramcalc.engine.dims import format_shape
+    from paramcalc.render.units import field_size
+
+    rows = ZOO_ROW.findall((ROOT / "docs" / "zoo.md").read_text())
+    assert sorted(path for _, path, _ in rows) == sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").rglob("*.yaml"))
+    for name, path, cells in rows:
+        result = paramcalc.analyze(ROOT / path)
+        totals = result.totals
+        if "/examples/" in path:
+            expected = [format_shape(result.input_shape), f"{totals.params:,}", f"{totals.macs:,}",
+                        format_shape(totals.output_shape), field_size(totals.rf)]
+        else:
+            expected = [f"{totals.params:,}", f"{totals.buffers:,}", f"{totals.macs:,}", f"{totals.flops:,}",
+                        str(totals.layers)]
+        assert cells.split(" | ") == expected, name

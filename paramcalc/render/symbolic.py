@@ -54,7 +54,9 @@ def params_note(result: Analysis) -> str:
 
 def receptive_text(result: Analysis) -> str:
     if result.totals.rf is None:
-        return "depends on the input size (a layer reads the whole map)"
+        if len(result.input_shape) != 3:  # not an image: never followed
+            return units.field_long(None)
+        return "depends on the input size (a layer reads the whole map), or is not followed (see the conventions)"
     return units.field_long(result.totals.rf)
 
 

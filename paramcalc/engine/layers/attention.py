@@ -92,8 +92,8 @@ class WindowAttention(_Attention):
     fields = (SpecField("heads", Int()),
               SpecField("window_size", Int(), doc="window side in tokens (Swin: 7)"),
               SpecField("shift", Int(minimum=0), 0,
-                        doc="how far the windows move (Swin: window // 2 every other block; none along a side one "
-                            "window covers, as torchvision does)"),
+                        doc="how far the windows move (Swin: window // 2 every other block; torchvision shifts "
+                            "nothing where one window covers the map: write 0 there)"),
               SpecField("bias", Bool(), True, doc="biases of the projections"))
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -127,8 +127,7 @@ class WindowAttention(_Attention):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         height, width, features = inputs[0]
         tokens, area = height * width, self.window_size * self.window_size
-        shifted = self.shift and (height > self.window_size or width > self.window_size)  # as torchvision
-        added = (2 if shifted else 1) * self.score_count(tokens, area)  # the position bias, the shift's mask
+        added = (2 if self.shift else 1) * self.score_count(tokens, area)  # the position bias, the shift's mask
         return self.attention_flops(tokens, features, area, self.macs(inputs, output)) + added
 
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:

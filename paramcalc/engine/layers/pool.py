@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..dims import Dim, Shape, gcd, is_concrete, numel
+from ..dims import Dim, Shape, gcd, is_concrete, is_positive, numel
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
 from .conv import AXIS_NAMES, SHAPE_NAMES, sliding_arithmetic, sliding_size
@@ -154,6 +154,15 @@ class AvgPool3d(_AvgPool):
     kind, spatial, torch_name = "avgpool3d", 3, "nn.AvgPool3d"
     summary = "mean over each window of a clip (channels x time x height x width)"
     fields = _avg_fields(3)
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        output = super().output_shape(inputs)
+        for axis, size, kernel in zip(AXIS_NAMES[3], inputs[0][1:], self.kernel):
+            if not is_positive(size - kernel + 1):  # PyTorch's pool3d_shape_check, for average pooling only
+                raise LayerError(f"the input's {axis} {size} is smaller than the kernel ({kernel}); PyTorch's "
+                                 f"avg_pool3d refuses it, whatever the padding", field="kernel",
+                                 hint="use a smaller kernel, or a larger input")
+        return output
 
 
 def adaptive_window_sum(size: Dim, out: int) -> Dim:

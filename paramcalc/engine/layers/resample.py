@@ -6,7 +6,7 @@ through them (the column shows '-' from there on).
 
 from __future__ import annotations
 
-from fractions import Fraction
+import math
 from typing import ClassVar
 
 from ..dims import Dim, Shape, divides, format_shape, is_concrete, is_positive, numel
@@ -155,14 +155,17 @@ class Upsample(LayerKind):
         return tuple(self.size) if len(self.size) == axes else tuple(self.size) * axes
 
     def scaled(self, size: Dim) -> Dim:
-        scale = Fraction(self.scale).limit_denominator(1_000_000)
-        if scale.denominator == 1:
-            return size * int(scale)
+        """floor(size·scale) as PyTorch computes it, in double precision (100·0.29 gives 28, not 29)."""
+        if self.scale <= 0:
+            raise LayerError(f"scale must be above 0, got {self.scale:g}", field="scale")
+        if float(self.scale).is_integer():
+            return size * int(self.scale)
         if not is_concrete(size):
-            raise LayerError("a scale that is not a whole number needs concrete sizes", field="scale")
-        out = int(size * scale)
+            raise LayerError("a scale that is not a whole number needs concrete sizes", field="scale",
+                             hint="give the output size with 'size', or concrete input sizes")
+        out = math.floor(float(size) * float(self.scale))
         if out < 1:
-            raise LayerError(f"scale {self.scale} leaves no output from size {size}", field="scale")
+            raise LayerError(f"scale {self.scale:g} leaves no output from size {size}", field="scale")
         return out
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
