@@ -86,6 +86,21 @@ def test_unet_small_equals_the_module_written_by_hand(torch, size):
     assert result.totals.buffers == sum(b.numel() for b in model.buffers()) - len(batch_norms) == 640
 
 
+# --- a (2+1)-D convolution ----------------------------------------------------------------------------------
+def test_conv_2plus1d_equals_torchvision_s_factorisation_written_by_hand(torch):
+    """torchvision's Conv2Plus1D: mid = (in·out·27) // (in·9 + 3·out) planes, a 1x3x3 then a 3x1x1 kernel."""
+    nn = torch.nn
+    mid = (64 * 64 * 3 * 3 * 3) // (64 * 3 * 3 + 3 * 64)
+    assert mid == 144
+    model = nn.Sequential(nn.Conv3d(64, mid, (1, 3, 3), padding=(0, 1, 1), bias=False), nn.BatchNorm3d(mid),
+                          nn.ReLU(), nn.Conv3d(mid, 64, (3, 1, 1), padding=(1, 0, 0), bias=False))
+    flops, y = measured(torch, model, torch.randn(1, 64, 8, 28, 28))
+    result = paramcalc.analyze(EXAMPLES / "conv_2plus1d.yaml")
+    assert result.totals.params == parameters(model) == 3 * 3 * 3 * 64 * 64 + 2 * mid  # as the full 3-D kernel
+    assert result.totals.macs == flops // 2 == 8 * 28 * 28 * (mid * 64 * 9 + 64 * mid * 3)
+    assert (result.batch, *result.totals.output_shape) == tuple(y.shape)
+
+
 # --- the LSTM classifier ------------------------------------------------------------------------------------
 VOCAB, EMBED, HIDDEN, LSTM_LAYERS, DIRECTIONS, CLASSES = 10_000, 128, 128, 2, 2, 2
 

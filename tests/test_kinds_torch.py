@@ -23,9 +23,10 @@ from .helpers import analyse, last
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode
 
-from paramcalc.torch.modules import SelfAttention, WindowAttention  # noqa: E402  (the bridge under test)
+# the bridge modules, tested against PyTorch (the only use of paramcalc.torch here)
+from paramcalc.torch.modules import SelfAttention, WindowAttention
 
 SOME = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REFUSED = (RuntimeError, ValueError, IndexError, AssertionError)  # how PyTorch refuses a module or an input
@@ -87,7 +88,7 @@ def torch_run(make, input_shape):
 def agree_on_acceptance(record, reference, what: str) -> bool:
     """Both accept (True) or both refuse (False); anything else fails the test."""
     if reference is None:
-        assert record is None, f"paramcalc accepted {what}, which PyTorch refuses (paramcalc: {record and record.shape})"
+        assert record is None, f"paramcalc accepted {what}, which PyTorch refuses (paramcalc gives {record.shape})"
         return False
     assert record is not None, f"paramcalc refused {what}, which PyTorch runs (output {reference[1]})"
     return True
@@ -111,10 +112,10 @@ def conv_settings(draw, axes: int, transposed: bool = False):
     channels = groups * draw(st.integers(1, 3))
     out = draw(st.integers(1, 7)) if wild(draw) else groups * draw(st.integers(1, 3))
     top = {1: 30, 2: 14, 3: 10}[axes]
-    case = dict(axes=axes, channels=channels, out=out, groups=groups, bias=draw(st.booleans()),
-                sizes=draw(per_axis(axes, 1, top)), kernel=draw(per_axis(axes, 1, 4)),
-                stride=draw(per_axis(axes, 1, 3)), padding=draw(per_axis(axes, 0, 3)),
-                dilation=draw(per_axis(axes, 1, 3)))
+    case = {"axes": axes, "channels": channels, "out": out, "groups": groups, "bias": draw(st.booleans()),
+            "sizes": draw(per_axis(axes, 1, top)), "kernel": draw(per_axis(axes, 1, 4)),
+            "stride": draw(per_axis(axes, 1, 3)), "padding": draw(per_axis(axes, 0, 3)),
+            "dilation": draw(per_axis(axes, 1, 3))}
     if transposed:
         if wild(draw):
             case["output_padding"] = draw(per_axis(axes, 0, 3))
@@ -243,9 +244,9 @@ def pool_settings(draw, axes: int, kind: str):
     top = {1: 30, 3: 10}[axes]
     kernel = draw(per_axis(axes, 1, 4))
     padding = draw(per_axis(axes, 0, 2)) if wild(draw) else tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    case = dict(sizes=draw(per_axis(axes, 1, top)), kernel=kernel, padding=padding,
-                stride=draw(st.one_of(st.none(), per_axis(axes, 1, 3))),
-                ceil_mode=draw(st.booleans()), channels=draw(st.integers(1, 3)))
+    case = {"sizes": draw(per_axis(axes, 1, top)), "kernel": kernel, "padding": padding,
+            "stride": draw(st.one_of(st.none(), per_axis(axes, 1, 3))),
+            "ceil_mode": draw(st.booleans()), "channels": draw(st.integers(1, 3))}
     if kind == "max":
         case["dilation"] = draw(per_axis(axes, 1, 2))
     else:
@@ -279,10 +280,10 @@ def test_pool_shape_agrees_with_pytorch(kind, axes, data):
     shape = (case["channels"], *case["sizes"])
     record = ours(shape, layer)
     if kind == "max":
-        make = lambda: MAXPOOL[axes](case["kernel"], case["stride"], case["padding"], case["dilation"],  # noqa: E731
+        make = lambda: MAXPOOL[axes](case["kernel"], case["stride"], case["padding"], case["dilation"],
                                      ceil_mode=case["ceil_mode"])
     else:
-        make = lambda: AVGPOOL[axes](case["kernel"], case["stride"], case["padding"],  # noqa: E731
+        make = lambda: AVGPOOL[axes](case["kernel"], case["stride"], case["padding"],
                                      ceil_mode=case["ceil_mode"], count_include_pad=case["count_include_pad"])
     reference = torch_run(make, shape)
     if agree_on_acceptance(record, reference, layer):
@@ -337,15 +338,15 @@ def test_upsample_shape_agrees_with_interpolate(data):
     if how == "one size":
         size = data.draw(st.integers(1, 20))
         options.append(f"size: {size}")
-        arguments = dict(size=(size,) * axes)
+        arguments = {"size": (size,) * axes}
     elif how == "sizes":
         size = data.draw(per_axis(axes, 1, 20))
         options.append(f"size: {listed(size)}")
-        arguments = dict(size=size)
+        arguments = {"size": size}
     else:
         scale = data.draw(st.sampled_from(EXACT_SCALES))
         options.append(f"scale: {scale}")
-        arguments = dict(scale_factor=scale)
+        arguments = {"scale_factor": scale}
     layer = f"upsample: {{{', '.join(options)}}}"
     record = ours((2, *sizes), layer)
     reference = torch_run(lambda: (lambda x: F.interpolate(x, mode=mode, align_corners=corners, **arguments)),
@@ -360,7 +361,8 @@ def test_upsample_scale_examples(shape, scale):
     r = last(listed(shape), f"- upsample: {{scale: {scale}, mode: {mode}}}")
     expected = tuple(F.interpolate(torch.zeros(1, *shape), scale_factor=scale, mode=mode).shape[1:])
     assert r.shape == expected
-    assert r.shape[1:] == tuple(int(size * scale) for size in shape[1:])  # floor(size·scale): 10·1.5 = 15, 7·1.5 = 10
+    # floor(size·scale): 10·1.5 = 15, 7·1.5 = 10.5 -> 10
+    assert r.shape[1:] == tuple(int(size * scale) for size in shape[1:])
 
 
 def test_upsample_to_the_size_of_a_second_input():
@@ -368,7 +370,7 @@ def test_upsample_to_the_size_of_a_second_input():
     - {name: down, conv2d: {out: 5, kernel: 3, stride: [2, 3], padding: 1}}
     - {name: up, upsample: {mode: bilinear}, from: [down, input]}
     """
-    r = [r for r in analyse("[3, 20, 33]", spec).records if r.name == "up"][0]
+    r = next(r for r in analyse("[3, 20, 33]", spec).records if r.name == "up")
     x = torch.zeros(1, 3, 20, 33)
     down = nn.Conv2d(3, 5, 3, stride=(2, 3), padding=1)(x)
     assert tuple(down.shape[2:]) == (10, 11)
@@ -470,16 +472,16 @@ RECURRENT = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 @pytest.mark.parametrize("kind, steps, features, options, macs", [
     # LSTM, 2 layers, both ways, projected to 4: per direction and layer 4·6·8 + 4·6·4 + 4·6 = 312 weights
     # (layer 1 reads 2·4 = 8 features too); 5 steps · 2 directions · (312 + 312)
-    ("lstm", 5, 8, dict(hidden=6, layers=2, bidirectional=True, proj_size=4), 5 * 2 * (312 + 312)),
+    ("lstm", 5, 8, {"hidden": 6, "layers": 2, "bidirectional": True, "proj_size": 4}, 5 * 2 * (312 + 312)),
     # LSTM, one layer, no bias: 4·7·3 + 4·7·7 = 84 + 196 = 280 weights, 11 steps
-    ("lstm", 11, 3, dict(hidden=7, bias=False), 11 * (4 * 7 * 3 + 4 * 7 * 7)),
+    ("lstm", 11, 3, {"hidden": 7, "bias": False}, 11 * (4 * 7 * 3 + 4 * 7 * 7)),
     # GRU, 3 layers: layer 0 3·5·10 + 3·5·5 = 225, layers 1-2 3·5·5 + 3·5·5 = 150 each; 7 steps
-    ("gru", 7, 10, dict(hidden=5, layers=3), 7 * (225 + 150 + 150)),
+    ("gru", 7, 10, {"hidden": 5, "layers": 3}, 7 * (225 + 150 + 150)),
     # GRU both ways: per direction 3·4·6 + 3·4·4 = 120; 3 steps · 2 directions
-    ("gru", 3, 6, dict(hidden=4, bidirectional=True), 3 * 2 * 120),
+    ("gru", 3, 6, {"hidden": 4, "bidirectional": True}, 3 * 2 * 120),
     # RNN both ways, 2 layers, no bias: layer 0 9·3 + 9·9 = 108, layer 1 (reads 2·9 = 18) 9·18 + 9·9 = 243; 4 steps
-    ("rnn", 4, 3, dict(hidden=9, layers=2, bidirectional=True, bias=False), 4 * 2 * (108 + 243)),
-    ("rnn", 6, 5, dict(hidden=3, nonlinearity="relu"), 6 * (3 * 5 + 3 * 3)),
+    ("rnn", 4, 3, {"hidden": 9, "layers": 2, "bidirectional": True, "bias": False}, 4 * 2 * (108 + 243)),
+    ("rnn", 6, 5, {"hidden": 3, "nonlinearity": "relu"}, 6 * (3 * 5 + 3 * 3)),
 ])
 def test_recurrent_layers(kind, steps, features, options, macs):
     fields = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in options.items())
@@ -539,7 +541,8 @@ def swin_attention(x, qkv, proj, table, window, heads, shift):
     windows = (h // window) * (w // window)
     x = x.view(n, h // window, window, w // window, window, c).permute(0, 1, 3, 2, 4, 5)
     x = x.reshape(n * windows, window * window, c)
-    q, k, v = F.linear(x, qkv.weight, qkv.bias).reshape(x.size(0), x.size(1), 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+    qkv = F.linear(x, qkv.weight, qkv.bias).reshape(x.size(0), x.size(1), 3, heads, c // heads)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4)
     attn = (q * (c // heads) ** -0.5).matmul(k.transpose(-2, -1))
     coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
     relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
@@ -673,6 +676,8 @@ def test_vit_stem_end_to_end():
      lambda x: F.interpolate(x, scale_factor=2, mode="trilinear")),
     ((3, 10, 7), "upsample: {mode: bilinear}", "exactly one", None),
     ((3, 10, 7), "upsample: {mode: bilinear, size: [4, 5, 6]}", "size", lambda x: F.interpolate(x, size=(4, 5, 6))),
+    ((3, 4, 7, 10), "conv3d: {out: 2, kernel: 3, stride: [1, 2, 1], padding: same}", "stride 1",
+     lambda x: nn.Conv3d(3, 2, 3, stride=(1, 2, 1), padding="same")(x)),
     ((3, 5, 7), "select: {dim: 2, index: 5}", "beyond", lambda x: x.select(2, 5)),
     ((24, 20), "position_embedding: 25", "learned for 25", lambda x: x + torch.zeros(1, 25, 20)),
     ((3, 30, 32), "patch_embed: {out: 8, patch: 8}", "does not divide", None),

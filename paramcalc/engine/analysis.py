@@ -242,7 +242,7 @@ class Analyzer:
               inputs: list[Shape]) -> ReceptiveField | None:
         if figures.shape is None:  # a train-only layer that cannot run at this size
             return None
-        known = [self.fields[port] for port in ports]
+        known = [self.fields[port] for index, port in enumerate(ports) if index not in layer.size_inputs]
         if None in known:  # a path not followed: only a global field, or a layer reading every position, is known
             whole = next((field for field in known if field is not None and field.is_global), None)
             if whole is not None:

@@ -223,7 +223,7 @@ class Expander:
                 continue
             inputs = [self.model_input if source == INPUT_PORT else self.shapes[source] for source in node.inputs]
             try:
-                self.shapes[current] = node.layer.output_shape(inputs)  # type: ignore[union-attr]
+                self.shapes[current] = node.layer.output_shape(inputs)  # type: ignore[union-attr, arg-type]
             except LayerError as err:
                 raise self.fail(err.message, node.where(err.field), node.name, err.hint) from None
             pending.pop()

@@ -40,6 +40,7 @@ class LayerKind:
     primary: ClassVar[str | None] = None  # the field `- kind: value` sets
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int] = 1
+    size_inputs: ClassVar[tuple[int, ...]] = ()  # inputs read only for their size (upsample's second)
 
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():

@@ -126,6 +126,7 @@ class Upsample(LayerKind):
               SpecField("mode", Choice(tuple(_TAPS)), "nearest"),
               SpecField("align_corners", Bool(), False, doc="linear modes: corner pixels align"))
     max_inputs = 2
+    size_inputs = (1,)
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         shape = inputs[0]
@@ -163,7 +164,7 @@ class Upsample(LayerKind):
         if not is_concrete(size):
             raise LayerError("a scale that is not a whole number needs concrete sizes", field="scale",
                              hint="give the output size with 'size', or concrete input sizes")
-        out = math.floor(float(size) * float(self.scale))
+        out = math.floor(float(size) * float(self.scale))  # type: ignore[arg-type]  # concrete here
         if out < 1:
             raise LayerError(f"scale {self.scale:g} leaves no output from size {size}", field="scale")
         return out

@@ -6,6 +6,8 @@ C x H x W map into H x W x C (channels last), as torchvision's Permute does.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..dims import Dim, Shape, divides, format_shape, numel, same
 from ..receptive import Window
 from .base import LayerError, LayerKind, TorchCall, register
@@ -18,8 +20,9 @@ class Permute(LayerKind):
     kind = "permute"
     torch_name = "torch.permute (torchvision's Permute)"
     summary = "reorder the dimensions: [0, 2, 3, 1] makes a C x H x W map channels-last (H x W x C)"
-    fields = (SpecField("dims", Numbers("dimensions"), doc="a permutation of 0..rank, batch (0) first"),)
-    primary = "dims"
+    fields: ClassVar[tuple[SpecField, ...]] = (
+        SpecField("dims", Numbers("dimensions"), doc="a permutation of 0..rank, batch (0) first"),)
+    primary: ClassVar[str | None] = "dims"
 
     def order(self, inputs: list[Shape]) -> tuple[int, ...]:
         return self.dims
@@ -48,8 +51,8 @@ class Transpose(Permute):
     kind = "transpose"
     torch_name = "torch.transpose"
     summary = "swap two dimensions: {dim0: 1, dim1: 2} turns C x L into L x C"
-    fields = (SpecField("dim0", Axis()), SpecField("dim1", Axis()))
-    primary = None
+    fields: ClassVar[tuple[SpecField, ...]] = (SpecField("dim0", Axis()), SpecField("dim1", Axis()))
+    primary: ClassVar[str | None] = None
 
     def order(self, inputs: list[Shape]) -> tuple[int, ...]:
         rank = len(inputs[0])
