@@ -75,7 +75,10 @@ def _totals(result: Analysis, record) -> list[tuple[str, str]]:
 def _receptive_field(result: Analysis, graph: Graph, node, inputs: list, record) -> list[tuple[str, str]]:
     if record.rf is None:
         return []
-    before = [port_field(result, graph, port) for port in node.inputs]
+    before = [port_field(result, graph, port) for index, port in enumerate(node.inputs)
+              if index not in node.layer.size_inputs]
+    if before[0] is None and record.rf.is_global:
+        return [("RF", f"{_pair(record.rf.size)}: global (the layer mixes every position of its input)")]
     if len(before) > 1 or before[0] is None:
         return [("RF", f"{_pair(record.rf.size)}: the union of the {len(before)} paths' fields"
                        + ("" if record.rf.aligned else " (their centres differ)"))]

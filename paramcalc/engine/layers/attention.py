@@ -73,8 +73,8 @@ class Attention(_Attention):
             ("MACs", f"4·{tokens}·{features}² + 2·{tokens}²·{features} = {4 * tokens * features * features:,} "
                      f"(projections) + {2 * tokens * tokens * features:,} (Q·Kᵀ and A·V) = "
                      f"{self.macs(inputs, output):,}"),
-            ("FLOPs", f"2·MACs + {'4·L·E biases + ' if self.bias else ''}L·E scaling + 3·{self.heads}·{tokens}² "
-                      f"softmax = {self.flops(inputs, output):,}"),
+            ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + 4·{tokens}·{features}" if self.bias else "")
+             + f" + {tokens}·{features} (scale) + 3·{self.heads}·{tokens}² (softmax) = {self.flops(inputs, output):,}"),
         ]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
@@ -143,7 +143,9 @@ class WindowAttention(_Attention):
             ("buffers", f"{w}⁴ = {self.buffers(inputs):,} (relative position index)"),
             ("MACs", f"4·{tokens}·{features}² + 2·{tokens}·{area}·{features} = {self.macs(inputs, output):,} "
                      f"(projections; Q·Kᵀ and A·V within each window)"),
-            ("FLOPs", f"= {self.flops(inputs, output):,}"),
+            ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + 4·{tokens}·{features}" if self.bias else "")
+             + f" + {tokens}·{features} (scale) + {3 + (2 if self.shift else 1)}·{self.heads}·{tokens}·{area} "
+               f"(softmax, position bias{', mask' if self.shift else ''}) = {self.flops(inputs, output):,}"),
         ]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:

@@ -112,6 +112,8 @@ class LayerKind:
         parts = []
         for field in self.fields:
             value = getattr(self, field.name)
+            if value is None:  # an optional field left out (upsample's size when it has a scale)
+                continue
             if isinstance(value, tuple) and len(value) == 4:  # padding: (top, bottom, left, right)
                 top, bottom, left, right = value
                 value = ([top, left] if top != left else top) if (top, left) == (bottom, right) else \

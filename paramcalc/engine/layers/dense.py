@@ -46,7 +46,7 @@ class Linear(LayerKind):
         return lines + [("params", f"{features}·{self.out}" + (f" + {self.out}" if self.bias else "")
                  + f" = {self.params(inputs):,}"),
                 ("MACs", f"{features}·{self.out}{rows_text} = {self.macs(inputs, output):,}"),
-                ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {numel(output)}" if self.bias else "")
+                ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {numel(output):,}" if self.bias else "")
                  + f" = {self.flops(inputs, output):,}")]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:

@@ -176,6 +176,18 @@ class Upsample(LayerKind):
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
         return None
 
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        if len(inputs) == 2:
+            size = f"the second input's: {format_shape(output[1:])}"
+        elif self.size is not None:
+            size = f"as given: {format_shape(output[1:])}"
+        else:
+            size = " x ".join(f"floor({before}·{self.scale:g}) = {after}" for before, after in zip(inputs[0][1:], output[1:]))
+        taps = _TAPS[self.mode][0]
+        flops = (f"(2·{taps} - 1)·{numel(output):,} = {self.flops(inputs, output):,} ({taps} input values "
+                 f"weighted and summed per output value)") if taps else "0 (nearest: a copy)"
+        return [("size", size), ("FLOPs", flops)]
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         corners = self.align_corners if self.mode != "nearest" else None
         if len(inputs) == 2:
