@@ -7,10 +7,12 @@ from ..engine.layers import REGISTRY, REQUIRED
 from .grid import Column, Grid
 
 
-def _yaml_value(value: object) -> str:
+def _yaml_value(value: object, name: str = "") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "the kernel" if value is None else str(value)
+    if value is None:  # an optional field: a pooling's stride defaults to its kernel, others are left out
+        return "the kernel" if name == "stride" else "none"
+    return str(value)
 
 
 def kinds_grid(names: list[str] | None = None) -> Grid:
@@ -22,7 +24,7 @@ def kinds_grid(names: list[str] | None = None) -> Grid:
         grid.add((name, "bold cyan"), (f"{kind.summary}" + (f"  (also {', '.join(kind.aliases)})"
                                                            if kind.aliases else ""), ""))
         for f in kind.fields:
-            default = "required" if f.default is REQUIRED else f"default {_yaml_value(f.default)}"
+            default = "required" if f.default is REQUIRED else f"default {_yaml_value(f.default, f.name)}"
             grid.add((f"  {f.name}", "bold"), f"{f.type.describe()}; {default}" + (f" - {f.doc}" if f.doc else ""))
         grid.add(("  FLOPs", "dim"), (kind.flops_formula, "dim"))
         grid.add(("  PyTorch", "dim"), (kind.torch_name, "dim"))
@@ -31,7 +33,7 @@ def kinds_grid(names: list[str] | None = None) -> Grid:
 
 def _field_text(field: object) -> str:
     name, default = field.name, field.default  # type: ignore[attr-defined]
-    return f"`{name}`" if default is REQUIRED else f"`{name}` ({_yaml_value(default)})"
+    return f"`{name}`" if default is REQUIRED else f"`{name}` ({_yaml_value(default, name)})"
 
 
 def layer_kinds_markdown() -> str:
