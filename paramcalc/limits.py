@@ -15,6 +15,7 @@ MAX_DENOMINATOR = 10**30  # any fraction of an expression: 1e-30 is the finest
 MAX_ROUND_DIGITS = 30  # round(x, n)
 MAX_SIZE = 10**9  # a channel count, kernel, stride, padding, input size or batch written in a spec
 MAX_TENSOR_SIZE = 2**63 - 1  # any size a layer makes (PyTorch's sizes are 64-bit integers)
+MAX_RANK = 64  # dimensions of one sample, the input's or a layer's (a reshape can make more)
 MAX_REPEAT = 10_000  # one 'repeat'
 MAX_NESTING = 64  # blocks and groups inside each other
 MAX_LAYERS = 100_000  # layers and groups after blocks and repeats are expanded

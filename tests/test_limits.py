@@ -59,6 +59,18 @@ def test_sizes():
     refused(HEAD + "batch: 1e10\nlayers: [relu]\n", "batch must be between 1 and")
 
 
+def test_rank():
+    many = limits.MAX_RANK + 1
+    refused(f"name: t\ninput: [{', '.join(['1'] * 50_000)}]\nlayers: [relu]\n",
+            f"50,000 dimensions; paramcalc takes at most {limits.MAX_RANK}")
+    refused(f"name: t\ninput: [64]\nlayers: [{{reshape: [{', '.join(['1'] * many)}, 64]}}]\n",
+            f"the output has {many + 1} dimensions")
+    refused(f"name: t\ninput: [64]\nlayers: [{{lstm: {{hidden: 8, layers: 1000000000}}}}]\n",
+            "sequence (steps x features)")  # a huge layer count is worked out in closed form, then refused here
+    big = paramcalc.analyze("name: t\ninput: [10, 8]\nlayers: [{lstm: {hidden: 8, layers: 1000000000}}]\n")
+    assert big.totals.params == 4 * 8 * (8 + 8) + (10**9 - 1) * 4 * 8 * (8 + 8) + 10**9 * 2 * 4 * 8
+
+
 def test_repeat():
     refused(HEAD + f"layers: [{{relu: null, repeat: {limits.MAX_REPEAT + 1}}}]\n",
             f"repeat must be between 1 and {limits.MAX_REPEAT:,}")

@@ -13,7 +13,7 @@ from collections import namedtuple
 from typing import Any
 
 from ..errors import LayerError, SpecError
-from ..limits import MAX_TENSOR_SIZE
+from ..limits import MAX_RANK, MAX_TENSOR_SIZE
 from ..spec.format import Spec
 from .cache import Cache
 from .dims import Shape, is_concrete, numel, parse_shape
@@ -187,6 +187,8 @@ class Analyzer:
         layer: Any = node.layer
         try:
             shape = layer.output_shape(inputs)
+            if len(shape) > MAX_RANK:
+                raise LayerError(f"the output has {len(shape):,} dimensions; paramcalc takes at most {MAX_RANK}")
             for size in shape:
                 if type(size) is int and size > MAX_TENSOR_SIZE:
                     raise LayerError(f"the output size {size:,} is more than PyTorch's largest ({MAX_TENSOR_SIZE:,})",

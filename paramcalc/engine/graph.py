@@ -12,7 +12,7 @@ from collections import ChainMap, namedtuple
 from typing import Any, Callable, MutableMapping
 
 from ..errors import Pos, SpecError, did_you_mean
-from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_SIZE
+from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_RANK, MAX_REPEAT, MAX_SIZE
 from ..spec.expressions import ExprError, evaluate, names_in
 from ..spec.format import DTYPE_BYTES, DTYPE_HINT, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
 from ..spec.literals import as_written
@@ -530,6 +530,9 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
         input_shape = own_shape if input_shape is None else input_shape
         batch = own_batch if batch is None else batch
     input_shape = tuple(symbol(size.strip()) if isinstance(size, str) else size for size in input_shape)
+    if len(input_shape) > MAX_RANK:
+        raise SpecError(f"the input has {len(input_shape):,} dimensions; paramcalc takes at most {MAX_RANK}",
+                        file=spec.file, pos=spec.input_pos, hint="a sample's shape without the batch: [3, 224, 224]")
     if dtype is not None and dtype_name(dtype) is None:
         raise SpecError(f"unknown dtype {dtype!r}", file=spec.file, hint=DTYPE_HINT)
     sized = any(block.reads_input for block in spec.blocks.values())
