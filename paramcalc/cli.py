@@ -339,21 +339,49 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
 
 @main.command()
 @SPECS
-def verify(specs: tuple[str, ...]) -> None:
-    """Check paramcalc against PyTorch: build each spec as a module, run zeros through it on the CPU, and
-    compare every layer's output shape and parameters, and the model's trainable parameters, buffers and
-    conv + linear MACs. Exit 0 when all agree, 1 on a mismatch, 2 on bad input. This proves a spec and
-    paramcalc's reading of it agree with PyTorch's, not that the spec describes some other model.
+@click.option("--against", "model", metavar="MODEL",
+              help="compare with this PyTorch model instead: torchvision.models.resnet50, package.module:Name or "
+                   "path/to/file.py:Name")
+@click.option("--kwargs", metavar="JSON", help='arguments for the model, as JSON: \'{"num_classes": 10}\'')
+@INPUT
+def verify(specs: tuple[str, ...], model: str | None, kwargs: str | None, input_shape: tuple | None) -> None:
+    """Check a spec against PyTorch. Exit 0 when all agree, 1 on a mismatch, 2 on bad input.
 
-    A .py file written by 'paramcalc export' is checked against the spec inside it.
+    Without --against: build each spec as a module, run zeros through it on the CPU, and compare every
+    layer's output shape and parameters, and the model's trainable parameters, buffers and MACs. This
+    proves that the spec and paramcalc's reading of it agree with PyTorch's, not that the spec describes
+    some other model. A .py file written by 'paramcalc export' is checked against the spec inside it.
+
+    With --against MODEL: make that model on the meta device (no weights allocated), run it once, and
+    compare its layers with parameters, in the order they run, with the spec's: parameters and output
+    shape of each, then the totals (parameters, buffers, MACs, output). The first layer that differs is
+    named on both sides. This proves the spec describes that model.
 
     \b
     Examples:
       paramcalc verify specs/resnet50.yaml
       paramcalc verify specs/*.yaml specs/examples/*.yaml
       paramcalc export specs/resnet18.yaml -o resnet18.py && paramcalc verify resnet18.py
+      paramcalc verify specs/resnet50.yaml --against torchvision.models.resnet50
+      paramcalc verify net.yaml --against models.py:Net --kwargs '{"width": 64}'
     """
     _require_torch("verify")
+    if model is not None:
+        from .render.verify import comparison_lines
+        from .torch.against import parse_kwargs, verify_against
+
+        arguments = parse_kwargs(kwargs)
+        failed = 0
+        for path in specs:
+            comparison = verify_against(path, model, kwargs=arguments, input_shape=input_shape)
+            failed += not comparison.ok
+            for line in comparison_lines(path, comparison):
+                click.echo(line)
+        if failed:
+            sys.exit(1)
+        return
+    if kwargs is not None or input_shape is not None:
+        raise click.UsageError("--kwargs and --input go with --against MODEL")
     from .render.verify import verification_lines
     from .torch import verify as verify_spec
 

@@ -26,3 +26,21 @@ def verification_lines(path: str, result: Any) -> list[str]:
         lines.append(f"      {m.layer or '(model)':<{width}}  {m.figure:<9} {_figure(m.paramcalc):>22} "
                      f"{_figure(m.torch):>22}")
     return lines
+
+
+def comparison_lines(path: str, result: Any) -> list[str]:
+    """result: a paramcalc.torch.against.Comparison."""
+    totals = {figure: ours for figure, (ours, _) in result.totals.items()}
+    if result.ok:
+        return [f"ok    {path} describes {result.model}: {result.layers} layers with parameters agree, in the order "
+                f"they run; params {totals['params']:,}, buffers {totals['buffers']:,}, MACs {totals['MACs']:,}, "
+                f"output {_figure(totals['output'])}"]
+    lines = [f"FAIL  {path} against {result.model}"]
+    if result.divergence is not None:
+        lines.append(f"      {result.divergence}")
+    differing = [(figure, ours, theirs) for figure, (ours, theirs) in result.totals.items() if ours != theirs]
+    if differing:
+        width = max(len(figure) for figure, _, _ in differing)
+        lines.append(f"      {'total':<{width}}  {'spec':>22} {'model':>22}")
+        lines += [f"      {figure:<{width}}  {_figure(ours):>22} {_figure(theirs):>22}" for figure, ours, theirs in differing]
+    return lines

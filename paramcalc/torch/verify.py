@@ -60,7 +60,7 @@ def verify(source: str | os.PathLike | dict | Spec, *, model: nn.Module | None =
     return compare_with_torch(graph, analysis, model if model is not None else SpecModel(graph, analysis))
 
 
-def _recurrent_counters(model: nn.Module, counter: FlopCounterMode, total: list[int]) -> list:
+def recurrent_counters(model: nn.Module, counter: FlopCounterMode, total: list[int]) -> list:
     """Hooks adding an nn.LSTM/GRU/RNN's multiply-accumulates when its kernel is fused and FlopCounterMode sees
     none of them (PyTorch's CPU LSTM): each weight matrix is used once per step and sample, read from the
     module's own tensors."""
@@ -99,7 +99,7 @@ def compare_with_torch(graph: Graph, analysis: Analysis, model: nn.Module) -> Ve
         hooks.append(module.register_forward_hook(_recorder(shapes, record.name)))
     example = torch.zeros(graph.batch, *graph.input_shape, dtype=input_dtype(graph))
     counter = FlopCounterMode(display=False)
-    hooks += _recurrent_counters(model, counter, recurrent)
+    hooks += recurrent_counters(model, counter, recurrent)
     try:
         with torch.no_grad(), counter:
             model(example)
