@@ -7,6 +7,8 @@ line and exit status 70, never a traceback.
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 import sys
 from typing import Any, Callable
 
@@ -150,6 +152,26 @@ def _with_hint(err: Any) -> str:
     return err.message + (f" ({err.hint})" if err.hint else "")
 
 
+_MODEL_PATH = re.compile(r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_][\w.]*)?|[A-Za-z_]\w*:[A-Za-z_][\w.]*"
+                         r"|.+\.py:[A-Za-z_][\w.]*)$")
+
+
+def _spec_or_model(source: str, input_shape: tuple | None, command: str) -> Any:
+    """A spec file, or a PyTorch model path (torchvision.models.resnet50, file.py:Net) imported on the fly."""
+    from .engine.specs import load_spec, loads_spec
+
+    if source == "-" or os.path.exists(source) or source.endswith((".yaml", ".yml", ".json")) \
+            or not _MODEL_PATH.match(source):
+        return load_spec(source)
+    if input_shape is None or not all(isinstance(size, int) for size in input_shape):
+        raise SpecError(f"'{source}' is not a file: as a PyTorch model it needs its input size",
+                        hint=f"paramcalc {command} {source} --input 3x224x224")
+    _require_torch(f"{command} {source}")
+    from .torch.importer import import_model
+
+    return loads_spec(import_model(source, input_shape), file=source)
+
+
 def _require_torch(command: str) -> None:
     import importlib.util
 
@@ -200,11 +222,10 @@ def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | N
       paramcalc show specs/resnet50.yaml --input 3xHxW --at 224x224,512x512
     """
     from .engine.analysis import analyze
-    from .engine.specs import load_spec
     from .render.symbolic import check_sizes
 
     _export_needs_table(export_to, output_format)
-    result = analyze(load_spec(spec), input_shape=input_shape, batch=batch, dtype=dtype)
+    result = analyze(_spec_or_model(spec, input_shape, "show"), input_shape=input_shape, batch=batch, dtype=dtype)
     if at:
         check_sizes(result, at)
     records = list(result.to_depth(depth).records if depth else result.records)
@@ -246,14 +267,13 @@ def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None
     """
     from .engine.analysis import analyze, require_concrete
     from .engine.compare import align_layers, figure_rows
-    from .engine.specs import load_spec
     from .render import compare as render
 
     _export_needs_table(export_to, output_format)
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
-    results = [require_concrete(analyze(load_spec(spec), input_shape=input_shape, batch=batch, dtype=dtype),
-                                "compare") for spec in specs]
+    results = [require_concrete(analyze(_spec_or_model(spec, input_shape, "compare"), input_shape=input_shape,
+                                        batch=batch, dtype=dtype), "compare") for spec in specs]
     rows = figure_rows(results)
     pairs = None
     if show_layers:
@@ -393,6 +413,50 @@ def verify(specs: tuple[str, ...], model: str | None, kwargs: str | None, input_
             click.echo(line)
     if failed:
         sys.exit(1)
+
+
+@main.command("import")
+@click.argument("model")
+@click.option("--input", "input_shape", required=True, callback=_reading(parse_shape, "positive sizes like 3x224x224"),
+              metavar="SHAPE", help="one sample's input shape, without the batch: 3x224x224")
+@click.option("--kwargs", metavar="JSON", help='arguments for the model, as JSON: \'{"num_classes": 10}\'')
+@click.option("--name", help="the spec's name (default: the model's)")
+@click.option("--custom", multiple=True, metavar="NAME",
+              help="write a module class, module path or function paramcalc has no kind for as a 'custom' layer "
+                   "(its parameters and output shape filled in, its MACs to fill in); repeatable")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE", help="write the spec here "
+              "(default: standard output)")
+def import_command(model: str, input_shape: tuple, kwargs: str | None, name: str | None, custom: tuple[str, ...],
+                   output: str | None) -> None:
+    """Write a spec for a PyTorch model: a class or a function that returns one (torchvision.models.resnet50,
+    package.module:Name, path/to/file.py:Name). The model is made on the meta device (no weights allocated)
+    and traced with torch.fx; layers keep the model's own module names, a module class used several times
+    becomes a block, consecutive uses a repeat. A module or function paramcalc has no kind for stops the
+    import with one message that lists each one with its source line.
+
+    A model path also works where a spec would, with --input: paramcalc show torchvision.models.resnet50
+    --input 3x224x224.
+
+    \b
+    Examples:
+      paramcalc import torchvision.models.resnet50 --input 3x224x224 -o resnet50.yaml
+      paramcalc import my_models.py:Net --input 3x32x32 --kwargs '{"width": 64}'
+      paramcalc import my_models.py:Net --input 3x32x32 --custom FancyBlock -o net.yaml
+    """
+    _require_torch("import")
+    from .torch.against import parse_kwargs
+    from .torch.importer import import_model
+
+    if not all(isinstance(size, int) for size in input_shape):
+        raise click.BadParameter("must be numbers: the model is traced at one size", param_hint="--input")
+    text = import_model(model, input_shape, kwargs=parse_kwargs(kwargs), name=name, custom=custom)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as err:
+        raise _unwritable(output, err) from None
 
 
 @main.command()

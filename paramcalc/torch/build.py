@@ -14,6 +14,7 @@ from ..engine.graph import INPUT_PORT, Graph, expand
 from ..engine.layers.base import TorchCall
 from ..engine.records import Analysis
 from ..engine.specs import as_spec
+from ..errors import SpecError
 from ..spec.format import Spec
 from . import modules
 
@@ -44,6 +45,15 @@ def input_dtype(graph: Graph) -> torch.dtype:
     return torch.int64 if reads_ids else torch.float32
 
 
+def torch_call(graph: Graph, analysis: Analysis, node: Any) -> TorchCall:
+    """The PyTorch module for a layer, or a SpecError naming the layer when it has none (a `custom` layer)."""
+    try:
+        return node.layer.torch_call([port_shape(analysis, graph, port) for port in node.inputs])
+    except NotImplementedError as err:
+        raise SpecError(str(err), file=graph.spec.file, pos=node.pos, layer=node.name,
+                        hint="verify --against MODEL compares such a spec with the real model") from None
+
+
 class SpecModel(nn.Module):
     """The spec as a module: submodules named as in the spec; forward runs the layers in spec order."""
 
@@ -62,7 +72,7 @@ class SpecModel(nn.Module):
                 containers[node.index] = module
             else:
                 assert node.layer is not None
-                module = make_module(node.layer.torch_call([port_shape(analysis, graph, p) for p in node.inputs]))
+                module = make_module(torch_call(graph, analysis, node))
                 self._steps.append((node.name, node.inputs, node.index, node.train_only))
             if node.frozen:
                 module.requires_grad_(False)

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from torch import nn
 
-from ..engine.analysis import port_shape
 from ..engine.graph import INPUT_PORT, Graph, Node
 from ..engine.layers.base import TorchCall
 from ..spec.format import Spec, is_name
 from . import modules
-from .build import prepare
+from .build import prepare, torch_call
 
 
 def class_name(spec_name: str) -> str:
@@ -82,7 +81,7 @@ class _Writer:
                 comment = f"  # {node.repeated or node.kind}" if node.kind != "group" and is_name(node.kind) else ""
             else:
                 assert node.layer is not None
-                call = node.layer.torch_call([port_shape(self.analysis, self.graph, p) for p in node.inputs])
+                call = torch_call(self.graph, self.analysis, node)
                 if call.module.startswith("paramcalc."):
                     self.used_modules.add(call.module.removeprefix("paramcalc."))
                 value = _constructor(call)

@@ -2,7 +2,7 @@
 
 from ...errors import LayerError
 from ...spec.format import Kinds
-from . import attention, conv, dense, elementwise, pool, resample, sequence, structure, tokens  # noqa: F401
+from . import attention, conv, custom, dense, elementwise, pool, resample, sequence, structure, tokens  # noqa: F401
 from .base import ALIASES, REGISTRY, WHOLE, LayerKind, lookup, register
 from .fields import REQUIRED, FieldError, SpecField
 

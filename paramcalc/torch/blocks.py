@@ -1,0 +1,327 @@
+"""Blocks for `paramcalc import`: a module class used several times becomes one block whose arguments are
+what differs between its uses (widths, strides, whether a projection exists), and a container of consecutive
+uses named 0, 1, 2, ... becomes one `repeat` whose arguments follow `index`.
+
+The uses of a class are unified name by name: a layer or group present in only some uses gets an `if`, and
+a reference to it from a use that lacks it reads what it would have read (a skipped layer's name stands
+for its input, as in any spec). Uses that cannot be unified (another structure, other references) stay
+written out as groups.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..engine.layers import REGISTRY, REQUIRED
+from .writer import Entry, Group, _same, _setting
+
+CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})  # groups, never blocks
+_PLAIN = re.compile(r"^[A-Za-z0-9_ .*+\-/]+$")
+
+
+class Expr(str):
+    """An expression over a block's arguments, written as it is (quoted when YAML would misread it)."""
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, Expr):
+        return str(value) if _PLAIN.match(value) else '"' + value.replace('"', '\\"') + '"'
+    return _setting(value)
+
+
+def _name(name: str) -> str:
+    return name if re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name) or name.isdigit() else repr(name)
+
+
+def _block_name(class_name: str) -> str:
+    """Bottleneck -> bottleneck, _DenseLayer -> dense_layer, InvertedResidual -> inverted_residual."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", class_name.strip("_")).lower() or "block"
+
+
+def settings_text(kind_name: str, settings: dict) -> str:
+    """'conv2d: {out: 64, kernel: 3, padding: 1, bias: false}', defaults left out (an expression never is)."""
+    kind = REGISTRY[kind_name]
+    defaults = {f.name: f.default for f in kind.fields}
+    shown = {key: value for key, value in settings.items()
+             if isinstance(value, Expr) or defaults.get(key, REQUIRED) is REQUIRED
+             or not _same(value, defaults[key], key, settings)
+             or (kind_name == "custom" and key == "macs")}  # the figure to fill in
+    if not shown:
+        return kind_name
+    if len(shown) == 1 and kind.primary in shown:
+        return f"{kind_name}: {_value(shown[kind.primary])}"
+    return f"{kind_name}: {{" + ", ".join(f"{key}: {_value(value)}" for key, value in shown.items()) + "}"
+
+
+# --- unifying the uses of a class ---------------------------------------------------------------------------
+class _Mismatch(Exception):
+    pass
+
+
+def _order(bodies: list[list[Entry]]) -> list[str]:
+    order: list[str] = []
+    for body in bodies:
+        last = -1
+        for entry in body:
+            if entry.name in order:
+                position = order.index(entry.name)
+                if position < last:
+                    raise _Mismatch("layers in another order")
+                last = position
+            else:
+                last += 1
+                order.insert(last, entry.name)
+    return order
+
+
+class Template:
+    """The unified body: for each name, the entries of the uses that have it (None where absent)."""
+
+    def __init__(self, bodies: list[list[Entry]], within: list[bool] | None = None) -> None:
+        """within: the uses that have the enclosing group (a group's layers are optional only among those)."""
+        self.order = _order(bodies)
+        inside = [body for body, present in zip(bodies, within or [True] * len(bodies)) if present]
+        optional = sum(1 for name in self.order if not all(any(e.name == name for e in body) for body in inside))
+        if optional * 2 > len(self.order):  # uses with mostly other layers are not one block
+            raise _Mismatch("mostly different layers")
+        # the use with the most layers shows the names the others read (what a layer they lack would read)
+        self.fullest = max(range(len(bodies)), key=lambda use: len(bodies[use]))
+        self.rows: list[list[Entry | None]] = []
+        self.children: dict[str, Template] = {}
+        for name in self.order:
+            row = [next((e for e in body if e.name == name), None) for body in bodies]
+            present = [e for e in row if e is not None]
+            first = present[0]
+            if any(e.kind != first.kind or e.train_only != first.train_only or
+                   set(e.settings) != set(first.settings) for e in present):
+                raise _Mismatch(f"{name} differs")
+            if first.kind == "group":
+                self.children[name] = Template([e.body if e is not None else [] for e in row],
+                                               [e is not None for e in row])
+            self.rows.append(row)
+        self._check_inputs(bodies)
+
+    def _check_inputs(self, bodies: list[list[Entry]]) -> None:
+        """Every use reads the same names, once a name it lacks is read as that layer's own input."""
+        stands_for: list[dict[str, str]] = [{} for _ in bodies]
+        for name, row in zip(self.order, self.rows):
+            present = next(e for e in row if e is not None)
+            for use, entry in enumerate(row):
+                if entry is None:
+                    stands_for[use][name] = stands_for[use].get(present.inputs[0], present.inputs[0])
+        for row in self.rows:
+            first = self.representative(row)
+            for use, entry in enumerate(row):
+                if entry is None:
+                    continue
+                read = stands_for[use]
+                if [read.get(i, i) for i in entry.inputs] != [read.get(i, i) for i in first.inputs]:
+                    raise _Mismatch("inputs differ")
+
+
+    def representative(self, row: list[Entry | None]) -> Entry:
+        entry = row[self.fullest]
+        return entry if entry is not None else next(e for e in row if e is not None)
+
+
+class Block:
+    """A block made from the uses of one class: its template, its arguments, each use's values."""
+
+    def __init__(self, name: str, uses: list[Entry]) -> None:
+        self.name, self.uses = name, uses
+        self.template = Template([use.body for use in uses])
+        self.arguments: dict[str, list[Any]] = {}  # argument -> its value in each use
+        self.expressions: dict[tuple, Expr] = {}  # (path, field) -> expression, ('if' for presence)
+        self._arguments(self.template, "")
+
+    def _argument(self, base: str, values: list[Any], cares: list[bool] | None = None) -> Expr:
+        """An argument (or an expression over one) for values that differ between the uses. Where a layer is
+        missing from a use its value does not matter (`cares` False): any argument that fits the others will do."""
+        cares = cares or [True] * len(values)
+        for name, known in self.arguments.items():
+            pairs = [(v, w) for v, w, care in zip(known, values, cares) if care]
+            if all(v == w and type(v) is type(w) for v, w in pairs):
+                return Expr(name)
+            ints = all(isinstance(x, int) and not isinstance(x, bool) for pair in pairs for x in pair)
+            if ints and pairs and all(v != 0 and w % v == 0 for v, w in pairs):
+                factors = {w // v for v, w in pairs}
+                if len(factors) == 1 and factors != {1}:
+                    return Expr(f"{factors.pop()} * {name}")
+        filled = list(values)
+        for index, care in enumerate(cares):  # a value that does not matter repeats the one before it
+            if not care:
+                earlier = [filled[i] for i in range(index) if cares[i]]
+                later = [values[i] for i in range(index, len(values)) if cares[i]]
+                filled[index] = (earlier or later or [values[index]])[-1 if earlier else 0]
+        name, count = base, 2
+        while name in self.arguments:
+            name, count = f"{base}_{count}", count + 1
+        self.arguments[name] = filled
+        return Expr(name)
+
+    def _arguments(self, template: Template, prefix: str, within: list[bool] | None = None) -> None:
+        """within: the uses in which the enclosing group is present."""
+        within = within or [True] * len(self.uses)
+        for name, row in zip(template.order, template.rows):
+            path = f"{prefix}{name}"
+            slug = re.sub(r"\W", "_", path)
+            slug = slug if slug[0].isalpha() or slug[0] == "_" else f"layer{slug}"
+            present_in = [e is not None for e in row]
+            if any(inside and not present for inside, present in zip(within, present_in)):
+                self.expressions[(path, "if")] = self._argument(f"with_{slug}", present_in, within)
+            present = next(e for e in row if e is not None)
+            for key in present.settings:
+                values = [e.settings[key] if e is not None else present.settings[key] for e in row]
+                if any(v != values[0] or type(v) is not type(values[0])
+                       for v, care in zip(values, present_in) if care):
+                    self.expressions[(path, key)] = self._argument(f"{slug}_{key}", values, present_in)
+            if name in template.children:
+                self._arguments(template.children[name], f"{path}.", present_in)
+
+    def arguments_of(self, use: int) -> dict[str, Any]:
+        return {name: values[use] for name, values in self.arguments.items()}
+
+    def definition(self) -> list[str]:
+        lines = [f"  {self.name}:"]
+        if self.arguments:
+            lines.append("    args: {" + ", ".join(f"{name}: ~" for name in self.arguments) + "}")
+        lines.append("    layers:")
+        lines += self._template_lines(self.template, "", "      ")
+        return lines
+
+    def _template_lines(self, template: Template, prefix: str, indent: str) -> list[str]:
+        lines: list[str] = []
+        previous = "input"
+        for name, row in zip(template.order, template.rows):
+            entry = template.representative(row)
+            path = f"{prefix}{name}"
+            condition = self.expressions.get((path, "if"))
+            inputs = entry.inputs
+            if entry.kind == "group":
+                lines.append(f"{indent}- name: {_name(name)}")
+                if condition:
+                    lines.append(f"{indent}  if: {_value(condition)}")
+                if inputs != [previous]:
+                    lines.append(f"{indent}  from: {_references(inputs)}")
+                if entry.train_only:
+                    lines.append(f"{indent}  train_only: true")
+                lines.append(f"{indent}  layers:")
+                lines += self._template_lines(template.children[name], f"{path}.", indent + "    ")
+            else:
+                settings = {key: self.expressions.get((path, key), value) for key, value in entry.settings.items()}
+                parts = [f"name: {_name(name)}", settings_text(entry.kind, settings)]
+                if condition:
+                    parts.append(f"if: {_value(condition)}")
+                if inputs != [previous]:
+                    parts.append(f"from: {_references(inputs)}")
+                if entry.train_only:
+                    parts.append("train_only: true")
+                lines.append(f"{indent}- {{{', '.join(parts)}}}" + (f"  # {entry.comment}" if entry.comment else ""))
+            previous = name
+        return lines
+
+
+def _references(inputs: list[str]) -> str:
+    return inputs[0] if len(inputs) == 1 else "[" + ", ".join(inputs) + "]"
+
+
+# --- the spec's layers --------------------------------------------------------------------------------------
+def _uses_by_class(entries: list[Entry], found: dict[str, list[Entry]]) -> None:
+    for entry in entries:
+        if entry.kind == "group":
+            if entry.module_class:
+                found.setdefault(entry.module_class, []).append(entry)
+            _uses_by_class(entry.body, found)
+
+
+def _index_expression(values: list[Any], table: str, variables: dict[str, list]) -> Any:
+    """The values of an argument over a repeat's copies, as an expression of `index`; a table in `vars` when no
+    short expression gives them."""
+    if all(v == values[0] and type(v) is type(values[0]) for v in values):
+        return values[0]
+    plain = all(isinstance(v, (int, float)) for v in values)
+    if all(isinstance(v, bool) for v in values) and values[0] != values[1] and len(set(values[1:])) == 1:
+        return Expr("index == 0" if values[0] else "index != 0")
+    if plain and len(values) > 1 and all(v == values[1] for v in values[2:]):
+        return Expr(f"{_value(values[0])} if index == 0 else {_value(values[1])}")
+    if plain and len(values) > 2 and all(v == values[i % 2] for i, v in enumerate(values)):
+        return Expr(f"{_value(values[0])} if index % 2 == 0 else {_value(values[1])}")
+    variables[table] = values
+    return Expr(f"{table}[index]")
+
+
+def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
+    """(the `blocks:` lines, the `layers:` lines) for the model's top-level entries."""
+    classes: dict[str, list[Entry]] = {}
+    _uses_by_class(root, classes)
+    blocks: dict[int, tuple[Block, int]] = {}  # id of a use -> (its block, its number among the uses)
+    made: list[Block] = []
+    taken: set[str] = set()
+    for class_name, uses in classes.items():
+        if len(uses) < 2 or class_name in CONTAINERS:
+            continue
+        try:
+            name = _block_name(class_name)
+            while name in taken or name in REGISTRY:
+                name += "_block"
+            block = Block(name, uses)
+        except _Mismatch:
+            continue
+        taken.add(name)
+        made.append(block)
+        for number, use in enumerate(uses):
+            blocks[id(use)] = (block, number)
+    variables: dict[str, list] = {}
+    layers = _entry_lines(root, blocks, "  ", variables)
+    definitions = ["blocks:"] + [line for block in made for line in block.definition()] if made else []
+    tables = ["vars:"] + [f"  {name}: {_value(values)}" for name, values in variables.items()] if variables else []
+    return tables + definitions, layers
+
+
+def _use_text(block: Block, arguments: dict[str, Any]) -> str:
+    if not arguments:
+        return block.name
+    return f"{block.name}: {{" + ", ".join(f"{k}: {_value(v)}" for k, v in arguments.items()) + "}"
+
+
+def _entry_lines(entries: list[Entry], blocks: dict[int, tuple[Block, int]], indent: str,
+                 variables: dict[str, list], prefix: str = "") -> list[str]:
+    lines: list[str] = []
+    previous = "input"
+    for entry in entries:
+        head = [f"name: {_name(entry.name)}"]
+        tail = []
+        if entry.inputs != [previous]:
+            tail.append(f"from: {_references(entry.inputs)}")
+        if entry.train_only:
+            tail.append("train_only: true")
+        previous = entry.name
+        if entry.kind != "group":
+            comment = f"  # {entry.comment}" if entry.comment else ""
+            lines.append(f"{indent}- {{{', '.join(head + [settings_text(entry.kind, entry.settings)] + tail)}}}{comment}")
+            continue
+        if id(entry) in blocks:
+            block, number = blocks[id(entry)]
+            lines.append(f"{indent}- {{{', '.join(head + [_use_text(block, block.arguments_of(number))] + tail)}}}")
+            continue
+        children = entry.body
+        used: list[Any] = [blocks.get(id(child)) for child in children]
+        if len(children) > 1 and all(u is not None and u[0] is used[0][0] for u in used) and \
+                [child.name for child in children] == [str(i) for i in range(len(children))] and \
+                all(child.inputs == [("input" if i == 0 else str(i - 1))] and not child.train_only
+                    for i, child in enumerate(children)):
+            block = used[0][0]  # type: ignore[index]
+            table = re.sub(r"\W", "_", f"{prefix}{entry.name}")
+            arguments = {name: _index_expression([block.arguments[name][u[1]] for u in used],  # type: ignore[index]
+                                                 f"{table}_{name}", variables) for name in block.arguments}
+            lines.append(f"{indent}- {{{', '.join(head + [f'repeat: {len(children)}', _use_text(block, arguments)] + tail)}}}")
+            continue
+        lines.append(f"{indent}- {head[0]}")
+        lines += [f"{indent}  {part}" for part in tail]
+        lines.append(f"{indent}  layers:")
+        lines += _entry_lines(children, blocks, indent + "    ", variables, f"{prefix}{entry.name}.")
+    return lines
+
+
+__all__ = ["Block", "Expr", "Group", "emit", "settings_text"]

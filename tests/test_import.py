@@ -1,0 +1,168 @@
+"""`paramcalc import`: specs written from PyTorch models (tests/data/torch_models.py, written by hand), checked
+against the models themselves; and, where torchvision is installed, every model of the reference figures."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import paramcalc
+from paramcalc.cli import main
+
+from .conftest import require_torch
+
+torch = require_torch()
+
+from paramcalc.torch.against import build_on_meta, verify_against  # noqa: E402
+from paramcalc.torch.importer import import_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "tests" / "data" / "torch_models.py"
+
+
+def imported(name: str, shape: tuple, **options) -> str:
+    return import_model(f"{MODELS}:{name}", shape, **options)
+
+
+def test_a_residual_net_becomes_a_block_repeated():
+    text = imported("Net", (3, 32, 32))
+    spec = yaml.safe_load(text)
+    assert text.startswith(f"# Imported by paramcalc from {MODELS}:Net, traced at input 3x32x32.")
+    assert list(spec["blocks"]) == ["block"]  # the class Block, used twice
+    assert {"name": "blocks", "repeat": 2, "block": None} in spec["layers"]
+    assert [layer["name"] for layer in spec["layers"]] == ["stem", "blocks", "pool", "flatten", "fc"]  # its names
+    model = build_on_meta(f"{MODELS}:Net")
+    result = paramcalc.analyze(text)
+    assert result.totals.params == sum(p.numel() for p in model.parameters()) == 448 + 2 * 4_672 + 170
+    assert verify_against(text, f"{MODELS}:Net").ok
+
+
+def test_tokens_attention_and_the_parameters_a_model_holds_itself():
+    text = imported("Tokens", (3, 32, 32))
+    kinds = [next(k for k in layer if k not in ("name", "from")) for layer in yaml.safe_load(text)["layers"]]
+    assert kinds == ["conv2d", "flatten", "transpose", "class_token", "position_embedding", "attention", "select",
+                     "linear"]
+    assert verify_against(text, f"{MODELS}:Tokens").ok
+
+
+def test_an_embedding_and_an_lstm():
+    text = imported("Reader", (12,))
+    result = paramcalc.analyze(text)
+    # embedding 100·16, LSTM 4·24·(16 + 24) + 2·4·24, head 24·3 + 3
+    assert result.totals.params == 1_600 + 4 * 24 * 40 + 8 * 24 + 75
+    assert result.totals.macs == 12 * 4 * 24 * 40 + 72
+    assert verify_against(text, f"{MODELS}:Reader").ok
+
+
+def test_a_head_that_runs_only_in_training_is_train_only():
+    text = imported("WithAuxiliary", (3, 10, 10))
+    spec = yaml.safe_load(text)
+    assert spec["output"] == "fc"
+    assert {"name": "aux", "linear": 2, "from": "flatten", "train_only": True} in spec["layers"]
+    assert paramcalc.analyze(text).totals.params == 3 * 9 * 8 + 8 + 8 * 2 + 2 + 8 * 4 + 4
+    assert verify_against(text, f"{MODELS}:WithAuxiliary").ok
+
+
+ODD = '''\
+import torch
+from torch import nn
+
+
+class Fancy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(8))
+
+    def forward(self, x):
+        return torch.fft.rfft(x, dim=-1).abs()
+
+
+class Odd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fancy = Fancy()
+        self.fc = nn.Linear(8 * 6 * 4, 2)
+
+    def forward(self, x):
+        x = torch.erf(self.fancy(self.conv(x)))
+        return self.fc(x.flatten(1))
+'''
+
+
+def test_what_paramcalc_cannot_read_stops_the_import_with_every_part_and_its_line(tmp_path):
+    (tmp_path / "odd.py").write_text(ODD)
+    result = CliRunner().invoke(main, ["import", f"{tmp_path / 'odd.py'}:Odd", "--input", "3x8x8"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "paramcalc has no layer kind for 3 part(s)" in result.output
+    assert "odd.py:11: fft_rfft: no layer kind" in result.output
+    assert "odd.py:11: abs: no layer kind" in result.output
+    assert "odd.py:22: erf: no layer kind" in result.output
+    assert "--custom NAME" in result.output
+
+
+def test_custom_writes_a_placeholder_with_the_parameters_and_the_shape(tmp_path):
+    (tmp_path / "odd.py").write_text(ODD)
+    out = tmp_path / "odd.yaml"
+    result = CliRunner().invoke(main, ["import", f"{tmp_path / 'odd.py'}:Odd", "--input", "3x8x8", "--custom",
+                                       "Fancy", "--custom", "erf", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "- {name: fancy, custom: {out: [8, 6, 4], params: 8, macs: 0}}  # fill in the MACs" in text
+    assert "- {name: erf, custom: {out: [8, 6, 4], macs: 0}}  # fill in the MACs" in text
+    # conv 3·9·8 + 8 = 224, Fancy's own 8, fc 192·2 + 2 = 386
+    assert paramcalc.analyze(out).totals.params == 224 + 8 + 386
+
+
+def test_show_and_compare_take_a_model_path_with_an_input_size(tmp_path):
+    result = CliRunner().invoke(main, ["show", f"{MODELS}:Net", "--input", "3x32x32", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["totals"]["params"] == 448 + 2 * 4_672 + 170
+    (tmp_path / "net.yaml").write_text(imported("Net", (3, 32, 32)))
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "net.yaml"), f"{MODELS}:Net", "--input", "3x32x32"])
+    assert result.exit_code == 0, result.output
+    assert "same" in result.output
+    refused = CliRunner().invoke(main, ["show", f"{MODELS}:Net"])
+    assert refused.exit_code == 2 and "as a PyTorch model it needs its input size" in refused.output
+
+
+# --- torchvision's models, against the reference figures ---------------------------------------------------
+TORCHVISION = importlib.util.find_spec("torchvision") is not None
+REFERENCE = {**json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"],
+             **json.loads((ROOT / "tests/data/torchvision_beyond.json").read_text())["models"]}
+PATHS = {"fcn_resnet101": "torchvision.models.segmentation.fcn_resnet101",
+         "deeplabv3_mobilenet_v3_large": "torchvision.models.segmentation.deeplabv3_mobilenet_v3_large",
+         "mc3_18": "torchvision.models.video.mc3_18"}
+KWARGS = {"fcn_resnet101": {"weights_backbone": None}, "deeplabv3_mobilenet_v3_large": {"weights_backbone": None},
+          "googlenet": {"aux_logits": False}}
+needs_torchvision = pytest.mark.skipif(not TORCHVISION, reason="torchvision is not installed "
+                                                               "(pip install torch==2.14.1 torchvision==0.29.1)")
+
+
+def imported_torchvision(name: str) -> str:
+    reference = REFERENCE[name]
+    return import_model(PATHS.get(name, f"torchvision.models.{name}"), tuple(reference["input"][1:]),
+                        kwargs=KWARGS.get(name))
+
+
+@needs_torchvision
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_every_reference_model_imports_exactly(name):
+    reference = REFERENCE[name]
+    result = paramcalc.analyze(imported_torchvision(name))
+    assert result.totals.params == reference["params"]
+    assert result.totals.buffers == reference["bn_running_stats"] or result.totals.buffers == reference["buffers"]
+    assert result.totals.macs == reference.get("macs", reference.get("macs_conv_linear"))
+    assert (result.batch, *result.totals.output_shape) == tuple(reference["output"])
+
+
+@needs_torchvision
+def test_imported_specs_are_short():
+    lines = {name: len(imported_torchvision(name).splitlines()) for name in ("resnet50", "resnet152", "vit_b_32")}
+    assert lines["resnet50"] <= 80 and abs(lines["resnet152"] - lines["resnet50"]) <= 5
+    assert lines["vit_b_32"] <= 70
