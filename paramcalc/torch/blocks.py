@@ -14,7 +14,30 @@ import re
 from typing import Any
 
 from ..engine.layers import REGISTRY, REQUIRED
-from .writer import Entry, Group, _same, _setting
+from .writer import Entry
+
+def _setting(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        return text if "e" in text or "." in text else text + ".0"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_setting(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_setting(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _same(value: Any, default: Any, key: str, settings: dict) -> bool:
+    if key == "stride" and default is None:
+        return bool(value == settings.get("kernel"))
+    if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return abs(value - default) <= 1e-12 * max(1.0, abs(default))
+    return type(value) is type(default) and bool(value == default)
+
 
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})  # groups, never blocks
 _PLAIN = re.compile(r"^[A-Za-z0-9_ .*+\-/]+$")
@@ -324,4 +347,4 @@ def _entry_lines(entries: list[Entry], blocks: dict[int, tuple[Block, int]], ind
     return lines
 
 
-__all__ = ["Block", "Expr", "Group", "emit", "settings_text"]
+__all__ = ["Block", "Expr", "emit", "settings_text"]

@@ -9,7 +9,9 @@ from typing import Any
 from ..errors import SpecError
 from .against import build_on_meta
 from .trace import trace
-from .writer import write_spec
+from .blocks import emit
+from .trace import Traced
+from .writer import Writer, build_tree
 
 
 def import_model(model_path: str, input_shape: tuple, *, kwargs: dict[str, Any] | None = None,
@@ -29,3 +31,17 @@ def import_model(model_path: str, input_shape: tuple, *, kwargs: dict[str, Any] 
     source = model_path + (f" with {json.dumps(kwargs)}" if kwargs else "")
     spec_name = name or model_path.replace(":", ".").rsplit(".", 1)[-1]
     return write_spec(traced, classes, spec_name, source, tuple(input_shape))
+
+
+def write_spec(traced: Traced, classes: dict[str, str], name: str, source: str, input_shape: tuple) -> str:
+    root, chains = build_tree(traced, classes)
+    writer = Writer(traced, root, chains)
+    blocks, layers = emit(writer.body(root))
+    header = [f"# Imported by paramcalc from {source}, traced at input {'x'.join(map(str, input_shape))}.",
+              "# Layer names are the model's own module names; check the spec against the model with",
+              f"#   paramcalc verify SPEC --against {source.split(' ')[0]}",
+              f"name: {name}",
+              f"input: [{', '.join(map(str, input_shape))}]"]
+    if traced.output != root.last_op() and traced.output >= 0:
+        header.append(f"output: {writer.reference(traced.output, root)}")
+    return "\n".join(header + blocks + ["layers:"] + layers) + "\n"

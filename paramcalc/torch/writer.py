@@ -1,14 +1,12 @@
-"""A traced model as a spec a person would write: groups named after the model's modules, a block for a module
-class used several times (its arguments for what differs between the uses), `repeat` for consecutive uses.
-"""
+"""A traced model's layers arranged as the model's modules are: a group for each module call, every input named
+as a spec names it (`input`, a sibling, `downsample` for the last layer of a group). blocks.py then turns a
+class used several times into a block and consecutive uses into a repeat."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..engine.layers import REGISTRY, REQUIRED
-from .trace import Op, Traced
+from .trace import Traced
 
 
 @dataclass
@@ -67,45 +65,6 @@ def build_tree(traced: Traced, classes: dict[str, str]) -> tuple[Group, dict[int
         group.items.append(index)
         chains[index] = list(open_groups)
     return root, chains
-
-
-def _setting(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        text = repr(value)
-        return text if "e" in text or "." in text else text + ".0"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_setting(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_setting(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str):
-        return value
-    return str(value)
-
-
-def settings_text(op: Op) -> str:
-    """'conv2d: {out: 64, kernel: 3, padding: 1, bias: false}', the defaults left out."""
-    kind = REGISTRY[op.kind]
-    defaults = {f.name: f.default for f in kind.fields}
-    shown = {}
-    for key, value in op.settings.items():
-        default = defaults.get(key, REQUIRED)
-        if default is REQUIRED or not _same(value, default, key, op.settings):
-            shown[key] = value
-    if not shown:
-        return op.kind
-    if len(shown) == 1 and kind.primary in shown:
-        return f"{op.kind}: {_setting(shown[kind.primary])}"
-    return f"{op.kind}: {_setting(shown)}"
-
-
-def _same(value: Any, default: Any, key: str, settings: dict) -> bool:
-    if key == "stride" and default is None:
-        return bool(value == settings.get("kernel"))
-    if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return abs(value - default) <= 1e-12 * max(1.0, abs(default))
-    return type(value) is type(default) and bool(value == default)
 
 
 @dataclass
@@ -204,23 +163,3 @@ class Writer:
             entries.append(entry)
             previous = entry.name
         return entries
-
-
-def _quoted(name: str) -> str:
-    return name if name and (name[0].isalpha() or name[0] == "_") or name.isdigit() else repr(name)
-
-
-def write_spec(traced: Traced, classes: dict[str, str], name: str, source: str, input_shape: tuple) -> str:
-    from .blocks import emit
-
-    root, chains = build_tree(traced, classes)
-    writer = Writer(traced, root, chains)
-    blocks, layers = emit(writer.body(root))
-    header = [f"# Imported by paramcalc from {source}, traced at input {'x'.join(map(str, input_shape))}.",
-              "# Layer names are the model's own module names; check the spec against the model with",
-              f"#   paramcalc verify SPEC --against {source.split(' ')[0]}",
-              f"name: {name}",
-              f"input: [{', '.join(map(str, input_shape))}]"]
-    if traced.output != root.last_op() and traced.output >= 0:
-        header.append(f"output: {writer.reference(traced.output, root)}")
-    return "\n".join(header + blocks + ["layers:"] + layers) + "\n"
