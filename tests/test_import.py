@@ -154,11 +154,19 @@ def imported_torchvision(name: str) -> str:
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_every_reference_model_imports_exactly(name):
     reference = REFERENCE[name]
-    result = paramcalc.analyze(imported_torchvision(name))
+    text = imported_torchvision(name)
+    result = paramcalc.analyze(text)
     assert result.totals.params == reference["params"]
     assert result.totals.buffers == reference["bn_running_stats"] or result.totals.buffers == reference["buffers"]
     assert result.totals.macs == reference.get("macs", reference.get("macs_conv_linear"))
     assert (result.batch, *result.totals.output_shape) == tuple(reference["output"])
+    # every leaf with parameters, in the order it runs: its parameters and output shape are the model's
+    model = PATHS.get(name, f"torchvision.models.{name}")
+    comparison = verify_against(text, model, kwargs=KWARGS.get(name))
+    assert comparison.ok, comparison.divergence
+    shapes = [tuple(leaf["out"] if isinstance(leaf, dict) else leaf[2]) for leaf in reference["leaves"]]
+    ours = {(result.batch, *record.shape) for record in result.leaves() if record.shape is not None}
+    assert all(shape in ours for shape in shapes)  # every leaf's output shape is one of the spec's
 
 
 @needs_torchvision
