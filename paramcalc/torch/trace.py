@@ -48,6 +48,23 @@ class Traced:
     model_class: str = ""
 
 
+def _growing_concats(ops: list[Op]) -> None:
+    """DenseNet's layers each concatenate every map before them: cat([x0, x1]), cat([x0, x1, x2]), ... Such a
+    growing concat reads the one before it and the new map instead (the same channels, in the same order), and
+    as it comes right after the layer that made the new map, it ends that layer: then each layer reads the
+    growing features and ends by adding its own, and the layers are alike (one block)."""
+    concats = {tuple(op.inputs): index for index, op in enumerate(ops) if op.kind == "concat"}
+    growing = {inputs for inputs in concats if inputs[:-1] in concats or any(
+        len(other) == len(inputs) + 1 and other[:-1] == inputs for other in concats)}
+    for inputs in sorted(growing, key=len):
+        index = concats[inputs]
+        op, newest = ops[index], inputs[-1]
+        if inputs[:-1] in concats:
+            op.inputs = [concats[inputs[:-1]], newest]
+        if newest == index - 1 and newest >= 0:
+            op.scope = ops[newest].scope
+
+
 class _Tracer(fx.Tracer):
     def __init__(self, custom: frozenset[str]) -> None:
         super().__init__()
@@ -157,6 +174,7 @@ class _Converter:
                 output = self._output(node.args[0])
             else:
                 self._node(node)
+        _growing_concats(self.ops)
         return Traced(self.ops, self.input_shape, output, self.unsupported)
 
     def _output(self, value: Any) -> int:
@@ -341,6 +359,9 @@ class _Converter:
                 return
             self._refuse(node, f"{name}: {err}")
             return
+        if kind == "alias":
+            self.index[node] = self.index[used[0]]
+            return
         if kind == "global_avgpool+flatten":  # x.mean([2, 3]): the pooled map without its 1 x 1
             pooled = fx.Node(node.graph, f"{node.name}_map", "call_function", torch.mean, (), {})
             pooled.meta = dict(node.meta)
@@ -371,8 +392,8 @@ class _Converter:
             if tokens:
                 return "class_token", {"count": int(self._parameter_shape(tokens[0])[1])}, inputs
             joined = [part for part in parts if part in self.index]
-            if len(joined) == 1:  # DenseNet's first layer concatenates a list of one map
-                return "identity", {}, joined
+            if len(joined) == 1:  # DenseNet's first layer concatenates a list of one map: that map
+                return "alias", {}, joined
             return "concat", {"dim": dim}, joined
         if target in ELEMENTWISE or (isinstance(target, str) and target in METHODS_ELEMENTWISE):
             return ELEMENTWISE.get(target) or METHODS_ELEMENTWISE[target], {}, inputs[:1]
