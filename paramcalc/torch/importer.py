@@ -20,8 +20,13 @@ def import_model(model_path: str, input_shape: tuple, *, kwargs: dict[str, Any] 
     import torch
 
     model = build_on_meta(model_path, kwargs)
-    dtype = torch.int64 if type(next(iter(model.children()), None)).__name__ == "Embedding" else torch.float32
-    traced = trace(model, tuple(input_shape), dtype, custom=frozenset(custom))
+    try:
+        traced = trace(model, tuple(input_shape), torch.float32, custom=frozenset(custom))
+    except SpecError as first:  # a model that starts with an embedding reads token ids
+        try:
+            traced = trace(model, tuple(input_shape), torch.int64, custom=frozenset(custom))
+        except SpecError:
+            raise first from None
     if traced.unsupported:
         listed = "\n".join(f"  - {item}" for item in traced.unsupported)
         raise SpecError(f"paramcalc has no layer kind for {len(traced.unsupported)} part(s) of {model_path}:\n{listed}",
