@@ -171,6 +171,11 @@ def test_every_reference_model_imports_exactly(name):
 
 @needs_torchvision
 def test_imported_specs_are_short():
-    lines = {name: len(imported_torchvision(name).splitlines()) for name in ("resnet50", "resnet152", "vit_b_32")}
+    names = ("resnet50", "resnet152", "vit_b_32", "densenet121")
+    texts = {name: imported_torchvision(name) for name in names}
+    lines = {name: len(text.splitlines()) for name, text in texts.items()}
     assert lines["resnet50"] <= 80 and abs(lines["resnet152"] - lines["resnet50"]) <= 5
-    assert lines["vit_b_32"] <= 70
+    assert lines["vit_b_32"] <= 70 and lines["densenet121"] <= 90
+    # torchvision's names are kept: its dense layers are denselayer1, denselayer2, ...
+    assert "{name: denseblock1, repeat: 6, names: denselayer1, dense_layer}" in texts["densenet121"]
+    assert paramcalc.analyze(texts["densenet121"])["features.denseblock3.denselayer24.conv2"].params == 9 * 128 * 32

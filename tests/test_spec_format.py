@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -158,3 +160,24 @@ def test_decimal_literals_are_read_exactly(mantissa, decimals, exponent, suffix)
     value = read_number(text)
     assert value == expected
     assert isinstance(value, int) == (expected.denominator == 1)
+
+
+def test_names_numbers_a_repeat_s_copies_from_the_first_one():
+    spec = ("name: n\ninput: [8, 4, 4]\nlayers:\n"
+            "  - {name: block, repeat: 3, names: denselayer1, layers: [{name: conv, conv2d: {out: 8, kernel: 1}}]}\n"
+            "  - {name: after, relu, from: block.denselayer2}\n")
+    result = paramcalc.analyze(spec)
+    assert [r.name for r in result.records][:4] == ["block", "block.denselayer1", "block.denselayer1.conv",
+                                                    "block.denselayer2"]
+    assert result["block.denselayer3.conv"].params == 8 * 8 + 8
+    assert result["after"].inputs == ("block.denselayer2.conv",)  # the copy's output
+
+
+@pytest.mark.parametrize("layer, message", [
+    ("{name: b, names: layer1, relu}", "'names' goes with 'repeat'"),
+    ("{name: b, repeat: 2, names: layer, relu}", "names must be the first copy's name, ending in its number"),
+    ("{name: b, repeat: 2, names: [a1], relu}", "names must be the first copy's name"),
+])
+def test_names_refused(layer, message):
+    with pytest.raises(paramcalc.SpecError, match=re.escape(message)):
+        paramcalc.analyze(f"name: n\ninput: [8, 4, 4]\nlayers:\n  - {layer}\n")

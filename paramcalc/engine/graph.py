@@ -280,11 +280,13 @@ class Expander:
         instances = _Scope(inputs[0])
         self.group_scopes[group.index] = instances
         port_inputs = inputs
+        prefix, first = layer.names or ("", 0)
         for index in range(count):
             instance_vars = ChainMap({"index": index}, variables)  # not a copy: vars may be many
-            port, child_group = self.expand_one(layer, (*path, str(index)), scope, group.index, port_inputs,
+            copy = f"{prefix}{first + index}"
+            port, child_group = self.expand_one(layer, (*path, copy), scope, group.index, port_inputs,
                                                 instance_vars, blocks, depth + 1)
-            instances.names[str(index)] = (port, child_group)
+            instances.names[copy] = (port, child_group)
             port_inputs = [port]
         group.output = port_inputs[0]
         return group.output, group.index

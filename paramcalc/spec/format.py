@@ -52,7 +52,8 @@ def as_name(value: Any) -> Any:
 
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
-LAYER_KEYS = ("name", "from", "repeat", "if", "frozen", "train_only", "layers", "output")
+LAYER_KEYS = ("name", "from", "repeat", "names", "if", "frozen", "train_only", "layers", "output")
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")  # a repeat's first name: denselayer1
 _LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
@@ -76,7 +77,7 @@ class LayerSpec:
     args_pos): a long spec would otherwise spend a tenth of its reading time on positions never shown.
     """
 
-    __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "repeat", "condition", "frozen",
+    __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "repeat", "names", "condition", "frozen",
                  "train_only", "layers", "output", "output_pos")
 
     def __init__(self, pos: Pos, kind: str | None) -> None:
@@ -88,6 +89,7 @@ class LayerSpec:
         self.name: str | None = None
         self.inputs: list[str] | None = None
         self.repeat: Any = None
+        self.names: tuple[str, int] | None = None  # a repeat's copies: (prefix, first number)
         self.condition: Any = None
         self.frozen = False
         self.train_only = False  # an auxiliary head: its parameters exist, it does not run at inference
@@ -366,6 +368,8 @@ class _SpecReader:
             if "from" in raw:
                 layer.inputs = self.inputs(raw["from"], lambda: value_pos(raw, "from", pos), label)
             layer.repeat = raw.get("repeat")
+            if "names" in raw:
+                layer.names = self.copy_names(raw, pos, label)
             layer.condition = raw.get("if")
             for flag in ("frozen", "train_only"):
                 if flag in raw:
@@ -386,6 +390,19 @@ class _SpecReader:
         if kinds and "layers" in raw:
             raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'", pos, layer=label,
                             hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
+
+    def copy_names(self, raw: Any, pos: Pos, label: str | None) -> tuple[str, int]:
+        """`names: denselayer1`: a repeat's copies are denselayer1, denselayer2, ... (as torchvision names them)."""
+        value, where = as_name(raw["names"]), value_pos(raw, "names", pos)
+        if "repeat" not in raw:
+            raise self.fail("'names' goes with 'repeat': it names the copies", where, layer=label,
+                            hint="repeat: 6, names: denselayer1")
+        match = _NUMBERED.match(value) if isinstance(value, str) and is_name(value) else None
+        if match is None or len(match.group(2)) > 9:
+            raise self.fail(f"names must be the first copy's name, ending in its number, got {as_written(value)}",
+                            where, layer=label, hint="names: denselayer1 names the copies denselayer1, "
+                                                     "denselayer2, ...")
+        return match.group(1), int(match.group(2))
 
     def inputs(self, raw: Any, where: Callable[[], Pos], label: str | None) -> list[str]:
         """The names in 'from'; where it is written is looked up only for a message."""

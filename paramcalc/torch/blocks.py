@@ -302,6 +302,19 @@ def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
     return tables + definitions, layers
 
 
+def _numbered(names: list[str]) -> bool | None:
+    """None unless the names count up by one (0, 1, 2 or denselayer1, denselayer2, ...); True when the copies need
+    a `names:` (they are not 0, 1, 2, ...)."""
+    matches = [re.fullmatch(r"(.*?)(\d+)", name) for name in names]
+    if not all(matches) or len({m.group(1) for m in matches}) != 1:  # type: ignore[union-attr]
+        return None
+    numbers = [int(m.group(2)) for m in matches]  # type: ignore[union-attr]
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or \
+            any(m.group(2) != str(n) for m, n in zip(matches, numbers)):  # type: ignore[union-attr]
+        return None
+    return numbers[0] != 0 or matches[0].group(1) != ""  # type: ignore[union-attr]
+
+
 def _use_text(block: Block, arguments: dict[str, Any]) -> str:
     if not arguments:
         return block.name
@@ -330,15 +343,16 @@ def _entry_lines(entries: list[Entry], blocks: dict[int, tuple[Block, int]], ind
             continue
         children = entry.body
         used: list[Any] = [blocks.get(id(child)) for child in children]
-        if len(children) > 1 and all(u is not None and u[0] is used[0][0] for u in used) and \
-                [child.name for child in children] == [str(i) for i in range(len(children))] and \
-                all(child.inputs == [("input" if i == 0 else str(i - 1))] and not child.train_only
-                    for i, child in enumerate(children)):
-            block = used[0][0]  # type: ignore[index]
+        numbered = _numbered([child.name for child in children])
+        if len(children) > 1 and numbered is not None and all(u is not None and u[0] is used[0][0] for u in used) \
+                and all(child.inputs == ["input" if i == 0 else children[i - 1].name] and not child.train_only
+                        for i, child in enumerate(children)):
+            block = used[0][0]
             table = re.sub(r"\W", "_", f"{prefix}{entry.name}")
-            arguments = {name: _index_expression([block.arguments[name][u[1]] for u in used],  # type: ignore[index]
+            arguments = {name: _index_expression([block.arguments[name][u[1]] for u in used],
                                                  f"{table}_{name}", variables) for name in block.arguments}
-            lines.append(f"{indent}- {{{', '.join(head + [f'repeat: {len(children)}', _use_text(block, arguments)] + tail)}}}")
+            copies = [f"repeat: {len(children)}"] + ([f"names: {children[0].name}"] if numbered else [])
+            lines.append(f"{indent}- {{{', '.join(head + copies + [_use_text(block, arguments)] + tail)}}}")
             continue
         lines.append(f"{indent}- {head[0]}")
         lines += [f"{indent}  {part}" for part in tail]
