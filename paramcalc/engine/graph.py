@@ -280,10 +280,10 @@ class Expander:
         instances = _Scope(inputs[0])
         self.group_scopes[group.index] = instances
         port_inputs = inputs
-        prefix, first = layer.names or ("", 0)
+        stem, first = layer.names or ("", 0)
         for index in range(count):
             instance_vars = ChainMap({"index": index}, variables)  # not a copy: vars may be many
-            copy = f"{prefix}{first + index}"
+            copy = f"{stem}{first + index}"
             port, child_group = self.expand_one(layer, (*path, copy), scope, group.index, port_inputs,
                                                 instance_vars, blocks, depth + 1)
             instances.names[copy] = (port, child_group)
