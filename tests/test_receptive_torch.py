@@ -482,3 +482,27 @@ def test_attention_over_patch_tokens_makes_every_unit_global():
         assert bool((everything[0].abs().sum(0) != 0).all())
     row_mixing = paramcalc.analyze({"name": "rows", "input": [3, 8, 12], "layers": [{"linear": 5}]})
     assert row_mixing.records[0].rf is None
+
+
+def test_aspp_s_pooling_branch_broadcast_back_is_global():
+    """DeepLab's ASPP: a dilated branch sees a window; the pooling branch averages the whole map, and its value,
+    upsampled back to the map's size (the size its second input gives, which adds nothing to the field), is the
+    same for every unit: after the concat every unit sees the whole input, checked with gradients."""
+    spec = {"name": "aspp", "input": [4, 12, 12], "layers": [
+        {"name": "rate2", "conv2d": {"out": 4, "kernel": 3, "padding": 2, "dilation": 2}},
+        {"name": "pool", "global_avgpool": None, "from": "input"},
+        {"name": "project", "conv2d": {"out": 4, "kernel": 1}},
+        {"name": "back", "upsample": {"mode": "bilinear"}, "from": ["project", "input"]},
+        {"name": "cat", "concat": None, "from": ["rate2", "back"]},
+    ]}
+    records = {record.name: record for record in paramcalc.analyze(spec).records}
+    assert records["rate2"].rf[:3] == ((5, 5), (1, 1), (2, 2)) and not records["rate2"].rf.is_global
+    assert records["back"].rf.is_global and records["cat"].rf.is_global
+    generator = torch.Generator().manual_seed(7)
+    image = torch.randn(1, 4, 12, 12, dtype=torch.float64, generator=generator, requires_grad=True)
+    rate2 = F.conv2d(image, torch.randn(4, 4, 3, 3, dtype=torch.float64, generator=generator), padding=2, dilation=2)
+    pooled = F.conv2d(F.adaptive_avg_pool2d(image, 1), torch.randn(4, 4, 1, 1, dtype=torch.float64,
+                                                                    generator=generator))
+    cat = torch.cat([rate2, F.interpolate(pooled, size=(12, 12), mode="bilinear", align_corners=False)], dim=1)
+    for y, x in units(12, 12):
+        assert bool(seen(cat, image, y, x).all())
