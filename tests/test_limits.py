@@ -65,7 +65,7 @@ def test_rank():
             f"50,000 dimensions; paramcalc takes at most {limits.MAX_RANK}")
     refused(f"name: t\ninput: [64]\nlayers: [{{reshape: [{', '.join(['1'] * many)}, 64]}}]\n",
             f"the output has {many + 1} dimensions")
-    refused(f"name: t\ninput: [64]\nlayers: [{{lstm: {{hidden: 8, layers: 1000000000}}}}]\n",
+    refused("name: t\ninput: [64]\nlayers: [{lstm: {hidden: 8, layers: 1000000000}}]\n",
             "sequence (steps x features)")  # a huge layer count is worked out in closed form, then refused here
     big = paramcalc.analyze("name: t\ninput: [10, 8]\nlayers: [{lstm: {hidden: 8, layers: 1000000000}}]\n")
     assert big.totals.params == 4 * 8 * (8 + 8) + (10**9 - 1) * 4 * 8 * (8 + 8) + 10**9 * 2 * 4 * 8

@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..engine.analysis import analyze
+from ..engine.cache import Cache
 from ..engine.graph import expand
 from ..engine.records import Analysis
 from ..engine.specs import as_spec
@@ -226,12 +227,12 @@ def run_on_meta(model: nn.Module, shape: tuple, dtype: torch.dtype) -> Run:
 # --- the comparison -----------------------------------------------------------------------------------------
 def verify_against(source: str | os.PathLike | dict | Spec, model_path: str, *, kwargs: dict | None = None,
                    input_shape: tuple | None = None) -> Comparison:
-    spec = as_spec(source)
-    analysis = analyze(spec, input_shape=input_shape)
+    spec, cache = as_spec(source), Cache()  # the analysis and the graph it walked: one expansion
+    analysis = analyze(spec, input_shape=input_shape, cache=cache)
     if analysis.symbols:
         raise SpecError("verify --against needs concrete input sizes", file=spec.file,
                         hint="give them with --input, e.g. --input 3x224x224")
-    graph = expand(spec, analysis.input_shape, analysis.batch)
+    graph = expand(spec, analysis.input_shape, analysis.batch, cache=cache)
     model = build_on_meta(model_path, kwargs)
     run = run_on_meta(model, (analysis.batch, *analysis.input_shape), input_dtype(graph))
     return compare(analysis, run, spec.file, model_path, model)

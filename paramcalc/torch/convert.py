@@ -133,6 +133,12 @@ def _upsample(module: Any) -> tuple[str, Settings]:
     return "upsample", settings
 
 
+def _gelu(module: Any) -> tuple[str, Settings]:
+    if module.approximate != "none":
+        raise Unsupported(f"GELU with approximate='{module.approximate}'")
+    return "gelu", {}
+
+
 def _plain(kind: str, **fields: str) -> Callable[[Any], tuple[str, Settings]]:
     """A kind whose settings are attributes of the module under other names: {spec field: attribute}."""
     return lambda module: (kind, {field: getattr(module, attribute) for field, attribute in fields.items()})
@@ -150,8 +156,7 @@ MODULES: dict[str, Callable[[Any], tuple[str, Settings]]] = {
     **{name: (lambda kind: lambda m: (kind, {}))(kind) for name, kind in [
         ("ReLU", "relu"), ("ReLU6", "relu6"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh"), ("SiLU", "silu"),
         ("Hardsigmoid", "hardsigmoid"), ("Hardswish", "hardswish"), ("Identity", "identity")]},
-    "GELU": lambda m: ("gelu", {}) if m.approximate == "none" else (_ for _ in ()).throw(
-        Unsupported("GELU with approximate='tanh'")),
+    "GELU": _gelu,
     "LeakyReLU": _plain("leaky_relu", negative_slope="negative_slope"),
     "Softmax": _plain("softmax", dim="dim"),
     **dict.fromkeys(["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"], _plain("dropout", p="p")),

@@ -39,8 +39,8 @@ def import_model(model_path: str, input_shape: tuple, *, kwargs: dict[str, Any] 
 
 
 def write_spec(traced: Traced, classes: dict[str, str], name: str, source: str, input_shape: tuple) -> str:
-    root, chains = build_tree(traced, classes)
-    writer = Writer(traced, root, chains)
+    root, owners = build_tree(traced, classes)
+    writer = Writer(traced, root, owners)
     blocks, layers = emit(writer.body(root))
     header = [f"# Imported by paramcalc from {source}, traced at input {'x'.join(map(str, input_shape))}.",
               "# Layer names are the model's own module names; check the spec against the model with",

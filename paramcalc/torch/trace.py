@@ -156,7 +156,7 @@ class _Converter:
         self.ops: list[Op] = []
         self.index: dict[fx.Node, int] = {}  # node -> op (or -1 for the input)
         self.unsupported: list[str] = []
-        self.parameters: dict[fx.Node, torch.Tensor] = {}  # nodes that are a parameter (get_attr, expand, view)
+        self.parameters: dict[fx.Node, tuple] = {}  # nodes that are a parameter (get_attr, expand, view): shapes
         self.lost: set[fx.Node] = set()  # refused, and everything computed from them
         self.tuples: dict[fx.Node, str] = {}  # nodes that give several tensors: 'first' (output, state), 'chunk'
 
@@ -169,7 +169,7 @@ class _Converter:
                     self._refuse(node, "a second input (paramcalc models take one)")
                 self.index[node] = -1
             elif node.op == "get_attr":
-                self.parameters[node] = self._attribute(node.target)
+                self.parameters[node] = tuple(self._attribute(str(node.target)).shape)
             elif node.op == "output":
                 output = self._output(node.args[0])
             else:
@@ -257,7 +257,7 @@ class _Converter:
             return
         if not inputs:
             if params or node.op == "call_method":
-                self.parameters[node] = node  # type: ignore[assignment]  # a parameter reshaped or expanded
+                self.parameters[node] = shape  # a parameter reshaped or expanded
             return
         if node.op == "call_module":
             self._module(node, inputs, shape)
@@ -376,7 +376,7 @@ class _Converter:
         if target in ARITHMETIC or target in ("add", "add_", "mul", "mul_"):
             kind = ARITHMETIC.get(target) or str(target).rstrip("_")
             if params:
-                parameter = self._parameter_shape(params[0])
+                parameter = self.parameters[params[0]]
                 if kind == "add" and len(parameter) == 3 and parameter[0] == 1:
                     return "position_embedding", {"length": int(parameter[1])}, inputs
                 if kind == "mul" and parameter and parameter[0] == shape[1]:
@@ -390,7 +390,7 @@ class _Converter:
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             tokens = [part for part in parts if part in self.parameters]
             if tokens:
-                return "class_token", {"count": int(self._parameter_shape(tokens[0])[1])}, inputs
+                return "class_token", {"count": int(self.parameters[tokens[0]][1])}, inputs
             joined = [part for part in parts if part in self.index]
             if len(joined) == 1:  # DenseNet's first layer concatenates a list of one map: that map
                 return "alias", {}, joined
@@ -460,10 +460,3 @@ class _Converter:
                 position += size[dim]
             return "select", {"dim": dim, "index": position}, inputs[:1]
         raise Unsupported(f"indexing with {index!r}")
-
-    def _parameter_shape(self, node: Any) -> tuple:
-        value = self.parameters.get(node)
-        if isinstance(value, torch.Tensor):
-            return tuple(value.shape)
-        meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
-        return tuple(meta.shape) if meta is not None else ()

@@ -84,6 +84,7 @@ class Attention(_Attention):
 
 @register
 class WindowAttention(_Attention):
+    follows_positions = False  # windows on a fixed grid are no sliding window
     kind = "window_attention"
     aliases = ("shifted_window_attention",)
     torch_name = "torchvision's ShiftedWindowAttention (Swin)"
@@ -130,9 +131,6 @@ class WindowAttention(_Attention):
         added = (2 if self.shift else 1) * self.score_count(tokens, area)  # the position bias, the shift's mask
         return self.attention_flops(tokens, features, area, self.macs(inputs, output)) + added
 
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None  # windows on a fixed grid are no sliding window
-
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         height, width, features = inputs[0]
         tokens, area, w = height * width, self.window_size * self.window_size, self.window_size
@@ -155,6 +153,7 @@ class WindowAttention(_Attention):
 
 @register
 class PatchMerging(LayerKind):
+    follows_positions = False  # a 2x2 gather on a channels-last map, not followed
     kind = "patch_merging"
     torch_name = "the gather of torchvision's PatchMerging (before its norm and reduction)"
     summary = "gather each 2x2 patch of a channels-last map into one token: H x W x C -> H/2 x W/2 x 4C (Swin)"
@@ -165,9 +164,6 @@ class PatchMerging(LayerKind):
                              f"{format_shape(inputs[0])}")
         height, width, features = inputs[0]
         return ((height + 1) // 2, (width + 1) // 2, 4 * features)  # an odd side is padded, as torchvision does
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.PatchMerging")

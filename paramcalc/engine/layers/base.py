@@ -41,6 +41,7 @@ class LayerKind:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int] = 1
     size_inputs: ClassVar[tuple[int, ...]] = ()  # inputs read only for their size (upsample's second)
+    follows_positions: ClassVar[bool] = True  # False: the receptive field is not followed past this kind
 
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():
@@ -95,7 +96,7 @@ class LayerKind:
         every position (attention over tokens, a linear layer on a flattened map); None when the receptive
         field cannot be followed past this layer (it combines some positions, or moves them in a way that is
         no sliding window)."""
-        if len(output) != len(inputs[0]):
+        if not self.follows_positions or len(output) != len(inputs[0]):
             return None
         combined = set(self.mixed_axes(inputs)) & set(axes)
         if not combined:

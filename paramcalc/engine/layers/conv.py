@@ -78,6 +78,8 @@ def sliding_arithmetic(axis: str, size: Dim, before: Dim, after: Dim, kernel: Di
 class _Conv(LayerKind):
     """A convolution over `spatial` axes; the subclasses give the number."""
 
+    follows_positions = False  # 1-D and 3-D windows are not followed (2-D: see Conv2d)
+
     spatial: ClassVar[int] = 2
     flops_formula = "2·MACs + (bias ? out·positions : 0); MACs = out·positions·(in/groups)·kernel volume"
 
@@ -138,9 +140,6 @@ class _Conv(LayerKind):
         (top, _), (left, _) = self.sides()
         return Window(kernel=(dh * (kh - 1) + 1, dw * (kw - 1) + 1), stride=self.stride, padding=(top, left))
 
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
-        return None  # a 1-D or 3-D window: paramcalc tracks receptive fields on 2-D maps
-
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         channels, groups, out = inputs[0][0], self.group_count(inputs[0][0]), output[0]
         per_group = f"({channels}/{groups})" if groups != 1 else f"{channels}"
@@ -175,14 +174,12 @@ class _Conv(LayerKind):
 @register
 class Conv2d(_Conv):
     kind = "conv2d"
+    follows_positions = True  # a 1x1 convolution (a unit window) leaves each position's field as it is
     aliases = ("conv",)
     torch_name = "nn.Conv2d"
     summary = "2-D convolution: out filters of kernel x kernel x in/groups weights, plus a bias each"
     flops_formula = "2·MACs + (bias ? out·H_out·W_out : 0); MACs = out·H_out·W_out·(in/groups)·kh·kw"
     fields = _Conv.conv_fields(2)
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
-        return axes
 
 
 @register

@@ -11,6 +11,7 @@ from .fields import Int, Numbers, SpecField
 
 @register
 class Custom(LayerKind):
+    follows_positions = False  # what it reads of its input is not stated
     kind = "custom"
     torch_name = "none: the spec states the figures (paramcalc verify and export refuse it)"
     summary = "a layer paramcalc has no kind for, described by its parameters, MACs and output shape"
@@ -47,9 +48,6 @@ class Custom(LayerKind):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return 2 * self.macs_count if self.flops_count is None else self.flops_count
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError("a custom layer has no PyTorch module: its figures are the spec's own")

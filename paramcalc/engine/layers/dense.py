@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..dims import Dim, Shape, divides, format_shape, numel
 from .base import LayerError, LayerKind, TorchCall, register
 from .fields import Bool, Int, Real, SpecField
@@ -109,14 +111,19 @@ class LayerNorm(LayerKind):
         SpecField("affine", Bool(), True, doc="elementwise_affine: a scale per feature"),
         SpecField("bias", Bool(), True, doc="a shift per feature (with affine)"),
     )
+    torch_module: ClassVar[str] = "LayerNorm"
+    over: ClassVar[str] = "the last dimension"
+
+    def normalized_axis(self, inputs: list[Shape]) -> int:
+        return len(inputs[0]) - 1
 
     def features(self, inputs: list[Shape]) -> Dim:
         if not inputs[0]:
             raise LayerError(f"{self.kind} needs at least one dimension")
-        return inputs[0][-1]
+        return inputs[0][self.normalized_axis(inputs)]
 
     def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
-        return (len(inputs[0]) - 1,)
+        return (self.normalized_axis(inputs),)
 
     def params(self, inputs: list[Shape]) -> Dim:
         if not self.affine:
@@ -128,39 +135,27 @@ class LayerNorm(LayerKind):
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         features = self.features(inputs)
-        lines = [("applies to", f"the last dimension ({features}) of {format_shape(inputs[0])}")]
+        lines = [("applies to", f"{self.over} ({features}) of {format_shape(inputs[0])}")]
         if self.affine:
             lines.append(("params", f"{'2·' if self.bias else ''}{features} = {self.params(inputs):,}"))
         per = 7 if self.affine else 5
         return lines + [("FLOPs", f"{per}·{numel(output):,} = {self.flops(inputs, output):,}")]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("LayerNorm", (self.features(inputs),),
+        return TorchCall(self.torch_module, (self.features(inputs),),
                          {"eps": self.eps, "elementwise_affine": self.affine, "bias": self.bias})
 
 
 @register
-class ChannelLayerNorm(_Norm):
+class ChannelLayerNorm(LayerNorm):
     kind = "layernorm2d"
     torch_name = "torchvision's LayerNorm2d (nn.LayerNorm over the channels of a C x H x W map)"
     summary = "normalise each position of a map over its channels (ConvNeXt's downsampling layers)"
-    flops_formula = LayerNorm.flops_formula
-    fields = LayerNorm.fields
+    torch_module = "paramcalc.ChannelLayerNorm"
+    over = "the channels"
 
-    def params(self, inputs: list[Shape]) -> Dim:
-        if not self.affine:
-            return 0
-        return self.channels(inputs) * (2 if self.bias else 1)
-
-    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
-        return (0,)
-
-    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
-        return (7 if self.affine else 5) * numel(output)
-
-    def torch_call(self, inputs: list[Shape]) -> TorchCall:
-        return TorchCall("paramcalc.ChannelLayerNorm", (self.channels(inputs),),
-                         {"eps": self.eps, "elementwise_affine": self.affine, "bias": self.bias})
+    def normalized_axis(self, inputs: list[Shape]) -> int:
+        return 0
 
 
 @register

@@ -12,6 +12,7 @@ from .fields import Bool, Padding, Sizes, SpecField
 
 
 class _WindowPool(LayerKind):
+    follows_positions = False  # 1-D and 3-D windows are not followed (2-D: a unit window leaves the field)
     primary = "kernel"
     spatial: ClassVar[int] = 2
     dilated: ClassVar[bool] = False
@@ -63,9 +64,6 @@ class _WindowPool(LayerKind):
         span = tuple(d * (k - 1) + 1 for d, k in zip(self.spacing(), self.kernel))
         return Window(kernel=span, stride=self.stride, padding=(self.padding[0], self.padding[2]))  # type: ignore
 
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
-        return axes if self.spatial == 2 else None
-
     def torch_arguments(self) -> dict:
         return {"kernel_size": self.kernel, "stride": self.stride,
                 "padding": tuple(before for before, _ in self.sides()), "ceil_mode": self.ceil_mode}
@@ -111,6 +109,7 @@ def _avg_fields(axes: int) -> tuple[SpecField, ...]:
 @register
 class MaxPool(_MaxPool):
     kind = "maxpool"
+    follows_positions = True  # 2-D
     aliases = ("maxpool2d",)
     torch_name = "nn.MaxPool2d"
     summary = "maximum over each window"
@@ -121,6 +120,7 @@ class MaxPool(_MaxPool):
 @register
 class AvgPool(_AvgPool):
     kind = "avgpool"
+    follows_positions = True  # 2-D
     aliases = ("avgpool2d",)
     torch_name = "nn.AvgPool2d"
     summary = "mean over each window"
@@ -185,6 +185,7 @@ def adaptive_longest_window(size: int, out: int) -> int:
 
 
 class _AdaptivePool(LayerKind):
+    follows_positions = False  # as _WindowPool
     primary: ClassVar[str | None] = "out"
     spatial: ClassVar[int] = 2
     fields: ClassVar[tuple[SpecField, ...]] = (SpecField("out", Sizes(2), doc="output height and width"),)
@@ -210,9 +211,6 @@ class _AdaptivePool(LayerKind):
     def reads_whole_map(self, inputs: list[Shape]) -> bool:
         return all(size == 1 for size in self.out)
 
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple | None) -> tuple | None:
-        return axes if self.spatial == 2 else None
-
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall(self.torch_name.removeprefix("nn."), (tuple(self.out),))
 
@@ -220,6 +218,7 @@ class _AdaptivePool(LayerKind):
 @register
 class AdaptiveAvgPool(_AdaptivePool):
     kind = "adaptive_avgpool"
+    follows_positions = True  # 2-D
     aliases: ClassVar[tuple[str, ...]] = ("adaptive_avgpool2d",)
     torch_name = "nn.AdaptiveAvgPool2d"
     summary = "mean over windows chosen so the output has the given size"
@@ -232,6 +231,7 @@ class AdaptiveAvgPool(_AdaptivePool):
 @register
 class AdaptiveAvgPool1d(AdaptiveAvgPool):
     kind, spatial, torch_name = "adaptive_avgpool1d", 1, "nn.AdaptiveAvgPool1d"
+    follows_positions = False
     aliases = ()
     summary = "mean over windows of a sequence chosen so the output has the given length"
     fields = (SpecField("out", Sizes(1), doc="output length"),)
@@ -240,6 +240,7 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool):
 @register
 class AdaptiveAvgPool3d(AdaptiveAvgPool):
     kind, spatial, torch_name = "adaptive_avgpool3d", 3, "nn.AdaptiveAvgPool3d"
+    follows_positions = False
     aliases = ()
     summary = "mean over windows of a clip chosen so the output has the given size (1: over the whole clip)"
     fields = (SpecField("out", Sizes(3), doc="output time, height and width"),)
@@ -248,6 +249,7 @@ class AdaptiveAvgPool3d(AdaptiveAvgPool):
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     kind = "adaptive_maxpool"
+    follows_positions = True  # 2-D
     aliases: ClassVar[tuple[str, ...]] = ("adaptive_maxpool2d",)
     torch_name = "nn.AdaptiveMaxPool2d"
     summary = "maximum over windows chosen so the output has the given size"

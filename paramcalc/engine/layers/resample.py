@@ -17,6 +17,7 @@ from .fields import Bool, Choice, Int, Numbers, Real, Sizes, SpecField
 
 
 class _ConvTranspose(LayerKind):
+    follows_positions = False  # no sliding window over its input (see the module's docstring)
     spatial: ClassVar[int] = 2
     flops_formula = ("2·MACs + (bias ? out·output positions : 0); MACs = input positions·in·(out/groups)·kernel "
                      "volume (each input value meets the whole kernel, as PyTorch computes it)")
@@ -60,9 +61,6 @@ class _ConvTranspose(LayerKind):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return 2 * self.macs(inputs, output) + (numel(output) if self.bias else 0)
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         channels, kernel = inputs[0][0], "·".join(map(str, self.kernel))
@@ -113,6 +111,7 @@ _TAPS = {"nearest": (0, None), "linear": (2, 1), "bilinear": (4, 2), "bicubic": 
 
 @register
 class Upsample(LayerKind):
+    follows_positions = False  # no sliding window over its input
     kind = "upsample"
     aliases = ("interpolate",)
     torch_name = "nn.Upsample / F.interpolate"
@@ -173,9 +172,6 @@ class Upsample(LayerKind):
         taps = _TAPS[self.mode][0]
         return (2 * taps - 1) * numel(output) if taps else 0
 
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
-
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         if len(inputs) == 2:
             size = f"the second input's: {format_shape(output[1:])}"
@@ -202,6 +198,7 @@ class Upsample(LayerKind):
 
 @register
 class PixelShuffle(LayerKind):
+    follows_positions = False  # no sliding window over its input
     kind = "pixel_shuffle"
     torch_name = "nn.PixelShuffle"
     summary = "move channels into space: C x H x W -> C/r² x rH x rW (sub-pixel upsampling)"
@@ -216,9 +213,6 @@ class PixelShuffle(LayerKind):
             raise LayerError(f"{channels} channels cannot be shuffled by {r}: r² = {r * r} must divide them",
                              field="factor")
         return (channels // (r * r), height * r, width * r)
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("PixelShuffle", (self.factor,))

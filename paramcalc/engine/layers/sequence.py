@@ -39,6 +39,7 @@ class Embedding(LayerKind):
 
 
 class _Recurrent(LayerKind):
+    follows_positions = False  # each step reads the steps before it: no window
     gates: ClassVar[int] = 1
     per_unit: ClassVar[int] = 0  # element-wise FLOPs per hidden unit and step, besides the matrix products
     fields: ClassVar[tuple[SpecField, ...]] = (
@@ -93,12 +94,6 @@ class _Recurrent(LayerKind):
         steps = inputs[0][0]
         units = self.per_unit + (2 * self.gates if self.bias else 0)
         return 2 * self.macs(inputs, output) + steps * self.directions() * self.layers * self.hidden * units
-
-    def reads_whole_map(self, inputs: list[Shape]) -> bool:
-        return False
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         steps, gates, hidden, state = inputs[0][0], self.gates, self.hidden, self.state()

@@ -82,6 +82,7 @@ def _sizes_with_wildcard(sizes: tuple, total: Dim, kind: str, what: str) -> tupl
 
 @register
 class Reshape(LayerKind):
+    follows_positions = False  # the positions may end up anywhere
     kind = "reshape"
     aliases = ("view",)
     torch_name = "torch.reshape"
@@ -91,9 +92,6 @@ class Reshape(LayerKind):
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         return _sizes_with_wildcard(self.shape, numel(inputs[0]), self.kind, f"the input {format_shape(inputs[0])}")
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Reshape", (tuple(self.output_shape(inputs)),))
@@ -132,6 +130,7 @@ class _Tokens(LayerKind):
 
 @register
 class ClassToken(_Tokens):
+    follows_positions = False  # unit 0 is then the class token, which sees nothing until attention mixes tokens
     kind = "class_token"
     torch_name = "a learned 1 x 1 x D parameter concatenated before the tokens (ViT's class_token)"
     summary = "prepend learned tokens to the sequence: L x D -> (L + count) x D (ViT's class token)"
@@ -144,9 +143,6 @@ class ClassToken(_Tokens):
 
     def params(self, inputs: list[Shape]) -> Dim:
         return self.count * self.tokens(inputs)[1]
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None  # unit 0 is now the class token, which sees nothing until attention mixes the tokens
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         return [("params", f"{self.count}·{inputs[0][1]} = {self.params(inputs):,} (one learned token of "
@@ -251,6 +247,7 @@ class PatchEmbed(LayerKind):
 
 @register
 class Select(LayerKind):
+    follows_positions = False  # one token or step out of many
     kind = "select"
     torch_name = "torch.select (x[:, 0]: ViT's class token)"
     summary = "keep one index of a dimension and drop the dimension: the class token of (L x D) tokens is D"
@@ -262,9 +259,6 @@ class Select(LayerKind):
         if isinstance(size, int) and self.index >= size:
             raise LayerError(f"index {self.index} is beyond dimension {self.dim} of size {size}", field="index")
         return (*inputs[0][:axis], *inputs[0][axis + 1:])
-
-    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
-        return None
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Select", (self.dim, self.index))
