@@ -119,6 +119,7 @@ def in_process(seconds: float) -> list[dict]:
     spec = paramcalc.load_spec(path)
     graph = expand(spec)
     cache = paramcalc.Cache()
+    a100 = paramcalc.read_devices()["a100"]
     # more input sizes than a cache keeps figures for, in turn, 32 apart so that even the last maps (1/32 of
     # the input) differ: every layer's figures are worked out again
     sizes = itertools.cycle([(3, size, size) for size in range(97, 97 + 32 * (FIGURES_KEPT + 2), 32)])
@@ -130,6 +131,10 @@ def in_process(seconds: float) -> list[dict]:
                                                                                seconds)},
         {"what": "analyse it at a new input size each time, with a Cache",
          "per_s": rate(lambda: paramcalc.analyze(spec, input=next(sizes), cache=cache), seconds)},
+        {"what": "a training step of resnet50, batch 32 (analyze_training)",
+         "per_s": rate(lambda: paramcalc.analyze_training(spec, batch=32, cache=cache), seconds)},
+        {"what": "resnet50 on an A100, batch 32 (roofline)",
+         "per_s": rate(lambda: paramcalc.roofline(spec, a100, batch=32, cache=cache), seconds)},
     ]
 
 

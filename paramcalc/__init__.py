@@ -7,7 +7,8 @@
 
 The stages, in the order data flows: paramcalc.spec (YAML text -> a validated Spec), paramcalc.engine (Spec ->
 expanded Graph -> Analysis), paramcalc.render (Analysis -> tables, JSON, CSV, Markdown), paramcalc.cli (the
-command line). paramcalc.torch builds, exports and verifies PyTorch modules (it needs the torch extra).
+command line). paramcalc.importing reads PyTorch and ONNX models into specs; paramcalc.torch builds, exports and
+verifies PyTorch modules (it needs the torch extra).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from . import render  # noqa: F401  (registers how a result shows itself in rich
 from .engine.analysis import analyze
 from .engine.cache import Cache
 from .engine.graph import Graph, expand
+from .engine.hardware import roofline
 from .engine.records import Analysis, LayerRecord, Totals
 from .engine.specs import load_spec, loads_spec, spec_from_dict
+from .engine.training import analyze_training
 from .errors import SpecError
+from .spec.devices import read_devices
 from .spec.format import Spec
 
 __version__ = "0.2.0"
 
 __all__ = ["Analysis", "Cache", "Graph", "LayerRecord", "Spec", "SpecError", "Totals", "__version__", "analyze",
-           "expand", "load_spec", "loads_spec", "spec_from_dict"]
+           "analyze_training", "expand", "load_spec", "loads_spec", "read_devices", "roofline", "spec_from_dict"]

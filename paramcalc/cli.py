@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 import click.shell_completion
@@ -18,6 +19,7 @@ import click.shell_completion
 from . import __version__
 from .engine.dims import parse_shape
 from .errors import SpecError, did_you_mean
+from .spec.devices import PRECISIONS
 from .spec.format import DTYPE_ALIASES, DTYPE_BYTES
 
 EXIT_BAD_INPUT = 2
@@ -36,6 +38,14 @@ def _reading(parse: Callable[[str], Any], expected: str) -> Callable[..., Any]:
             raise click.BadParameter(f"'{value}' is not {expected}")
         return parsed
     return callback
+
+
+def parse_batches(text: str) -> list[int] | None:
+    """'8' -> [8]; '1,8,64' -> [1, 8, 64]."""
+    items = [item.strip() for item in text.split(",")]
+    if not all(re.fullmatch(r"[0-9]{1,10}", item) and 0 < int(item) <= 10**9 for item in items):
+        return None
+    return [int(item) for item in items]
 
 
 def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
@@ -72,6 +82,14 @@ BATCH = click.option("--batch", type=click.IntRange(min=1), help="Batch size (de
 DTYPE = click.option("--dtype", type=click.Choice([*DTYPE_BYTES, *DTYPE_ALIASES]), callback=_dtype,
                      help="Element type for the memory figures (default: the spec's, or float32).")
 EXACT = click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")
+TRAINING = (
+    click.option("--train", is_flag=True, help="Add a training step: weights, gradients, optimizer state, the "
+                                               "tensors saved for backward, peak memory, forward + backward FLOPs."),
+    click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]), default="adam",
+                 show_default=True, help="With --train: 0, 1, 2 and 2 state tensors per trainable parameter."),
+    click.option("--amp", type=click.Choice(["fp16", "bf16"]),
+                 help="With --train: mixed precision, half-precision activations with the weights at --dtype."),
+)  # the optimizers are paramcalc.engine.training.OPTIMIZERS
 
 
 def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -160,6 +178,14 @@ def _spec_or_model(source: str, input_shape: tuple | None, command: str) -> Any:
     """A spec file, or a PyTorch model path (torchvision.models.resnet50, file.py:Net) imported on the fly."""
     from .engine.specs import load_spec, loads_spec
 
+    if source.lower().endswith(".onnx"):
+        if input_shape is not None:
+            raise SpecError(f"--input does not apply to {source}: an ONNX model has the input size it was "
+                            "exported with", hint="export the model again at the size you want")
+        _require_onnx(f"{command} {source}")
+        from .importing.onnx_graph import import_onnx
+
+        return loads_spec(import_onnx(source), file=source)
     if source == "-" or os.path.exists(source) or source.endswith((".yaml", ".yml", ".json")) \
             or not _MODEL_PATH.match(source):
         return load_spec(source)
@@ -170,6 +196,14 @@ def _spec_or_model(source: str, input_shape: tuple | None, command: str) -> Any:
     from .torch.importer import import_model
 
     return loads_spec(import_model(source, input_shape), file=source)
+
+
+def _require_onnx(command: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        raise SpecError(f"'paramcalc {command}' needs the onnx package, which is not installed",
+                        hint="pip install 'paramcalc[onnx]'")
 
 
 def _require_torch(command: str) -> None:
@@ -195,10 +229,18 @@ def main() -> None:
 
 
 SHOW_FORMATS = ("table", "json", "csv", "markdown")
+CONVENTION_NAMES = ("torchvision", "fvcore", "ptflops", "thop", "torchinfo")  # engine.conventions.CONVENTIONS
+CONVENTION = click.option("--convention", type=click.Choice(CONVENTION_NAMES),
+                          help="Count MACs as another tool does, to reproduce its headline number: the MACs column "
+                               "and total become that tool's (docs/conventions.md says what each counts).")
 
 
 @main.command()
-@_options(SPEC, INPUT, BATCH, DTYPE)
+@_options(SPEC, INPUT)
+@click.option("--batch", "batches", callback=_reading(parse_batches, "a batch size, or sizes like 1,8,64"),
+              metavar="N[,N...]", help="Batch size (default: the spec's, or 1); with --device, a list such as "
+                                      "1,8,64 shows how the time and the bound move with it.")
+@DTYPE
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="Show only the first N levels; a collapsed block's row sums its layers.")
 @click.option("--metric", type=click.Choice(["macs", "flops"]), default="macs", show_default=True,
@@ -208,9 +250,25 @@ SHOW_FORMATS = ("table", "json", "csv", "markdown")
 @EXACT
 @click.option("--at", callback=_reading(parse_sizes, "sizes like 224x224,512x512"), metavar="HxW,...",
               help="With a symbolic input: evaluate at these sizes, one value per symbol (224x224,512x512).")
-@EXPORT
-def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | None, depth: int | None,
-         metric: str, output_format: str, exact: bool, at: list[tuple[int, ...]] | None, export_to: str | None) -> None:
+@CONVENTION
+@click.option("--by", type=click.Choice(["kind"]),
+              help="A breakdown by layer kind instead of by layer: layers, params, MACs and share of each kind.")
+@_options(*TRAINING)
+@click.option("--device", metavar="NAME", help="Estimate each layer's time on a device (a100, h100, h200, l4, t4, "
+                                                "rtx4090: `paramcalc devices` lists them) by the roofline model: a "
+                                                "lower bound, not a measurement.")
+@click.option("--devices", "devices_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --device: more devices, in a YAML file of the form `paramcalc devices` describes.")
+@click.option("--precision", type=click.Choice(PRECISIONS),
+              help="With --device: the precision the device computes at (default: the dtype's, fp32 for float32).")
+@click.option("--export", "export_to", metavar="FILE", callback=_check_export,
+              help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs); with --device, "
+                   "FILE.svg is the roofline plot.")
+def show(spec: str, input_shape: tuple | None, batches: list[int] | None, dtype: str | None, depth: int | None,
+         metric: str, output_format: str, exact: bool, at: list[tuple[int, ...]] | None, export_to: str | None,
+         convention: str | None = None, by: str | None = None, train: bool = False, optimizer: str = "adam",
+         amp: str | None = None, device: str | None = None, devices_file: str | None = None,
+         precision: str | None = None) -> None:
     """Show every layer's output shape, parameters, MACs or FLOPs, share and receptive field.
 
     \b
@@ -220,12 +278,27 @@ def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | N
       paramcalc show specs/resnet50.yaml --input 3x299x299 --batch 8 --metric flops
       paramcalc show specs/alexnet.yaml --format json > alexnet.json
       paramcalc show specs/resnet50.yaml --input 3xHxW --at 224x224,512x512
+      paramcalc show specs/resnet18.yaml --convention fvcore --by kind
+      paramcalc show specs/resnet50.yaml --train --batch 32 --optimizer sgd --amp bf16
+      paramcalc show specs/resnet50.yaml --device a100 --precision bf16 --batch 1,8,64
     """
     from .engine.analysis import analyze
     from .render.symbolic import check_sizes
 
+    batch = batches[0] if batches else None
+    _device_options(device, devices_file, precision, batches, (convention or by) and "--convention and --by")
     _export_needs_table(export_to, output_format)
-    result = analyze(_spec_or_model(spec, input_shape, "show"), input_shape=input_shape, batch=batch, dtype=dtype)
+    _training_options(train, optimizer, amp, output_format, (convention or by) and "--convention and --by")
+    if convention or by:
+        return _show_convention(spec, input_shape, batch, dtype, depth, metric, output_format, exact, at, export_to,
+                                convention, by)
+    source = _spec_or_model(spec, input_shape, "show")
+    if train:
+        from .engine.training import analyze_training
+
+        result = analyze_training(source, input=input_shape, batch=batch, dtype=dtype, optimizer=optimizer, amp=amp)
+    else:
+        result = analyze(source, input_shape=input_shape, batch=batch, dtype=dtype)
     if at:
         check_sizes(result, at)
     records = list(result.to_depth(depth).records if depth else result.records)
@@ -233,15 +306,106 @@ def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | N
         from .render.table import show_blocks
 
         blocks = show_blocks(result, records, metric, exact)
+        if train:
+            from .render.training import training_layer_grid, training_totals_grid
+
+            blocks += [None, training_layer_grid(result, records, exact), None, training_totals_grid(result, exact)]
         if at:
             from .render.table import at_grid
 
             blocks += [None, at_grid(result, at, exact)]
+        roofs = _rooflines(source, device, devices_file, precision, batches, input_shape, dtype, train, optimizer)
+        if roofs:
+            from .render import hardware
+
+            blocks += [None, hardware.batches_grid(roofs) if len(roofs) > 1 else hardware.layers_grid(roofs[0])]
+            if export_to and export_to.lower().endswith(".svg"):
+                write_file(export_to, hardware.roofline_svg(roofs[0]))
+                export_to = None
         emit(blocks, export_to, f"paramcalc show {spec}")
         return
     from .render.report import SHOW_FORMATS as RENDER
 
+    roofs = _rooflines(source, device, devices_file, precision, batches, input_shape, dtype, train, optimizer)
+    if roofs:
+        from .render.hardware import roofline_data
+        from .render.report import format_report, report_data
+
+        data = report_data(result, records, at)
+        data["roofline"] = [roofline_data(roof) for roof in roofs]
+        click.echo(format_report(data))
+        return
     click.echo(RENDER[output_format](result, records, at, exact).rstrip("\n"))
+
+
+def _device_options(device: str | None, devices_file: str | None, precision: str | None,
+                    batches: list[int] | None, conflict: str | None) -> None:
+    if device is None:
+        if devices_file or precision:
+            raise click.UsageError("--devices and --precision go with --device")
+        if batches and len(batches) > 1:
+            raise click.UsageError("a list of batch sizes goes with --device: it shows how the time moves")
+    elif conflict:
+        raise click.UsageError(f"--device times paramcalc's own FLOPs; leave out {conflict}")
+
+
+def _rooflines(source: Any, device: str | None, devices_file: str | None, precision: str | None,
+               batches: list[int] | None, input_shape: tuple | None, dtype: str | None, train: bool,
+               optimizer: str) -> list[Any]:
+    """The model on --device, at each batch size asked for; none without --device."""
+    if device is None:
+        return []
+    from .engine.cache import Cache
+    from .engine.hardware import roofline
+    from .spec.devices import find_device, read_devices
+
+    chosen, cache = find_device(read_devices(devices_file), device), Cache()
+    sizes: list[int | None] = list(batches) if batches else [None]  # None: the spec's batch
+    return [roofline(source, chosen, precision=precision, input=input_shape, batch=batch, dtype=dtype, train=train,
+                     optimizer=optimizer, cache=cache) for batch in sizes]
+
+
+def _training_options(train: bool, optimizer: str, amp: str | None, output_format: str,
+                      conflict: str | None) -> None:
+    """--optimizer and --amp go with --train, which the table and the JSON show."""
+    if not train:
+        if optimizer != "adam" or amp:
+            raise click.UsageError("--optimizer and --amp go with --train")
+        return
+    if output_format not in ("table", "json"):
+        raise click.UsageError(f"--train is shown in the table and the JSON, not in --format {output_format}")
+    if conflict:
+        raise click.UsageError(f"{conflict} count inference; leave out --train")
+
+
+def _show_convention(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | None, depth: int | None,
+                     metric: str, output_format: str, exact: bool, at: Any, export_to: str | None,
+                     convention: str | None, by: str | None) -> None:
+    """show --convention NAME and/or --by kind."""
+    if at:
+        raise click.UsageError("--convention and --by count at concrete sizes; leave out --at (or use --input)")
+    if convention and metric != "macs":
+        raise click.UsageError(f"--convention {convention} replaces the MACs column; leave out --metric flops")
+    if by and depth:
+        raise click.UsageError("--by kind counts every layer; leave out --depth")
+    from .engine.analysis import analyze
+    from .engine.conventions import analyze_as
+    from .render import conventions as render
+
+    source = _spec_or_model(spec, input_shape, "show")
+    if convention:
+        result, counts = analyze_as(source, convention, input_shape=input_shape, batch=batch, dtype=dtype)
+    else:
+        result, counts = analyze(source, input_shape=input_shape, batch=batch, dtype=dtype), None
+    records = list(result.to_depth(depth).records if depth else result.records)
+    if output_format == "table":
+        from .render.table import layer_grid, totals_grid
+
+        first = render.by_kind_grid(result, render.kind_rows(result, counts), counts, exact) if by else \
+            layer_grid(result, records, metric, exact, counts)
+        emit([first, None, totals_grid(result, exact, counts)], export_to, f"paramcalc show {spec}")
+        return
+    click.echo(render.SHOW_FORMATS[output_format](result, records, counts, by, exact).rstrip("\n"))
 
 
 @main.command()
@@ -253,10 +417,13 @@ def show(spec: str, input_shape: tuple | None, batch: int | None, dtype: str | N
 @click.option("--format", "output_format", type=click.Choice(SHOW_FORMATS), default="table", show_default=True,
               help="table for people; json and csv for scripts (exact integers); markdown.")
 @EXACT
+@CONVENTION
+@_options(*TRAINING)
 @EXPORT
 def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None, dtype: str | None,
             show_layers: bool, depth: int | None, changed: bool, output_format: str, exact: bool,
-            export_to: str | None) -> None:
+            export_to: str | None, convention: str | None = None, train: bool = False, optimizer: str = "adam",
+            amp: str | None = None) -> None:
     """Compare models side by side: each figure, its difference and ratio against the first model.
 
     \b
@@ -270,11 +437,28 @@ def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None
     from .render import compare as render
 
     _export_needs_table(export_to, output_format)
+    _training_options(train, optimizer, amp, output_format, convention and "--convention")
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
-    results = [require_concrete(analyze(_spec_or_model(spec, input_shape, "compare"), input_shape=input_shape,
-                                        batch=batch, dtype=dtype), "compare") for spec in specs]
-    rows = figure_rows(results)
+    if convention:
+        from .engine.conventions import analyze_as, convention_row
+
+        counted = [analyze_as(_spec_or_model(spec, input_shape, "compare"), convention, input_shape=input_shape,
+                              batch=batch, dtype=dtype) for spec in specs]
+        results = [result for result, _ in counted]
+        rows = convention_row(figure_rows(results), [counts for _, counts in counted])
+    else:
+        from .engine.training import analyze_training
+
+        def analysis(source: Any) -> Any:
+            if train:
+                return analyze_training(source, input=input_shape, batch=batch, dtype=dtype, optimizer=optimizer,
+                                        amp=amp)
+            return analyze(source, input_shape=input_shape, batch=batch, dtype=dtype)
+
+        results = [require_concrete(analysis(_spec_or_model(spec, input_shape, "compare")), "compare")
+                   for spec in specs]
+        rows = figure_rows(results)
     pairs = None
     if show_layers:
         first, second = (list(result.to_depth(depth).records if depth else result.records) for result in results[:2])
@@ -301,14 +485,20 @@ CHECK_FORMATS = ("text", "json", "markdown", "github", "junit")
 @click.option("--max-flops", metavar="N", help="Limit on FLOPs.")
 @click.option("--max-param-memory", metavar="SIZE", help="Limit on parameter memory, e.g. 110MB.")
 @click.option("--max-activation-memory", metavar="SIZE", help="Limit on activation memory, e.g. 200MB.")
+@click.option("--max-train-memory", metavar="SIZE", help="Limit on a training step's peak memory (show --train), "
+                                                         "e.g. 4GB.")
+@click.option("--max-train-flops", metavar="N", help="Limit on a training step's forward + backward FLOPs.")
+@_options(*TRAINING[1:])
 @click.option("--baseline", metavar="REF", help="A git revision (HEAD~1, origin/main) or a saved JSON report: "
                                                  "fail when a figure grows more than --max-increase.")
 @click.option("--max-increase", metavar="PERCENT", default="0%", show_default=True,
               help="How much a figure may grow over the baseline.")
 @click.option("--format", "output_format", type=click.Choice(CHECK_FORMATS), default="text", show_default=True,
               help="text for people, the others for CI.")
+@click.option("--input", "input_shape", callback=_reading(parse_shape, "positive sizes like 3x224x224"),
+              metavar="SHAPE", help="for a PyTorch model path given in place of a spec: one sample's input shape")
 def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_increase: str,
-          **limits: str | None) -> None:
+          input_shape: tuple | None, optimizer: str = "adam", amp: str | None = None, **limits: str | None) -> None:
     """Check models against their budgets: exit 0 when all are within, 1 when any is over, 2 on bad input
     (every spec is still reported).
 
@@ -341,7 +531,8 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
     if baseline is not None and not baseline.strip():
         raise click.BadParameter("is empty: give a git revision (HEAD~1, origin/main) or a saved JSON report "
                                  "(an unset CI variable would otherwise turn the check off)", param_hint="--baseline")
-    checks = check_specs(list(specs), cli_limits, Baseline(baseline) if baseline is not None else None, tolerance)
+    checks = check_specs(list(specs), cli_limits, Baseline(baseline) if baseline is not None else None, tolerance,
+                         load=lambda source: _spec_or_model(source, input_shape, "check"), optimizer=optimizer, amp=amp)
     for model in checks:
         if model.error is not None:
             click.echo(f"error: {model.error}", err=True)
@@ -417,39 +608,54 @@ def verify(specs: tuple[str, ...], model: str | None, kwargs: str | None, input_
 
 @main.command("import")
 @click.argument("model")
-@click.option("--input", "input_shape", required=True, callback=_reading(parse_shape, "positive sizes like 3x224x224"),
-              metavar="SHAPE", help="one sample's input shape, without the batch: 3x224x224")
+@click.option("--input", "input_shape", callback=_reading(parse_shape, "positive sizes like 3x224x224"),
+              metavar="SHAPE", help="one sample's input shape, without the batch: 3x224x224 (a PyTorch model "
+                                    "needs it; an ONNX model has its own)")
 @click.option("--kwargs", metavar="JSON", help='arguments for the model, as JSON: \'{"num_classes": 10}\'')
 @click.option("--name", help="the spec's name (default: the model's)")
 @click.option("--custom", multiple=True, metavar="NAME",
-              help="write a module class, module path or function paramcalc has no kind for as a 'custom' layer "
-                   "(its parameters and output shape filled in, its MACs to fill in); repeatable")
+              help="write a module class, module path or function (in ONNX: an operator or module path) "
+                   "paramcalc has no kind for as a 'custom' layer (its parameters and output shape filled in, "
+                   "its MACs to fill in); repeatable")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE", help="write the spec here "
               "(default: standard output)")
-def import_command(model: str, input_shape: tuple, kwargs: str | None, name: str | None, custom: tuple[str, ...],
-                   output: str | None) -> None:
+def import_command(model: str, input_shape: tuple | None, kwargs: str | None, name: str | None,
+                   custom: tuple[str, ...], output: str | None) -> None:
     """Write a spec for a PyTorch model: a class or a function that returns one (torchvision.models.resnet50,
-    package.module:Name, path/to/file.py:Name). The model is made on the meta device (no weights allocated)
-    and traced with torch.fx; layers keep the model's own module names, a module class used several times
-    becomes a block, consecutive uses a repeat. A module or function paramcalc has no kind for stops the
-    import with one message that lists each one with its source line.
+    package.module:Name, path/to/file.py:Name), or an ONNX file (model.onnx). A PyTorch model is made on the
+    meta device (no weights allocated) and traced with torch.fx; an ONNX file is read with the onnx package
+    (no runtime, no PyTorch). Layers keep the model's own module names, a module class used several times
+    becomes a block, consecutive uses a repeat. A part paramcalc has no kind for stops the import with one
+    message that lists each one with where it is.
 
-    A model path also works where a spec would, with --input: paramcalc show torchvision.models.resnet50
-    --input 3x224x224.
+    A model path or an ONNX file also works where a spec would (a model path with --input):
+    paramcalc show torchvision.models.resnet50 --input 3x224x224, paramcalc show model.onnx.
 
     \b
     Examples:
       paramcalc import torchvision.models.resnet50 --input 3x224x224 -o resnet50.yaml
       paramcalc import my_models.py:Net --input 3x32x32 --kwargs '{"width": 64}'
       paramcalc import my_models.py:Net --input 3x32x32 --custom FancyBlock -o net.yaml
+      paramcalc import model.onnx -o model.yaml
     """
-    _require_torch("import")
-    from .torch.against import parse_kwargs
-    from .torch.importer import import_model
+    if model.lower().endswith(".onnx"):
+        if input_shape is not None or kwargs is not None:
+            raise click.UsageError(f"{'--input' if input_shape is not None else '--kwargs'} does not apply to an "
+                                   "ONNX model: it has the size and settings it was exported with")
+        _require_onnx("import")
+        from .importing.onnx_graph import import_onnx
 
-    if not all(isinstance(size, int) for size in input_shape):
-        raise click.BadParameter("must be numbers: the model is traced at one size", param_hint="--input")
-    text = import_model(model, input_shape, kwargs=parse_kwargs(kwargs), name=name, custom=custom)
+        text = import_onnx(model, name=name, custom=custom)
+    else:
+        if input_shape is None:
+            raise click.UsageError("a PyTorch model needs --input: one sample's shape, such as 3x224x224")
+        if not all(isinstance(size, int) for size in input_shape):
+            raise click.BadParameter("must be numbers: the model is traced at one size", param_hint="--input")
+        _require_torch("import")
+        from .torch.against import parse_kwargs
+        from .torch.importer import import_model
+
+        text = import_model(model, input_shape, kwargs=parse_kwargs(kwargs), name=name, custom=custom)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -514,6 +720,31 @@ def explain(spec: str, layer: str, input_shape: tuple | None, batch: int | None,
     from .render.explain import explain_grid
 
     emit([explain_grid(explain_layer(load_spec(spec), layer, input_shape=input_shape, batch=batch, dtype=dtype))])
+
+
+@main.command()
+@click.option("--devices", "devices_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also list the devices of this YAML file.")
+def devices(devices_file: str | None) -> None:
+    """List the devices `show --device` knows: peak throughput per precision, memory bandwidth, and the datasheet
+    each figure is from. Add your own in a YAML file of the same form (--devices FILE):
+
+    \b
+      my_gpu:
+        title: My GPU
+        peak: {fp32: 19.5, fp16: 312}   # TFLOPS (int8: TOPS), dense
+        bandwidth: 2039                 # GB/s
+        memory: 80                      # GB (optional)
+        source: where the figures come from
+    """
+    from .render.hardware import devices_grid
+    from .spec.devices import read_devices
+
+    known = list(read_devices(devices_file).values())
+    emit([devices_grid(known), None])
+    out = console()
+    for device in known:  # sources in full, wrapped by rich to the terminal's width
+        out.print(f"{device.name}: {device.source}", markup=False)
 
 
 @main.command()

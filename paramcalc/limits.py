@@ -3,6 +3,8 @@ requests, and a check in CI must answer in bounded time and memory whatever it i
 is far beyond any real network; crossing one is a clear error, never a hang or an exhausted machine."""
 
 MAX_FILE_BYTES = 10_000_000  # a spec file, checked before it is read
+MAX_ONNX_BYTES = 2**31 - 1  # an ONNX file read by import (protobuf reads no larger message), checked first
+MAX_FOLDED_VALUES = 100_000  # a constant import works out from an ONNX file's shape arithmetic, bounded before it is made
 MAX_YAML_ALIASES = 1_000  # YAML alias uses
 MAX_YAML_NODES = 1_000_000  # values of the document once its aliases are expanded ('billion laughs')
 MAX_YAML_NESTING = 100  # mappings and lists inside each other

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from click.testing import CliRunner
 
 import paramcalc
 from paramcalc.cli import main
+from paramcalc.engine.conventions import analyze_as
+from paramcalc.engine.graph import expand
+from paramcalc.engine.specs import as_spec
 
 from .conftest import require_torch
 
@@ -119,6 +123,56 @@ def test_custom_writes_a_placeholder_with_the_parameters_and_the_shape(tmp_path)
     assert paramcalc.analyze(out).totals.params == 224 + 8 + 386
 
 
+CALLS = '''\
+from torch import nn
+from torch.nn import functional as F
+
+
+class Unit(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv(x))
+
+
+class Calls(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.units = nn.Sequential(Unit(8), Unit(8))
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv(x)))
+        x = F.max_pool2d(self.units(x), 2)
+        x = F.interpolate(x, scale_factor=2.0)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(x)
+'''
+
+
+def test_function_calls_are_marked_functional_where_counters_see_the_difference(tmp_path):
+    (tmp_path / "calls.py").write_text(CALLS)
+    text = import_model(f"{tmp_path / 'calls.py'}:Calls", (3, 8, 8))
+    spec = yaml.safe_load(text)
+    layers = {layer["name"]: layer for layer in spec["layers"]}
+    assert "functional" not in layers["relu"] and "functional" not in layers["pool"]  # modules
+    for name in ("maxpool", "upsample", "global_avgpool"):  # F.max_pool2d, F.interpolate, F.adaptive_avg_pool2d
+        assert layers[name].get("functional") is True, name
+    assert "functional" not in layers["flatten"]  # a function, but one no counter counts
+    # the class Unit is a block: its F.relu is marked in the block, once for every use
+    assert {"name": "relu", "relu": None, "functional": True} in spec["blocks"]["unit"]["layers"]
+    nodes = {node.name: node for node in expand(as_spec(text)).nodes}
+    assert nodes["units.1.relu"].functional and not nodes["relu"].functional
+    # ptflops: the module ReLU twice (its hook, and the patched F.relu it calls), the function F.relu once
+    _, counts = analyze_as(text, "ptflops")
+    assert counts.by_name["relu"] == 2 * 8 * 8 * 8 and counts.by_name["units.0.relu"] == 8 * 4 * 4
+
+
 def test_show_and_compare_take_a_model_path_with_an_input_size(tmp_path):
     result = CliRunner().invoke(main, ["show", f"{MODELS}:Net", "--input", "3x32x32", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -179,3 +233,97 @@ def test_imported_specs_are_short():
     # torchvision's names are kept: its dense layers are denselayer1, denselayer2, ...
     assert "{name: denseblock1, repeat: 6, names: denselayer1, dense_layer}" in texts["densenet121"]
     assert paramcalc.analyze(texts["densenet121"])["features.denseblock3.denselayer24.conv2"].params == 9 * 128 * 32
+
+
+@needs_torchvision
+@pytest.mark.parametrize("name", ["densenet121", "googlenet", "mobilenet_v2"])
+def test_imported_marks_reproduce_the_counters_that_hook_modules(name, tmp_path):
+    # DenseNet's last F.relu and F.adaptive_avg_pool2d, GoogLeNet's F.relu in BasicConv2d and MobileNet v2's
+    # F.adaptive_avg_pool2d are functions: imported with `functional: true`, the counters' numbers are theirs
+    counters = json.loads((ROOT / "tests/data/peer_counters.json").read_text())["models"][name]
+    arguments = ["--kwargs", json.dumps(KWARGS[name])] if name in KWARGS else []
+    out = tmp_path / f"{name}.yaml"
+    result = CliRunner().invoke(main, ["import", f"torchvision.models.{name}", "--input", "3x224x224", *arguments,
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "functional: true" in out.read_text()
+    for peer in ("torchvision", "fvcore", "ptflops", "thop", "torchinfo"):
+        assert analyze_as(out, peer)[1].total == counters[peer], peer
+
+
+# --- modules run by a subclass of their kind's standard class: `module: ClassName` ---------------------------
+SUBCLASSED = '''
+import torch
+from torch import nn
+
+
+class MyConv(nn.Conv2d):
+    """An nn.Conv2d with a method of its own: it runs as nn.Conv2d."""
+
+    def fan_in(self):
+        return self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+
+
+class MyPool(nn.MaxPool2d):
+    pass
+
+
+class Scaled(nn.Conv2d):
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = MyConv(3, 8, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = MyPool(2)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(512, 10)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv(x)))
+        return self.fc(torch.flatten(self.conv2(x), 1))
+
+
+class Odd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Scaled(3, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+'''
+
+
+def test_a_subclass_of_a_torch_module_is_marked_with_its_class(tmp_path):
+    source = tmp_path / "subclassed.py"
+    source.write_text(SUBCLASSED)
+    text = import_model(f"{source}:Net", (3, 16, 16))
+    layers = {layer["name"]: layer for layer in yaml.safe_load(text)["layers"]}
+    assert layers["conv"]["module"] == "MyConv" and layers["pool"]["module"] == "MyPool"
+    assert "module" not in layers["conv2"] and "module" not in layers["relu"]
+    assert verify_against(text, f"{source}:Net").ok
+    # measured with ptflops 0.7.5 and thop 0.1.1 (torch 2.14.1): neither hooks MyConv; ptflops counts MyPool through
+    # its patched F.max_pool2d (2,048), the ReLU twice (4,096), conv2 and fc with their biases (37,376 + 5,130)
+    assert analyze_as(text, "ptflops")[1].total == 48_650
+    assert analyze_as(text, "thop")[1].total == 36_864 + 5_120 == 41_984
+    # a subclass that changes forward is not its base class: traced through, its F.conv2d has no kind
+    with pytest.raises(paramcalc.SpecError, match="conv2d: no layer kind"):
+        import_model(f"{source}:Odd", (3, 16, 16))
+
+
+@needs_torchvision
+def test_mc3_18_imports_with_its_convolution_classes_and_the_counters_numbers():
+    # torchvision's Conv3DSimple (layer1) and Conv3DNoTemporal (layers 2-4) are nn.Conv3d's subclasses, which
+    # ptflops and thop do not hook: imported with `module:`, a block per class, the measured totals
+    facts = json.loads((ROOT / "tests/data/peer_counters_more.json").read_text())["models"]["specs/mc3_18.yaml"]
+    text = imported_torchvision("mc3_18")
+    assert text.count("module: Conv3DSimple") == 2 and text.count("module: Conv3DNoTemporal") == 2  # per block
+    assert list(yaml.safe_load(text)["blocks"]) == ["basic_block_conv3dsimple", "basic_block_conv3dnotemporal"]
+    marked = Counter(node.module for node in expand(as_spec(text)).nodes if node.module)
+    assert marked == {"Conv3DSimple": 4, "Conv3DNoTemporal": 12}
+    for peer in ("ptflops", "thop"):
+        assert analyze_as(text, peer)[1].total == facts[peer], peer
+    assert paramcalc.analyze(text).totals.macs == paramcalc.analyze(ROOT / "specs/mc3_18.yaml").totals.macs

@@ -52,6 +52,8 @@ HEAD = "name: t\ninput: [3, 32, 32]\n"
     HEAD + "layers:\n  - conv2d: {out: 8, kernel: [1, 2, 3]}\n",           # not a pair
     HEAD + "layers:\n  - conv2d: {out: 8, kernel: 3, bias: [1]}\n",        # mistyped
     HEAD + "layers:\n  - {name: a.b, relu}\n",                             # dotted name
+    HEAD + "layers:\n  - {relu, module: nn.ReLU}\n",                     # a module path, not a class name
+    HEAD + "layers:\n  - {relu, module: 3}\n",                           # not a class name
     HEAD + "layers:\n  - {relu, from: 5.5}\n",                               # from is not a name
     HEAD + "layers: [relu]\ndtype: float8\n",                              # unknown dtype
     HEAD + "layers: [relu]\nbudget: {parms: 3}\n",                         # unknown budget figure

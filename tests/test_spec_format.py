@@ -181,3 +181,54 @@ def test_names_numbers_a_repeat_s_copies_from_the_first_one():
 def test_names_refused(layer, message):
     with pytest.raises(paramcalc.SpecError, match=re.escape(message)):
         paramcalc.analyze(f"name: n\ninput: [8, 4, 4]\nlayers:\n  - {layer}\n")
+
+
+# --- `module`: the class that runs a layer, when a subclass of its kind's standard one -----------------------
+def test_module_names_the_class_of_one_layer_and_changes_no_figure():
+    from paramcalc.engine.graph import expand
+    from paramcalc.engine.specs import as_spec
+
+    head = "name: n\ninput: [3, 4, 8, 8]\nblocks:\n  unit:\n    layers:\n"
+    conv = "{name: conv, conv3d: {out: 8, kernel: 3, padding: 1, bias: false}"
+    plain = head + f"      - {conv}}}\n      - {{name: bn, batchnorm3d}}\nlayers:\n  - {{name: b, repeat: 2, unit}}\n"
+    marked = plain.replace(f"{conv}}}", f"{conv}, module: Conv3DSimple}}")
+    assert paramcalc.analyze(marked).totals == paramcalc.analyze(plain).totals
+    nodes = {node.name: node for node in expand(as_spec(marked)).nodes}
+    assert nodes["b.0.conv"].module == nodes["b.1.conv"].module == "Conv3DSimple"
+    assert nodes["b.0.bn"].module == nodes["b"].module == nodes["b.0"].module == ""  # not inherited, nor on groups
+
+
+@pytest.mark.parametrize("layer, message, hint", [
+    ("{conv3d: {out: 8, kernel: 1}, module: 3}", "'module' must be the name of a Python class, got 3",
+     "type(module).__name__"),
+    ("{conv3d: {out: 8, kernel: 1}, module: true}", "'module' must be the name of a Python class, got true", None),
+    ("{conv3d: {out: 8, kernel: 1}, module: [Conv3DSimple]}", "must be the name of a Python class", None),
+    ("{conv3d: {out: 8, kernel: 1}, module: torchvision.models.video.resnet.Conv3DSimple}",
+     "must be the name of a Python class", "without its module path: module: Conv3DSimple"),
+    ("{conv3d: {out: 8, kernel: 1}, module: Conv-3d}", "must be the name of a Python class", None),
+    ("{conv3d: {out: 8, kernel: 1}, module: 3DConv}", "must be the name of a Python class", None),
+    ("{name: g, module: Conv3DSimple, layers: [relu]}", "an inline group is a group of layers", "inside the group"),
+    ("{relu, functional: true, module: ReLU}", "a layer called as a function (functional: true) runs no module",
+     None),
+    ("{name: g, functional: true, layers: [{relu, module: MyReLU}]}", "a group marked 'functional: true'", None),
+])
+def test_module_refused(layer, message, hint):
+    with pytest.raises(paramcalc.SpecError, match=re.escape(message)) as caught:
+        paramcalc.analyze(f"name: n\ninput: [3, 4, 8, 8]\nlayers:\n  - {layer}\n")
+    assert caught.value.pos is not None and caught.value.pos.line == 4
+    if hint:
+        assert hint in (caught.value.hint or "")
+
+
+def test_module_on_a_block_use_is_refused_with_its_place_and_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from paramcalc.cli import main
+
+    path = tmp_path / "net.yaml"
+    path.write_text("name: n\ninput: [3, 8, 8]\nblocks:\n  unit: {layers: [relu]}\nlayers:\n"
+                    "  - {name: u, unit, module: Unit}\n")
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    assert "net.yaml:6:" in result.output and "block 'unit' is a group of layers" in result.output
+    assert "Traceback" not in result.output

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import time
 from collections import namedtuple
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from ..errors import Pos, SpecError
 from ..spec.budget import FIGURES, figures_of
+from ..spec.format import Spec
 from .analysis import analyze, require_concrete
 from .baseline import Baseline, BaselineError
 from .records import Totals
@@ -24,28 +27,52 @@ from .specs import load_spec
 
 
 def check_specs(paths: list[str], limits: dict[str, int], baseline: Baseline | None = None,
-                max_increase: Fraction | int = 0) -> list[ModelCheck]:
-    return [check_spec(path, limits, baseline, max_increase) for path in paths]
+                max_increase: Fraction | int = 0, load: Callable[[str], Spec] = load_spec,
+                optimizer: str = "adam", amp: str | None = None) -> list[ModelCheck]:
+    """`load` reads one path: a spec file by default; the CLI's also imports models (an ONNX file). `optimizer`
+    and `amp` set the training step that the train_memory and train_flops budgets limit."""
+    return [check_spec(path, limits, baseline, max_increase, load, optimizer, amp) for path in paths]
 
 
 def check_spec(path: str, limits: dict[str, int], baseline: Baseline | None,
-               max_increase: Fraction | int) -> ModelCheck:
+               max_increase: Fraction | int, load: Callable[[str], Spec] = load_spec,
+               optimizer: str = "adam", amp: str | None = None) -> ModelCheck:
     started = time.perf_counter()
     try:
-        spec = load_spec(path)
+        spec = load(path)
         result = require_concrete(analyze(spec), "check", spec)
+        totals: Any = result.totals
+        if any(key.startswith("train_") for key in (*spec.budget, *limits)):
+            totals = _WithTraining(result, spec, optimizer, amp)
         figures = baseline.figures(path, result.name) if baseline else None
     except BaselineError:
         raise
     except SpecError as err:
         name = "<stdin>" if path == "-" else Path(path).stem
         return ModelCheck(path, name, {}, error=err, seconds=time.perf_counter() - started)
-    model = check_model(path, result.name, result.totals, spec.budget, limits, figures,
+    model = check_model(path, result.name, totals, spec.budget, limits, figures,
                         baseline.label if baseline else "", max_increase)
     if baseline and figures is None:
         model.notes.append(f"no baseline in {baseline.label}: a new model")
     model.seconds = time.perf_counter() - started
     return model
+
+
+class _WithTraining:
+    """A model's totals, and the training-step figures the train_memory and train_flops budgets read."""
+
+    def __init__(self, result: Any, spec: Spec, optimizer: str, amp: str | None) -> None:
+        from .graph import expand
+        from .training import training_of
+
+        training = training_of(result, expand(spec), optimizer, amp)
+        if training.not_modelled:
+            raise SpecError(f"a training budget needs what every layer saves for backward, and paramcalc does not "
+                            f"model {', '.join(training.not_modelled)}", file=spec.file)
+        self.totals, self.train_peak_bytes, self.train_flops = result.totals, training.peak_bytes, training.train_flops
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.totals, name)
 
 
 class Limit(namedtuple("Limit", "figure value source file line baseline", defaults=(None, None, None))):

@@ -17,22 +17,29 @@ class FigureRow:
     values: tuple  # one per model, in the order given
 
     def differences(self) -> list[int | None]:
-        """Each value minus the first one's (None for figures that are not numbers)."""
-        if self.unit not in ("count", "bytes"):
+        """Each value minus the first one's (None for figures that are not numbers, or not known)."""
+        first = self.values[0]
+        if self.unit not in ("count", "bytes") or first is None:
             return [None] * len(self.values)
-        return [value - self.values[0] for value in self.values]
+        return [None if value is None else value - first for value in self.values]
 
     def ratios(self) -> list[float | None]:
-        if self.unit not in ("count", "bytes"):
-            return [None] * len(self.values)
         first = self.values[0]
-        return [value / first if first else None for value in self.values]
+        if self.unit not in ("count", "bytes") or first is None:
+            return [None] * len(self.values)
+        return [value / first if first and value is not None else None for value in self.values]
 
 
 def figure_rows(results: list[Analysis]) -> list[FigureRow]:
     numbers = [figures_of(result.totals) for result in results]
     rows = [FigureRow(key, figure.label, figure.unit, tuple(n[key] for n in numbers))
-            for key, figure in FIGURES.items()]
+            for key, figure in FIGURES.items() if all(key in n for n in numbers)]  # training: only when asked
+    if all(result.training is not None for result in results):  # compare --train
+        trainings = [result.training for result in results]
+        rows += [FigureRow("train_saved", "saved for backward", "bytes",
+                           tuple(t.saved_activation_bytes for t in trainings)),
+                 FigureRow("train_memory", "peak training memory", "bytes", tuple(t.peak_bytes for t in trainings)),
+                 FigureRow("train_flops", "training FLOPs", "count", tuple(t.train_flops for t in trainings))]
     rows.append(FigureRow("output", "output shape", "shape", tuple(r.totals.output_shape for r in results)))
     rows.append(FigureRow("receptive_field", "receptive field", "field", tuple(r.totals.rf for r in results)))
     return rows

@@ -25,24 +25,24 @@ from .symbolic import symbol
 INPUT_PORT = -1
 
 
-class Marks(namedtuple("Marks", "frozen train_only")):
+class Marks(namedtuple("Marks", "frozen train_only functional")):
     """What a layer or group says about its role, which its layers inherit."""
 
     __slots__ = ()
 
     @classmethod
     def of(cls, layer: LayerSpec) -> "Marks":
-        return cls(layer.frozen, layer.train_only)
+        return cls(layer.frozen, layer.train_only, layer.functional)
 
 
-NO_MARKS = Marks(False, False)
+NO_MARKS = Marks(False, False, False)
 
 
 class Node:
     """One layer or group of the expanded model."""
 
     __slots__ = ("index", "path", "name", "depth", "kind", "layer", "inputs", "input_names", "parent", "pos",
-                 "written", "frozen", "train_only", "output", "children", "repeated")
+                 "written", "frozen", "train_only", "functional", "module", "output", "children", "repeated")
 
     def __init__(self, index: int, path: tuple[str, ...], kind: str, layer: LayerKind | None,
                  inputs: tuple[int, ...], input_names: tuple[str, ...], parent: int | None, pos: Pos,
@@ -55,7 +55,11 @@ class Node:
         self.inputs = inputs  # ports: node indices, or INPUT_PORT for the model's input
         self.input_names = input_names
         self.parent, self.pos, self.written = parent, pos, written  # written: as in the spec
-        self.frozen, self.train_only = marks  # parameters not trained; runs only in training
+        self.frozen, self.train_only, self.functional = marks  # parameters not trained; runs only in training;
+        # PyTorch calls it as a function, not a module (what counters that hook modules see: conventions.py)
+        # the class that runs the layer when it is a subclass of the kind's standard one (Conv3DSimple): the spec's
+        # `module`, which a group's layers do not inherit; counters that look their hooks up by exact type miss it
+        self.module = (written.module or "") if written is not None and layer is not None else ""
         self.output = INPUT_PORT  # a group's output port; a layer's own index
         self.children: list[int] | tuple = [] if layer is None else ()  # a layer has none
         self.repeated = ""  # for a repeat group: what it repeats and how often, e.g. 'bottleneck ×3'
@@ -382,6 +386,10 @@ class Expander:
             if key is not None:
                 cache[key] = shared
         node = self.add_node(path, shared.kind, shared, inputs, parent, layer.pos, layer, marks)
+        if node.module and node.functional:  # the mark inherited from a group: the spec's own is refused on reading
+            raise self.fail(f"'module: {node.module}' on a layer of a group marked 'functional: true': a function "
+                            "call runs no module", value_pos(layer.written, "module", layer.pos), ".".join(path),
+                            hint="mark the group's other layers 'functional: true' one by one, or drop 'module'")
         node.output = node.index
         return node.index
 
@@ -437,7 +445,8 @@ class Expander:
         nodes = self.nodes
         if parent is not None:  # freezing a group freezes its layers; a group that runs only in training, its layers
             above = nodes[parent]
-            marks = Marks(marks.frozen or above.frozen, marks.train_only or above.train_only)
+            marks = Marks(marks.frozen or above.frozen, marks.train_only or above.train_only,
+                          marks.functional or above.functional)
         if not marks.train_only:
             for port in inputs:
                 if port != INPUT_PORT and nodes[port].train_only:

@@ -59,6 +59,8 @@ Conditions = tuple[tuple[Condition, str], ...]  # (condition, the first layer th
 class Analysis:
     """The result: one record per layer and group in spec order (a group before its layers), and totals."""
 
+    training: Any = None  # a training step's figures (paramcalc.engine.training.Training), when asked for
+
     def __init__(self, name: str, file: str, input_shape: Shape, batch: int, dtype: str, dtype_bytes: int,
                  records: tuple[LayerRecord, ...], totals: Totals, description: str = "",
                  conditions: Conditions = (), training_conditions: Conditions = (),

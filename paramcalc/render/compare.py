@@ -18,6 +18,8 @@ COMPARE_SCHEMA = "paramcalc.compare/1"
 
 def cell(row: FigureRow, value: Any, exact: bool) -> str:
     """Counts in full (294,912: the figures being compared), bytes in readable units unless exact."""
+    if value is None:  # a training figure of a layer paramcalc does not model
+        return "not known"
     if row.unit == "count":
         return units.count(value, exact=True)
     if row.unit == "bytes":
@@ -34,6 +36,8 @@ def change(row: FigureRow, index: int, exact: bool) -> str:
         same = first == value if row.unit == "shape" else units.field_size(first) == units.field_size(value)
         return "same" if same else "differs"
     difference, ratio = row.differences()[index], row.ratios()[index]
+    if difference is None and None in (row.values[0], row.values[index]):
+        return ""
     if difference is None or difference == 0:
         return "same"
     sign = "+" if difference > 0 else "-"

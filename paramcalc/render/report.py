@@ -88,6 +88,10 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
         "totals": totals_data(result),
         "not_run": list(result.not_run),  # train-only layers that cannot take this input size, and why
     }
+    if result.training is not None:  # show --train
+        from .training import training_data
+
+        data["training"] = training_data(result, records or list(result.records))
     if result.symbols:
         return symbolic_data(result, data, at)
     return data
@@ -96,7 +100,11 @@ def report_data(result: Analysis, records: list[LayerRecord] | None = None,
 def to_json(result: Analysis, records: list[LayerRecord] | None = None,
             at: list[tuple[int, ...]] | None = None, exact: bool = False) -> str:
     """One key per line and one layer per line: readable and greppable, with exact integers."""
-    data = report_data(result, records, at)
+    return format_report(report_data(result, records, at))
+
+
+def format_report(data: dict[str, Any]) -> str:
+    """The report's data as to_json writes it."""
     encode = json.JSONEncoder(separators=(", ", ": ")).encode
     lines = []
     for key, value in data.items():

@@ -8,7 +8,7 @@ import json
 from ..engine.layers import ALIASES, REGISTRY, LayerKind
 from ..engine.layers.fields import EXPRESSION
 from ..spec.budget import FIGURES
-from ..spec.format import DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
+from ..spec.format import CLASS_PATTERN, DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTERN, REF_PATTERN
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
 
@@ -47,6 +47,13 @@ def spec_schema() -> dict:
         "train_only": {"type": "boolean",
                        "description": "the layer or group runs only in training (an auxiliary head): its parameters "
                                       "count, its MACs, FLOPs, activations and size conditions do not"},
+        "functional": {"type": "boolean",
+                       "description": "PyTorch calls the layer as a function (F.relu), not a module: counters that "
+                                      "hook modules (thop, ptflops, torchinfo) see it differently (--convention)"},
+        "module": {"type": "string", "pattern": CLASS_PATTERN,
+                   "description": "the class PyTorch runs the layer as, when a subclass of its kind's standard module "
+                                  "(Conv3DSimple for a conv3d): counters that look hooks up by class (ptflops, thop, "
+                                  "torchinfo) see it differently (--convention)"},
     }
     # a layer: a kind alone, or a mapping of the common keys with one kind (or a block, or 'layers')
     layer = {"anyOf": [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..engine.records import Analysis, LayerRecord
 from . import symbolic, units
 from .grid import Column, Grid
@@ -24,17 +26,19 @@ def share_style(share: float) -> str:
     return "dim"
 
 
-def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs", exact: bool = False) -> Grid:
+def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs", exact: bool = False,
+               counts: Any = None) -> Grid:
+    """counts: another counter's figures (engine.conventions.PeerCounts), shown instead of paramcalc's MACs."""
     totals = result.totals
-    metric_total = totals.macs if metric == "macs" else totals.flops
-    label = "MACs" if metric == "macs" else "FLOPs"
+    metric_total = counts.total if counts else totals.macs if metric == "macs" else totals.flops
+    label = counts.label if counts else "MACs" if metric == "macs" else "FLOPs"
     grid = Grid([Column("Layer", max_width=40, min_width=12), Column("Kind", max_width=26, min_width=8),
                  Column("Output", min_width=9), Column("Params", right=True), Column("%P", right=True, drop=2),
                  Column(label, right=True), Column(f"%{label[0]}", right=True, drop=2),
                  Column("", max_width=BAR_WIDTH, drop=4), Column("RF", right=True, drop=3)],
                 title=f"{result.name}  ·  input {units.shape(result.input_shape)}  ·  batch {result.batch}")
     for record in records:
-        value = record.macs if metric == "macs" else record.flops
+        value = counts.of(record) if counts else record.macs if metric == "macs" else record.flops
         param_share = units.percent(record.params, totals.params)
         metric_share = units.percent(value, metric_total)
         kind = record.repeated or record.kind
@@ -53,7 +57,7 @@ def layer_grid(result: Analysis, records: list[LayerRecord], metric: str = "macs
     return grid
 
 
-def totals_grid(result: Analysis, exact: bool = False) -> Grid:
+def totals_grid(result: Analysis, exact: bool = False, counts: Any = None) -> Grid:
     """The model's figures under the table; for a symbolic input the counts are formulas (without the
     notes, which would follow a long formula) and the sizes the model works for are added."""
     totals = result.totals
@@ -83,6 +87,7 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
         ("Params", f"{figure(totals.params)}   {params_note}"),
         *((label, figure(value) + (f"   {notes[label]}" if label in notes else ""))
           for label, value in (("Buffers", totals.buffers), ("MACs", totals.macs), ("FLOPs", totals.flops))),
+        *([(counts.label, f"{figure(counts.total)}   {counts.convention.tool}")] if counts else []),
         ("Param memory", f"{units.size_in_bytes(totals.param_bytes + totals.buffer_bytes, exact)}   "
                          f"params + buffers, {result.dtype}"),
         ("Activations", f"{units.size_in_bytes(totals.activation_bytes, exact)}   "
@@ -96,8 +101,8 @@ def totals_grid(result: Analysis, exact: bool = False) -> Grid:
     return grid
 
 
-def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool) -> list:
-    return [layer_grid(result, records, metric, exact), None, totals_grid(result, exact)]
+def show_blocks(result: Analysis, records: list[LayerRecord], metric: str, exact: bool, counts: Any = None) -> list:
+    return [layer_grid(result, records, metric, exact, counts), None, totals_grid(result, exact, counts)]
 
 
 def at_grid(result: Analysis, sizes: list[tuple[int, ...]], exact: bool = False) -> Grid:

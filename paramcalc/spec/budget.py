@@ -25,6 +25,9 @@ FIGURES: dict[str, Figure] = {f.key: f for f in (
     Figure("flops", "FLOPs", "count", lambda t: t.flops),
     Figure("param_memory", "parameter memory", "bytes", lambda t: t.param_bytes + t.buffer_bytes),
     Figure("activation_memory", "activation memory", "bytes", lambda t: t.activation_bytes),
+    # a training step's (paramcalc.engine.training), worked out only when a budget limits them
+    Figure("train_memory", "peak training memory", "bytes", lambda t: getattr(t, "train_peak_bytes", None)),
+    Figure("train_flops", "training FLOPs", "count", lambda t: getattr(t, "train_flops", None)),
 )}
 
 _BYTE_UNITS = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -113,4 +116,6 @@ def read_spec_budget(raw: Any, pos: Pos, key_pos: Callable[[str], Pos], value_po
 
 
 def figures_of(totals: Any) -> dict[str, int]:
-    return {key: figure.read(totals) for key, figure in FIGURES.items()}
+    """The figures the totals hold (the training figures only when they were worked out)."""
+    figures = {key: figure.read(totals) for key, figure in FIGURES.items()}
+    return {key: value for key, value in figures.items() if value is not None}

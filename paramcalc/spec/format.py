@@ -20,8 +20,11 @@ from .source import YList, key_pos, load_yaml, read_text, value_pos
 # A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots.
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
 REF_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$"
+# `module`: the name of a Python class, as `type(module).__name__` gives it (no module path)
+CLASS_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = re.compile(NAME_PATTERN[1:-1])
 _REFERENCE = re.compile(REF_PATTERN[1:-1])
+_CLASS = re.compile(CLASS_PATTERN[1:-1])
 
 
 def is_name(text: str) -> bool:
@@ -52,7 +55,8 @@ def as_name(value: Any) -> Any:
 
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "blocks", "layers", "output", "budget")
-LAYER_KEYS = ("name", "from", "repeat", "names", "if", "frozen", "train_only", "layers", "output")
+LAYER_KEYS = ("name", "from", "repeat", "names", "if", "frozen", "train_only", "functional", "module", "layers",
+              "output")
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")  # a repeat's first name: denselayer1
 _LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
@@ -78,7 +82,7 @@ class LayerSpec:
     """
 
     __slots__ = ("pos", "kind", "written", "kind_key", "args", "name", "inputs", "repeat", "names", "condition", "frozen",
-                 "train_only", "layers", "output", "output_pos")
+                 "train_only", "functional", "module", "layers", "output", "output_pos")
 
     def __init__(self, pos: Pos, kind: str | None) -> None:
         self.pos = pos
@@ -93,6 +97,10 @@ class LayerSpec:
         self.condition: Any = None
         self.frozen = False
         self.train_only = False  # an auxiliary head: its parameters exist, it does not run at inference
+        self.functional = False  # PyTorch calls it as a function (F.relu): counters that hook modules miss it
+        # the PyTorch class that runs it when not the kind's standard one (Conv3DSimple for a conv3d): a subclass,
+        # which counters that look their hooks up by exact type miss; not inherited (a group has no such class)
+        self.module: str | None = None
         self.layers: list[LayerSpec] | None = None
         self.output: str | None = None
         self.output_pos: Pos | None = None
@@ -371,12 +379,33 @@ class _SpecReader:
             if "names" in raw:
                 layer.names = self.copy_names(raw, pos, label)
             layer.condition = raw.get("if")
-            for flag in ("frozen", "train_only"):
+            for flag in ("frozen", "train_only", "functional"):
                 if flag in raw:
                     if not isinstance(raw[flag], bool):
                         raise self.fail(f"'{flag}' must be true or false", value_pos(raw, flag, pos), layer=label)
                     setattr(layer, flag, raw[flag])
+            if "module" in raw:
+                layer.module = self.module_class(raw, pos, label, layer)
         return layer
+
+    def module_class(self, raw: dict, pos: Pos, label: str, layer: LayerSpec) -> str:
+        """`module: Conv3DSimple`: a class name, on a layer of a kind (not a group or a block), not a function."""
+        value, where = raw["module"], value_pos(raw, "module", pos)
+        if not isinstance(value, str) or not _CLASS.fullmatch(value):
+            hint = "the class's own name, as type(module).__name__ gives it: module: Conv3DSimple"
+            if isinstance(value, str) and "." in value and _CLASS.fullmatch(value.rsplit(".", 1)[-1]):
+                hint = f"the class's name without its module path: module: {value.rsplit('.', 1)[-1]}"
+            raise self.fail(f"'module' must be the name of a Python class, got {as_written(value)}", where,
+                            hint=hint, layer=label)
+        if layer.layers is not None or (layer.kind is not None and self.lookup(layer.kind) is None):
+            what = "an inline group" if layer.layers is not None else f"block '{layer.kind}'"
+            raise self.fail(f"'module' names the class that runs one layer, and {what} is a group of layers", where,
+                            hint="put 'module' on the layer inside the group or block that the class runs",
+                            layer=label)
+        if layer.functional:
+            raise self.fail("a layer called as a function (functional: true) runs no module", where, layer=label,
+                            hint="keep 'functional: true' for a function call, 'module' for a module's class")
+        return value
 
     def check_kinds(self, raw: dict, pos: Pos, label: str) -> None:
         """A layer has one kind, or 'layers' for an inline group."""

@@ -8,7 +8,7 @@ import warnings
 # torch warns on import when NumPy is absent; paramcalc never hands torch a NumPy array
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
-from .build import build  # noqa: E402
-from .verify import verify  # noqa: E402
+from .build import build
+from .verify import verify
 
 __all__ = ["build", "verify"]

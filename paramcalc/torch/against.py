@@ -18,9 +18,10 @@ import importlib.util
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,7 +35,7 @@ from ..engine.specs import as_spec
 from ..errors import SpecError
 from ..spec.format import Spec
 from .build import input_dtype
-from .verify import recurrent_counters, buffer_count
+from .verify import buffer_count, recurrent_counters
 
 LOOSE_KINDS = frozenset({"class_token", "position_embedding", "scale"})  # parameters a module holds itself
 MODEL_HINT = ("a dotted path to a module class or a function that returns a model: torchvision.models.resnet50, "
@@ -151,7 +152,7 @@ class _registered_on_meta:
         nn.Module.register_parameter = register_parameter  # type: ignore[method-assign, assignment]
         nn.Module.register_buffer = register_buffer  # type: ignore[method-assign, assignment]
 
-    def __exit__(self, *_: Any) -> None:
+    def __exit__(self, *_: object) -> None:
         nn.Module.register_parameter = self.parameter  # type: ignore[method-assign]
         nn.Module.register_buffer = self.buffer  # type: ignore[method-assign]
 

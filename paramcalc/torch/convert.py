@@ -8,7 +8,8 @@ kind's default are left out, as a person would write the spec.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,6 +28,12 @@ def _size(value: Any) -> Any:
         values = [int(v) for v in value]
         return values[0] if len(set(values)) == 1 else values
     return int(value)
+
+
+def _torch_class(module: Any) -> str:
+    """The name of the torch.nn class the module is, or subclasses (MaxPool2d for a subclass of it)."""
+    return next((cls.__name__ for cls in type(module).__mro__ if getattr(nn, cls.__name__, None) is cls),
+                type(module).__name__)
 
 
 def _conv(module: Any) -> tuple[str, Settings]:
@@ -61,7 +68,7 @@ def _layernorm(module: Any) -> tuple[str, Settings]:
 
 def _pool(kind: str) -> Callable[[Any], tuple[str, Settings]]:
     def convert(module: Any) -> tuple[str, Settings]:
-        spatial = {"1d": 1, "2d": 2, "3d": 3}[type(module).__name__[-2:]]
+        spatial = {"1d": 1, "2d": 2, "3d": 3}[_torch_class(module)[-2:]]
         name = f"{kind}{'' if spatial == 2 else f'{spatial}d'}"
         settings = {"kernel": _size(module.kernel_size), "stride": _size(module.stride),
                     "padding": _size(module.padding), "ceil_mode": module.ceil_mode}
@@ -79,7 +86,7 @@ def _pool(kind: str) -> Callable[[Any], tuple[str, Settings]]:
 
 def _adaptive(kind: str) -> Callable[[Any], tuple[str, Settings]]:
     def convert(module: Any) -> tuple[str, Settings]:
-        spatial = {"1d": 1, "2d": 2, "3d": 3}[type(module).__name__[-2:]]
+        spatial = {"1d": 1, "2d": 2, "3d": 3}[_torch_class(module)[-2:]]
         size = module.output_size
         sizes = list(size) if isinstance(size, (tuple, list)) else [size] * spatial
         if any(s is None for s in sizes):
@@ -95,9 +102,9 @@ def _recurrent(module: Any) -> tuple[str, Settings]:
                 "bias": module.bias, "dropout": module.dropout, "batch_first": module.batch_first}
     if isinstance(module, nn.LSTM) and module.proj_size:
         settings["proj_size"] = module.proj_size
-    if type(module) is nn.RNN:
+    if _torch_class(module) == "RNN":
         settings["nonlinearity"] = module.nonlinearity
-    return type(module).__name__.lower(), settings
+    return _torch_class(module).lower(), settings
 
 
 def _attention(module: Any) -> tuple[str, Settings]:
@@ -177,6 +184,34 @@ MODULES: dict[str, Callable[[Any], tuple[str, Settings]]] = {
     "MultiheadAttention": _attention,
     "ShiftedWindowAttention": _window_attention,
 }
+
+# the class a kind stands for where torch.nn has none (a layer of the kind run by it is standard)
+KIND_CLASSES = {"layernorm2d": "LayerNorm2d", "window_attention": "ShiftedWindowAttention",
+                "stochastic_depth": "StochasticDepth", "permute": "Permute"}
+
+
+def converter(module: Any) -> Callable[[Any], tuple[str, Settings]] | None:
+    """The converter of the module's class; for a class paramcalc does not know, that of the torch.nn class it
+    subclasses without changing what it runs (its forward is the base's: `class MyConv(nn.Conv2d)` with new
+    methods or defaults converts as nn.Conv2d, and is marked with its `module`); None otherwise."""
+    cls = type(module)
+    if cls.__name__ in MODULES:
+        return MODULES[cls.__name__]
+    for base in cls.__mro__[1:]:
+        if base.__name__ in MODULES and getattr(nn, base.__name__, None) is base:
+            return MODULES[base.__name__] if cls.forward is base.forward else None
+    return None
+
+
+def subclass_name(module: Any, kind: str) -> str:
+    """The module's class when it is not the standard class of the kind it converts to, but a subclass of it
+    (torchvision's Conv3DSimple of nn.Conv3d): what a spec's `module` says, since counters that look their hooks
+    up by exact type miss it; '' for torch.nn's own class (or the class the kind stands for)."""
+    cls = type(module)
+    if getattr(nn, cls.__name__, None) is cls or KIND_CLASSES.get(kind) == cls.__name__:
+        return ""
+    return cls.__name__
+
 
 # modules converted whole, although they have children (their children are called as functions, or not at all)
 WHOLE_MODULES = frozenset({"MultiheadAttention", "ShiftedWindowAttention", "LayerNorm2d", "Conv3DSimple",

@@ -1,5 +1,5 @@
-"""`paramcalc import`: a spec from a PyTorch model (see trace.py for how it is read, writer.py for how it is
-written)."""
+"""`paramcalc import`: a spec from a PyTorch model (see trace.py for how it is read, paramcalc.importing for how
+it is written)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import json
 from typing import Any
 
 from ..errors import SpecError
+from ..importing.spec_text import write_spec
 from .against import build_on_meta
 from .trace import trace
-from .blocks import emit
-from .trace import Traced
-from .writer import Writer, build_tree
 
 
 def import_model(model_path: str, input_shape: tuple, *, kwargs: dict[str, Any] | None = None,
@@ -35,18 +33,7 @@ def import_model(model_path: str, input_shape: tuple, *, kwargs: dict[str, Any] 
     classes = {path: type(module).__name__ for path, module in model.named_modules()}
     source = model_path + (f" with {json.dumps(kwargs)}" if kwargs else "")
     spec_name = name or model_path.replace(":", ".").rsplit(".", 1)[-1]
-    return write_spec(traced, classes, spec_name, source, tuple(input_shape))
-
-
-def write_spec(traced: Traced, classes: dict[str, str], name: str, source: str, input_shape: tuple) -> str:
-    root, owners = build_tree(traced, classes)
-    writer = Writer(traced, root, owners)
-    blocks, layers = emit(writer.body(root))
-    header = [f"# Imported by paramcalc from {source}, traced at input {'x'.join(map(str, input_shape))}.",
-              "# Layer names are the model's own module names; check the spec against the model with",
-              f"#   paramcalc verify SPEC --against {source.split(' ')[0]}",
-              f"name: {name}",
-              f"input: [{', '.join(map(str, input_shape))}]"]
-    if traced.output != root.last_op() and traced.output >= 0:
-        header.append(f"output: {writer.reference(traced.output, root)}")
-    return "\n".join(header + blocks + ["layers:"] + layers) + "\n"
+    header = [f"Imported by paramcalc from {source}, traced at input {'x'.join(map(str, input_shape))}.",
+              "Layer names are the model's own module names; check the spec against the model with",
+              f"  paramcalc verify SPEC --against {model_path}"]
+    return write_spec(traced, classes, spec_name, header, tuple(input_shape))

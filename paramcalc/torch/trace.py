@@ -5,13 +5,15 @@ level trace (torch.export) would lose: each module call as one node named by the
 modules each call sits in (so groups follow the model's structure), and the source line of every call.
 It is traced in training mode, so that an auxiliary head that runs only in training is in the graph; a run
 in evaluation mode on a meta tensor says which modules run at inference, and the layers of the others are
-marked `train_only`. Shapes come from running the graph on meta tensors (torch.fx's ShapeProp).
+marked `train_only`. A layer made from a function call (F.relu, F.max_pool2d, F.interpolate) rather than a module
+call is marked `functional` where that changes what other counters count (peers.FUNCTIONAL_KINDS), and one run by a
+subclass of its kind's standard module (torchvision's Conv3DSimple, an nn.Conv3d) names that class with `module`.
+Shapes come from running the graph on meta tensors (torch.fx's ShapeProp).
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -19,50 +21,20 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 from torch.nn import functional as F
 
+from ..engine.peers import FUNCTIONAL_KINDS
 from ..errors import SpecError
-from .convert import ARITHMETIC, ELEMENTWISE, METHODS_ELEMENTWISE, MODULES, WHOLE_MODULES, Settings, Unsupported
-
-
-@dataclass
-class Op:
-    """One layer of the imported model: where it sits, what it is, what it reads."""
-
-    scope: tuple[str, ...]  # the module paths it sits in, outermost first: ('layer1', 'layer1.0')
-    name: str  # its own name in its scope: conv1, add
-    kind: str
-    settings: Settings
-    inputs: list[int]  # indices of the ops it reads; -1 is the model's input
-    shape: tuple  # per sample
-    source: str = ""
-    train_only: bool = False
-    module_class: str = ""  # for a module call: its class, for the blocks of the spec
-    comment: str = ""  # said after the layer in the spec: what to fill in
-
-
-@dataclass
-class Traced:
-    ops: list[Op]
-    input_shape: tuple
-    output: int  # the op whose output is the model's output at inference
-    unsupported: list[str] = field(default_factory=list)  # 'file.py:12: torch.fft.fft (...)'
-    model_class: str = ""
-
-
-def _growing_concats(ops: list[Op]) -> None:
-    """DenseNet's layers each concatenate every map before them: cat([x0, x1]), cat([x0, x1, x2]), ... Such a
-    growing concat reads the one before it and the new map instead (the same channels, in the same order), and
-    as it comes right after the layer that made the new map, it ends that layer: then each layer reads the
-    growing features and ends by adding its own, and the layers are alike (one block)."""
-    concats = {tuple(op.inputs): index for index, op in enumerate(ops) if op.kind == "concat"}
-    growing = {inputs for inputs in concats if inputs[:-1] in concats or any(
-        len(other) == len(inputs) + 1 and other[:-1] == inputs for other in concats)}
-    for inputs in sorted(growing, key=len):
-        index = concats[inputs]
-        op, newest = ops[index], inputs[-1]
-        if inputs[:-1] in concats:
-            op.inputs = [concats[inputs[:-1]], newest]
-        if newest == index - 1 and newest >= 0:
-            op.scope = ops[newest].scope
+from ..importing.layers import Op, Traced, growing_concats
+from .convert import (
+    ARITHMETIC,
+    ELEMENTWISE,
+    METHODS_ELEMENTWISE,
+    MODULES,
+    WHOLE_MODULES,
+    Settings,
+    Unsupported,
+    converter,
+    subclass_name,
+)
 
 
 class _Tracer(fx.Tracer):
@@ -74,7 +46,7 @@ class _Tracer(fx.Tracer):
     def is_leaf_module(self, module: nn.Module, name: str) -> bool:
         kind = type(module).__name__
         return kind in WHOLE_MODULES or kind in self.custom or name in self.custom or \
-            super().is_leaf_module(module, name)
+            super().is_leaf_module(module, name) or (kind not in MODULES and converter(module) is not None)
 
 
 def _source(node: fx.Node) -> str:
@@ -174,7 +146,7 @@ class _Converter:
                 output = self._output(node.args[0])
             else:
                 self._node(node)
-        _growing_concats(self.ops)
+        growing_concats(self.ops)
         return Traced(self.ops, self.input_shape, output, self.unsupported)
 
     def _output(self, value: Any) -> int:
@@ -268,7 +240,7 @@ class _Converter:
         """After a refused part: is there a kind for this one (so that the message lists every part at once)?"""
         if node.op == "call_module":
             module = self.module.get_submodule(str(node.target))
-            if type(module).__name__ not in MODULES and type(module).__name__ not in self.custom:
+            if converter(module) is None and type(module).__name__ not in self.custom:
                 self._refuse(node, f"{node.target} ({type(module).__name__})")
         elif node.op in ("call_function", "call_method") and _carries_tensor(node):
             name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "op")
@@ -298,13 +270,13 @@ class _Converter:
         self._add(node, "channel_split", {"take": position, "parts": parts}, [chunked], _tensor_shape(node), "split")
 
     def _add(self, node: fx.Node, kind: str, settings: Settings, inputs: list[fx.Node], shape: tuple | None,
-             name: str, module_class: str = "") -> None:
+             name: str, module_class: str = "", functional: bool = False) -> None:
         scope = self._scope(node)
         module_paths = [*scope, str(node.target)] if node.op == "call_module" else list(scope)
         train_only = any(path not in self.called for path in module_paths if path)
         op = Op(scope=scope, name=name, kind=kind, settings=settings, inputs=[self.index[i] for i in inputs],
                 shape=tuple(shape[1:]) if shape is not None else (), source=_source(node), train_only=train_only,
-                module_class=module_class)
+                functional=functional, module_class=module_class)
         self.index[node] = len(self.ops)
         self.ops.append(op)
 
@@ -315,7 +287,7 @@ class _Converter:
             self._custom(node, inputs, shape or self._first_output_shape(node), sum(p.numel() for p in module.parameters()),
                          str(node.target).rsplit(".", 1)[-1], class_name)
             return
-        convert = MODULES.get(class_name)
+        convert = converter(module)
         if convert is None:
             self._refuse(node, f"{node.target} ({class_name})")
             return
@@ -330,6 +302,7 @@ class _Converter:
         if shape is None:
             shape = self._first_output_shape(node)
         self._add(node, kind, settings, inputs[:1], shape, str(node.target).rsplit(".", 1)[-1], class_name)
+        self.ops[-1].module = subclass_name(module, kind)  # a subclass (Conv3DSimple): counters that hook by type miss it
 
     def _custom(self, node: fx.Node, inputs: list[fx.Node], shape: tuple | None, params: int, name: str,
                 module_class: str = "") -> None:
@@ -365,10 +338,11 @@ class _Converter:
         if kind == "global_avgpool+flatten":  # x.mean([2, 3]): the pooled map without its 1 x 1
             pooled = fx.Node(node.graph, f"{node.name}_map", "call_function", torch.mean, (), {})
             pooled.meta = dict(node.meta)
-            self._add(pooled, "global_avgpool", {}, used, (*shape, 1, 1), "mean")
+            self._add(pooled, "global_avgpool", {}, used, (*shape, 1, 1), "mean", functional=True)
             self._add(node, "flatten", {}, [pooled], shape, "flatten")
             return
-        self._add(node, kind, settings, used, shape, kind)
+        # a function call (F.relu, F.max_pool2d, F.interpolate): counters that hook modules count it differently
+        self._add(node, kind, settings, used, shape, kind, functional=kind in FUNCTIONAL_KINDS)
 
     def _function_kind(self, node: fx.Node, target: Any, args: Any, inputs: list[fx.Node],
                        params: list[fx.Node], shape: tuple) -> tuple[str, Settings, list[Any]]:

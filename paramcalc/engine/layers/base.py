@@ -30,6 +30,37 @@ class TorchCall(namedtuple("TorchCall", "module args kwargs", defaults=((), None
         return super().__new__(cls, module, args, kwargs or {})
 
 
+class Saved(namedtuple("Saved", "source index elements dtype batched", defaults=(0, 0, "activation", True))):
+    """One tensor a layer keeps for backward in training, as PyTorch's autograd saves it.
+
+    source is where its storage comes from: 'input' (the storage of input `index`, shared with whoever made
+    or saves it), 'output' (the layer's own output), 'own' (a tensor made for backward only: `elements` per
+    sample, or in all when not `batched`), 'param' or 'buffer' (the layer's parameter or buffer number
+    `index`, of `elements` values). dtype is 'activation' (the activations' type, half precision under
+    --amp), 'float32' (statistics PyTorch keeps in float32), 'int64' (max-pooling indices, token ids, an index
+    buffer), 'param' (the parameters' type, which is also that of tensors autocast does not cast, such as a
+    GRU's hidden state) or 'cast' (autocast's half copy of such a tensor, which a product keeps: it exists under
+    --amp only, and counts nothing without). A 'param' saved at 'activation' dtype is the copy autocast casts it
+    to under --amp.
+    """
+
+    __slots__ = ()
+
+
+class Backward(namedtuple("Backward", "input_macs input_flops weight_macs weight_flops shared_macs shared_flops",
+                          defaults=(0, 0, 0, 0, 0, 0))):
+    """A layer's backward pass per sample: the gradient of its inputs and of its weights, each as MACs (of the
+    matrix products, 2 FLOPs each) and FLOPs (everything). The analysis leaves out the input part where no input
+    needs a gradient (the first layer) and the weight part where the layer has no trainable parameters. The shared
+    part is what either gradient needs (the products back through attention's scores, a recurrent layer's steps
+    back through time): counted whenever the layer is in the backward pass at all."""
+
+    __slots__ = ()
+
+
+NEW, VIEW, STRIDED, RESHAPE = "new", "view", "strided", "reshape"  # LayerKind.storage
+
+
 class LayerKind:
     kind: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()  # other names the kind answers to
@@ -102,6 +133,27 @@ class LayerKind:
         if not combined:
             return axes
         return WHOLE if len(axes) == 1 else None
+
+    # --- training: what autograd keeps, and the backward pass ---------------------------------------------
+    def storage(self, inputs: list[Shape]) -> str:
+        """Where the output lives: NEW (a storage of its own), VIEW (input 0's storage, as contiguous as it),
+        STRIDED (a non-contiguous view of input 0: a permute) or RESHAPE (a view of input 0 when that is
+        contiguous, else a copy, as torch.reshape does)."""
+        return NEW
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved] | None:
+        """The tensors PyTorch saves for backward in training mode, given which inputs need a gradient and
+        whether the layer's parameters are trained (called only when one of them is so). None: paramcalc
+        does not know what this kind saves; the training figures then say so instead of guessing."""
+        return None
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward | None:
+        """The backward pass per sample. The default suits kinds without parameters or matrix products: the
+        gradient of the input costs what the forward pass costs. None: not known."""
+        if self.params(inputs) != 0 or self.macs(inputs, output) != 0:
+            return None  # a kind with weights or products states its own
+        return Backward(input_flops=self.flops(inputs, output))
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         """The sums behind this layer's figures with its own numbers, for `paramcalc explain`."""

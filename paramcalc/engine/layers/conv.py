@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from ..dims import Dim, Shape, divides, is_positive, numel
 from ..receptive import Window
-from .base import LayerError, LayerKind, TorchCall, register
+from .base import Backward, LayerError, LayerKind, Saved, TorchCall, register
 from .fields import Bool, Int, Padding, Sizes, SpecField
 
 
@@ -156,6 +156,16 @@ class _Conv(LayerKind):
              + f" = {self.flops(inputs, output):,}"),
         ]
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # convolution saves its input and weight whichever needs the gradient (the bias gradient needs neither)
+        return [Saved("input"), Saved("param", elements=self.out * self.weights_per_filter(inputs))]
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        # each gradient is a convolution as large as the forward one; the bias's is a sum over the positions
+        macs = self.macs(inputs, output)
+        return Backward(macs, 2 * macs, macs, 2 * macs + (numel(output) if self.bias else 0))
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         channels = inputs[0][0]
         module, sides = f"Conv{self.spatial}d", self.sides()
@@ -216,6 +226,10 @@ class ZeroPad(LayerKind):
         channels, height, width = inputs[0]
         top, bottom, left, right = self.padding
         return (channels, height + top + bottom, width + left + right)
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # the gradient is a slice of the output's
 
     def window(self, inputs: list[Shape], output: Shape) -> Window:
         top, _, left, _ = self.padding

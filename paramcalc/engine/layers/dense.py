@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..dims import Dim, Shape, divides, format_shape, numel
-from .base import LayerError, LayerKind, TorchCall, register
+from .base import Backward, LayerError, LayerKind, Saved, TorchCall, register
 from .fields import Bool, Int, Real, SpecField
 
 
@@ -39,6 +39,17 @@ class Linear(LayerKind):
     def reads_whole_map(self, inputs: list[Shape]) -> bool:
         return len(inputs[0]) == 1  # a vector: the flattened map
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # a matrix product keeps each operand only for the other's gradient: the input for the weight's,
+        # the weight for the input's
+        weight = Saved("param", elements=inputs[0][-1] * self.out)
+        return [Saved("input")] * trainable + [weight] * needs_grad[0]
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        macs = self.macs(inputs, output)
+        return Backward(macs, 2 * macs, macs, 2 * macs + (numel(output) if self.bias else 0))
+
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         features, rows = inputs[0][-1], numel(inputs[0][:-1])
         rows_text = f"·{rows}" if rows != 1 else ""
@@ -61,6 +72,14 @@ class _Norm(LayerKind):
         if not inputs[0]:
             raise LayerError(f"{self.kind} needs at least a channel dimension")
         return inputs[0][0]
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        # the input's gradient as many operations as the forward pass; the scale's gradient a multiply and
+        # an add per element (sum of grad·normalised input), the shift's an add per element (sum of grad)
+        per_element = (3 if self.shifts else 2) if self.params(inputs) != 0 else 0
+        return Backward(input_flops=self.flops(inputs, output), weight_flops=per_element * numel(output))
+
+    shifts: ClassVar[bool] = True  # its parameters are a scale and a shift (Scale: a scale only)
 
 
 @register
@@ -92,6 +111,16 @@ class BatchNorm(_Norm):
         if self.track_running_stats:
             lines.append(("buffers", f"2·{channels} = {self.buffers(inputs):,} (running mean and variance)"))
         return lines + [("FLOPs", f"2·{numel(output):,} = {self.flops(inputs, output):,}")]
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # training mode: the input, the running statistics and the scale, and the batch's mean and inverse
+        # standard deviation per channel, which PyTorch keeps in float32
+        channels = self.channels(inputs)
+        statistics = [Saved("buffer", 0, channels), Saved("buffer", 1, channels)] if self.track_running_stats else []
+        scale = [Saved("param", 0, channels, "param")] if self.affine else []
+        batch = [Saved("own", 0, channels, "float32", batched=False)] * 2
+        return [Saved("input"), *statistics, *scale, *batch]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         module = {3: "BatchNorm2d", 4: "BatchNorm3d"}.get(len(inputs[0]), "BatchNorm1d")
@@ -132,6 +161,20 @@ class LayerNorm(LayerKind):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (7 if self.affine else 5) * numel(output)
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # the input, scale and shift, and each row's mean and inverse standard deviation in float32
+        features = self.features(inputs)
+        weights = [Saved("param", 0, features, "param")] + ([Saved("param", 1, features, "param")] if self.bias else [])
+        axis = self.normalized_axis(inputs)
+        rows = Saved("own", 0, numel([size for index, size in enumerate(inputs[0]) if index != axis]), "float32")
+        return [Saved("input"), *(weights if self.affine else []), rows, rows]
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        # as the other normalisations (_Norm.backward)
+        per_element = (3 if self.bias else 2) if self.affine else 0
+        return Backward(input_flops=self.flops(inputs, output), weight_flops=per_element * numel(output))
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         features = self.features(inputs)
@@ -183,6 +226,13 @@ class GroupNorm(_Norm):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (7 if self.affine else 5) * numel(output)
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # the input, the scale, and each group's mean and inverse standard deviation in float32
+        group = Saved("own", 0, self.groups, "float32")
+        return [Saved("input"), *([Saved("param", 0, self.channels(inputs), "param")] if self.affine else []),
+                group, group]
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("GroupNorm", (self.groups, self.channels(inputs)), {"eps": self.eps, "affine": self.affine})
 
@@ -205,6 +255,14 @@ class LocalResponseNorm(_Norm):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (2 * self.size + 3) * numel(output)
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # F.local_response_norm: the input (squared, then divided), the squares padded with size - 1 channels
+        # (the window's average pooling keeps them), k + alpha·average (raised to beta) and the power (the divisor)
+        channels, positions = self.channels(inputs), numel(inputs[0][1:])
+        return [Saved("input"), Saved("own", elements=(channels + self.size - 1) * positions),
+                Saved("own", elements=numel(output)), Saved("own", elements=numel(output))]
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("LocalResponseNorm", (self.size,), {"alpha": self.alpha, "beta": self.beta, "k": self.k})
 
@@ -224,6 +282,13 @@ class Scale(_Norm):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return numel(output)
+
+    shifts = False
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # x · factor keeps each operand for the other's gradient
+        return [Saved("param", 0, self.channels(inputs), "param")] * needs_grad[0] + [Saved("input")] * trainable
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Scale", (self.channels(inputs), len(inputs[0]), self.init))

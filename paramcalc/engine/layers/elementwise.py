@@ -6,13 +6,20 @@ compare, and a library function such as exp, erf or tanh).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..dims import Dim, Shape, numel
-from .base import LayerKind, TorchCall, register
+from .base import NEW, VIEW, LayerKind, Saved, TorchCall, register
 from .fields import Axis, Choice, Real, SpecField
 
 
 class _Elementwise(LayerKind):
     per_element = 0
+    saves: ClassVar[str] = "input"  # what its gradient is computed from: 'input', 'output' or 'nothing'
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [] if self.saves == "nothing" else [Saved(self.saves)]
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.per_element * numel(output)
@@ -29,21 +36,23 @@ class _Elementwise(LayerKind):
 
 
 def _activation(kind: str, torch_name: str, per_element: int, formula: str, summary: str,
-                fields: tuple[SpecField, ...] = (), aliases: tuple[str, ...] = ()) -> type[LayerKind]:
+                fields: tuple[SpecField, ...] = (), aliases: tuple[str, ...] = (), saves: str = "input") -> type[LayerKind]:
     cls = type(kind.title().replace("_", ""), (_Elementwise,), {
-        "kind": kind, "torch_name": torch_name, "per_element": per_element, "aliases": aliases,
+        "kind": kind, "torch_name": torch_name, "per_element": per_element, "aliases": aliases, "saves": saves,
         "flops_formula": f"{per_element} per element ({formula})", "summary": summary, "fields": fields,
         "primary": fields[0].name if fields else None,
     })
     return register(cls)
 
 
-_activation("relu", "nn.ReLU", 1, "max(x, 0)", "max(x, 0)")
+# what each saves for backward is PyTorch's (derivatives.yaml): ReLU, sigmoid and tanh their output, the rest
+# their input
+_activation("relu", "nn.ReLU", 1, "max(x, 0)", "max(x, 0)", saves="output")
 _activation("relu6", "nn.ReLU6", 2, "max, min", "min(max(x, 0), 6) (MobileNet)")
 _activation("leaky_relu", "nn.LeakyReLU", 2, "compare, multiply", "x if x > 0 else slope·x",
             (SpecField("negative_slope", Real(), 0.01),), aliases=("leakyrelu",))
-_activation("sigmoid", "nn.Sigmoid", 4, "negate, exp, add, divide", "1 / (1 + exp(−x))")
-_activation("tanh", "nn.Tanh", 1, "tanh", "tanh(x)")
+_activation("sigmoid", "nn.Sigmoid", 4, "negate, exp, add, divide", "1 / (1 + exp(−x))", saves="output")
+_activation("tanh", "nn.Tanh", 1, "tanh", "tanh(x)", saves="output")
 _activation("silu", "nn.SiLU", 5, "sigmoid, multiply", "x·sigmoid(x), also called swish (EfficientNet)",
             aliases=("swish",))
 _activation("hardsigmoid", "nn.Hardsigmoid", 4, "add, max, min, divide", "relu6(x + 3) / 6 (MobileNet v3)")
@@ -57,6 +66,7 @@ class Softmax(_Elementwise):
     torch_name = "nn.Softmax"
     summary = "exp(x) / sum(exp(x)) along a dimension"
     per_element = 3
+    saves = "output"
     flops_formula = "3 per element (exp, add to the sum, divide)"
     fields = (SpecField("dim", Axis(), 1, doc="dimension as in PyTorch (1 = channels)"),)
     primary = "dim"
@@ -83,6 +93,17 @@ class Dropout(_Elementwise):
     fields = (SpecField("p", Real(minimum=0, maximum=1), 0.5, doc="probability of dropping"),)
     primary = "p"
 
+    def storage(self, inputs: list[Shape]) -> str:
+        return VIEW if self.p == 0 else NEW  # PyTorch returns the input itself when nothing is dropped
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # On the CPU the mask is a tensor of the input's type, scaled by 1/(1-p) (1 byte per element on CUDA,
+        # whose fused kernel keeps it as bool); p = 1 multiplies by a zero scalar.
+        if self.p == 0:
+            return []
+        return [Saved("own", 0, 1, batched=False) if self.p == 1 else Saved("own", 0, numel(output))]
+
 
 @register
 class Identity(_Elementwise):
@@ -90,6 +111,10 @@ class Identity(_Elementwise):
     torch_name = "nn.Identity"
     summary = "passes its input through"
     flops_formula = "0"
+    saves = "nothing"
+
+    def storage(self, inputs: list[Shape]) -> str:
+        return VIEW
 
 
 @register
@@ -101,6 +126,16 @@ class StochasticDepth(_Elementwise):
     fields = (SpecField("p", Real(minimum=0, maximum=1), doc="probability of dropping the branch"),
               SpecField("mode", Choice(("row", "batch")), "row", doc="row: per sample; batch: the whole batch"))
     primary = "p"
+
+    def storage(self, inputs: list[Shape]) -> str:
+        return VIEW if self.p == 0 else NEW
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # x · noise keeps the noise: one value per sample (row) or one for the batch
+        if self.p == 0:
+            return []
+        return [Saved("own", 0, 1, batched=self.mode == "row")]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.StochasticDepth", (self.p, self.mode))

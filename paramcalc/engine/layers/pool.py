@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from ..dims import Dim, Shape, gcd, is_concrete, is_positive, numel
 from ..receptive import Window
-from .base import LayerError, LayerKind, TorchCall, register
+from .base import LayerError, LayerKind, Saved, TorchCall, register
 from .conv import AXIS_NAMES, SHAPE_NAMES, sliding_arithmetic, sliding_size
 from .fields import Bool, Padding, Sizes, SpecField
 
@@ -69,9 +69,18 @@ class _WindowPool(LayerKind):
                 "padding": tuple(before for before, _ in self.sides()), "ceil_mode": self.ceil_mode}
 
 
+def max_indices(output: Shape) -> Saved:
+    """Where each maximum came from: the int64 index PyTorch keeps for every output element."""
+    return Saved("own", 0, numel(output), "int64")
+
+
 class _MaxPool(_WindowPool):
     dilated = True
     flops_formula = "(window volume − 1) comparisons per output element"
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [Saved("input"), max_indices(output)]
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return (numel(self.kernel) - 1) * numel(output)
@@ -85,6 +94,10 @@ class _MaxPool(_WindowPool):
 
 class _AvgPool(_WindowPool):
     flops_formula = "window volume per output element (volume − 1 adds and 1 divide)"
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [Saved("input")]
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return numel(self.kernel) * numel(output)
@@ -227,6 +240,11 @@ class AdaptiveAvgPool(_AdaptivePool):
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return inputs[0][0] * self.window_elements(inputs)
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # to a single value PyTorch takes the mean, which keeps only the input's size
+        return [] if all(size == 1 for size in self.out) else [Saved("input")]
+
 
 @register
 class AdaptiveAvgPool1d(AdaptiveAvgPool):
@@ -257,6 +275,10 @@ class AdaptiveMaxPool(_AdaptivePool):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return inputs[0][0] * self.window_elements(inputs) - numel(output)
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [Saved("input"), max_indices(output)]
 
 
 class _GlobalPool(LayerKind):

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from ..dims import Dim, Shape, divides, format_shape, is_concrete, is_positive, numel
 from ..receptive import Window
-from .base import LayerError, LayerKind, TorchCall, register
+from .base import Backward, LayerError, LayerKind, Saved, TorchCall, register
 from .conv import AXIS_NAMES, SHAPE_NAMES
 from .fields import Bool, Choice, Int, Numbers, Real, Sizes, SpecField
 
@@ -77,6 +77,14 @@ class _ConvTranspose(LayerKind):
             ("FLOPs", f"2·{self.macs(inputs, output):,}" + (f" + {numel(output):,}" if self.bias else "")
              + f" = {self.flops(inputs, output):,}"),
         ]
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [Saved("input"), Saved("param", elements=self.params(inputs) - (self.out if self.bias else 0))]
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        macs = self.macs(inputs, output)  # as a convolution's (_Conv.backward)
+        return Backward(macs, 2 * macs, macs, 2 * macs + (numel(output) if self.bias else 0))
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall(f"ConvTranspose{self.spatial}d", (inputs[0][0], self.out), {
@@ -184,6 +192,10 @@ class Upsample(LayerKind):
                  f"weighted and summed per output value)") if taps else "0 (nearest: a copy)"
         return [("size", size), ("FLOPs", flops)]
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # the gradient needs only the sizes
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         corners = self.align_corners if self.mode != "nearest" else None
         if len(inputs) == 2:
@@ -214,6 +226,10 @@ class PixelShuffle(LayerKind):
                              field="factor")
         return (channels // (r * r), height * r, width * r)
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # a rearrangement: the gradient is the output's, rearranged back
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("PixelShuffle", (self.factor,))
 
@@ -237,6 +253,10 @@ class PixelUnshuffle(LayerKind):
 
     def window(self, inputs: list[Shape], output: Shape) -> Window:
         return Window((self.factor, self.factor), (self.factor, self.factor), (0, 0))
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # a rearrangement: the gradient is the output's, rearranged back
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("PixelUnshuffle", (self.factor,))

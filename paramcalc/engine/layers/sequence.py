@@ -2,14 +2,19 @@
 
 A sample is T x F (time steps x features); as in PyTorch with batch_first=True. The sequence length
 may be a name (`--input Tx128`): the MACs are then a formula in T.
+
+Training: on the CPU PyTorch 2.13 runs GRU and RNN layers as autograd's cells, one step at a time, whose saved
+tensors follow from the settings and shapes (measured in tests/test_training_torch.py); it runs an LSTM as
+oneDNN's fused kernel (mkldnn_rnn_layer), which keeps a workspace whose size is oneDNN's internal layout (padded
+rows, each part rounded up to 4 KiB pages, not proportional to the batch): what an LSTM saves is not modelled.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from ..dims import Dim, Shape, format_shape
-from .base import LayerError, LayerKind, TorchCall, register
+from ..dims import Dim, Shape, format_shape, is_concrete
+from .base import Backward, LayerError, LayerKind, Saved, TorchCall, register
 from .fields import Bool, Choice, Int, Real, SpecField
 
 
@@ -29,6 +34,14 @@ class Embedding(LayerKind):
 
     def params(self, inputs: list[Shape]) -> Dim:
         return self.num * self.dim
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [Saved("own", elements=inputs[0][0], dtype="int64")]  # the token ids, for the table's gradient
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        # the ids need no gradient; the table's gradient adds each output row into the row of its id
+        return Backward(weight_flops=inputs[0][0] * self.dim)
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         return [("params", f"{self.num}·{self.dim} = {self.params(inputs):,} (a row per token id; a lookup, "
@@ -52,6 +65,10 @@ class _Recurrent(LayerKind):
     )
     primary: ClassVar[str | None] = "hidden"
     proj_size: int = 0
+    # under --amp the hidden state stays in the type of the zero initial state, the input's (a GRU's, whose
+    # update subtracts the half-precision candidate from it): float32 when the input is (the model's, an
+    # embedding's output); half precision after a convolution or linear layer, which this does not follow
+    float_state: ClassVar[bool] = False
 
     def directions(self) -> int:
         return 2 if self.bidirectional else 1
@@ -95,6 +112,63 @@ class _Recurrent(LayerKind):
         units = self.per_unit + (2 * self.gates if self.bias else 0)
         return 2 * self.macs(inputs, output) + steps * self.directions() * self.layers * self.hidden * units
 
+    # --- training --------------------------------------------------------------------------------------
+    def step_tensors(self, steps: Dim, trainable: bool) -> list[Saved]:
+        """What one layer and direction keeps at its steps, besides its weights and inputs (autograd's cells)."""
+        raise NotImplementedError
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved] | None:
+        # PyTorch's cells on the CPU (torch/_VF: at::gru, at::rnn_tanh): each layer and direction first projects
+        # its whole input sequence (one linear layer: it keeps that input for its weight's gradient and the weight
+        # for the input's), then runs its cell step by step, the hidden-to-hidden product keeping the previous
+        # hidden state (the initial one is a zero tensor of layers·directions·hidden values, kept for the weight's
+        # gradient) and, from the second step on (whose hidden state needs a gradient), the weight.
+        steps, features = inputs[0]
+        directions, state = self.directions(), self.state()
+        # a layer's output, which each direction of the next layer keeps: one storage, or under --amp, where a
+        # GRU's outputs stay in the parameters' type (float32), each direction's half copy of it
+        passed = [Saved("own", elements=steps * directions * state)] + \
+            [Saved("own", elements=steps * directions * state, dtype="cast")] * ((directions - 1) * self.float_state)
+        kept: list[Saved] = [Saved("own", elements=self.layers * directions * state)] * trainable  # h0
+        for layer in range(self.layers):
+            if layer == 0:
+                # the batch-first input is copied to time-major rows by each direction's projection
+                kept += [Saved("own", elements=steps * features)] * (directions * trainable)
+            elif self.dropout:
+                # dropout between layers (the cells' plain dropout): its mask, and the dropped output
+                mask = "param" if self.float_state else "activation"
+                kept += [Saved("own", elements=steps * directions * state, dtype=mask), *passed * trainable]
+            else:
+                kept += passed * trainable  # the previous layer's output
+            for direction in range(directions):
+                number = 4 * (layer * directions + direction)  # weight_ih, weight_hh, bias_ih, bias_hh
+                if layer > 0 or needs_grad[0]:
+                    kept.append(Saved("param", number, self.gates * self.hidden * (features if layer == 0 else
+                                                                                   directions * state)))
+                if not is_concrete(steps) or steps > 1:
+                    kept.append(Saved("param", number + 1, self.gates * self.hidden * state))
+                kept += self.step_tensors(steps, trainable)
+        return kept
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        # as autograd's cells compute it: each layer and direction takes the gradient of its input sequence
+        # (T·gates·h·in; the first layer's only when the model's input needs one) and of the hidden state at each
+        # step but the first (T - 1 products with the hidden-to-hidden weight), and its weights' gradients, one
+        # product per forward one; the element-wise gate arithmetic costs what it costs forward, and each bias's
+        # gradient an add per gate and step
+        steps, directions, gates, hidden = inputs[0][0], self.directions(), self.gates, self.hidden
+        first, later = self.layer_inputs(inputs)
+        recurrence = (steps - 1) * gates * hidden * self.state() + steps * self.proj_size * hidden
+        input_macs = directions * steps * gates * hidden * first
+        shared_macs = directions * (self.layers * recurrence + (self.layers - 1) * steps * gates * hidden * later)
+        weight_macs = self.macs(inputs, output)
+        biases = directions * self.layers * steps * 2 * gates * hidden if self.bias else 0
+        cells = steps * directions * self.layers * hidden * self.per_unit
+        return Backward(input_macs=input_macs, input_flops=2 * input_macs, weight_macs=weight_macs,
+                        weight_flops=2 * weight_macs + biases, shared_macs=shared_macs,
+                        shared_flops=2 * shared_macs + cells)
+
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         steps, gates, hidden, state = inputs[0][0], self.gates, self.hidden, self.state()
         lines = []
@@ -136,6 +210,10 @@ class LSTM(_Recurrent):
                      "(4·h·in + 4·h·h + proj·h) per layer")
     fields = _Recurrent.fields + (SpecField("proj_size", Int(minimum=0), 0, doc="project the output to this size"),)
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved] | None:
+        return None  # oneDNN's fused kernel keeps a workspace of its own layout (see the module's docstring)
+
 
 @register
 class GRU(_Recurrent):
@@ -146,6 +224,19 @@ class GRU(_Recurrent):
     flops_formula = ("2·MACs + steps·directions·layers·hidden·(17 + 6 with bias): 3 gate sums, 2 sigmoids (4 each), "
                      "the reset product, tanh and 4 for the update; MACs = steps·directions·(3·h·in + 3·h·h) per layer")
 
+    float_state = True
+
+    def step_tensors(self, steps: Dim, trainable: bool) -> list[Saved]:
+        # at each step: the hidden-side gate sums (3·h, in place: the two sigmoids' outputs, and the third's
+        # input to the reset product), a copy of that input and of h - n, which products done in place keep, and
+        # the candidate's tanh; and, for the next step's product, the new hidden state. The state has the type of
+        # the zero initial state, made in the input's (float32 under --amp after an embedding or as the first
+        # layer): then the copy of h - n is float32 and the next product keeps autocast's half copy of the state.
+        hidden = self.hidden
+        return [Saved("own", elements=steps * 3 * hidden), Saved("own", elements=2 * steps * hidden),
+                Saved("own", elements=steps * hidden, dtype="param"),
+                *[Saved("own", elements=(steps - 1) * hidden)] * trainable]
+
 
 @register
 class RNN(_Recurrent):
@@ -155,3 +246,7 @@ class RNN(_Recurrent):
     gates, per_unit = 1, 2
     flops_formula = "2·MACs + steps·directions·layers·hidden·(2 + 2 with bias): the sum and the non-linearity"
     fields = _Recurrent.fields + (SpecField("nonlinearity", Choice(("tanh", "relu")), "tanh"),)
+
+    def step_tensors(self, steps: Dim, trainable: bool) -> list[Saved]:
+        # each step's hidden state, the non-linearity's output: kept by it and by the next step's product
+        return [Saved("own", elements=steps * self.hidden)]

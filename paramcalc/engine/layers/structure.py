@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ..dims import Dim, Shape, ceildiv, divides, format_shape, is_concrete, numel, same
-from .base import LayerError, LayerKind, TorchCall, register
+from .base import (
+    RESHAPE,
+    STRIDED,
+    VIEW,
+    LayerError,
+    LayerKind,
+    Saved,
+    TorchCall,
+    register,
+)
 from .fields import Axis, Int, Numbers, SpecField
 
 
@@ -44,6 +53,10 @@ class Concat(LayerKind):
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
         return None if sample_axis(self.dim, len(output), self.kind) in axes else axes
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # each input's gradient is a slice of the output's
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Concat", (self.dim,))
 
@@ -68,6 +81,10 @@ def broadcast(inputs: list[Shape], kind: str) -> Shape:
 
 class _Arithmetic(LayerKind):
     min_inputs, max_inputs = 2, 1_000
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # a sum passes its gradient on unchanged (Multiply overrides)
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         return broadcast(inputs, self.kind)
@@ -98,6 +115,18 @@ class Multiply(_Arithmetic):
     summary = "element-wise product, broadcasting a C x 1 x 1 gate (squeeze-and-excitation)"
     flops_formula = "(inputs − 1) per output element"
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # PyTorch multiplies one input at a time; each product keeps each operand for the other's gradient.
+        # The running product of the first k inputs is the first input, then a tensor of its own.
+        kept: list[Saved] = []
+        for index in range(1, len(inputs)):
+            if any(needs_grad[:index]):
+                kept.append(Saved("input", index))
+            if needs_grad[index]:
+                kept.append(Saved("input") if index == 1 else Saved("own", 0, numel(broadcast(inputs[:index], self.kind))))
+        return kept
+
 
 @register
 class Flatten(LayerKind):
@@ -124,6 +153,13 @@ class Flatten(LayerKind):
             return (start,)
         return None
 
+    def storage(self, inputs: list[Shape]) -> str:
+        return RESHAPE
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("Flatten", (self.start_dim, self.end_dim))
 
@@ -141,6 +177,10 @@ class ChannelShuffle(LayerKind):
         if not divides(self.groups, channels):
             raise LayerError(f"groups={self.groups} does not divide channels={channels}", field="groups")
         return inputs[0]
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("ChannelShuffle", (self.groups,))
@@ -167,6 +207,13 @@ class ChannelSplit(LayerKind):
         size = min(chunk, channels - self.take * chunk)
         return (size, *inputs[0][1:])
 
+    def storage(self, inputs: list[Shape]) -> str:
+        return STRIDED  # a slice of the channels: a view of the whole input
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.ChannelSplit", (self.parts, self.take))
 
@@ -187,6 +234,13 @@ class AssertShape(LayerKind):
             raise LayerError(f"the model takes only {wanted} inputs, got {format_shape(shape)}", field="shape",
                              hint=f"give --input {wanted}")
         return tuple(self.shape)
+
+    def storage(self, inputs: list[Shape]) -> str:
+        return VIEW
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.AssertShape", (tuple(self.shape),))

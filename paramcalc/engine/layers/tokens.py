@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from ..dims import Dim, Shape, divides, format_shape, numel, same
 from ..receptive import Window
-from .base import LayerError, LayerKind, TorchCall, register
+from .base import RESHAPE, STRIDED, VIEW, Backward, LayerError, LayerKind, Saved, TorchCall, register
 from .fields import Axis, Bool, Int, Numbers, SpecField
 from .structure import sample_axis
 
@@ -41,6 +41,13 @@ class Permute(LayerKind):
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | None:
         moved = [axis - 1 for axis in self.order(inputs)[1:]]
         return tuple(moved.index(axis) for axis in axes)
+
+    def storage(self, inputs: list[Shape]) -> str:
+        return STRIDED
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Permute", (tuple(self.order(inputs)),))
@@ -93,6 +100,13 @@ class Reshape(LayerKind):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         return _sizes_with_wildcard(self.shape, numel(inputs[0]), self.kind, f"the input {format_shape(inputs[0])}")
 
+    def storage(self, inputs: list[Shape]) -> str:
+        return RESHAPE
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Reshape", (tuple(self.output_shape(inputs)),))
 
@@ -115,12 +129,27 @@ class Unflatten(LayerKind):
             return None
         return tuple(a if a < axis else a + len(self.sizes) - 1 for a in axes)
 
+    def storage(self, inputs: list[Shape]) -> str:
+        return VIEW  # splitting a dimension is always a view
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         axis = sample_axis(self.dim, len(inputs[0]), self.kind)
         return TorchCall("Unflatten", (self.dim, tuple(self.output_shape(inputs)[axis:axis + len(self.sizes)])))
 
 
 class _Tokens(LayerKind):
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # a concatenation or a sum: the gradients are slices or copies of the output's
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        # the learned tokens' gradient sums the output's over the batch: an add per parameter and sample
+        return Backward(input_flops=self.flops(inputs, output), weight_flops=self.params(inputs))
+
     def tokens(self, inputs: list[Shape]) -> tuple[Dim, Dim]:
         if len(inputs[0]) != 2:
             raise LayerError(f"{self.kind} needs tokens (length x features), got {format_shape(inputs[0])}",
@@ -241,6 +270,14 @@ class PatchEmbed(LayerKind):
                  + f" = {self.params(inputs):,}"),
                 ("MACs", f"{output[0]}·{self.out}·{channels}·{p}·{p} = {self.macs(inputs, output):,}")]
 
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return [Saved("input"), Saved("param", elements=self.out * inputs[0][0] * self.patch * self.patch)]
+
+    def backward(self, inputs: list[Shape], output: Shape) -> Backward:
+        macs = self.macs(inputs, output)  # a convolution's (_Conv.backward)
+        return Backward(macs, 2 * macs, macs, 2 * macs + (numel(output) if self.bias else 0))
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.PatchEmbed", (inputs[0][0], self.out, self.patch), {"bias": self.bias})
 
@@ -259,6 +296,13 @@ class Select(LayerKind):
         if isinstance(size, int) and self.index >= size:
             raise LayerError(f"index {self.index} is beyond dimension {self.dim} of size {size}", field="index")
         return (*inputs[0][:axis], *inputs[0][axis + 1:])
+
+    def storage(self, inputs: list[Shape]) -> str:
+        return STRIDED
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         return TorchCall("paramcalc.Select", (self.dim, self.index))

@@ -10,11 +10,13 @@ written out as groups.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from ..engine.layers import REGISTRY, REQUIRED
+from ..engine.layers import REGISTRY, REQUIRED, lookup
 from .writer import Entry
+
 
 def _setting(value: Any) -> str:
     if isinstance(value, bool):
@@ -27,7 +29,7 @@ def _setting(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_setting(v)}" for k, v in value.items()) + "}"
     if isinstance(value, str):
-        return value
+        return value if re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", value) else json.dumps(value)
     return str(value)
 
 
@@ -54,7 +56,8 @@ def _value(value: Any) -> str:
 
 
 def _name(name: str) -> str:
-    return name if re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name) or name.isdigit() else repr(name)
+    """A name as YAML reads it back (names read from a model file are anyone's: JSON's quoting is YAML's)."""
+    return name if re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name) or name.isdigit() else json.dumps(name)
 
 
 def _block_name(class_name: str) -> str:
@@ -116,8 +119,8 @@ class Template:
             row = [next((e for e in body if e.name == name), None) for body in bodies]
             present = [e for e in row if e is not None]
             first = present[0]
-            if any(e.kind != first.kind or e.train_only != first.train_only or
-                   set(e.settings) != set(first.settings) for e in present):
+            if any(e.kind != first.kind or e.train_only != first.train_only or e.functional != first.functional or
+                   e.module != first.module or set(e.settings) != set(first.settings) for e in present):
                 raise _Mismatch(f"{name} differs")
             if first.kind == "group":
                 self.children[name] = Template([e.body if e is not None else [] for e in row],
@@ -240,6 +243,10 @@ class Block:
                     parts.append(f"from: {_references(inputs)}")
                 if entry.train_only:
                     parts.append("train_only: true")
+                if entry.functional:
+                    parts.append("functional: true")
+                if entry.module:
+                    parts.append(f"module: {entry.module}")
                 lines.append(f"{indent}- {{{', '.join(parts)}}}" + (f"  # {entry.comment}" if entry.comment else ""))
             previous = name
         return lines
@@ -274,6 +281,24 @@ def _index_expression(values: list[Any], table: str, variables: dict[str, list])
     return Expr(f"{table}[index]")
 
 
+def _modules(entries: list[Entry]) -> tuple[str, ...]:
+    """The `module` marks of a use's layers, in order: uses run by other classes cannot share a block, as a
+    mark is written as it is, not as an argument."""
+    return tuple(mark for entry in entries
+                 for mark in (_modules(entry.body) if entry.kind == "group" else (entry.module,) if entry.module else ()))
+
+
+def _by_modules(name: str, uses: list[Entry]) -> list[tuple[str, list[Entry]]]:
+    """A class's uses as (block name, uses): all of them, or, when their layers' `module` marks differ (MC3's
+    BasicBlock with Conv3DSimple in layer1 and Conv3DNoTemporal after), those of each set of marks."""
+    kinds: dict[tuple[str, ...], list[Entry]] = {}
+    for use in uses:
+        kinds.setdefault(_modules(use.body), []).append(use)
+    if len(kinds) == 1:
+        return [(name, uses)]
+    return [(f"{name}_{marks[0].lower()}" if marks else name, group) for marks, group in kinds.items()]
+
+
 def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
     """(the `blocks:` lines, the `layers:` lines) for the model's top-level entries."""
     classes: dict[str, list[Entry]] = {}
@@ -281,20 +306,22 @@ def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
     blocks: dict[int, tuple[Block, int]] = {}  # id of a use -> (its block, its number among the uses)
     made: list[Block] = []
     taken: set[str] = set()
-    for class_name, uses in classes.items():
-        if len(uses) < 2 or class_name in CONTAINERS:
+    for class_name, all_uses in classes.items():
+        if class_name in CONTAINERS:
             continue
-        try:
-            name = _block_name(class_name)
-            while name in taken or name in REGISTRY:
-                name += "_block"
-            block = Block(name, uses)
-        except _Mismatch:
-            continue
-        taken.add(name)
-        made.append(block)
-        for number, use in enumerate(uses):
-            blocks[id(use)] = (block, number)
+        for name, uses in _by_modules(_block_name(class_name), all_uses):
+            if len(uses) < 2:
+                continue
+            try:
+                while name in taken or lookup(name) is not None:  # a kind or an alias of one (conv)
+                    name += "_block"
+                block = Block(name, uses)
+            except _Mismatch:
+                continue
+            taken.add(name)
+            made.append(block)
+            for number, use in enumerate(uses):
+                blocks[id(use)] = (block, number)
     variables: dict[str, list] = {}
     layers = _entry_lines(root, blocks, "  ", variables)
     definitions = ["blocks:"] + [line for block in made for line in block.definition()] if made else []
@@ -332,6 +359,10 @@ def _entry_lines(entries: list[Entry], blocks: dict[int, tuple[Block, int]], ind
             tail.append(f"from: {_references(entry.inputs)}")
         if entry.train_only:
             tail.append("train_only: true")
+        if entry.functional:
+            tail.append("functional: true")
+        if entry.module:
+            tail.append(f"module: {entry.module}")
         previous = entry.name
         if entry.kind != "group":
             comment = f"  # {entry.comment}" if entry.comment else ""

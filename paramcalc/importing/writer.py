@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .trace import Traced
+from .layers import Traced
 
 
 @dataclass(eq=False)
 class Group:
     path: str  # the module's path: 'layer1.0' ('' for the model)
     name: str  # its name in its parent: '0'
-    parent: "Group | None" = None
-    items: list["Group | int"] = field(default_factory=list)  # child groups and op indices, in order
+    parent: Group | None = None
+    items: list[Group | int] = field(default_factory=list)  # child groups and op indices, in order
     ops: list[int] = field(default_factory=list)  # every op inside, in order (a group's ops are consecutive)
     module_class: str = ""
 
@@ -24,7 +24,7 @@ class Group:
     def last_op(self) -> int | None:
         return self.ops[-1] if self.ops else None
 
-    def chain(self) -> list["Group"]:
+    def chain(self) -> list[Group]:
         """The groups from the model down to this one."""
         chain: list[Group] = []
         group: Group | None = self
@@ -80,7 +80,9 @@ class Entry:
     settings: dict = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)  # every input named; 'input' is the group's own
     train_only: bool = False
-    body: list["Entry"] = field(default_factory=list)
+    functional: bool = False  # a layer the model calls as a function (F.relu), not a module
+    module: str = ""  # a layer run by a subclass of its kind's standard module: that class (Conv3DSimple)
+    body: list[Entry] = field(default_factory=list)
     module_class: str = ""
     comment: str = ""
 
@@ -138,7 +140,8 @@ class Writer:
             else:
                 op = self.traced.ops[item]
                 entry = Entry(op.name, op.kind, settings=dict(op.settings), inputs=[name_of(i) for i in op.inputs],
-                              train_only=op.train_only and not whole, comment=op.comment)
+                              train_only=op.train_only and not whole, functional=op.functional, module=op.module,
+                              comment=op.comment)
                 previous_op = item
             entries.append(entry)
             previous = entry.name

@@ -1,0 +1,307 @@
+"""ONNX operators as paramcalc layer kinds: what `paramcalc import model.onnx` writes for each node.
+
+A converter takes a node's view (its attributes, the shapes of the tensors it reads and gives, the constants
+it reads) and gives (kind, settings) as a spec writes them, or raises Unsupported with what is missing.
+Shapes here include the batch, as ONNX writes them. Settings equal to the kind's default are left out later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Settings = dict[str, Any]
+
+
+class Unsupported(Exception):
+    """An operator paramcalc has no kind for, or a setting a kind cannot express."""
+
+
+@dataclass
+class NodeView:
+    op_type: str
+    attributes: dict[str, Any]
+    data_shapes: list[tuple]  # the tensors computed from the model's input that the node reads, in order
+    operands: list[Operand | None]  # every input in order: None for computed tensors and absent inputs
+    output_shape: tuple
+
+    def attribute(self, name: str, default: Any = None) -> Any:
+        return self.attributes.get(name, default)
+
+    def constant(self, position: int) -> Operand | None:
+        return self.operands[position] if position < len(self.operands) else None
+
+
+@dataclass
+class Operand:
+    """A tensor that does not depend on the model's input: a weight, or a constant such as an axis."""
+
+    shape: tuple
+    value: Any = None  # the values as a list, for small constants; None when not read
+
+    def number(self, what: str) -> float:
+        values = self.value if isinstance(self.value, list) else None
+        if not values or len(values) != 1:
+            raise Unsupported(f"{what} that is not a single number")
+        return values[0]
+
+
+def _size(values: Any) -> Any:
+    values = [int(v) for v in values]
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _spatial_padding(pads: list[int], rank: int) -> Any:
+    """ONNX pads are [begin of each axis..., end of each axis...]."""
+    begin, end = pads[:rank], pads[rank:]
+    if begin == end:
+        return _size(begin)
+    if rank == 2:
+        return {"top": begin[0], "bottom": end[0], "left": begin[1], "right": end[1]}
+    raise Unsupported(f"padding {pads} that differs at the two ends of an axis")
+
+
+def _padding(node: NodeView, rank: int) -> Any:
+    auto_pad = node.attribute("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    if auto_pad not in ("NOTSET", "VALID"):
+        raise Unsupported(f"auto_pad {auto_pad} (write the padding out)")
+    return _spatial_padding(list(node.attribute("pads") or [0] * 2 * rank) if auto_pad == "NOTSET" else [0] * 2 * rank,
+                            rank)
+
+
+def _weight(node: NodeView) -> tuple:
+    weight = node.constant(1)
+    if weight is None:
+        raise Unsupported("weights computed from the input")
+    return weight.shape
+
+
+def _conv(node: NodeView) -> tuple[str, Settings]:
+    weight = _weight(node)
+    rank = len(weight) - 2
+    transposed = node.op_type == "ConvTranspose"
+    groups = int(node.attribute("group", 1))
+    inputs = node.data_shapes[0][1]
+    out = weight[1] * groups if transposed else weight[0]
+    settings: Settings = {"out": out, "kernel": _size(node.attribute("kernel_shape") or weight[2:]),
+                          "stride": _size(node.attribute("strides") or [1] * rank), "padding": _padding(node, rank),
+                          "dilation": _size(node.attribute("dilations") or [1] * rank), "groups": groups,
+                          "bias": len(node.operands) > 2 and node.operands[2] is not None}
+    if transposed:
+        if node.attribute("output_shape"):
+            raise Unsupported("an output_shape attribute (write output_padding)")
+        settings["output_padding"] = _size(node.attribute("output_padding") or [0] * rank)
+        return f"conv_transpose{rank}d", settings
+    if groups > 1 and groups == inputs == out:
+        settings["groups"] = "depthwise"
+    return f"conv{rank}d", settings
+
+
+def _gemm(node: NodeView) -> tuple[str, Settings]:
+    if node.attribute("transA", 0) or node.attribute("alpha", 1.0) != 1.0 or node.attribute("beta", 1.0) != 1.0:
+        raise Unsupported("Gemm with transA, alpha or beta (paramcalc's linear is x W^T + b)")
+    weight = _weight(node)
+    out = weight[0] if node.attribute("transB", 0) else weight[1]
+    return "linear", {"out": out, "bias": len(node.operands) > 2 and node.operands[2] is not None}
+
+
+def _batchnorm(node: NodeView) -> tuple[str, Settings]:
+    # ONNX keeps 'momentum' of the running mean (0.9); PyTorch that of the new batch (0.1)
+    return "batchnorm", {"eps": round(float(node.attribute("epsilon", 1e-5)), 10),
+                         "momentum": round(1.0 - float(node.attribute("momentum", 0.9)), 6)}
+
+
+def _layernorm(node: NodeView) -> tuple[str, Settings]:
+    axis = node.attribute("axis", -1)
+    if axis not in (-1, len(node.data_shapes[0]) - 1):
+        raise Unsupported(f"normalizing from axis {axis} (paramcalc's layernorm normalizes the last one)")
+    return "layernorm", {"eps": round(float(node.attribute("epsilon", 1e-5)), 10),
+                         "bias": len(node.operands) > 2 and node.operands[2] is not None}
+
+
+def _pool(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
+    def convert(node: NodeView) -> tuple[str, Settings]:
+        kernel = list(node.attribute("kernel_shape"))
+        rank = len(kernel)
+        settings: Settings = {"kernel": _size(kernel), "stride": _size(node.attribute("strides") or [1] * rank),
+                              "padding": _padding(node, rank), "ceil_mode": bool(node.attribute("ceil_mode", 0))}
+        if kind == "maxpool":
+            settings["dilation"] = _size(node.attribute("dilations") or [1] * rank)
+        else:
+            settings["count_include_pad"] = bool(node.attribute("count_include_pad", 0))
+        return (kind if rank == 2 else f"{kind}{rank}d"), settings
+    return convert
+
+
+def _global(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
+    def convert(node: NodeView) -> tuple[str, Settings]:
+        rank = len(node.data_shapes[0]) - 2
+        return (f"global_{kind}", {}) if rank == 2 else (f"adaptive_{kind}{rank}d", {"out": 1})
+    return convert
+
+
+def _reduce_mean(node: NodeView) -> tuple[str, Settings]:
+    rank = len(node.data_shapes[0])
+    axes_operand = node.constant(1)
+    axes = axes_operand.value if axes_operand is not None else node.attribute("axes")
+    if not isinstance(axes, list) or sorted(a % rank for a in axes) != list(range(2, rank)) or rank < 3:
+        raise Unsupported(f"a mean over axes {axes} (paramcalc averages whole maps)")
+    if not node.attribute("keepdims", 1):
+        raise Unsupported("a mean over the map that drops its axes (keep them and flatten after)")
+    return _global("avgpool")(node)
+
+
+def _clip(node: NodeView) -> tuple[str, Settings]:
+    minimum, maximum = node.constant(1), node.constant(2)  # inputs since opset 11, attributes before
+    low = minimum.number("a minimum") if minimum else node.attribute("min")
+    high = maximum.number("a maximum") if maximum else node.attribute("max")
+    if low == 0 and high == 6:
+        return "relu6", {}
+    if low == 0 and (high is None or high > 3e38):
+        return "relu", {}
+    raise Unsupported(f"Clip to [{low}, {high}] (paramcalc has ReLU and ReLU6)")
+
+
+def _hard_sigmoid(node: NodeView) -> tuple[str, Settings]:
+    if abs(node.attribute("alpha", 0.2) - 1 / 6) > 1e-6 or abs(node.attribute("beta", 0.5) - 0.5) > 1e-6:
+        raise Unsupported("HardSigmoid other than PyTorch's (alpha 1/6, beta 1/2)")
+    return "hardsigmoid", {}
+
+
+def _gelu(node: NodeView) -> tuple[str, Settings]:
+    approximate = node.attribute("approximate", b"none")
+    if (approximate.decode() if isinstance(approximate, bytes) else approximate) != "none":
+        raise Unsupported("GELU with the tanh approximation")
+    return "gelu", {}
+
+
+def _arithmetic(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
+    def convert(node: NodeView) -> tuple[str, Settings]:
+        constants = [operand for operand in node.operands if operand is not None]
+        if not constants:
+            return kind, {}
+        shape, out = constants[0].shape, node.output_shape
+        if kind == "add" and len(shape) == 3 and shape[0] == 1 and len(out) == 3 and tuple(shape[1:]) == tuple(out[1:]):
+            return "position_embedding", {"length": shape[1]}
+        if kind == "mul" and len(out) >= 2 and [s for s in shape if s != 1] == [out[1]] and (
+                len(shape) == 1 or shape[-len(out) + 1] == out[1]):
+            return "scale", {}
+        raise Unsupported(f"{node.op_type} with a constant of shape {list(shape)}")
+    return convert
+
+
+def _concat(node: NodeView) -> tuple[str, Settings]:
+    constants = [operand for operand in node.operands if operand is not None]
+    axis = node.attribute("axis")
+    if axis < 0:
+        axis += len(node.output_shape)
+    if constants:
+        if len(constants) == 1 and len(node.output_shape) == 3 and axis == 1 and node.operands[0] is not None:
+            return "class_token", {"count": node.output_shape[1] - sum(shape[1] for shape in node.data_shapes)}
+        raise Unsupported("a concatenation with a constant (paramcalc's class_token comes first, along the tokens)")
+    return "concat", {"dim": axis}
+
+
+def _transpose(node: NodeView) -> tuple[str, Settings]:
+    perm = list(node.attribute("perm") or reversed(range(len(node.output_shape))))
+    if perm[0] != 0:
+        raise Unsupported(f"a transpose {perm} that moves the batch")
+    return "permute", {"dims": perm}
+
+
+def _flatten(node: NodeView) -> tuple[str, Settings]:
+    axis = node.attribute("axis", 1)
+    if axis != 1:
+        raise Unsupported(f"Flatten from axis {axis} (paramcalc flattens a sample: axis 1)")
+    return "flatten", {}
+
+
+def _known_output(node: NodeView) -> None:
+    if not node.output_shape or not all(isinstance(size, int) for size in node.output_shape[1:]):
+        raise Unsupported("an output size that shape inference cannot work out")
+
+
+def _reshape(node: NodeView) -> tuple[str, Settings]:
+    _known_output(node)
+    if not node.output_shape or node.output_shape[0] != node.data_shapes[0][0]:
+        raise Unsupported("a reshape that changes the batch")
+    if len(node.output_shape) == 2 and len(node.data_shapes[0]) > 2:  # torch.flatten(x, 1), as exporters write it
+        return "flatten", {}
+    return "reshape", {"shape": list(node.output_shape[1:])}
+
+
+def _gather(node: NodeView) -> tuple[str, Settings]:
+    index = node.constant(1)
+    axis = node.attribute("axis", 0)
+    if index is None or index.shape != () or axis == 0:
+        raise Unsupported("a gather other than one index of one axis of a sample")
+    position = int(index.number("an index"))
+    if axis < 0:
+        axis += len(node.data_shapes[0])
+    return "select", {"dim": axis, "index": position + (node.data_shapes[0][axis] if position < 0 else 0)}
+
+
+def _softmax(node: NodeView) -> tuple[str, Settings]:
+    axis = node.attribute("axis", -1)
+    return "softmax", {"dim": axis}
+
+
+def _resize(node: NodeView) -> tuple[str, Settings]:
+    _known_output(node)
+    rank = len(node.output_shape) - 2
+    mode = node.attribute("mode", b"nearest")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    names = {"nearest": "nearest", "linear": {1: "linear", 2: "bilinear", 3: "trilinear"}.get(rank),
+             "cubic": "bicubic" if rank == 2 else None}
+    if not names.get(mode):
+        raise Unsupported(f"Resize in mode {mode} over {rank} axes")
+    settings: Settings = {"size": _size(node.output_shape[2:]), "mode": names[mode]}
+    transform = node.attribute("coordinate_transformation_mode", b"half_pixel")
+    if mode != "nearest":
+        settings["align_corners"] = (transform.decode() if isinstance(transform, bytes) else transform) \
+            == "align_corners"
+    return "upsample", settings
+
+
+def _pad(node: NodeView) -> tuple[str, Settings]:
+    mode = node.attribute("mode", b"constant")
+    pads = node.constant(1)
+    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant" or pads is None or \
+            not isinstance(pads.value, list) or len(pads.value) != 8 or any(pads.value[i] for i in (0, 1, 4, 5)):
+        raise Unsupported("padding other than zeros around a 2-D map")
+    top, left, bottom, right = (int(pads.value[i]) for i in (2, 3, 6, 7))
+    return "pad", {"padding": {"left": left, "right": right, "top": top, "bottom": bottom}}
+
+
+def _dropout(node: NodeView) -> tuple[str, Settings]:
+    ratio = node.constant(1)
+    return "dropout", {"p": round(ratio.number("a ratio"), 6) if ratio else node.attribute("ratio", 0.5)}
+
+
+def _plain(kind: str, **fields: str) -> Callable[[NodeView], tuple[str, Settings]]:
+    """A kind whose settings are attributes under other names: {spec field: attribute}."""
+    return lambda node: (kind, {field: node.attribute(attribute) for field, attribute in fields.items()
+                                if node.attribute(attribute) is not None})
+
+
+OPERATORS: dict[str, Callable[[NodeView], tuple[str, Settings]]] = {
+    "Conv": _conv, "ConvTranspose": _conv, "Gemm": _gemm,
+    "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
+    "MaxPool": _pool("maxpool"), "AveragePool": _pool("avgpool"),
+    "GlobalAveragePool": _global("avgpool"), "GlobalMaxPool": _global("maxpool"),
+    "ReduceMean": _reduce_mean,
+    **{op: (lambda kind: lambda node: (kind, {}))(kind) for op, kind in [
+        ("Relu", "relu"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh"), ("HardSwish", "hardswish")]},
+    "Clip": _clip, "HardSigmoid": _hard_sigmoid, "Gelu": _gelu,
+    "LeakyRelu": _plain("leaky_relu", negative_slope="alpha"),
+    "Softmax": _softmax,
+    "Add": _arithmetic("add"), "Mul": _arithmetic("mul"),
+    "Concat": _concat, "Transpose": _transpose, "Flatten": _flatten,
+    "Reshape": _reshape, "Squeeze": _reshape, "Unsqueeze": _reshape,
+    "Gather": _gather, "Resize": _resize, "Pad": _pad, "Dropout": _dropout,
+}
+
+ALIASES = frozenset({"Identity", "Cast"})  # nodes that give their input again (at inference)
+SHAPE_READERS = frozenset({"Shape", "Size"})  # read only the size of a tensor: constants

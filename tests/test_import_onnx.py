@@ -1,0 +1,220 @@
+"""`paramcalc import model.onnx`: graphs written node by node here with onnx.helper, their figures worked out by
+hand; the models exported by PyTorch are in test_import_onnx_torch.py."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import paramcalc
+from paramcalc.cli import main
+from paramcalc.errors import SpecError
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper
+
+from paramcalc.importing import onnx_graph
+from paramcalc.importing.onnx_graph import import_onnx
+
+
+def weight(name: str, *dims: int, value: float = 0.5):
+    count = 1
+    for size in dims:
+        count *= size
+    return helper.make_tensor(name, TensorProto.FLOAT, dims, [value] * count)
+
+
+def ints(name: str, values: list[int]):
+    return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+
+
+def save(tmp_path, nodes, inputs, initializers, name="model.onnx", output=("y", [1, 10]), value_info=()):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+                              [helper.make_tensor_value_info(output[0], TensorProto.FLOAT, output[1])],
+                              initializer=initializers, value_info=list(value_info))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], producer_name="hand")
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def conv_net(tmp_path, **options):
+    """Conv 3->4 (3x3, padding 1), batch norm, ReLU, max pool 2, global average pool, flatten, Gemm 4->10; nodes named
+    as the TorchScript exporter names them."""
+    nodes = [
+        helper.make_node("Conv", ["x", "conv.weight", "conv.bias"], ["c"], "/conv/Conv", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], strides=[1, 1]),
+        helper.make_node("BatchNormalization", ["c", "bn.weight", "bn.bias", "bn.mean", "bn.var"], ["b"], "/bn/BatchNormalization",
+                         epsilon=1e-3, momentum=0.9),
+        helper.make_node("Relu", ["b"], ["r"], "/relu/Relu"),
+        helper.make_node("MaxPool", ["r"], ["p"], "/pool/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["p"], ["g"], "/gap/GlobalAveragePool"),
+        helper.make_node("Flatten", ["g"], ["f"], "/Flatten", axis=1),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], "/fc/Gemm", transB=1),
+    ]
+    initializers = [weight("conv.weight", 4, 3, 3, 3), weight("conv.bias", 4), weight("bn.weight", 4),
+                    weight("bn.bias", 4), weight("bn.mean", 4), weight("bn.var", 4), weight("fc.weight", 10, 4),
+                    weight("fc.bias", 10)]
+    return save(tmp_path, nodes, [("x", [1, 3, 8, 8])], initializers, **options)
+
+
+def test_a_conv_net_read_node_by_node(tmp_path):
+    text = import_onnx(conv_net(tmp_path))
+    spec = yaml.safe_load(text)
+    assert text.startswith("# Imported by paramcalc from model.onnx (opset 20, written by hand).")
+    assert spec["name"] == "model" and spec["input"] == [3, 8, 8]
+    assert spec["layers"] == [
+        {"name": "conv", "conv2d": {"out": 4, "kernel": 3, "padding": 1}},
+        {"name": "bn", "batchnorm": {"eps": 0.001}},  # ONNX's momentum 0.9 is PyTorch's 0.1, the default
+        {"name": "relu", "relu": None}, {"name": "pool", "maxpool": 2}, {"name": "gap", "global_avgpool": None},
+        {"name": "flatten", "flatten": None}, {"name": "fc", "linear": 10}]
+    result = paramcalc.analyze(text)
+    # conv 4·3·3·3 + 4, batch norm 2·4 (+ 2·4 statistics), Gemm 10·4 + 10
+    assert (result.totals.params, result.totals.buffers) == (112 + 8 + 50, 8)
+    assert result.totals.macs == 4 * 27 * 8 * 8 + 40
+    assert result.totals.output_shape == (10,)
+
+
+def test_a_linear_layer_on_tokens_is_put_back_together(tmp_path):
+    """MatMul by a weight, then Add of the bias: how exporters write nn.Linear on a 3-D input."""
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["m1"], "/fc1/MatMul"),
+             helper.make_node("Add", ["m1", "b1"], ["a1"], "/fc1/Add"),
+             helper.make_node("Relu", ["a1"], ["r"], "/act/Relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["y"], "/fc2/MatMul")]
+    path = save(tmp_path, nodes, [("x", [1, 5, 8])], [weight("w1", 8, 16), weight("b1", 16), weight("w2", 16, 4)],
+                output=("y", [1, 5, 4]))
+    spec = yaml.safe_load(import_onnx(path))
+    assert spec["layers"] == [{"name": "fc1", "linear": 16}, {"name": "act", "relu": None},
+                              {"name": "fc2", "linear": {"out": 4, "bias": False}}]
+    result = paramcalc.analyze(spec)
+    assert result.totals.params == 8 * 16 + 16 + 16 * 4
+    assert result.totals.macs == 5 * (8 * 16 + 16 * 4)
+
+
+def test_shape_arithmetic_is_worked_out(tmp_path):
+    """The TorchScript exporter writes x.view(x.size(0), -1) as Shape, Gather, Unsqueeze, Concat, Reshape: the
+    sizes are folded, and the reshape is a flatten."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape"),
+             helper.make_node("Gather", ["s", "zero"], ["n"], "/Gather", axis=0),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], "/Unsqueeze"),
+             helper.make_node("Concat", ["n1", "minus_one"], ["target"], "/Concat", axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["y"], "/Reshape")]
+    initializers = [helper.make_tensor("zero", TensorProto.INT64, [], [0]), ints("axes", [0]), ints("minus_one", [-1])]
+    path = save(tmp_path, nodes, [("x", [1, 4, 2, 3])], initializers, output=("y", [1, 24]))
+    spec = yaml.safe_load(import_onnx(path))
+    assert spec["layers"] == [{"name": "flatten", "flatten": None}]
+    assert paramcalc.analyze(spec).totals.output_shape == (24,)
+
+
+def scoped(node, scopes: list[str], classes: list[str]):
+    """Metadata as the dynamo exporter writes it: the module path and class of each enclosing module, then the op."""
+    helper.set_metadata_props(node, {"pkg.torch.onnx.name_scopes": repr(["", *scopes, "op"]),
+                                     "pkg.torch.onnx.class_hierarchy": repr(["Net", *classes, "aten.op"])})
+    return node
+
+
+def test_the_exporters_module_classes_make_blocks_and_repeats(tmp_path):
+    nodes, initializers, previous = [], [], "x"
+    for index in range(3):
+        path = f"blocks.{index}"
+        nodes += [scoped(helper.make_node("Conv", [previous, f"{path}.conv.weight"], [f"c{index}"], kernel_shape=[3, 3],
+                                          pads=[1, 1, 1, 1]),
+                         ["blocks", path, f"{path}.conv"], ["Sequential", "Block", "Conv2d"]),
+                  scoped(helper.make_node("Relu", [f"c{index}"], [f"r{index}"]),
+                         ["blocks", path, f"{path}.act"], ["Sequential", "Block", "ReLU"])]
+        initializers.append(weight(f"{path}.conv.weight", 4, 4, 3, 3))
+        previous = f"r{index}"
+    nodes[-1].output[0] = "y"
+    spec = yaml.safe_load(import_onnx(save(tmp_path, nodes, [("x", [1, 4, 6, 6])], initializers,
+                                           output=("y", [1, 4, 6, 6]))))
+    assert spec["blocks"] == {"block": {"layers": [{"name": "conv", "conv2d": {"out": 4, "kernel": 3, "padding": 1,
+                                                                                "bias": False}},
+                                                   {"name": "act", "relu": None}]}}
+    assert spec["layers"] == [{"name": "blocks", "repeat": 3, "block": None}]
+    assert paramcalc.analyze(spec).totals.params == 3 * 4 * 4 * 9
+
+
+def test_every_part_without_a_kind_is_listed_and_custom_fills_in(tmp_path):
+    nodes = [helper.make_node("Erf", ["x"], ["e"], "/act/Erf"),
+             helper.make_node("Sin", ["e"], ["s"], "/wave/Sin"),
+             helper.make_node("Flatten", ["s"], ["y"], "/Flatten")]
+    path = save(tmp_path, nodes, [("x", [1, 2, 3])], [], output=("y", [1, 6]))
+    with pytest.raises(SpecError) as caught:
+        import_onnx(path)
+    message = str(caught.value)
+    assert "2 part(s)" in message and "node '/act/Erf' (Erf in act): no layer kind" in message
+    assert "node '/wave/Sin' (Sin in wave)" in message and "--custom" in caught.value.hint
+    text = import_onnx(path, custom=("Erf", "wave"))
+    assert text.count("custom: {out: [2, 3], macs: 0}}  # fill in the MACs") == 2
+    assert [layer["name"] for layer in yaml.safe_load(text)["layers"]] == ["act", "wave", "flatten"]
+
+
+def test_the_command_line(tmp_path):
+    path = conv_net(tmp_path)
+    runner = CliRunner()
+    shown = runner.invoke(main, ["show", path, "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert '"params": 170' in shown.output
+    checked = runner.invoke(main, ["check", path, "--max-params", "100"])
+    assert checked.exit_code == 1 and "params 170" in checked.output
+    out = tmp_path / "model.yaml"
+    assert runner.invoke(main, ["import", path, "-o", str(out), "--name", "small net"]).exit_code == 0
+    assert yaml.safe_load(out.read_text())["name"] == "small net"
+    assert paramcalc.analyze(str(out)).totals.params == 170
+    for extra, what in ((["--input", "3x8x8"], "--input does not apply"), (["--kwargs", "{}"], "--kwargs does not")):
+        refused = runner.invoke(main, ["import", path, *extra])
+        assert refused.exit_code == 2 and what in refused.output
+
+
+@pytest.mark.parametrize("case", ["missing", "folder", "garbage", "two inputs", "open size", "too large"])
+def test_bad_files_are_refused_with_one_message(tmp_path, monkeypatch, case):
+    path = tmp_path / "model.onnx"
+    expected = {"missing": "no such file", "folder": "not a file", "garbage": "not an ONNX model",
+                "two inputs": "the model has 2 inputs", "open size": "is not fixed", "too large": "larger than"}[case]
+    if case == "folder":
+        path.mkdir()
+    elif case == "garbage":
+        path.write_bytes(b"\x00\xffnot protobuf" * 10)
+    elif case == "two inputs":
+        node = helper.make_node("Add", ["a", "b"], ["y"])
+        path = save(tmp_path, [node], [("a", [1, 4]), ("b", [1, 4])], [], output=("y", [1, 4]))
+    elif case == "open size":
+        path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], [("x", [1, "H"])], [], output=("y", [1, "H"]))
+    elif case == "too large":
+        path = conv_net(tmp_path)
+        monkeypatch.setattr(onnx_graph, "MAX_ONNX_BYTES", 100)
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output
+
+
+def test_a_node_that_reads_a_second_output_is_refused(tmp_path):
+    """Split gives two tensors; paramcalc's layers give one: nothing is read silently as a constant."""
+    nodes = [helper.make_node("Split", ["x"], ["a", "b"], "/split/Split", axis=1, num_outputs=2),
+             helper.make_node("Add", ["a", "b"], ["y"], "/Add")]
+    with pytest.raises(SpecError) as caught:
+        import_onnx(save(tmp_path, nodes, [("x", [1, 4, 2])], [], output=("y", [1, 2, 2])))
+    assert "node '/split/Split' (Split in split): no layer kind" in str(caught.value)
+    assert "node '/Add' (Add): it reads a second output" in str(caught.value)
+
+
+def test_names_from_a_hostile_file_stay_names(tmp_path):
+    """An ONNX file is input from anyone: its node names, module scopes, class names and producer go into the
+    spec's text, and none may add a key, a layer or a line of its own."""
+    node = scoped(helper.make_node("Relu", ["x"], ["y"], "/evil\nlayers: []/Relu"),
+                  ["a\nname: pwned", "a\nname: pwned.b'c\"d"], ["Evil: {x: 1}\n", "Conv2d"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)],
+                              producer_name="x\nlayers: [{name: injected, relu}]")
+    path = tmp_path / "evil\nname: x.onnx"
+    onnx.save(model, str(path))
+    try:
+        text = import_onnx(str(path))
+    except SpecError:
+        return  # refused with a message: fine
+    document = yaml.safe_load(text)
+    assert set(document) <= {"name", "input", "blocks", "layers", "output"}
+    assert document["name"] == "evil\nname: x"
+    assert not any("injected" in line for line in text.splitlines() if not line.startswith("#"))
+    assert all(line.startswith("#") for line in text.splitlines()[:3])

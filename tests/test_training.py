@@ -1,0 +1,219 @@
+"""Training figures against PyTorch's measurements (tests/data/training_step.json) and hand arithmetic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paramcalc.engine.symbolic import evaluate
+from paramcalc.engine.training import analyze_training
+from paramcalc.errors import SpecError
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = json.loads((ROOT / "tests" / "data" / "training_step.json").read_text())["models"]
+
+
+def train(spec, **options):
+    return analyze_training(spec if isinstance(spec, dict) else ROOT / spec, **options).training
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_saved_storages_are_pytorchs(name):
+    measured = REFERENCE[name]
+    training = train(f"specs/{name}.yaml", batch=measured["batch"])
+    assert training.saved_bytes == measured["saved_bytes_unique"]
+    assert training.not_modelled == ()
+
+
+@pytest.mark.parametrize("name", ["resnet18", "vgg11_bn", "alexnet"])
+def test_backward_products_are_flop_counter_modes(name):
+    measured = REFERENCE[name]
+    training = train(f"specs/{name}.yaml", batch=measured["batch"])
+    assert 2 * training.backward_macs == measured["backward_matmul_conv_flops"]
+
+
+def test_grouped_convolutions_count_their_groups_backward():
+    """FlopCounterMode counts mobilenet_v2's depthwise gradients as dense (the file's caveat). Each gradient of a
+    convolution is as large as the convolution, so the backward products are twice the forward ones (measured,
+    grouped correctly) less the input gradient of the first convolution, whose input needs none: 32 filters of
+    3·3·3 weights at 112x112 positions, 2 samples, 2 FLOPs per MAC."""
+    measured = REFERENCE["mobilenet_v2"]
+    first_conv = 32 * 112 * 112 * 3 * 3 * 3 * 2 * 2
+    training = train("specs/mobilenet_v2.yaml", batch=2)
+    assert 2 * training.backward_macs == 2 * measured["forward_matmul_conv_flops"] - first_conv
+    assert 2 * training.backward_macs < measured["backward_matmul_conv_flops"]
+
+
+MLP = {"name": "mlp", "input": [784], "layers": [
+    {"name": "fc1", "linear": {"out": 100}}, {"name": "relu", "relu": None}, {"name": "fc2", "linear": {"out": 10}}]}
+
+
+@pytest.mark.parametrize("optimizer, tensors", [("sgd", 0), ("momentum", 1), ("adam", 2), ("adamw", 2)])
+def test_weights_gradients_and_optimizer_state(optimizer, tensors):
+    params = 784 * 100 + 100 + 100 * 10 + 10
+    training = train(MLP, optimizer=optimizer)
+    assert (training.weight_bytes, training.gradient_bytes) == (4 * params, 4 * params)
+    assert training.optimizer_bytes == 4 * tensors * params
+
+
+def test_saved_tensors_of_a_small_network_by_hand():
+    """fc1 saves its input (the model's, for its weight gradient; the input needs no gradient, so not fc1's
+    weight); the ReLU its output, which fc2 saves too (one storage); fc2 its weight (10 x 100)."""
+    training = train(MLP, batch=4)
+    activations = 4 * 784 * 4 + 4 * 100 * 4
+    assert training.saved_activation_bytes == activations
+    assert training.saved_bytes == activations + 100 * 10 * 4
+    assert training.peak_bytes == 4 * 79510 * (1 + 1 + 2) + activations
+    assert training.layers["fc1"].saved_bytes == 4 * 784 * 4
+    assert training.layers["fc2"].saved_bytes == 100 * 10 * 4
+
+
+def test_backward_flops_by_hand():
+    """fc1: the weight gradient only (2·MACs + a bias add per output); the ReLU: its input's gradient (1 per
+    element, as its forward); fc2: both gradients."""
+    training = train(MLP)
+    fc1, fc2 = 784 * 100, 100 * 10
+    assert training.backward_macs == fc1 + 2 * fc2
+    assert training.backward_flops == (2 * fc1 + 100) + 100 + (2 * fc2) + (2 * fc2 + 10)
+    assert training.forward_flops == (2 * fc1 + 100) + 100 + (2 * fc2 + 10)
+    assert training.train_flops == training.forward_flops + training.backward_flops
+
+
+def test_frozen_layers_have_no_gradients_and_save_less():
+    spec = {**MLP, "layers": [{**MLP["layers"][0], "frozen": True}, *MLP["layers"][1:]]}
+    training = train(spec, optimizer="adam")
+    trainable = 100 * 10 + 10
+    assert training.gradient_bytes == 4 * trainable
+    assert training.optimizer_bytes == 8 * trainable
+    # nothing before fc2 needs a gradient: fc2 keeps only its input (the ReLU's output) for its weight gradient
+    assert training.saved_bytes == 100 * 4
+    assert training.backward_macs == 100 * 10
+
+
+def test_mixed_precision_halves_the_activations_and_keeps_fp32_weights():
+    """Under --amp the saved activations are 2 bytes, and a linear layer's weight is saved as autocast's half
+    copy; weights, gradients and optimizer state stay 4 bytes."""
+    training = train(MLP, batch=4, amp="bf16")
+    params = 79510
+    assert (training.weight_bytes, training.gradient_bytes, training.optimizer_bytes) == (4 * params, 4 * params,
+                                                                                          8 * params)
+    assert training.saved_activation_bytes == 2 * (4 * 784 + 4 * 100) + 2 * 100 * 10
+    assert training.amp == "bfloat16"
+
+
+def test_batch_norm_keeps_float32_statistics_under_mixed_precision():
+    spec = {"name": "bn", "input": [8, 4, 4], "layers": [{"conv2d": {"out": 8, "kernel": 1, "bias": False}},
+                                                          {"batchnorm": None}]}
+    training = train(spec, amp="fp16", batch=2)
+    conv_input, copy, bn_input, statistics = 2 * 128 * 2, 64 * 2, 2 * 128 * 2, 2 * 8 * 4
+    assert training.saved_activation_bytes == conv_input + copy + bn_input + statistics
+    assert training.saved_bytes == training.saved_activation_bytes + (8 + 8 + 8) * 4  # scale, running stats
+
+
+def test_symbolic_sizes_give_formulas_that_agree_with_numbers():
+    symbolic = train("specs/resnet18.yaml", input="3xHxW", batch=2)
+    concrete = train("specs/resnet18.yaml", batch=2)
+    at = {"H": 224, "W": 224}
+    for name in ("saved_bytes", "saved_activation_bytes", "forward_flops", "backward_flops", "backward_macs"):
+        assert evaluate(getattr(symbolic, name), at) == getattr(concrete, name), name
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(SpecError, match="unknown optimizer 'lion'"):
+        train(MLP, optimizer="lion")
+
+
+def test_kinds_paramcalc_cannot_model_are_named():
+    """What an LSTM saves (oneDNN's workspace) is not modelled, its backward is; a custom layer's saved tensors are
+    unknown by definition, and its backward too when it has MACs."""
+    spec = {"name": "lstm", "input": [12, 8], "layers": [{"name": "rnn", "lstm": {"hidden": 16}}]}
+    training = train(spec)
+    assert training.not_modelled == ("rnn (lstm)",)
+    assert training.saved_bytes is None and training.peak_bytes is None
+    # its weights' gradients (one product per forward one, 12 steps of 4 gates) and, though its input needs none,
+    # the hidden state's gradient at each step but the first (11 products of 4·16 x 16)
+    assert training.backward_macs == 12 * 4 * 16 * (8 + 16) + 11 * 4 * 16 * 16
+    assert training.weight_bytes > 0
+    spec = {"name": "custom", "input": [8], "layers": [{"name": "fc", "linear": 8},
+                                                       {"name": "mystery", "custom": {"out": [8], "macs": 64}}]}
+    training = train(spec)
+    assert training.not_modelled == ("mystery (custom)",)
+    assert training.saved_bytes is None and training.backward_flops is None
+
+
+ATTENTION = {"name": "attention", "input": [5, 8], "layers": [  # L = 5 tokens of E = 8 features, 2 heads of 4
+    {"name": "fc", "linear": 8}, {"name": "attention", "attention": 2}]}
+
+
+def test_attention_saved_tensors_by_hand():
+    """nn.MultiheadAttention on the CPU (the flash kernel), per sample: the query/key/value projection's input, a
+    copy of the tokens (L·E = 40), and its weight (3·E² = 192, for the input's gradient); Q, K and V in one storage
+    (3·L·E = 120); attention's output (L·E = 40, which the output projection keeps too); the logsumexp of each
+    query's scores per head in float32 (heads·L = 10); the output projection's weight (E² = 64). fc keeps the
+    model's input (L·E = 40) for its weight's gradient, not its weight (the input needs no gradient)."""
+    training = train(ATTENTION, batch=2)
+    activations = 2 * 4 * (40 + 120 + 40 + 10)
+    assert training.layers["attention"].saved_bytes == activations + 4 * (192 + 64)
+    assert training.saved_activation_bytes == activations + 2 * 4 * 40
+    assert training.saved_bytes == 3024  # measured: tests/test_training_torch.py
+
+
+def test_attention_with_dropout_keeps_its_weights():
+    """Dropout on the attention weights sends PyTorch to the math path, which keeps, instead of the logsumexp and
+    the output: the scaled queries and the transposed keys (L·E each), the softmax, the dropout mask and the
+    dropped weights (heads·L² = 50 each), and attention's output copied back to rows (L·E)."""
+    spec = {**ATTENTION, "layers": [ATTENTION["layers"][0], {"name": "attention", "attention": {"heads": 2,
+                                                                                                "dropout": 0.1}}]}
+    training = train(spec, batch=2)
+    activations = 2 * 4 * (40 + 40 + 40 + 3 * 50 + 120 + 40)
+    assert training.layers["attention"].saved_bytes == activations + 4 * (192 + 64)
+
+
+def test_attention_backward_by_hand():
+    """Per sample, MACs: the input's gradient through the query/key/value projection 3·L·E² = 960; the weights'
+    gradients 4·L·E² = 1,280; and what either needs: the gradient through the output projection L·E² = 320 and,
+    back through the scores, five products of L²·E = 200 (the flash kernel recomputes Q·Kᵀ, then takes four
+    gradients). fc takes its weight's gradient only (L·E·E = 320)."""
+    training = train(ATTENTION, batch=2)
+    assert training.layers["attention"].backward_macs == 2 * (960 + 1280 + 320 + 5 * 200)
+    assert training.backward_macs == 2 * (960 + 1280 + 320 + 5 * 200 + 320)
+    assert 2 * training.backward_macs == 15520  # FlopCounterMode's figure (tests/test_training_torch.py)
+    # FLOPs: 2 per MAC; the biases' gradients an add per output of each projection (4·L·E); the scaling and the
+    # softmax as many as forward (L·E + 3·heads·L²)
+    assert training.layers["attention"].backward_flops == 2 * (2 * (960 + 1280 + 320 + 1000) + 4 * 40 + 40 + 3 * 50)
+
+
+def test_attention_as_the_first_layer_still_takes_the_shared_gradient():
+    """Its input needs no gradient, but its weights' gradients need the one back through the output projection
+    and the scores: only the query/key/value projection's input gradient (3·L·E²) is left out."""
+    training = train({"name": "first", "input": [5, 8], "layers": [{"name": "attention", "attention": 2}]}, batch=2)
+    assert training.backward_macs == 2 * (1280 + 320 + 1000)
+
+
+def test_compare_train_sets_the_steps_side_by_side(tmp_path):
+    """The MLP above and the same with fc1 frozen: no gradient and no optimizer state for fc1's 78,500
+    parameters, and no weight gradient to compute for it (its input needs none either)."""
+    import yaml
+    from click.testing import CliRunner
+
+    from paramcalc.cli import main
+
+    first, second = tmp_path / "mlp.yaml", tmp_path / "frozen.yaml"
+    first.write_text(yaml.safe_dump(MLP))
+    frozen = {**MLP, "name": "frozen", "layers": [{**MLP["layers"][0], "frozen": True}, *MLP["layers"][1:]]}
+    second.write_text(yaml.safe_dump(frozen))
+    result = CliRunner().invoke(main, ["compare", str(first), str(second), "--train", "--optimizer", "sgd",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    figures = {row["figure"]: row["values"] for row in json.loads(result.output)["figures"]}
+    params, fc1 = 784 * 100 + 100 + 100 * 10 + 10, 784 * 100 + 100
+    # saved: the MLP's fc1 keeps the input (784 values) for its weight gradient, the ReLU its output (100),
+    # fc2 its weight; frozen, fc1 keeps nothing and its ReLU needs no gradient: fc2 keeps its input only
+    assert figures["train_saved"] == [784 * 4 + 100 * 4, 100 * 4]
+    assert figures["train_memory"] == [4 * params * 2 + 784 * 4 + 100 * 4, 4 * params + 4 * (params - fc1) + 100 * 4]
+    assert figures["train_flops"] == [(2 * 78_400 + 100) + 100 + 2_010 + (2 * 78_400 + 100) + 100 + 2_000 + 2_010,
+                                      (2 * 78_400 + 100) + 100 + 2_010 + 2_010]
+    refused = CliRunner().invoke(main, ["compare", str(first), str(second), "--amp", "bf16"])
+    assert refused.exit_code == 2 and "--optimizer and --amp go with --train" in refused.output
