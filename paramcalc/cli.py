@@ -6,217 +6,44 @@ line and exit status 70, never a traceback.
 
 from __future__ import annotations
 
-import os
-import re
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 import click.shell_completion
 
 from . import __version__
+from .cli_common import (
+    BATCH,
+    DTYPE,
+    EXACT,
+    EXIT_BAD_INPUT,
+    EXPORT,
+    INPUT,
+    SPEC,
+    SPECS,
+    TRAINING,
+    CommandGroup,
+    check_export,
+    console,
+    emit,
+    export_needs_table,
+    options,
+    parse_batches,
+    parse_sizes,
+    reading,
+    spec_or_model,
+    with_hint,
+    write_file,
+)
+from .cli_models import export, import_command, verify
 from .engine.dims import parse_shape
-from .errors import SpecError, did_you_mean
+from .errors import did_you_mean
 from .spec.devices import PRECISIONS
-from .spec.format import DTYPE_ALIASES, DTYPE_BYTES
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 70
-EXPORT_FORMATS = (".svg", ".html", ".txt")
-
-
-# --- options ------------------------------------------------------------------------------------------------
-def _reading(parse: Callable[[str], Any], expected: str) -> Callable[..., Any]:
-    """A click callback: the option's text read by parse, or click's error message."""
-    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-        if value is None:
-            return None
-        parsed = parse(value)
-        if parsed is None:
-            raise click.BadParameter(f"'{value}' is not {expected}")
-        return parsed
-    return callback
-
-
-def parse_batches(text: str) -> list[int] | None:
-    """'8' -> [8]; '1,8,64' -> [1, 8, 64]."""
-    items = [item.strip() for item in text.split(",")]
-    if not all(re.fullmatch(r"[0-9]{1,10}", item) and 0 < int(item) <= 10**9 for item in items):
-        return None
-    return [int(item) for item in items]
-
-
-def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
-    """'224x224,512x512' -> [(224, 224), (512, 512)]: values for the input's symbols, in order."""
-    sizes = [parse_shape(item) for item in text.split(",")]
-    if any(size is None or not all(isinstance(part, int) for part in size) for size in sizes):
-        return None
-    return sizes  # type: ignore[return-value]
-
-
-def _check_export(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.lower().endswith(EXPORT_FORMATS):
-        raise click.BadParameter(f"'{value}' must end with .svg, .html or .txt")
-    if not os.path.isdir(os.path.dirname(value) or "."):
-        raise click.BadParameter(f"the folder of '{value}' does not exist")
-    return value
-
-
-def _dtype(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    return None if value is None else DTYPE_ALIASES.get(value, value)
-
-
-SPEC = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
-SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-EXPORT = click.option("--export", "export_to", metavar="FILE", callback=_check_export,
-                      help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs).")
-INPUT = click.option("--input", "input_shape", callback=_reading(parse_shape, "positive sizes like 3x224x224 (or "
-                                                                               "names: 3xHxW)"), metavar="CxHxW",
-                     help="Override the spec's input size, e.g. 3x299x299 (without the batch); names make it "
-                          "symbolic: 3xHxW.")
-BATCH = click.option("--batch", type=click.IntRange(min=1), help="Batch size (default: the spec's, or 1).")
-DTYPE = click.option("--dtype", type=click.Choice([*DTYPE_BYTES, *DTYPE_ALIASES]), callback=_dtype,
-                     help="Element type for the memory figures (default: the spec's, or float32).")
-EXACT = click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")
-TRAINING = (
-    click.option("--train", is_flag=True, help="Add a training step: weights, gradients, optimizer state, the "
-                                               "tensors saved for backward, peak memory, forward + backward FLOPs."),
-    click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]), default="adam",
-                 show_default=True, help="With --train: 0, 1, 2 and 2 state tensors per trainable parameter."),
-    click.option("--amp", type=click.Choice(["fp16", "bf16"]),
-                 help="With --train: mixed precision, half-precision activations with the weights at --dtype."),
-)  # the optimizers are paramcalc.engine.training.OPTIMIZERS
-
-
-def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def apply(command: Any) -> Any:
-        for decorator in reversed(decorators):
-            command = decorator(command)
-        return command
-    return apply
-
-
-# --- running a command --------------------------------------------------------------------------------------
-def report_errors(work: Callable[[], Any]) -> Any:
-    """Run work; a SpecError becomes one message and exit 2, a bug one line and exit 70, never a traceback."""
-    try:
-        return work()
-    except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-        raise
-    except SpecError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except BrokenPipeError:  # the reader left (`| head`): not an error
-        sys.stderr.close()
-        sys.exit(0)
-    except Exception as err:  # a bug in paramcalc, not in the spec
-        if os.environ.get("PARAMCALC_DEBUG"):
-            raise
-        click.echo(f"paramcalc: internal error: {type(err).__name__}: {err}\n"
-                   "  this is a bug in paramcalc; run with PARAMCALC_DEBUG=1 for the details", err=True)
-        sys.exit(EXIT_INTERNAL)
-
-
-class _Group(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        return report_errors(lambda: super(_Group, self).invoke(ctx))
-
-
-def console() -> Any:
-    """Standard output as rich sees it: colours on a terminal (or with FORCE_COLOR), none under NO_COLOR.
-    (rich is imported here: a command that prints no table, such as --format json, does without it.)"""
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
-def emit(blocks: list[Any], export_to: str | None = None, title: str = "paramcalc") -> None:
-    """Print grids; --export also writes them to a file, as SVG, HTML or text."""
-    from .render.output import export, print_blocks
-
-    print_blocks(blocks, console())
-    if export_to:
-        try:
-            export(blocks, export_to, title)
-        except OSError as err:
-            raise _unwritable(export_to, err) from None
-
-
-def write_file(path: str, text: str) -> None:
-    """Write a file the user named; a missing folder or a full disk is theirs to fix, said plainly."""
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise _unwritable(path, err) from None
-
-
-def _unwritable(path: str, err: OSError) -> SpecError:
-    return SpecError(f"cannot write the file: {err.strerror or err}", file=path,
-                     hint="check that its folder exists and that there is room on the disk")
-
-
-def _export_needs_table(export_to: str | None, output_format: str) -> None:
-    if export_to and output_format != "table":
-        raise click.UsageError(f"--export writes the table, but --format {output_format} prints no table; "
-                               "leave out --format, or redirect the output to a file")
-
-
-def _with_hint(err: Any) -> str:
-    return err.message + (f" ({err.hint})" if err.hint else "")
-
-
-_MODEL_PATH = re.compile(r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_][\w.]*)?|[A-Za-z_]\w*:[A-Za-z_][\w.]*"
-                         r"|.+\.py:[A-Za-z_][\w.]*)$")
-
-
-def _spec_or_model(source: str, input_shape: tuple | None, command: str) -> Any:
-    """A spec file, or a PyTorch model path (torchvision.models.resnet50, file.py:Net) imported on the fly."""
-    from .engine.specs import load_spec, loads_spec
-
-    if source.lower().endswith(".onnx"):
-        if input_shape is not None:
-            raise SpecError(f"--input does not apply to {source}: an ONNX model has the input size it was "
-                            "exported with", hint="export the model again at the size you want")
-        _require_onnx(f"{command} {source}")
-        from .importing.onnx_graph import import_onnx
-
-        return loads_spec(import_onnx(source), file=source)
-    if source == "-" or os.path.exists(source) or source.endswith((".yaml", ".yml", ".json")) \
-            or not _MODEL_PATH.match(source):
-        return load_spec(source)
-    if input_shape is None or not all(isinstance(size, int) for size in input_shape):
-        raise SpecError(f"'{source}' is not a file: as a PyTorch model it needs its input size",
-                        hint=f"paramcalc {command} {source} --input 3x224x224")
-    _require_torch(f"{command} {source}")
-    from .torch.importer import import_model
-
-    return loads_spec(import_model(source, input_shape), file=source)
-
-
-def _require_onnx(command: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("onnx") is None:
-        raise SpecError(f"'paramcalc {command}' needs the onnx package, which is not installed",
-                        hint="pip install 'paramcalc[onnx]'")
-
-
-def _require_torch(command: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        raise SpecError(f"'paramcalc {command}' needs PyTorch, which is not installed",
-                        hint="pip install 'paramcalc[torch]'  (for a CPU-only build: "
-                             "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
 
 
 # --- the commands -------------------------------------------------------------------------------------------
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="paramcalc")
 def main() -> None:
     """What a neural network costs, from a YAML spec: shapes, parameters, MACs/FLOPs, memory and receptive
@@ -236,8 +63,8 @@ CONVENTION = click.option("--convention", type=click.Choice(CONVENTION_NAMES),
 
 
 @main.command()
-@_options(SPEC, INPUT)
-@click.option("--batch", "batches", callback=_reading(parse_batches, "a batch size, or sizes like 1,8,64"),
+@options(SPEC, INPUT)
+@click.option("--batch", "batches", callback=reading(parse_batches, "a batch size, or sizes like 1,8,64"),
               metavar="N[,N...]", help="Batch size (default: the spec's, or 1); with --device, a list such as "
                                       "1,8,64 shows how the time and the bound move with it.")
 @DTYPE
@@ -248,12 +75,12 @@ CONVENTION = click.option("--convention", type=click.Choice(CONVENTION_NAMES),
 @click.option("--format", "output_format", type=click.Choice(SHOW_FORMATS), default="table", show_default=True,
               help="table for people; json and csv for scripts (exact integers); markdown.")
 @EXACT
-@click.option("--at", callback=_reading(parse_sizes, "sizes like 224x224,512x512"), metavar="HxW,...",
+@click.option("--at", callback=reading(parse_sizes, "sizes like 224x224,512x512"), metavar="HxW,...",
               help="With a symbolic input: evaluate at these sizes, one value per symbol (224x224,512x512).")
 @CONVENTION
 @click.option("--by", type=click.Choice(["kind"]),
               help="A breakdown by layer kind instead of by layer: layers, params, MACs and share of each kind.")
-@_options(*TRAINING)
+@options(*TRAINING)
 @click.option("--device", metavar="NAME", help="Estimate each layer's time on a device (a100, h100, h200, l4, t4, "
                                                 "rtx4090: `paramcalc devices` lists them) by the roofline model: a "
                                                 "lower bound, not a measurement.")
@@ -261,7 +88,7 @@ CONVENTION = click.option("--convention", type=click.Choice(CONVENTION_NAMES),
               help="With --device: more devices, in a YAML file of the form `paramcalc devices` describes.")
 @click.option("--precision", type=click.Choice(PRECISIONS),
               help="With --device: the precision the device computes at (default: the dtype's, fp32 for float32).")
-@click.option("--export", "export_to", metavar="FILE", callback=_check_export,
+@click.option("--export", "export_to", metavar="FILE", callback=check_export,
               help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs); with --device, "
                    "FILE.svg is the roofline plot.")
 def show(spec: str, input_shape: tuple | None, batches: list[int] | None, dtype: str | None, depth: int | None,
@@ -287,12 +114,12 @@ def show(spec: str, input_shape: tuple | None, batches: list[int] | None, dtype:
 
     batch = batches[0] if batches else None
     _device_options(device, devices_file, precision, batches, (convention or by) and "--convention and --by")
-    _export_needs_table(export_to, output_format)
+    export_needs_table(export_to, output_format)
     _training_options(train, optimizer, amp, output_format, (convention or by) and "--convention and --by")
     if convention or by:
         return _show_convention(spec, input_shape, batch, dtype, depth, metric, output_format, exact, at, export_to,
                                 convention, by)
-    source = _spec_or_model(spec, input_shape, "show")
+    source = spec_or_model(spec, input_shape, "show")
     if train:
         from .engine.training import analyze_training
 
@@ -392,7 +219,7 @@ def _show_convention(spec: str, input_shape: tuple | None, batch: int | None, dt
     from .engine.conventions import analyze_as
     from .render import conventions as render
 
-    source = _spec_or_model(spec, input_shape, "show")
+    source = spec_or_model(spec, input_shape, "show")
     if convention:
         result, counts = analyze_as(source, convention, input_shape=input_shape, batch=batch, dtype=dtype)
     else:
@@ -409,7 +236,7 @@ def _show_convention(spec: str, input_shape: tuple | None, batch: int | None, dt
 
 
 @main.command()
-@_options(SPECS, INPUT, BATCH, DTYPE)
+@options(SPECS, INPUT, BATCH, DTYPE)
 @click.option("--layers", "show_layers", is_flag=True,
               help="Also align the first two models layer by layer (by name, then by position, level by level).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="With --layers: only the first N levels.")
@@ -418,7 +245,7 @@ def _show_convention(spec: str, input_shape: tuple | None, batch: int | None, dt
               help="table for people; json and csv for scripts (exact integers); markdown.")
 @EXACT
 @CONVENTION
-@_options(*TRAINING)
+@options(*TRAINING)
 @EXPORT
 def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None, dtype: str | None,
             show_layers: bool, depth: int | None, changed: bool, output_format: str, exact: bool,
@@ -436,14 +263,14 @@ def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None
     from .engine.compare import align_layers, figure_rows
     from .render import compare as render
 
-    _export_needs_table(export_to, output_format)
+    export_needs_table(export_to, output_format)
     _training_options(train, optimizer, amp, output_format, convention and "--convention")
     if show_layers and len(specs) < 2:
         raise click.UsageError("--layers needs two specs")
     if convention:
         from .engine.conventions import analyze_as, convention_row
 
-        counted = [analyze_as(_spec_or_model(spec, input_shape, "compare"), convention, input_shape=input_shape,
+        counted = [analyze_as(spec_or_model(spec, input_shape, "compare"), convention, input_shape=input_shape,
                               batch=batch, dtype=dtype) for spec in specs]
         results = [result for result, _ in counted]
         rows = convention_row(figure_rows(results), [counts for _, counts in counted])
@@ -456,7 +283,7 @@ def compare(specs: tuple[str, ...], input_shape: tuple | None, batch: int | None
                                         amp=amp)
             return analyze(source, input_shape=input_shape, batch=batch, dtype=dtype)
 
-        results = [require_concrete(analysis(_spec_or_model(spec, input_shape, "compare")), "compare")
+        results = [require_concrete(analysis(spec_or_model(spec, input_shape, "compare")), "compare")
                    for spec in specs]
         rows = figure_rows(results)
     pairs = None
@@ -488,14 +315,14 @@ CHECK_FORMATS = ("text", "json", "markdown", "github", "junit")
 @click.option("--max-train-memory", metavar="SIZE", help="Limit on a training step's peak memory (show --train), "
                                                          "e.g. 4GB.")
 @click.option("--max-train-flops", metavar="N", help="Limit on a training step's forward + backward FLOPs.")
-@_options(*TRAINING[1:])
+@options(*TRAINING[1:])
 @click.option("--baseline", metavar="REF", help="A git revision (HEAD~1, origin/main) or a saved JSON report: "
                                                  "fail when a figure grows more than --max-increase.")
 @click.option("--max-increase", metavar="PERCENT", default="0%", show_default=True,
               help="How much a figure may grow over the baseline.")
 @click.option("--format", "output_format", type=click.Choice(CHECK_FORMATS), default="text", show_default=True,
               help="text for people, the others for CI.")
-@click.option("--input", "input_shape", callback=_reading(parse_shape, "positive sizes like 3x224x224"),
+@click.option("--input", "input_shape", callback=reading(parse_shape, "positive sizes like 3x224x224"),
               metavar="SHAPE", help="for a PyTorch model path given in place of a spec: one sample's input shape")
 def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_increase: str,
           input_shape: tuple | None, optimizer: str = "adam", amp: str | None = None, **limits: str | None) -> None:
@@ -523,16 +350,16 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         try:
             cli_limits[figure] = parse_amount(value, FIGURES[figure].unit)
         except LimitError as err:
-            raise click.BadParameter(_with_hint(err), param_hint=f"--{key.replace('_', '-')}") from None
+            raise click.BadParameter(with_hint(err), param_hint=f"--{key.replace('_', '-')}") from None
     try:
         tolerance = parse_percent(max_increase)
     except LimitError as err:
-        raise click.BadParameter(_with_hint(err), param_hint="--max-increase") from None
+        raise click.BadParameter(with_hint(err), param_hint="--max-increase") from None
     if baseline is not None and not baseline.strip():
         raise click.BadParameter("is empty: give a git revision (HEAD~1, origin/main) or a saved JSON report "
                                  "(an unset CI variable would otherwise turn the check off)", param_hint="--baseline")
     checks = check_specs(list(specs), cli_limits, Baseline(baseline) if baseline is not None else None, tolerance,
-                         load=lambda source: _spec_or_model(source, input_shape, "check"), optimizer=optimizer, amp=amp)
+                         load=lambda source: spec_or_model(source, input_shape, "check"), optimizer=optimizer, amp=amp)
     for model in checks:
         if model.error is not None:
             click.echo(f"error: {model.error}", err=True)
@@ -546,148 +373,6 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         sys.exit(EXIT_BAD_INPUT)
     if not all(model.ok for model in checks):
         sys.exit(1)
-
-
-@main.command()
-@SPECS
-@click.option("--against", "model", metavar="MODEL",
-              help="compare with this PyTorch model instead: torchvision.models.resnet50, package.module:Name or "
-                   "path/to/file.py:Name")
-@click.option("--kwargs", metavar="JSON", help='arguments for the model, as JSON: \'{"num_classes": 10}\'')
-@INPUT
-def verify(specs: tuple[str, ...], model: str | None, kwargs: str | None, input_shape: tuple | None) -> None:
-    """Check a spec against PyTorch. Exit 0 when all agree, 1 on a mismatch, 2 on bad input.
-
-    Without --against: build each spec as a module, run zeros through it on the CPU, and compare every
-    layer's output shape and parameters, and the model's trainable parameters, buffers and MACs. This
-    proves that the spec and paramcalc's reading of it agree with PyTorch's, not that the spec describes
-    some other model. A .py file written by 'paramcalc export' is checked against the spec inside it.
-
-    With --against MODEL: make that model on the meta device (no weights allocated), run it once, and
-    compare its layers with parameters, in the order they run, with the spec's: parameters and output
-    shape of each, then the totals (parameters, buffers, MACs, output). The first layer that differs is
-    named on both sides. This proves the spec describes that model.
-
-    \b
-    Examples:
-      paramcalc verify specs/resnet50.yaml
-      paramcalc verify specs/*.yaml specs/examples/*.yaml
-      paramcalc export specs/resnet18.yaml -o resnet18.py && paramcalc verify resnet18.py
-      paramcalc verify specs/resnet50.yaml --against torchvision.models.resnet50
-      paramcalc verify net.yaml --against models.py:Net --kwargs '{"width": 64}'
-    """
-    _require_torch("verify")
-    if model is not None:
-        from .render.verify import comparison_lines
-        from .torch.against import parse_kwargs, verify_against
-
-        arguments = parse_kwargs(kwargs)
-        failed = 0
-        for path in specs:
-            comparison = verify_against(path, model, kwargs=arguments, input_shape=input_shape)
-            failed += not comparison.ok
-            for line in comparison_lines(path, comparison):
-                click.echo(line)
-        if failed:
-            sys.exit(1)
-        return
-    if kwargs is not None or input_shape is not None:
-        raise click.UsageError("--kwargs and --input go with --against MODEL")
-    from .render.verify import verification_lines
-    from .torch import verify as verify_spec
-
-    failed = 0
-    for path in specs:
-        result = verify_spec(path)
-        failed += not result.ok
-        for line in verification_lines(path, result):
-            click.echo(line)
-    if failed:
-        sys.exit(1)
-
-
-@main.command("import")
-@click.argument("model")
-@click.option("--input", "input_shape", callback=_reading(parse_shape, "positive sizes like 3x224x224"),
-              metavar="SHAPE", help="one sample's input shape, without the batch: 3x224x224 (a PyTorch model "
-                                    "needs it; an ONNX model has its own)")
-@click.option("--kwargs", metavar="JSON", help='arguments for the model, as JSON: \'{"num_classes": 10}\'')
-@click.option("--name", help="the spec's name (default: the model's)")
-@click.option("--custom", multiple=True, metavar="NAME",
-              help="write a module class, module path or function (in ONNX: an operator or module path) "
-                   "paramcalc has no kind for as a 'custom' layer (its parameters and output shape filled in, "
-                   "its MACs to fill in); repeatable")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE", help="write the spec here "
-              "(default: standard output)")
-def import_command(model: str, input_shape: tuple | None, kwargs: str | None, name: str | None,
-                   custom: tuple[str, ...], output: str | None) -> None:
-    """Write a spec for a PyTorch model: a class or a function that returns one (torchvision.models.resnet50,
-    package.module:Name, path/to/file.py:Name), or an ONNX file (model.onnx). A PyTorch model is made on the
-    meta device (no weights allocated) and traced with torch.fx; an ONNX file is read with the onnx package
-    (no runtime, no PyTorch). Layers keep the model's own module names, a module class used several times
-    becomes a block, consecutive uses a repeat. A part paramcalc has no kind for stops the import with one
-    message that lists each one with where it is.
-
-    A model path or an ONNX file also works where a spec would (a model path with --input):
-    paramcalc show torchvision.models.resnet50 --input 3x224x224, paramcalc show model.onnx.
-
-    \b
-    Examples:
-      paramcalc import torchvision.models.resnet50 --input 3x224x224 -o resnet50.yaml
-      paramcalc import my_models.py:Net --input 3x32x32 --kwargs '{"width": 64}'
-      paramcalc import my_models.py:Net --input 3x32x32 --custom FancyBlock -o net.yaml
-      paramcalc import model.onnx -o model.yaml
-    """
-    if model.lower().endswith(".onnx"):
-        if input_shape is not None or kwargs is not None:
-            raise click.UsageError(f"{'--input' if input_shape is not None else '--kwargs'} does not apply to an "
-                                   "ONNX model: it has the size and settings it was exported with")
-        _require_onnx("import")
-        from .importing.onnx_graph import import_onnx
-
-        text = import_onnx(model, name=name, custom=custom)
-    else:
-        if input_shape is None:
-            raise click.UsageError("a PyTorch model needs --input: one sample's shape, such as 3x224x224")
-        if not all(isinstance(size, int) for size in input_shape):
-            raise click.BadParameter("must be numbers: the model is traced at one size", param_hint="--input")
-        _require_torch("import")
-        from .torch.against import parse_kwargs
-        from .torch.importer import import_model
-
-        text = import_model(model, input_shape, kwargs=parse_kwargs(kwargs), name=name, custom=custom)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text)
-    except OSError as err:
-        raise _unwritable(output, err) from None
-
-
-@main.command()
-@SPEC
-@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Where to write the Python source (default: standard output).")
-def export(spec: str, output: str | None) -> None:
-    """Write PyTorch source for a spec: an nn.Module class with the spec's layer names.
-
-    \b
-    Example:
-      paramcalc export specs/resnet18.yaml -o resnet18.py
-    """
-    _require_torch("export")
-    from .torch.export import export_source
-
-    if output is not None and os.path.exists(output) and os.path.exists(spec) and os.path.samefile(output, spec):
-        raise SpecError("-o names the spec itself, which export would overwrite", file=output,
-                        hint="write the module to a .py file: -o model.py")
-    text = export_source(spec)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    write_file(output, text)
-    click.echo(f"wrote {output}", err=True)
 
 
 def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -705,7 +390,7 @@ def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str)
 @main.command()
 @SPEC
 @click.argument("layer", shell_complete=_complete_layer)
-@_options(INPUT, BATCH, DTYPE)
+@options(INPUT, BATCH, DTYPE)
 def explain(spec: str, layer: str, input_shape: tuple | None, batch: int | None, dtype: str | None) -> None:
     """Show the arithmetic behind one layer's shape, parameters, MACs, FLOPs and receptive field, with its
     own numbers; for a block, its layers and their sums.
@@ -779,6 +464,10 @@ def layers(names: tuple[str, ...]) -> None:
             raise click.BadParameter(f"no layer kind '{name}'" + (f"; {suggestion}" if suggestion else ""),
                                      param_hint="KIND")
     emit([kinds_grid([lookup(name).kind for name in names] or None)])  # type: ignore[union-attr]
+
+
+for command in (verify, import_command, export):  # paramcalc.cli_models
+    main.add_command(command)
 
 
 def run() -> None:
