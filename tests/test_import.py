@@ -72,6 +72,37 @@ def test_a_head_that_runs_only_in_training_is_train_only():
     assert verify_against(text, f"{MODELS}:WithAuxiliary").ok
 
 
+def test_x_mean_becomes_a_mean_not_a_pooling():
+    """x.mean(dims) is aten::mean, which ptflops and fvcore do not count where they count F.adaptive_avg_pool2d: it
+    is imported as `mean`, with its dims and keepdim as the code gives them."""
+    text = imported("Means", (3, 10, 6))
+    layers = {layer["name"]: layer for layer in yaml.safe_load(text)["layers"]}
+    assert layers["mean"]["mean"] == {"dims": [2, 3], "keepdim": True}  # x.mean([2, 3], keepdim=True): the gate
+    assert layers["mean_2"]["mean"] == [2, 3]  # x.mean([2, 3])
+    assert layers["mean_3"] == {"name": "mean_3", "mean": 1, "from": "mul"}  # torch.mean(x, 1)
+    assert not any(layer.get("functional") for name, layer in layers.items() if name.startswith("mean"))
+    result = paramcalc.analyze(text)
+    # conv 3·9·8 + 8, gate 8·8 + 8, fc (8 + 10·6)·4 + 4; each mean one FLOP per element of its 8x10x6 input
+    assert result.totals.params == 224 + 72 + 276
+    assert result.totals.macs == 8 * 60 * 27 + 64 + 68 * 4
+    assert [result[name].flops for name in ("mean", "mean_2", "mean_3")] == [480, 480, 480]
+    assert [result[name].shape for name in ("mean", "mean_2", "mean_3")] == [(8, 1, 1), (8,), (10, 6)]
+    assert verify_against(text, f"{MODELS}:Means").ok
+    # as measured (ptflops 0.7.5, thop 0.1.1, fvcore 0.1.5, torch 2.14.1): the means count nothing; ptflops counts the
+    # convolutions and fc with their biases (13,440 + 72 + 276) and F.relu (480); fvcore and thop the MACs
+    for peer, total in (("ptflops", 14_268), ("thop", 13_296), ("fvcore", 13_296)):
+        assert analyze_as(text, peer)[1].total == total, peer
+
+
+def test_a_mean_over_the_batch_is_refused(tmp_path):
+    (tmp_path / "batch.py").write_text("from torch import nn\n\n\nclass Net(nn.Module):\n"
+                                       "    def forward(self, x):\n        return x.mean([0, 2]) + x.mean()\n")
+    with pytest.raises(paramcalc.SpecError) as caught:
+        import_model(f"{tmp_path / 'batch.py'}:Net", (3, 4, 4))
+    assert "mean over dimensions [0, 2], the batch (dimension 0) among them" in str(caught.value)
+    assert "a mean over every dimension, the batch's too" in str(caught.value)
+
+
 ODD = '''\
 import torch
 from torch import nn

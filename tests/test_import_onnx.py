@@ -29,11 +29,11 @@ def ints(name: str, values: list[int]):
     return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
 
 
-def save(tmp_path, nodes, inputs, initializers, name="model.onnx", output=("y", [1, 10]), value_info=()):
+def save(tmp_path, nodes, inputs, initializers, name="model.onnx", output=("y", [1, 10]), value_info=(), opset=20):
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
                               [helper.make_tensor_value_info(output[0], TensorProto.FLOAT, output[1])],
                               initializer=initializers, value_info=list(value_info))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], producer_name="hand")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="hand")
     path = tmp_path / name
     onnx.save(model, str(path))
     return str(path)
@@ -107,8 +107,57 @@ def test_shape_arithmetic_is_worked_out(tmp_path):
     assert paramcalc.analyze(spec).totals.output_shape == (24,)
 
 
+def test_reduce_mean_is_a_mean(tmp_path):
+    """ReduceMean is x.mean(dims, keepdim): axes numbered with the batch as 0, as PyTorch's dims (an input since
+    opset 18, an attribute before); keepdims as written (1 when left out)."""
+    nodes = [helper.make_node("ReduceMean", ["x", "hw"], ["m"], "/ReduceMean", keepdims=0),  # x.mean([2, 3])
+             helper.make_node("Gemm", ["m", "fc.weight", "fc.bias"], ["y"], "/fc/Gemm", transB=1)]
+    path = save(tmp_path, nodes, [("x", [1, 4, 6, 5])], [ints("hw", [2, 3]), weight("fc.weight", 10, 4),
+                                                         weight("fc.bias", 10)])
+    spec = yaml.safe_load(import_onnx(path))
+    assert spec["layers"] == [{"name": "mean", "mean": [2, 3]}, {"name": "fc", "linear": 10}]
+    result = paramcalc.analyze(spec)
+    assert result["mean"].shape == (4,) and result["mean"].flops == 4 * 6 * 5  # one per input element
+    assert result.totals.macs == 40 and result.totals.rf.is_global
+    # over the channels, keeping them (the attribute of opset 13), then the map's width from the end
+    nodes = [helper.make_node("ReduceMean", ["x"], ["c"], "/ReduceMean", axes=[1]),
+             helper.make_node("ReduceMean", ["c"], ["y"], "/ReduceMean_1", axes=[-1], keepdims=0)]
+    path = save(tmp_path, nodes, [("x", [1, 4, 6, 5])], [], output=("y", [1, 1, 6]), opset=13)
+    spec = yaml.safe_load(import_onnx(path))
+    assert spec["layers"] == [{"name": "mean", "mean": {"dims": [1], "keepdim": True}},
+                              {"name": "mean_2", "mean": [-1]}]
+    assert [record.shape for record in paramcalc.analyze(spec).records] == [(1, 6, 5), (1, 6)]
+
+
+def test_reduce_mean_written_for_adaptive_average_pooling_is_a_global_pool(tmp_path):
+    """The dynamo exporter writes F.adaptive_avg_pool2d(x, 1) and nn.AdaptiveAvgPool2d(1) as ATen computes them,
+    x.mean([-1, -2], keepdim=True): a global average pool, as the TorchScript exporter's GlobalAveragePool is."""
+    nodes = [helper.make_node("ReduceMean", ["x", "last"], ["g"], "node_mean", keepdims=1),
+             helper.make_node("Flatten", ["g"], ["f"], "node_flatten", axis=1),
+             helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], "node_fc", transB=1)]
+    path = save(tmp_path, nodes, [("x", [1, 4, 6, 5])], [ints("last", [-1, -2]), weight("fc.weight", 10, 4),
+                                                         weight("fc.bias", 10)])
+    kinds = [next(key for key in layer if key != "name") for layer in yaml.safe_load(import_onnx(path))["layers"]]
+    assert kinds == ["global_avgpool", "flatten", "linear"]
+
+
+@pytest.mark.parametrize("axes, why", [([0, 2], "the batch (axis 0) among them"), ([-4], "the batch (axis 0)"),
+                                       (None, "a mean over every axis, the batch's too")])
+def test_reduce_mean_over_the_batch_is_refused(tmp_path, axes, why):
+    inputs, initializers = (["x"], []) if axes is None else (["x", "axes"], [ints("axes", axes)])
+    nodes = [helper.make_node("ReduceMean", inputs, ["y"], "/ReduceMean", keepdims=1)]
+    with pytest.raises(SpecError) as caught:
+        import_onnx(save(tmp_path, nodes, [("x", [1, 4, 6, 5])], initializers, output=("y", [1, 1, 1, 1])))
+    assert "node '/ReduceMean' (ReduceMean)" in str(caught.value) and why in str(caught.value)
+
+
+SEQUENTIAL = "torch.nn.modules.container.Sequential"
+CONV2D, RELU = "torch.nn.modules.conv.Conv2d", "torch.nn.modules.activation.ReLU"
+
+
 def scoped(node, scopes: list[str], classes: list[str]):
-    """Metadata as the dynamo exporter writes it: the module path and class of each enclosing module, then the op."""
+    """Metadata as the dynamo exporter writes it: the module path and qualified class of each enclosing module,
+    then the op."""
     helper.set_metadata_props(node, {"pkg.torch.onnx.name_scopes": repr(["", *scopes, "op"]),
                                      "pkg.torch.onnx.class_hierarchy": repr(["Net", *classes, "aten.op"])})
     return node
@@ -120,9 +169,9 @@ def test_the_exporters_module_classes_make_blocks_and_repeats(tmp_path):
         path = f"blocks.{index}"
         nodes += [scoped(helper.make_node("Conv", [previous, f"{path}.conv.weight"], [f"c{index}"], kernel_shape=[3, 3],
                                           pads=[1, 1, 1, 1]),
-                         ["blocks", path, f"{path}.conv"], ["Sequential", "Block", "Conv2d"]),
+                         ["blocks", path, f"{path}.conv"], [SEQUENTIAL, "net.Block", CONV2D]),
                   scoped(helper.make_node("Relu", [f"c{index}"], [f"r{index}"]),
-                         ["blocks", path, f"{path}.act"], ["Sequential", "Block", "ReLU"])]
+                         ["blocks", path, f"{path}.act"], [SEQUENTIAL, "net.Block", RELU])]
         initializers.append(weight(f"{path}.conv.weight", 4, 4, 3, 3))
         previous = f"r{index}"
     nodes[-1].output[0] = "y"
@@ -218,3 +267,16 @@ def test_names_from_a_hostile_file_stay_names(tmp_path):
     assert document["name"] == "evil\nname: x"
     assert not any("injected" in line for line in text.splitlines() if not line.startswith("#"))
     assert all(line.startswith("#") for line in text.splitlines()[:3])
+
+
+def test_a_class_of_the_models_own_running_a_kind_is_named_with_module(tmp_path):
+    """The dynamo exporter's qualified classes: torch.nn's own need no mark; a model's own class (a subclass
+    of nn.Conv2d that counters looking hooks up by type miss) is named with `module`."""
+    nodes = [scoped(helper.make_node("Conv", ["x", "own.weight"], ["c"], kernel_shape=[1, 1]), ["own"],
+                    ["net.OwnConv"]),
+             scoped(helper.make_node("Conv", ["c", "plain.weight"], ["y"], kernel_shape=[1, 1]), ["plain"], [CONV2D])]
+    path = save(tmp_path, nodes, [("x", [1, 2, 4, 4])], [weight("own.weight", 2, 2, 1, 1),
+                                                         weight("plain.weight", 2, 2, 1, 1)], output=("y", [1, 2, 4, 4]))
+    assert yaml.safe_load(import_onnx(path))["layers"] == [
+        {"name": "own", "conv2d": {"out": 2, "kernel": 1, "bias": False}, "module": "OwnConv"},
+        {"name": "plain", "conv2d": {"out": 2, "kernel": 1, "bias": False}}]

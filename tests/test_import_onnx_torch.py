@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 import paramcalc
 
@@ -55,8 +56,9 @@ def model_with_distinct_weights(name: str) -> torch.nn.Module:
     return model
 
 
-def export(model: torch.nn.Module, path: Path, exporter: str, training: bool = False) -> str:
-    sample = torch.randn(1, 3, 224, 224)
+def export(model: torch.nn.Module, path: Path, exporter: str, training: bool = False,
+           shape: tuple = (3, 224, 224)) -> str:
+    sample = torch.randn(1, *shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if exporter == "dynamo":
@@ -139,3 +141,45 @@ def test_what_the_model_calls_as_a_function_is_marked_functional(tmp_path, name,
         assert Counter(node.kind for node in leaves if node.functional) == functions
         assert Counter(node.kind for node in leaves if not node.functional and node.kind in KINDS) == modules
 
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_x_mean_imports_as_a_mean_from_either_exporter(tmp_path, exporter):
+    """x.mean(dims, keepdim) (tests/data/torch_models.py's Means) is a ReduceMean with the code's axes for both
+    exporters: a `mean`, as `paramcalc import` reads it from the model itself; while the dynamo exporter's
+    F.adaptive_avg_pool2d(x, 1) (mobilenet_v2 above) stays a global average pool."""
+    source = importlib.util.spec_from_file_location("torch_models", ROOT / "tests" / "data" / "torch_models.py")
+    models = importlib.util.module_from_spec(source)
+    source.loader.exec_module(models)
+    text = import_onnx(export(models.Means().eval(), tmp_path / "means.onnx", exporter, shape=(3, 10, 6)))
+    layers = {layer["name"]: layer for layer in yaml.safe_load(text)["layers"]}
+    assert layers["mean"]["mean"] == {"dims": [2, 3], "keepdim": True}
+    assert layers["mean_2"]["mean"] == [2, 3] and layers["mean_3"]["mean"] == [1]
+    result = paramcalc.analyze(text)
+    assert [result[name].shape for name in ("mean", "mean_2", "mean_3")] == [(8, 1, 1), (8,), (10, 6)]
+    assert result.totals.macs == 8 * 60 * 27 + 64 + 68 * 4
+
+
+
+class _OwnConv(torch.nn.Conv2d):
+    """A subclass that runs nn.Conv2d's forward: counters that look their hooks up by type miss it."""
+
+
+class _Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = _OwnConv(3, 8, 3, padding=1)
+        self.plain = torch.nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        return self.plain(self.conv(x).relu())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxscript") is None, reason="the dynamo exporter needs onnxscript")
+def test_the_dynamo_exporters_classes_mark_a_subclassed_module(tmp_path):
+    path = tmp_path / "net.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Net().eval(), (torch.randn(1, 3, 8, 8),), str(path), dynamo=True, external_data=False)
+    text = import_onnx(str(path))
+    assert "{name: conv, conv2d: {out: 8, kernel: 3, padding: 1}, module: _OwnConv}" in text
+    assert "{name: plain, conv2d: {out: 8, kernel: 1}}" in text  # torch.nn's own class: no mark

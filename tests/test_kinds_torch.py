@@ -2,14 +2,16 @@
 
 Every reference is built in this file from torch.nn / torch.nn.functional directly (never by paramcalc.torch,
 which would share paramcalc's reading of a spec), or written out as the arithmetic that gives it. The one
-exception is on purpose: the bridge modules paramcalc.torch.modules.SelfAttention and WindowAttention are
-checked against PyTorch (nn.MultiheadAttention, and torchvision's shifted_window_attention transcribed below).
+exception is on purpose: the bridge modules paramcalc.torch.modules.SelfAttention, WindowAttention and Mean are
+checked against PyTorch (nn.MultiheadAttention, torchvision's shifted_window_attention transcribed below, x.mean).
 
 Shapes in specs are per sample (no batch); the PyTorch side runs a batch of one, dimensions numbered with the
 batch as 0. Sizes differ from axis to axis so that a mix-up of time, height and width shows.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +28,7 @@ F = torch.nn.functional
 from torch.utils.flop_counter import FlopCounterMode
 
 # the bridge modules, tested against PyTorch (the only use of paramcalc.torch here)
-from paramcalc.torch.modules import SelfAttention, WindowAttention
+from paramcalc.torch.modules import Mean, SelfAttention, WindowAttention
 
 SOME = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REFUSED = (RuntimeError, ValueError, IndexError, AssertionError)  # how PyTorch refuses a module or an input
@@ -435,6 +437,58 @@ def test_reshaping_agrees_with_torch_ops(shape, layer, op):
     assert (r.params, r.macs, r.flops) == (0, 0, 0)
 
 
+# --- mean over dimensions ------------------------------------------------------------------------
+
+@st.composite
+def mean_case(draw):
+    """A sample shape of rank 1 to 4 and dims that PyTorch numbers with the batch as 0: mostly valid, and now and
+    then the batch, a dimension beyond the rank, or one named twice, which both sides must refuse."""
+    shape = draw(st.lists(st.integers(1, 6), min_size=1, max_size=4).map(tuple))
+    rank = len(shape)
+    axes = draw(st.lists(st.integers(1, rank), min_size=1, max_size=rank, unique=True))
+    dims = [axis - (rank + 1) if draw(st.booleans()) else axis for axis in axes]  # from the end, or not
+    if wild(draw):
+        dims.insert(draw(st.integers(0, len(dims))), draw(st.sampled_from([0, -(rank + 1), rank + 1, dims[0]])))
+    return shape, dims, draw(st.booleans()), draw(st.booleans())
+
+
+@SOME
+@given(mean_case())
+def test_mean_agrees_with_pytorch(case):
+    shape, dims, keepdim, as_list = case
+    written = as_list or len(dims) > 1  # one number as torch.mean takes it, or a list
+    layer = f"mean: {{dims: {listed(dims) if written else dims[0]}, keepdim: {str(keepdim).lower()}}}"
+    record = ours(shape, layer)
+    try:
+        reference = torch.zeros(1, *shape).mean(dims if written else dims[0], keepdim=keepdim)
+    except REFUSED:
+        reference = None
+    if reference is not None and any(dim % (len(shape) + 1) == 0 for dim in dims):
+        reference = None  # a mean over the batch: PyTorch runs it, paramcalc (per sample) refuses it
+    if reference is None:
+        assert record is None, f"paramcalc accepted {layer} on {shape}"
+        return
+    assert record is not None, f"paramcalc refused {layer} on {shape}, which PyTorch runs"
+    assert record.shape == tuple(reference.shape[1:])
+    assert (record.params, record.macs, record.flops) == (0, 0, math.prod(shape))
+
+
+@pytest.mark.parametrize("shape, dims, keepdim", [
+    ((4, 6, 5), [2, 3], False), ((4, 6, 5), [2, 3], True), ((4, 6, 5), [-1, -2], False), ((4, 6, 5), 1, True),
+    ((4, 6, 5), [1, 3], False), ((4, 6, 5), [1, 2, 3], False), ((9, 16), 1, False), ((2, 3, 4, 5), [2, 3, 4], True)])
+def test_mean_by_hand_and_its_module(shape, dims, keepdim):
+    """The shape as x.mean gives it, FLOPs one per input element (n - 1 adds and a divide per mean of n), no MACs
+    for FlopCounterMode either; the bridge module paramcalc.Mean computes the same."""
+    text = f"mean: {{dims: {listed(dims) if isinstance(dims, list) else dims}, keepdim: {str(keepdim).lower()}}}"
+    r = last(listed(shape), f"- {text}")
+    x = torch.randn(2, *shape)
+    expected = x.mean(dims, keepdim=keepdim)
+    assert r.shape == tuple(expected.shape[1:])
+    assert r.flops == math.prod(shape) and (r.params, r.macs) == (0, 0)
+    assert measured_macs(lambda t: t.mean(dims, keepdim=keepdim), x) == 0
+    assert torch.equal(Mean(dims, keepdim)(x), expected)
+
+
 # --- norms, embeddings, recurrent layers ---------------------------------------------------------
 
 @pytest.mark.parametrize("shape, layer, module", [
@@ -684,6 +738,9 @@ def test_vit_stem_end_to_end():
     ((3, 5, 7), "select: {dim: 2, index: 5}", "beyond", lambda x: x.select(2, 5)),
     ((24, 20), "position_embedding: 25", "learned for 25", lambda x: x + torch.zeros(1, 25, 20)),
     ((3, 30, 32), "patch_embed: {out: 8, patch: 8}", "does not divide", None),
+    ((3, 5, 7), "mean: [2, 2]", "names dimension 2 twice", lambda x: x.mean([2, 2])),
+    ((3, 5, 7), "mean: [2, 4]", "not a dimension", lambda x: x.mean([2, 4])),
+    ((3, 5, 7), "mean: [0, 2, 3]", "the batch", None),
 ])
 def test_bad_layers_give_a_clear_spec_error(shape, layer, words, refused_by_torch):
     if refused_by_torch is not None:  # PyTorch refuses the same thing

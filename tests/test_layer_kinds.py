@@ -118,6 +118,58 @@ def test_global_pooling():
     assert biggest.flops == 512 * (7 * 7 - 1)
 
 
+# x.mean(dims, keepdim): dims numbered as PyTorch numbers them, 0 the batch; 5 x 6 x 7 keeps the axes apart
+@pytest.mark.parametrize("layer, shape", [
+    ("mean: [2, 3]", (5,)),                                    # ShuffleNet v2's x.mean([2, 3])
+    ("mean: {dims: [2, 3], keepdim: true}", (5, 1, 1)),
+    ("mean: [3, 2]", (5,)),                                    # in any order
+    ("mean: [-1, -2]", (5,)),
+    ("mean: 2", (5, 7)),                                       # one number: the height
+    ("mean: {dims: -1, keepdim: true}", (5, 6, 1)),            # the width
+    ("mean: 1", (6, 7)),                                       # the channels
+    ("mean: {dims: [1], keepdim: true}", (1, 6, 7)),
+    ("mean: [1, 3]", (6,)),                                    # channels and width
+    ("mean: [1, 2, 3]", ()),                                   # everything of a sample: one value
+    ("reduce_mean: {dims: [1, 2, 3], keepdim: true}", (1, 1, 1)),
+])
+def test_mean_shapes_and_flops(layer, shape):
+    r = last("[5, 6, 7]", f"- {layer}")
+    assert r.shape == shape
+    # each output element averages n inputs: n - 1 adds and a divide, n per output element, one per input element
+    assert r.flops == 5 * 6 * 7
+    assert (r.params, r.buffers, r.macs) == (0, 0, 0)
+
+
+def test_mean_flops_per_output_element():
+    # tokens 9 x 16: the mean over the 9 tokens is 16 means of 9 values, (9 - 1) adds and 1 divide each
+    tokens = last("[9, 16]", "- mean: 1")
+    assert tokens.shape == (16,) and tokens.flops == 16 * (9 - 1 + 1)
+    # after a conv, with a batch: per sample times the batch
+    batched = last("[3, 10, 6]", "- conv2d: {out: 4, kernel: 3}\n- mean: [2, 3]", batch=2)
+    assert batched.shape == (4,) and batched.flops == 2 * 4 * (8 * 4)
+
+
+def test_mean_receptive_field():
+    layers = "- {name: conv, conv2d: {out: 4, kernel: 3, padding: 1}}\n- %s"
+    # over the map's positions: every output unit reads the whole map, as global pooling
+    pooled = last("[3, 10, 6]", layers % "global_avgpool").rf
+    assert pooled.is_global and (pooled.size, pooled.stride) == ((3 + 9 * 1, 3 + 5 * 1), (10, 6))
+    for mean in ("mean: [2, 3]", "mean: {dims: [2, 3], keepdim: true}"):
+        rf = last("[3, 10, 6]", layers % mean).rf
+        assert (rf.size, rf.stride, rf.padding, rf.is_global) == (pooled.size, pooled.stride, pooled.padding, True)
+    # a linear layer after it as after global pooling and flatten
+    head = layers % "mean: [2, 3]" + "\n- {name: fc, linear: 2}"
+    assert last("[3, 10, 6]", head).rf == last("[3, 10, 6]", layers % "global_avgpool\n- flatten\n- linear: 2").rf
+    assert last("[3, 10, 6]", head).rf.is_global
+    # over the channels: each position on its own, the field as the conv's
+    conv = last("[3, 10, 6]", layers % "identity").rf
+    for mean in ("mean: 1", "mean: {dims: 1, keepdim: true}"):
+        rf = last("[3, 10, 6]", layers % mean).rf
+        assert (rf.size, rf.stride, rf.padding, rf.is_global) == (conv.size, conv.stride, conv.padding, False)
+    # over the height only: the field is no window any more (as softmax over the height)
+    assert last("[3, 10, 6]", layers % "mean: 2").rf is None
+
+
 # --- fully connected and normalisation -----------------------------------------------------------
 
 def test_linear():
@@ -224,6 +276,13 @@ def test_batch_scales_costs_not_parameters():
     ("[5, 4, 4]", "- channel_split: {take: 3, parts: 4}", "take=3 but 5 channels give 3 chunks of 2"),
     ("[10]", "- conv2d: {out: 8, kernel: 3}", "conv2d needs a feature map"),
     ("[3, 4, 4]", "- flatten: {start_dim: 0}", "dim=0 is not a dimension"),
+    ("[3, 4, 4]", "- mean: [0, 2]", "mean over dimension 0, the batch"),
+    ("[3, 4, 4]", "- mean: -4", "mean over dimension -4, the batch"),
+    ("[3, 4, 4]", "- mean: [2, 4]", "4 is not a dimension of a sample's 3-d shape 3x4x4"),
+    ("[3, 4, 4]", "- mean: [2, -2]", "names dimension 2 twice"),
+    ("[3, 4, 4]", "- mean: []", "got an empty list"),
+    ("[3, 4, 4]", "- mean: {dims: 2.5}", "must be a dimension number"),
+    ("[3, 4, 4]", "- mean", "mean needs 'dims'"),
 ])
 def test_refused(shape, layer, message):
     with pytest.raises(SpecError) as caught:

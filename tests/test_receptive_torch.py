@@ -78,7 +78,7 @@ def same_conv(draw) -> dict:
 
 gate = st.fixed_dictionaries({
     "merge": st.sampled_from(["mul", "add"]),
-    "pool": st.sampled_from(["global_avgpool", "adaptive_avgpool"]),
+    "pool": st.sampled_from(["global_avgpool", "adaptive_avgpool", "mean"]),
     "conv": st.booleans(),           # a 1x1 convolution on the pooled gate
     "gate_first": st.booleans(),     # from: [gate, map] rather than [map, gate]
 })
@@ -89,7 +89,8 @@ operation = st.one_of(
     st.tuples(st.just("add"), same_conv()),       # x + conv(x), the conv's out set to x's channels
     st.tuples(st.just("concat"), same_conv()),    # cat([x, conv(x)], 1)
     st.tuples(st.just("gate"), gate),             # x * conv(pool(x)) or x + conv(pool(x)), broadcast
-    st.tuples(st.just("global"), st.sampled_from(["global_avgpool", "adaptive_avgpool"])),
+    st.tuples(st.just("global"), st.sampled_from(["global_avgpool", "adaptive_avgpool", "mean"])),
+    st.tuples(st.just("channel_mean"), st.none()),  # x.mean(1, keepdim=True): each position on its own
 )
 network = st.fixed_dictionaries({
     "input": st.tuples(st.integers(1, 4), st.integers(1, 24), st.integers(1, 24)),
@@ -106,6 +107,8 @@ def _fields(options: dict) -> dict:
 
 
 def _pooled(kind: str) -> tuple[str, Any]:
+    if kind == "mean":  # x.mean([2, 3], keepdim=True)
+        return kind, {"dims": [2, 3], "keepdim": True}
     return (kind, None) if kind == "global_avgpool" else (kind, {"out": 1})
 
 
@@ -132,6 +135,8 @@ def spec_of(net: dict) -> dict:
         elif kind == "global":
             pooled, fields = _pooled(options)
             layers.append({"name": name, pooled: fields})
+        elif kind == "channel_mean":
+            layers.append({"name": name, "mean": {"dims": 1, "keepdim": True}})
         else:
             layers.append({"name": name, kind: _fields(options)})
         previous = name
@@ -146,6 +151,8 @@ def _channels(net: dict, index: int) -> int:
             channels = options["out"]
         elif kind == "concat":
             channels += options["out"]
+        elif kind == "channel_mean":
+            channels = 1
     return channels
 
 
@@ -187,6 +194,10 @@ def _avgpool(x, options: dict):
                         pair(options["padding"]), options["ceil_mode"], options["count_include_pad"])
 
 
+def _pool_whole(x, kind: str):
+    return x.mean([2, 3], keepdim=True) if kind == "mean" else F.adaptive_avg_pool2d(x, 1)
+
+
 def run_torch(net: dict, image) -> dict | None:
     """Every layer's output by spec name; None when PyTorch refuses the network."""
     outputs: dict = {}
@@ -205,14 +216,16 @@ def run_torch(net: dict, image) -> dict | None:
                 outputs[f"branch{index}"] = branch
                 x = x + branch if kind == "add" else torch.cat([x, branch], 1)
             elif kind == "gate":
-                gated = F.adaptive_avg_pool2d(x, 1)
+                gated = _pool_whole(x, options["pool"])
                 outputs[f"squeeze{index}"] = gated
                 if options["conv"]:
                     gated = _conv(gated, {"out": x.shape[1], "kernel": 1, "stride": 1, "padding": 0, "dilation": 1})
                     outputs[f"excite{index}"] = gated
                 x = x * gated if options["merge"] == "mul" else x + gated
             elif kind == "global":
-                x = F.adaptive_avg_pool2d(x, 1)
+                x = _pool_whole(x, options)
+            elif kind == "channel_mean":
+                x = x.mean(1, keepdim=True)
             outputs[name] = x
     except (RuntimeError, ValueError):
         return None

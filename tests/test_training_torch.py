@@ -200,7 +200,8 @@ KINDS = [("relu", None), ("relu6", None), ("leaky_relu", None), ("sigmoid", None
          ("layernorm2d", None), ("scale", None), ("flatten", None), ("pad", 1), ("channel_split", 1),
          ("channel_shuffle", 2), ("permute", [0, 2, 3, 1]), ("linear", 5), ("conv2d", {"out": 3, "kernel": 3}),
          ("conv2d", {"out": 4, "kernel": 3, "groups": "depthwise"}), ("conv_transpose2d", {"out": 3, "kernel": 2}),
-         ("upsample", {"scale": 2}), ("upsample", {"scale": 2, "mode": "bilinear"}), ("pixel_shuffle", 2)]
+         ("upsample", {"scale": 2}), ("upsample", {"scale": 2, "mode": "bilinear"}), ("pixel_shuffle", 2),
+         ("mean", [2, 3]), ("mean", {"dims": [2, 3], "keepdim": True}), ("mean", 1), ("mean", {"dims": [1, -1]})]
 
 
 # kinds on tokens (length x features), channels-last maps (height x width x channels) and sequences (steps x
@@ -316,6 +317,8 @@ def test_window_attention_of_one_window_at_batch_one_keeps_views():
     [{"name": "a", "conv2d": {"out": 4, "kernel": 1}, "frozen": True}, {"name": "r", "relu": None},
      {"name": "b", "conv2d": {"out": 4, "kernel": 3, "padding": 1}}, {"name": "s", "add": None, "from": ["b", "r"]}],
     [{"name": "p", "permute": [0, 2, 3, 1]}, {"name": "f", "flatten": None}, {"name": "fc", "linear": 3}],
+    # x.mean([2, 3]) keeps nothing for backward (its gradient needs the input's size only), the linear layer its input
+    [{"name": "a", "conv2d": {"out": 4, "kernel": 3}}, {"name": "m", "mean": [2, 3]}, {"name": "fc", "linear": 3}],
     [{"name": "fc", "flatten": None}, {"name": "d", "dropout": 0.3}, {"name": "l", "linear": 3},
      {"name": "r", "relu": None}, {"name": "l2", "linear": 2}],
 ])

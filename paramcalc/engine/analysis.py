@@ -275,8 +275,9 @@ class Analyzer:
         axes = layer.positions(inputs, figures.shape, field.axes)
         if axes is None:
             return None
-        if axes == WHOLE:
-            return self.field_step(field, None, True, None)
+        if axes == WHOLE:  # every position read at once; a layer that drops their axes (a mean) leaves a vector
+            stepped = self.field_step(field, None, True, None)
+            return stepped if stepped is None or max(stepped.axes) < len(figures.shape) else stepped._replace(axes=(0,))
         map_size = _map_at(figures.shape, axes) or field.map_size
         return field if axes == field.axes and map_size == field.map_size else \
             field._replace(axes=axes, map_size=map_size)

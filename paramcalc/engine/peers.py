@@ -76,8 +76,10 @@ FVCORE = Convention(
      **each("adaptive_avgpool global_avgpool", per_input(1)),  # aten::adaptive_avg_pool2d only
      "upsample": _fvcore_upsample,
      "custom": custom_macs},
+    # x.mean(dims) is aten::mean, which has no handler (F.adaptive_avg_pool2d(x, 1) is traced as
+    # aten::adaptive_avg_pool2d, although ATen computes it as that mean)
     registered(MOVES, ACTIVATIONS, WINDOW_POOLS, RECURRENT, "adaptive_avgpool1d adaptive_avgpool3d adaptive_maxpool "
-               "global_maxpool softmax embedding lrn scale position_embedding add mul"))
+               "global_maxpool softmax embedding lrn scale position_embedding add mul mean"))
 
 
 # --- ptflops: a hook per module type (looked up by exact type), plus patched torch.nn.functional calls -------
@@ -164,7 +166,9 @@ PTFLOPS = Convention(
      "window_attention": _ptflops_window_attention,
      "lstm": _ptflops_recurrent(10), "gru": _ptflops_recurrent(7), "rnn": _ptflops_recurrent(1),
      "custom": custom_macs},
-    registered(MOVES, "sigmoid tanh hardsigmoid hardswish layernorm2d embedding scale position_embedding add mul"),
+    # Tensor.mean and torch.mean are not patched (F.adaptive_avg_pool2d is), and torch.nn has no module for a mean
+    registered(MOVES, "sigmoid tanh hardsigmoid hardswish layernorm2d embedding scale position_embedding add mul "
+               "mean"),
     _ptflops_subclass)
 
 
@@ -227,7 +231,7 @@ THOP = Convention(
      "lstm": _thop_recurrent("lstm"), "gru": _thop_recurrent("gru"), "rnn": _thop_recurrent("rnn"),
      "custom": custom_macs},
     registered(MOVES, ACTIVATIONS, "maxpool maxpool1d maxpool3d adaptive_maxpool global_maxpool layernorm2d "
-               "groupnorm lrn embedding attention window_attention scale position_embedding add mul"),
+               "groupnorm lrn embedding attention window_attention scale position_embedding add mul mean"),
     _thop_subclass)
 
 
@@ -268,7 +272,7 @@ TORCHINFO = Convention(
     # attention and window attention keep their weights in a module with sub-modules (not a leaf), and
     # torchvision keeps a layer scale, a class token and a position embedding as parameters of such a module
     registered(MOVES, ACTIVATIONS, WINDOW_POOLS, ADAPTIVE_POOLS, "lrn softmax upsample attention window_attention "
-               "scale position_embedding add mul"),
+               "scale position_embedding add mul mean"),
     _torchinfo_subclass)
 
 ALL = (TORCHVISION, FVCORE, PTFLOPS, THOP, TORCHINFO)

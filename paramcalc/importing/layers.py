@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# the class a kind stands for where torch.nn has none (a layer of the kind run by it is standard, not `module`)
+KIND_CLASSES = {"layernorm2d": "LayerNorm2d", "window_attention": "ShiftedWindowAttention",
+                "stochastic_depth": "StochasticDepth", "permute": "Permute"}
+
 
 @dataclass
 class Op:

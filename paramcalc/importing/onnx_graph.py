@@ -22,7 +22,7 @@ from typing import Any
 from ..engine.peers import FUNCTIONAL_KINDS
 from ..errors import SpecError
 from ..limits import MAX_FOLDED_VALUES, MAX_ONNX_BYTES
-from .layers import Op, Traced, growing_concats
+from .layers import KIND_CLASSES, Op, Traced, growing_concats
 from .onnx_ops import ALIASES, OPERATORS, SHAPE_READERS, NodeView, Operand, Unsupported
 
 _SMALL = 64  # constants with at most this many values are read (axes, indices, clip bounds, pads)
@@ -158,6 +158,7 @@ class _GraphReader:
         self.data: dict[str, str] = {self.input: self.input}  # computed tensor -> the tensor it stands for
         self.secondary: dict[str, str] = {}  # the second, third, ... outputs of a node
         self.classes: dict[str, str] = {}
+        self.own_classes: set[str] = set()  # module paths whose class is not torch.nn's
         self.unsupported: list[str] = []
 
     # --- which nodes are layers --------------------------------------------------------------------------
@@ -225,13 +226,15 @@ class _GraphReader:
             return _torchscript_paths(node.name), (), node.name.startswith("/")
         try:
             names = [str(name) for name in ast.literal_eval(scopes)][1:-1]  # the model ''; the op's own name
-            classes = [re.sub(r"\W", "", str(c).rsplit(".", 1)[-1]) for c in ast.literal_eval(  # block names
-                metadata.get("pkg.torch.onnx.class_hierarchy", "[]"))][1:-1]
+            qualified = [str(c) for c in ast.literal_eval(metadata.get("pkg.torch.onnx.class_hierarchy", "[]"))][1:-1]
         except (ValueError, SyntaxError):  # metadata some other tool wrote: no scope
             return (), (), False
+        classes = [re.sub(r"\W", "", name.rsplit(".", 1)[-1]) for name in qualified]  # block names
         paths = tuple(name for name in names if name)
-        for name, class_name in zip(names, classes):
+        for name, class_name, full in zip(names, classes, qualified):
             self.classes.setdefault(name, class_name)
+            if not full.startswith("torch.nn."):  # a class of the model's own (Conv3DSimple): `module` may say so
+                self.own_classes.add(name)
         return paths, tuple(classes[:len(paths)]), True
 
     # --- modules split into several nodes ------------------------------------------------------------------
@@ -356,10 +359,13 @@ class _GraphReader:
             paths = self._module_of_weight(unit)
             alone = all(units[other].paths != unit.paths for other in (position - 1, position + 1)
                         if 0 <= other < len(units))
-            functional = False
+            functional, module = False, ""
             if paths and paths[-1] not in parents and alone:  # a module call: the layer has the module's name
                 scope, name = paths[:-1], _last_name(paths)
                 module_class = self.classes.get(paths[-1], "")
+                if paths[-1] in self.own_classes and KIND_CLASSES.get(unit.kind) != module_class and \
+                        unit.kind not in ("custom", "unsupported"):
+                    module = module_class  # a subclass of the kind's module: counters that hook by type miss it
             else:  # a function the model (or a module) calls, where the exporter says which module calls what
                 scope, name, module_class = paths, unit.kind, ""
                 functional = unit.scoped and unit.kind in FUNCTIONAL_KINDS
@@ -367,7 +373,7 @@ class _GraphReader:
             ops.append(Op(scope=scope, name=name, kind=unit.kind, settings=unit.settings,
                           inputs=[index[name] for name in unit.inputs], shape=tuple(self.shapes.get(unit.output, ())[1:]),
                           source=source[0] if source else "", functional=functional, module_class=module_class,
-                          comment=unit.comment))
+                          module=module, comment=unit.comment))
             index[unit.output] = len(ops) - 1
         output = self.data.get(self.graph.output[0].name, "") if self.graph.output else ""
         growing_concats(ops)

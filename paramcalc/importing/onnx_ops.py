@@ -143,14 +143,27 @@ def _global(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
 
 
 def _reduce_mean(node: NodeView) -> tuple[str, Settings]:
+    """x.mean(dims, keepdim) as a `mean` (ONNX numbers axes as PyTorch does, the batch at 0). Except where it is
+    how the dynamo exporter writes F.adaptive_avg_pool2d(x, 1) and nn.AdaptiveAvgPool2d(1) (3-D alike): ATen
+    computes those as x.mean([-1, -2], keepdim=True), axes written in that order, where x.mean([2, 3]) keeps the
+    code's; the counters that tell the two apart count the pooling (the TorchScript exporter writes it as
+    GlobalAveragePool)."""
     rank = len(node.data_shapes[0])
-    axes_operand = node.constant(1)
+    axes_operand = node.constant(1)  # an input since opset 18, an attribute before
+    if len(node.data_shapes) > 1 or axes_operand is not None and not isinstance(axes_operand.value, list):
+        raise Unsupported("a mean over axes computed from the input")
     axes = axes_operand.value if axes_operand is not None else node.attribute("axes")
-    if not isinstance(axes, list) or sorted(a % rank for a in axes) != list(range(2, rank)) or rank < 3:
-        raise Unsupported(f"a mean over axes {axes} (paramcalc averages whole maps)")
-    if not node.attribute("keepdims", 1):
-        raise Unsupported("a mean over the map that drops its axes (keep them and flatten after)")
-    return _global("avgpool")(node)
+    keepdims = bool(node.attribute("keepdims", 1))
+    if not axes:
+        if node.attribute("noop_with_empty_axes", 0):
+            return "identity", {}
+        raise Unsupported("a mean over every axis, the batch's too (paramcalc counts one sample)")
+    axes = [int(axis) for axis in axes]
+    if any(axis % rank == 0 for axis in axes):
+        raise Unsupported(f"a mean over axes {axes}, the batch (axis 0) among them")
+    if keepdims and rank in (4, 5) and axes == list(range(-1, 1 - rank, -1)):
+        return _global("avgpool")(node)
+    return "mean", {"dims": axes, "keepdim": keepdims}
 
 
 def _clip(node: NodeView) -> tuple[str, Settings]:

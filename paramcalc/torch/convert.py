@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..importing.layers import KIND_CLASSES
+
 Settings = dict[str, Any]
 
 
@@ -185,9 +187,6 @@ MODULES: dict[str, Callable[[Any], tuple[str, Settings]]] = {
     "ShiftedWindowAttention": _window_attention,
 }
 
-# the class a kind stands for where torch.nn has none (a layer of the kind run by it is standard)
-KIND_CLASSES = {"layernorm2d": "LayerNorm2d", "window_attention": "ShiftedWindowAttention",
-                "stochastic_depth": "StochasticDepth", "permute": "Permute"}
 
 
 def converter(module: Any) -> Callable[[Any], tuple[str, Settings]] | None:

@@ -1,5 +1,5 @@
 """The PyTorch modules that torch.nn lacks: merges, a channel split, a learned scale, channel-wise
-layer norm, a convolution with uneven padding, reshaping, the tokens and attention of transformers,
+layer norm, a convolution with uneven padding, reshaping, a mean over dimensions, the tokens and attention of transformers,
 resizing to another input's size and recurrent layers that return their output sequence. `paramcalc export` copies this file's classes into
 the models it writes, so an exported model needs nothing but torch."""
 
@@ -118,6 +118,17 @@ class Select(nn.Module):
 
     def forward(self, x):
         return x.select(self.dim, self.index)
+
+
+class Mean(nn.Module):
+    """x.mean(dims, keepdim): the mean over dimensions numbered with the batch as 0 (ShuffleNet v2's x.mean([2, 3]))"""
+
+    def __init__(self, dims, keepdim=False):
+        super().__init__()
+        self.dims, self.keepdim = list(dims) if isinstance(dims, (tuple, list)) else dims, keepdim
+
+    def forward(self, x):
+        return x.mean(self.dims, keepdim=self.keepdim)
 
 
 class PatchEmbed(nn.Conv2d):

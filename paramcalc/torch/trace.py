@@ -335,12 +335,6 @@ class _Converter:
         if kind == "alias":
             self.index[node] = self.index[used[0]]
             return
-        if kind == "global_avgpool+flatten":  # x.mean([2, 3]): the pooled map without its 1 x 1
-            pooled = fx.Node(node.graph, f"{node.name}_map", "call_function", torch.mean, (), {})
-            pooled.meta = dict(node.meta)
-            self._add(pooled, "global_avgpool", {}, used, (*shape, 1, 1), "mean", functional=True)
-            self._add(node, "flatten", {}, [pooled], shape, "flatten")
-            return
         # a function call (F.relu, F.max_pool2d, F.interpolate): counters that hook modules count it differently
         self._add(node, kind, settings, used, shape, kind, functional=kind in FUNCTIONAL_KINDS)
 
@@ -403,14 +397,20 @@ class _Converter:
                 if key in values:
                     pooling[key] = values[key]
             return ("avgpool" if target is F.avg_pool2d else "maxpool"), pooling, inputs[:1]
-        if target in ("mean", torch.mean):
+        if target in ("mean", torch.mean):  # x.mean([2, 3]) is aten::mean, not F.adaptive_avg_pool2d: a `mean`
             dims = args[1] if len(args) > 1 else kwargs.get("dim")
-            rank = len(_tensor_shape(inputs[0]) or ())
-            if rank == 4 and sorted(d % 4 for d in (dims if isinstance(dims, (tuple, list)) else [dims])) == [2, 3]:
-                if kwargs.get("keepdim") or (len(args) > 2 and args[2]):
-                    return "global_avgpool", {}, inputs[:1]
-                return "global_avgpool+flatten", {}, inputs[:1]
-            raise Unsupported(f"mean over dimensions {dims}")
+            keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+            listed = list(dims) if isinstance(dims, (tuple, list)) else [dims]
+            if dims is None or not listed:
+                raise Unsupported("a mean over every dimension, the batch's too (paramcalc counts one sample)")
+            if not all(isinstance(dim, int) and not isinstance(dim, bool) for dim in listed) or \
+                    not isinstance(keepdim, bool):
+                raise Unsupported(f"mean over dimensions {dims} that are not numbers written in the code")
+            rank = len(_tensor_shape(inputs[0]) or ()) if inputs else 0
+            if rank and any(dim % rank == 0 for dim in listed):
+                raise Unsupported(f"mean over dimensions {dims}, the batch (dimension 0) among them")
+            return "mean", {"dims": listed if isinstance(dims, (tuple, list)) else dims, "keepdim": keepdim}, \
+                inputs[:1]
         if target in (F.dropout, "dropout"):
             return "dropout", {"p": args[1] if len(args) > 1 else kwargs.get("p", 0.5)}, inputs[:1]
         if target is F.interpolate:

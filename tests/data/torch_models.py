@@ -84,6 +84,22 @@ class WithAuxiliary(nn.Module):
         return self.fc(x)
 
 
+class Means(nn.Module):
+    """Heads that average with x.mean, as torchvision's ShuffleNet v2 and MNASNet do, rather than with pooling: over
+    the map (dropping it, or keeping it for a squeeze-and-excitation gate), and over the channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.gate = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8 + 10 * 6, 4)
+
+    def forward(self, x):
+        x = F.relu(self.conv(x))
+        x = x * torch.sigmoid(self.gate(x.mean([2, 3], keepdim=True)))
+        return self.fc(torch.cat([x.mean([2, 3]), torch.mean(x, 1).flatten(1)], dim=1))
+
+
 class Computed(nn.Module):
     """Works out its width with tensors while it is made (as RegNet does), which the meta device cannot."""
 

@@ -247,6 +247,27 @@ class Axis(FieldType):
         return {"anyOf": [{"type": "integer"}, EXPRESSION]}
 
 
+class Axes(FieldType):
+    """Tensor dimensions in PyTorch's numbering (0 is the batch): one, or a list of them, as torch.mean takes."""
+
+    def read(self, value: Any) -> tuple[int, ...]:
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise FieldError("must be a dimension number or a list of them, got an empty list",
+                             hint="PyTorch's mean over no dimensions averages everything, the batch too")
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise FieldError(f"must be a dimension number or a list of them, got {as_written(value)}")
+        return tuple(items)
+
+    def describe(self) -> str:
+        return "dimension or list of dimensions as in PyTorch (1 = channels, -1 = last)"
+
+    def json_schema(self) -> dict:
+        one = Axis().json_schema()
+        return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 1}]}
+
+
 class Numbers(FieldType):
     """A list of whole numbers: a permutation of dimensions, or sizes for a reshape (-1 allowed where said)."""
 

@@ -1,14 +1,14 @@
-"""Pooling: windowed max / average, adaptive and global pooling."""
+"""Pooling: windowed max / average, adaptive and global pooling, and the mean over chosen dimensions."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..dims import Dim, Shape, gcd, is_concrete, is_positive, numel
+from ..dims import Dim, Shape, format_shape, gcd, is_concrete, is_positive, numel
 from ..receptive import Window
-from .base import LayerError, LayerKind, Saved, TorchCall, register
+from .base import WHOLE, LayerError, LayerKind, Saved, TorchCall, register
 from .conv import AXIS_NAMES, SHAPE_NAMES, sliding_arithmetic, sliding_size
-from .fields import Bool, Padding, Sizes, SpecField
+from .fields import Axes, Bool, Padding, Sizes, SpecField
 
 
 class _WindowPool(LayerKind):
@@ -309,3 +309,78 @@ class GlobalMaxPool(_GlobalPool, AdaptiveMaxPool):
     torch_name = "nn.AdaptiveMaxPool2d"
     summary = "maximum over the whole map: C x H x W -> C x 1 x 1 (AdaptiveMaxPool2d(1))"
     flops_formula = "H·W − 1 per channel"
+
+
+@register
+class Mean(LayerKind):
+    """x.mean(dims, keepdim): a different PyTorch operation from adaptive average pooling, whatever it averages
+    (aten::mean, which neither ptflops nor fvcore counts, where both count F.adaptive_avg_pool2d)."""
+
+    kind = "mean"
+    aliases: ClassVar[tuple[str, ...]] = ("reduce_mean",)
+    torch_name = "torch.mean / x.mean(dims, keepdim) (ShuffleNet v2's and MNASNet's x.mean([2, 3]))"
+    summary = "mean over the given dimensions: dims [2, 3] turn C x H x W into C (keepdim: C x 1 x 1)"
+    flops_formula = "one per input element: n − 1 adds and 1 divide for each mean of n values"
+    fields: ClassVar[tuple[SpecField, ...]] = (
+        SpecField("dims", Axes(), doc="the dimensions averaged (not 0, the batch)"),
+        SpecField("keepdim", Bool(), False, doc="keep each averaged dimension with size 1"))
+    primary: ClassVar[str | None] = "dims"
+
+    def reduced(self, inputs: list[Shape]) -> tuple[int, ...]:
+        """The averaged axes of a sample's shape (0 = the first after the batch), in order."""
+        shape = inputs[0]
+        rank, axes = len(shape), set()
+        for dim in self.dims:
+            full = dim + rank + 1 if dim < 0 else dim
+            if full == 0:
+                raise LayerError(f"mean over dimension {dim}, the batch: paramcalc counts one sample", field="dims",
+                                 hint=f"dims are 1 (the channels) to {rank}, or -1 to -{rank}" if rank else None)
+            if not 1 <= full <= rank:
+                raise LayerError(f"mean dims={list(self.dims)}: {dim} is not a dimension of a sample's {rank}-d shape "
+                                 f"{format_shape(shape)}", field="dims",
+                                 hint=f"dims are 1 (the channels) to {rank}, or -1 to -{rank}; 0 is the batch"
+                                 if rank else "a scalar has no dimension to average")
+            if full - 1 in axes:
+                raise LayerError(f"mean dims={list(self.dims)} names dimension {full} twice; PyTorch refuses it",
+                                 field="dims", hint="list each dimension once")
+            axes.add(full - 1)
+        return tuple(sorted(axes))
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        axes = self.reduced(inputs)
+        if self.keepdim:
+            return tuple(1 if axis in axes else size for axis, size in enumerate(inputs[0]))
+        return tuple(size for axis, size in enumerate(inputs[0]) if axis not in axes)
+
+    def flops(self, inputs: list[Shape], output: Shape) -> Dim:
+        return numel(inputs[0])  # as global_avgpool: each output's n values, n - 1 adds and a divide
+
+    def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
+        averaged = "·".join(str(inputs[0][axis]) for axis in self.reduced(inputs))
+        means = numel(output)
+        each = f"{means:,} mean{'s' * (means != 1)} of {averaged} values: {averaged} − 1 adds and 1 divide each"
+        return [("FLOPs", f"{averaged}·{means:,} = {self.flops(inputs, output):,}  ({each})")]
+
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        return self.reduced(inputs)
+
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | str | None:
+        # over the axes that hold the map's positions (all of them): every output unit reads the whole map, as
+        # global pooling; over other axes (the channels): each position is averaged on its own, as by a softmax
+        # over the channels, and moves down by the axes dropped before it
+        reduced = set(self.reduced(inputs))
+        combined = reduced & set(axes)
+        if not combined:
+            return axes if self.keepdim else tuple(axis - sum(1 for r in reduced if r < axis) for axis in axes)
+        return WHOLE if combined == set(axes) else None
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []  # its gradient is the output's spread over the input's size, divided by n: nothing kept
+
+    def settings(self) -> str:
+        dims = list(self.dims) if len(self.dims) > 1 else self.dims[0]
+        return f"dims={dims}, keepdim={str(self.keepdim).lower()}"
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        return TorchCall("paramcalc.Mean", (tuple(self.dims),), {"keepdim": self.keepdim})
