@@ -87,7 +87,7 @@ def test_bad_devices_and_precisions_are_one_message(device, tmp_path):
     devices = read_devices()
     with pytest.raises(SpecError, match="unknown device 'a1000'") as caught:
         find_device(devices, "a1000")
-    assert "did you mean 'a100'" in caught.value.hint
+    assert "did you mean 'a100'" in caught.value.hint and "'rtx4090', 't4'" in caught.value.hint
     with pytest.raises(SpecError, match="NVIDIA T4 16GB has no bf16 peak") as caught:
         roofline(SPEC, devices["t4"], precision="bf16")
     assert caught.value.hint == "its precisions: fp32, fp16, int8"

@@ -39,8 +39,9 @@ def read_devices(path: str | None = None) -> dict[str, Device]:
 def find_device(devices: dict[str, Device], name: str) -> Device:
     key = name.lower()
     if key not in devices:
-        raise SpecError(f"unknown device '{name}'", hint=did_you_mean(key, devices) or "devices: " + one_of(devices)
-                        + " (add your own with --devices FILE)")
+        known = "devices: " + one_of(devices) + " (add your own with --devices FILE)"
+        close = did_you_mean(key, devices)
+        raise SpecError(f"unknown device '{name}'", hint=f"{close} {known}" if close else known)
     return devices[key]
 
 
