@@ -23,6 +23,9 @@ def test_sources_and_sizes():
     from_dict = paramcalc.analyze({"name": "rgb_conv", "input": [3, 32, 32],
                                    "layers": [{"name": "conv", "conv2d": {"out": 4, "kernel": 3, "padding": 1}}]})
     assert from_path.totals == from_text.totals == from_dict.totals
+    # by hand: 4 filters of 3·3·3 weights + 4 biases; 4·32·32 positions (padding 1 keeps 32x32) of 27 MACs
+    assert (from_path.totals.params, from_path.totals.macs) == (4 * 3 * 3 * 3 + 4, 4 * 32 * 32 * 27)
+    assert from_path.totals.flops == 2 * 4 * 32 * 32 * 27 + 4 * 32 * 32  # 2 per MAC + the bias per output
     bigger = paramcalc.analyze(RGB, input_shape=(3, 64, 64), batch=2)
     assert bigger.totals.macs == 2 * 4 * 64 * 64 * 27 and bigger.totals.params == 112
 
@@ -54,9 +57,12 @@ def test_shell_completion_of_layer_names():
 
 def test_a_sweep_over_input_sizes_stays_bounded_and_exact():
     # a Cache keeps a spec's last results and each layer object's figures for recent input shapes; after a
-    # sweep past both limits the memory is bounded and the figures at 224 are still torchvision's
-    from paramcalc.engine.cache import FIGURES_KEPT, RESULTS_KEPT
+    # sweep past both limits the memory is bounded and the figures at 224 are still torchvision's. The limits
+    # are the documented ones (docs/api.md: "its last 16 results", "its last 64 input shapes"), not the
+    # engine's constants, so a limit changed (or lost) in the engine fails here
     from paramcalc.engine.graph import expand
+
+    RESULTS_KEPT, FIGURES_KEPT = 16, 64
 
     reference = json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"]["resnet18"]
     fields = json.loads((ROOT / "tests/data/receptive_fields.json").read_text())["measured_torchvision"]

@@ -87,12 +87,19 @@ def test_show_json_has_exact_integers_and_every_layer():
     assert conv["output_bytes"] == 2048 * 7 * 7 * 4
 
 
-def test_json_matches_the_library():
-    path = SPECS / "googlenet.yaml"
+def test_json_totals_are_worked_out_by_hand():
+    # VGG-16's FLOPs worked out from torchvision's layers (tests/test_readme_figures.py: 2 per MAC + biases +
+    # ReLUs + pools), times the batch of 3; one line per layer: the features group, its 13 convs, 13 ReLUs
+    # and 5 pools, avgpool, flatten, the classifier group and its 3 linear layers, 2 ReLUs and 2 dropouts
+    from .test_readme_figures import VGG16, vgg16_by_hand
+
+    path = SPECS / "vgg16.yaml"
     data = json.loads(run("show", str(path), "--format", "json", "--batch", "3").output)
-    result = paramcalc.analyze(path, batch=3)
-    assert data["totals"]["flops"] == result.totals.flops
-    assert len(data["layers"]) == len(result.records)
+    by_hand = vgg16_by_hand()
+    assert data["totals"]["flops"] == 3 * by_hand["flops"] == 3 * 30_972_257_256
+    assert data["totals"]["macs"] == 3 * VGG16["macs_conv_linear"]
+    assert data["totals"]["params"] == VGG16["params"]
+    assert len(data["layers"]) == 1 + 13 + 13 + 5 + 2 + 1 + 3 + 2 + 2
 
 
 def test_piped_output_is_plain_and_no_color_is_honoured():
@@ -124,8 +131,10 @@ def test_show_csv_has_one_row_per_layer_with_exact_integers():
 
     output = run("show", str(SPECS / "resnet18.yaml"), "--format", "csv").output
     table = list(csv.DictReader(io.StringIO(output)))
-    result = paramcalc.analyze(SPECS / "resnet18.yaml")
-    assert len(table) == len(result.records)
+    # one row per layer: conv1, bn1, relu, maxpool; 4 stages, each a row, 2 blocks a row each with 7 layers
+    # (conv1, bn1, relu1, conv2, bn2, add, relu2); the downsample group and its conv and bn in the first block
+    # of stages 2 to 4; avgpool, flatten, fc
+    assert len(table) == 4 + 4 * (1 + 2 * (1 + 7)) + 3 * 3 + 3 == 84
     fc = next(row for row in table if row["name"] == "fc")
     assert (fc["params"], fc["macs"], fc["shape"]) == (str(512 * 1000 + 1000), str(512 * 1000), "1x1000")
     stage = next(row for row in table if row["name"] == "layer1")

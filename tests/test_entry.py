@@ -32,6 +32,26 @@ def test_same_output_as_the_click_command(arguments):
     assert fast.stdout == slow.output
 
 
+def test_the_installed_command_prints_torchvision_s_figures():
+    # the comparison above is paramcalc against paramcalc; the figures themselves against torchvision's
+    import json
+
+    models = json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"]
+    fast = subprocess.run([sys.executable, "-m", "paramcalc", "show", "specs/resnet18.yaml", "--format", "json",
+                           "--batch", "4"], cwd=ROOT, capture_output=True, text=True)
+    assert fast.returncode == 0, fast.stderr
+    totals = json.loads(fast.stdout)["totals"]
+    resnet18 = models["resnet18"]
+    assert (totals["params"], totals["buffers"]) == (resnet18["params"], resnet18["bn_running_stats"])
+    assert totals["macs"] == 4 * resnet18["macs_conv_linear"]
+    assert totals["output"] == [4, 1000]
+    vgg = subprocess.run([sys.executable, "-m", "paramcalc", "show", "specs/vgg16.yaml", "--input", "3xHxW",
+                          "--format", "json", "--at", "224x224"], cwd=ROOT, capture_output=True, text=True)
+    assert vgg.returncode == 0, vgg.stderr
+    at224 = json.loads(vgg.stdout)["at"][0]["totals"]
+    assert (at224["params"], at224["macs"]) == (models["vgg16"]["params"], models["vgg16"]["macs_conv_linear"])
+
+
 def test_errors_are_the_same_messages(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: t\ninput: [3, 8, 8]\nlayers: [conv2]\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html.parser
 import json
+import math
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -58,7 +59,12 @@ def test_svg_is_a_picture_of_the_table(tmp_path):
     root = ElementTree.parse(picture).getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     words = "".join(element.text or "" for element in root.iter() if element.tag.endswith("text"))
-    for expected in ("branch3x3", "163,696", "256x28x28", "Receptive"):
+    # GoogLeNet's inception (3a) on 192x28x28, by hand: 1x1 192->64, 1x1 192->96 then 3x3 96->128, 1x1 192->16
+    # then 5x5 16->32, pool then 1x1 192->32, each conv with its bias; 64 + 128 + 32 + 32 = 256 channels out
+    params = (192 * 64 + 64) + (192 * 96 + 96 + 9 * 96 * 128 + 128) + (192 * 16 + 16 + 25 * 16 * 32 + 32) \
+        + (192 * 32 + 32)
+    assert params == 163_696
+    for expected in ("branch3x3", f"{params:,}", f"{64 + 128 + 32 + 32}x28x28", "Receptive"):
         assert expected.replace(" ", "\u00a0") in words.replace(" ", "\u00a0")
 
 
@@ -78,3 +84,15 @@ def test_json_lines_written_directly_equal_the_report_data(spec):
     data = json.loads(to_json(result))
     assert data["layers"] == [layer_data(r, 3, 2) for r in result.records]
     assert data == json.loads(json.dumps(result.to_dict()))
+    # and the figures themselves from torchvision's measurements where it has the model: parameters, a batch
+    # of 3 times its MACs, and 2 bytes (float16) per element of the output, times the batch
+    reference = TORCHVISION.get(spec.stem) if spec.parent.name == "specs" else None
+    if reference is not None:
+        assert data["totals"]["params"] == reference["params"]
+        assert data["totals"]["macs"] == 3 * reference.get("macs_conv_linear", reference.get("macs"))
+        last = data["layers"][-1]
+        assert last["output_bytes"] == 3 * 2 * math.prod(reference["output"][1:]), spec.stem
+
+
+TORCHVISION = {**json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"],
+               **json.loads((ROOT / "tests/data/torchvision_beyond.json").read_text())["models"]}

@@ -756,3 +756,78 @@ def test_output_padding_below_the_dilation_is_allowed():
     r = last("[4, 9]", "- conv_transpose1d: {out: 2, kernel: 3, stride: 2, output_padding: 2, dilation: 3}")
     module = nn.ConvTranspose1d(4, 2, 3, stride=2, output_padding=2, dilation=3)
     assert r.shape == tuple(module(torch.zeros(1, 4, 9)).shape[1:]) == (2, (9 - 1) * 2 + 3 * (3 - 1) + 2 + 1)
+
+
+# --- focused figures: norms, linear on an N-D input, flatten (hand-built modules and arithmetic) ----------------
+
+@pytest.mark.parametrize("shape, groups, affine", [((12, 5, 7), 4, True), ((12, 5, 7), 3, False),
+                                                   ((6, 9, 4), 6, True), ((8, 3, 11), 1, False)])
+def test_groupnorm_params_and_flops(shape, groups, affine):
+    """nn.GroupNorm's parameters; FLOPs 5 per element, plus 2 (the scale and shift) with affine."""
+    r = last(listed(shape), f"- groupnorm: {{groups: {groups}, affine: {str(affine).lower()}}}")
+    module = nn.GroupNorm(groups, shape[0], affine=affine)
+    assert r.shape == tuple(module(torch.zeros(1, *shape)).shape[1:])
+    assert r.params == n_params(module) == (2 * shape[0] if affine else 0)
+    assert r.flops == (5 + (2 if affine else 0)) * math.prod(shape)
+    assert r.macs == 0
+
+
+@pytest.mark.parametrize("shape, options, module", [
+    ((3, 5, 12), "{affine: false}", lambda: nn.LayerNorm(12, elementwise_affine=False)),
+    ((3, 5, 12), "{bias: false}", lambda: nn.LayerNorm(12, bias=False)),
+    ((3, 5, 12), "{affine: true, bias: true}", lambda: nn.LayerNorm(12)),
+    ((12, 5), "{affine: false, bias: false}", lambda: nn.LayerNorm(5, elementwise_affine=False, bias=False)),
+    ((7, 4, 9), "{affine: false}", lambda: nn.LayerNorm(9, elementwise_affine=False)),
+])
+def test_layernorm_params_on_maps(shape, options, module):
+    """Over the last dimension, which differs from the others: a scale per feature, and a shift unless bias is
+    false; nothing without affine. FLOPs 5 per element, 7 with the scale and shift."""
+    r, reference = last(listed(shape), f"- layernorm: {options}"), module()
+    assert r.params == n_params(reference)
+    assert r.shape == tuple(reference(torch.zeros(1, *shape)).shape[1:])
+    if "affine: false" in options:
+        assert r.flops == 5 * math.prod(shape)
+    elif "bias: false" not in options:
+        assert r.flops == 7 * math.prod(shape)
+
+
+@pytest.mark.parametrize("options, module", [
+    ("{affine: false}", lambda c: nn.LayerNorm(c, elementwise_affine=False)),
+    ("{bias: false}", lambda c: nn.LayerNorm(c, bias=False)),
+    ("{affine: true}", lambda c: nn.LayerNorm(c)),
+])
+def test_layernorm2d_params(options, module):
+    r, reference = last("[6, 5, 9]", f"- layernorm2d: {options}"), module(6)  # over the 6 channels
+    assert r.params == n_params(reference)
+
+
+@pytest.mark.parametrize("shape, out, bias", [((5, 7, 12), 9, True), ((4, 11), 3, False), ((2, 3, 5, 6), 4, True)])
+def test_linear_on_an_n_d_input(shape, out, bias):
+    """nn.Linear works on the last dimension: params from it (not the first), MACs in·out per row of the others."""
+    r = last(listed(shape), f"- linear: {{out: {out}, bias: {str(bias).lower()}}}")
+    module = nn.Linear(shape[-1], out, bias=bias)
+    x = torch.zeros(1, *shape)
+    assert r.shape == tuple(module(x).shape[1:]) == (*shape[:-1], out)
+    assert r.params == n_params(module) == shape[-1] * out + (out if bias else 0)
+    rows = math.prod(shape[:-1])
+    assert r.macs == rows * shape[-1] * out == measured_macs(module, x)
+    assert r.flops == 2 * rows * shape[-1] * out + (rows * out if bias else 0)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7), (2, 3, 5, 7)])
+@pytest.mark.parametrize("start, end", [(1, 1), (1, 2), (2, 2), (1, -2), (2, -2), (-3, -2), (-2, -2), (1, -1),
+                                        (2, 3), (-2, -1)])
+def test_flatten_with_any_end_dim(shape, start, end):
+    """torch.flatten's shape for every start_dim/end_dim pair that fits the rank (the batch is dimension 0), and a
+    linear layer after it taking the last dimension that flatten leaves."""
+    rank = len(shape) + 1
+    if not (0 < start % rank <= end % rank < rank):
+        pytest.skip("not a pair of sample dimensions in order")
+    x = torch.zeros(1, *shape)
+    flat = x.flatten(start, end)
+    r = last(listed(shape), f"- flatten: {{start_dim: {start}, end_dim: {end}}}")
+    assert r.shape == tuple(flat.shape[1:])
+    assert (r.params, r.macs, r.flops) == (0, 0, 0)
+    head = last(listed(shape), f"- flatten: {{start_dim: {start}, end_dim: {end}}}\n- linear: 4")
+    assert head.shape == tuple(nn.Linear(flat.shape[-1], 4)(flat).shape[1:])
+    assert head.params == n_params(nn.Linear(flat.shape[-1], 4))

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import paramcalc
 from paramcalc import SpecError
 from paramcalc.engine.layers import REGISTRY
-from paramcalc.engine.layers.pool import adaptive_longest_window, adaptive_window_sum
+from paramcalc.engine.layers.pool import adaptive_window_sum
 
 from .helpers import last
 
@@ -103,11 +104,21 @@ def test_adaptive_avgpool_uneven_windows():
 
 
 @given(st.integers(1, 300), st.integers(1, 300))
-def test_adaptive_window_closed_forms_equal_pytorchs_windows(size, out):
+def test_adaptive_windows_are_counted_and_bounded_as_pytorchs(size, out):
+    """PyTorch's window i spans [floor(i·size/out), ceil((i + 1)·size/out)): the elements read are their lengths'
+    sum, and the receptive field (a window of `size` at a stride) holds each of them; with more outputs than
+    inputs the windows are closer than a pixel apart and the field is not followed."""
     starts = [(i * size) // out for i in range(out)]
     ends = [-((-(i + 1) * size) // out) for i in range(out)]  # ceil
-    lengths = [e - s for s, e in zip(starts, ends)]
-    assert (adaptive_window_sum(size, out), adaptive_longest_window(size, out)) == (sum(lengths), max(lengths))
+    assert adaptive_window_sum(size, out) == sum(e - s for s, e in zip(starts, ends))
+    rf = paramcalc.analyze({"name": "a", "input": [1, size, 1], "layers": [
+        {"name": "pool", "adaptive_avgpool": {"out": [out, 1]}}]}).records[0].rf
+    if size < out:
+        assert rf is None
+        return
+    (kernel, _), (stride, _), (padding, _) = rf.size, rf.stride, rf.padding
+    assert padding == 0 and stride >= 1
+    assert all(i * stride <= start and end <= i * stride + kernel for i, (start, end) in enumerate(zip(starts, ends)))
 
 
 def test_global_pooling():
@@ -262,8 +273,13 @@ def test_flatten_shuffle_split():
 def test_batch_scales_costs_not_parameters():
     one = last("[3, 32, 32]", "- conv2d: {out: 4, kernel: 3}")
     eight = last("[3, 32, 32]", "- conv2d: {out: 4, kernel: 3}", batch=8)
-    assert eight.params == one.params
-    assert (eight.macs, eight.flops, eight.activations) == (8 * one.macs, 8 * one.flops, 8 * one.activations)
+    # by hand: 3x3 without padding maps 32x32 to 30x30; 4·30·30 outputs of 3·3·3 = 27 MACs each, FLOPs
+    # 2·MACs + one bias add per output, activations the 4·30·30 outputs; a batch of 8 does all of it 8 times
+    outputs = 4 * 30 * 30
+    assert one.params == eight.params == 4 * 27 + 4
+    assert (one.macs, one.flops, one.activations) == (outputs * 27, 2 * outputs * 27 + outputs, outputs)
+    assert (eight.macs, eight.flops, eight.activations) == (8 * outputs * 27, 8 * (2 * outputs * 27 + outputs),
+                                                            8 * outputs)
 
 
 # --- invalid settings that PyTorch refuses too ---------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -82,8 +83,31 @@ gate = st.fixed_dictionaries({
     "conv": st.booleans(),           # a 1x1 convolution on the pooled gate
     "gate_first": st.booleans(),     # from: [gate, map] rather than [map, gate]
 })
+sides = st.fixed_dictionaries({side: st.integers(0, 3) for side in ("top", "bottom", "left", "right")})
+
+
+@st.composite
+def cross(draw) -> tuple[dict, dict]:
+    """Two size-keeping convolutions of the same map with different fields (a tall kh x 1 one and a wide 1 x kw
+    one, each dilated on its own axis), added: the union of their fields."""
+    kh, kw = draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    tall_span, wide_span = dh * (kh - 1), dw * (kw - 1)
+    tall = {"out": 1, "kernel": (kh, 1), "stride": 1, "dilation": (dh, 1),
+            "padding": {"top": tall_span // 2, "bottom": tall_span - tall_span // 2, "left": 0, "right": 0}}
+    wide = {"out": 1, "kernel": (1, kw), "stride": 1, "dilation": (1, dw),
+            "padding": {"top": 0, "bottom": 0, "left": wide_span // 2, "right": wide_span - wide_span // 2}}
+    return (tall, wide) if draw(st.booleans()) else (wide, tall)
+
+
 operation = st.one_of(
     st.tuples(st.just("conv2d"), conv),
+    st.tuples(st.just("pad"), sides),                # F.pad, unevenly
+    st.tuples(st.just("cross"), cross()),            # conv_a(x) + conv_b(x), different fields
+    st.tuples(st.just("adaptive"), st.tuples(st.integers(1, 5), st.integers(1, 5))),  # to an h x w map
+    # merge(x, upsample(gap(x))) or merge(x, x * gap(x)): a global operand of x's size merged with x
+    st.tuples(st.just("pooled_back"), st.fixed_dictionaries({
+        "merge": st.sampled_from(["add", "concat"]), "first": st.booleans(), "via": st.sampled_from(["upsample", "mul"])})),
     st.tuples(st.just("maxpool"), pool(dilated=True)),
     st.tuples(st.just("avgpool"), pool(dilated=False)),
     st.tuples(st.just("add"), same_conv()),       # x + conv(x), the conv's out set to x's channels
@@ -137,6 +161,24 @@ def spec_of(net: dict) -> dict:
             layers.append({"name": name, pooled: fields})
         elif kind == "channel_mean":
             layers.append({"name": name, "mean": {"dims": 1, "keepdim": True}})
+        elif kind == "pad":
+            layers.append({"name": name, "pad": {"padding": dict(options)}})
+        elif kind == "cross":
+            channels = _channels(net, index)
+            for letter, branch in zip("ab", options):
+                layers.append({"name": f"{letter}{index}", "from": previous,
+                               "conv2d": {**_fields(branch), "out": channels}})
+            layers.append({"name": name, "add": None, "from": [f"a{index}", f"b{index}"]})
+        elif kind == "adaptive":
+            layers.append({"name": name, "adaptive_avgpool": {"out": list(options)}})
+        elif kind == "pooled_back":
+            layers.append({"name": f"squeeze{index}", "from": previous, "global_avgpool": None})
+            if options["via"] == "upsample":
+                layers.append({"name": f"back{index}", "upsample": None, "from": [f"squeeze{index}", previous]})
+            else:
+                layers.append({"name": f"back{index}", "mul": None, "from": [previous, f"squeeze{index}"]})
+            operands = [f"back{index}", previous] if options["first"] else [previous, f"back{index}"]
+            layers.append({"name": name, options["merge"]: None, "from": operands})
         else:
             layers.append({"name": name, kind: _fields(options)})
         previous = name
@@ -153,6 +195,8 @@ def _channels(net: dict, index: int) -> int:
             channels += options["out"]
         elif kind == "channel_mean":
             channels = 1
+        elif kind == "pooled_back" and options["merge"] == "concat":
+            channels *= 2
     return channels
 
 
@@ -226,6 +270,21 @@ def run_torch(net: dict, image) -> dict | None:
                 x = _pool_whole(x, options)
             elif kind == "channel_mean":
                 x = x.mean(1, keepdim=True)
+            elif kind == "pad":
+                x = F.pad(x, (options["left"], options["right"], options["top"], options["bottom"]))
+            elif kind == "cross":
+                branches = [_conv(x, {**branch, "out": x.shape[1]}) for branch in options]
+                outputs[f"a{index}"], outputs[f"b{index}"] = branches
+                x = branches[0] + branches[1]
+            elif kind == "adaptive":
+                x = F.adaptive_avg_pool2d(x, options)
+            elif kind == "pooled_back":
+                squeezed = F.adaptive_avg_pool2d(x, 1)
+                back = F.interpolate(squeezed, size=tuple(x.shape[2:]), mode="nearest") \
+                    if options["via"] == "upsample" else x * squeezed
+                outputs[f"squeeze{index}"], outputs[f"back{index}"] = squeezed, back
+                operands = [back, x] if options["first"] else [x, back]
+                x = operands[0] + operands[1] if options["merge"] == "add" else torch.cat(operands, 1)
             outputs[name] = x
     except (RuntimeError, ValueError):
         return None
@@ -301,8 +360,10 @@ def check_broadcasts(spec: dict, records: dict, image) -> None:
         if len(full) == len(layer["from"]):
             continue  # a residual add
         (operand,) = full
-        moving = ((1, 1), (0, 0)) if operand == "input" else (records[operand].rf.stride, records[operand].rf.padding)
+        if operand != "input" and records[operand].rf is None:
+            continue  # the full-resolution operand's field is not followed: nothing to merge with
         assert merged.rf.is_global, f"{layer['name']}: a global gate merged in, but {merged.rf}"
+        moving = ((1, 1), (0, 0)) if operand == "input" else (records[operand].rf.stride, records[operand].rf.padding)
         assert (merged.rf.stride, merged.rf.padding) == moving, \
             f"{layer['name']}: {merged.rf} does not move with {operand} (stride, padding {moving})"
 
@@ -319,8 +380,11 @@ def check_exact(net: dict, records: dict) -> None:
     pixel of its span. The fields of such layers do not depend on the input's size, so they must not change."""
     local: dict = {}
     margins = [0, 0]
+    sized = {f"l{index}" for index, (kind, _) in enumerate(net["layers"]) if kind == "adaptive"}
     for name, record in records.items():  # in forward order, while the input stays within the budget
         rf = record.rf
+        if name in sized or rf is None:  # an adaptive pool's windows depend on its input's size: so does every
+            break  # field after it; a field not followed ends the walk
         if rf.is_global:
             continue
         needed = [max(margins[axis], rf.size[axis] + rf.padding[axis] + rf.stride[axis]) for axis in (0, 1)]
@@ -374,11 +438,53 @@ def check_network(net: dict) -> dict:
     if drawn is None:
         return {}
     spec, records, outputs, image = drawn
-    for name, record in records.items():
+    names, approximate = list(records), len(records)
+    for index, (kind, out) in enumerate(net["layers"]):
+        position = names.index(f"l{index}")
+        sizes = outputs[names[position - 1]].shape[2:] if position else image.shape[2:]
+        if kind == "adaptive" and any(size % o for o, size in zip(out, sizes)):
+            # uneven windows: paramcalc's field (the longest window, a stride of floor(in/out)) is not an envelope
+            # of every unit's window (test_adaptive_pool_with_uneven_windows); from here on only its rule is checked
+            approximate = min(approximate, position)
+    for name, record in list(records.items())[:approximate]:
         check_field(name, record.rf, outputs[name], image)
     check_broadcasts(spec, records, image)
+    check_adaptive(net, records, outputs, image)
     check_exact(net, records)
     return records
+
+
+def check_adaptive(net: dict, records: dict, outputs: dict, image) -> None:
+    """An adaptive pool that is not global adds a window of floor(in/out) + (in mod out) at a stride of
+    floor(in/out) to the field of its input (docs/conventions.md: an outer bound of PyTorch's windows), by the
+    Araujo formula written out here; where the pool reads the image itself, the gradients show every unit's
+    window inside that bound. One that makes an axis longer than its input has no stride: not followed."""
+    names = list(records)
+    for index, (kind, out) in enumerate(net["layers"]):
+        name = f"l{index}"
+        rf = records[name].rf
+        if kind != "adaptive" or (rf is not None and rf.is_global):
+            continue
+        before = names[names.index(name) - 1] if names.index(name) else None
+        field = records[before].rf if before else None
+        if before is not None and (field is None or field.is_global):
+            continue
+        sizes = tuple(outputs[before].shape[2:]) if before else tuple(image.shape[2:])
+        if any(o > size for o, size in zip(out, sizes)):
+            assert rf is None, f"{name}: {rf} after {sizes} -> {out}: windows closer than a pixel have no stride"
+            continue
+        stride = [size // o for size, o in zip(sizes, out)]
+        kernel = [size // o + size % o for size, o in zip(sizes, out)]
+        size0, stride0, padding0 = (field.size, field.stride, field.padding) if field else ((1, 1), (1, 1), (0, 0))
+        expected = (tuple(r + (k - 1) * j for r, k, j in zip(size0, kernel, stride0)),
+                    tuple(j * s for j, s in zip(stride0, stride)), tuple(padding0))
+        assert (rf.size, rf.stride, rf.padding) == expected, f"{name}: {rf} after {sizes} -> {out}, not {expected}"
+        if before is None:  # on the image: every unit's window lies in [u·stride, u·stride + kernel), per axis
+            for axis in (0, 1):
+                line = [(u, 0) if axis == 0 else (0, u) for u in range(out[axis])]
+                for u, (y, x) in enumerate(line):
+                    low, high = extent(seen(outputs[name], image, y, x), axis)
+                    assert u * stride[axis] <= low <= high < u * stride[axis] + kernel[axis], (name, axis, u)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -519,3 +625,25 @@ def test_aspp_s_pooling_branch_broadcast_back_is_global():
     cat = torch.cat([rate2, F.interpolate(pooled, size=(12, 12), mode="bilinear", align_corners=False)], dim=1)
     for y, x in units(12, 12):
         assert bool(seen(cat, image, y, x).all())
+
+
+
+@pytest.mark.parametrize("shape, out, unit, reads", [
+    ((3, 2), (5, 4), (4, 3), ((2, 2), (1, 1))),   # more positions than the input: unit (4, 3) reads row 2, column 1
+    ((6, 1), (4, 1), (3, 0), ((4, 5), (0, 0))),   # 6 into 4: windows [0, 2), [1, 3), [3, 5), [4, 6)
+])
+def test_adaptive_pool_with_uneven_windows(shape, out, unit, reads):
+    """AdaptiveAvgPool2d's window i spans [floor(i·in/out), ceil((i + 1)·in/out)); a unit's field must contain the
+    pixels its window reads (seen through the gradient)."""
+    records = {r.name: r for r in paramcalc.analyze({"name": "uneven", "input": [1, *shape], "layers": [
+        {"name": "pool", "adaptive_avgpool": {"out": list(out)}}]}).records}
+    rf = records["pool"].rf
+    image = torch.ones(1, 1, *shape, dtype=torch.float64, requires_grad=True)
+    mask = seen(F.adaptive_avg_pool2d(image, out), image, *unit)
+    assert (extent(mask, 0), extent(mask, 1)) == reads
+    if any(size < count for size, count in zip(shape, out)):
+        assert rf is None  # windows closer than a pixel apart: no stride, the field is not followed
+        return
+    for axis in (0, 1):
+        start, end = span(rf, unit[axis], axis)
+        assert start <= reads[axis][0] <= reads[axis][1] <= end, (rf, axis)

@@ -1,7 +1,10 @@
 """Symbolic input sizes: every formula, substituted with concrete sizes, equals the concrete analysis.
 
 The concrete analysis is the reference here because it is itself checked against PyTorch and torchvision
-(test_zoo, test_torch_properties); the leading-term figures are checked against torchvision's measured MACs.
+(test_zoo, test_torch_properties); the leading-term figures are checked against torchvision's measured MACs,
+and the formulas of every spec torchvision measured are evaluated at its input size and compared with
+torchvision's figures here too (test_formulas_at_torchvision_s_size_are_torchvision_s_figures), so the
+oracle is not only paramcalc's own concrete analysis.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "specs").rglob("*.yaml"),
                                                      *(ROOT / "tests/data/more_models").glob("*.yaml")])
 TORCHVISION = json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"]
+BEYOND = json.loads((ROOT / "tests/data/torchvision_beyond.json").read_text())["models"]
+FIELDS = json.loads((ROOT / "tests/data/receptive_fields.json").read_text())
 H, W = symbol("H"), symbol("W")
 
 
@@ -41,13 +46,51 @@ def symbolic(spec: str) -> paramcalc.Analysis:
     return paramcalc.analyze(ROOT / spec, input_shape=sized(spec, "H", "W"))
 
 
+def fields_that_depend_on_the_size(spec, shape: tuple) -> frozenset[str] | None:
+    """The layers whose receptive field (concrete) covers the whole input, or changes when the input's last
+    two sizes grow (doubled, tripled, doubled + 1): the only ones a symbolic result may leave without a field
+    (a layer that reads the whole map, an adaptive pool's window). None when no other size works, and nothing
+    can be said."""
+    def field(rf):  # the map's own size changes with the input anyway
+        return None if rf is None else (rf.size, rf.stride, rf.padding, rf.is_global)
+
+    def grown(factor: int, extra: int) -> tuple:
+        return (*shape[:-2], factor * shape[-2] + extra, factor * shape[-1] + extra) if len(shape) > 1 \
+            else (factor * shape[0] + extra,)
+
+    one = paramcalc.analyze(spec, input_shape=shape)
+    found: set[str] = {r.name for r in one.records if r.rf is not None and r.rf.is_global}
+    known = False
+    for factor, extra in ((2, 0), (3, 0), (2, 1)):
+        try:
+            other = paramcalc.analyze(spec, input_shape=grown(factor, extra))
+        except paramcalc.SpecError:
+            continue
+        known = True
+        found |= {a.name for a, b in zip(one.records, other.records, strict=True) if field(a.rf) != field(b.rf)}
+    return frozenset(found) if known else None
+
+
+@cache
+def dependent_fields(spec: str) -> frozenset[str]:
+    own = paramcalc.analyze(ROOT / spec).input_shape
+    found = fields_that_depend_on_the_size(ROOT / spec, own)
+    assert found is not None, spec
+    return found
+
+
 def assert_same_as_concrete(result: paramcalc.Analysis, at: paramcalc.Analysis,
-                            concrete: paramcalc.Analysis) -> None:
+                            concrete: paramcalc.Analysis, dependent: frozenset[str] | None) -> None:
+    """`dependent`: the layers whose field depends on the input size (None: unknown, any may be missing)."""
     for ours, reference in zip(at.records, concrete.records, strict=True):
         assert ours._replace(rf=None) == reference._replace(rf=None), ours.name
         if ours.rf is not None:  # a field that does not depend on the size is kept, and exact
             assert ours.rf == reference.rf, ours.name
+        elif reference.rf is not None and dependent is not None:  # dropped: only where it depends on the size
+            assert ours.name in dependent, f"{ours.name}: the symbolic result lost a size-independent field"
     assert at.totals._replace(rf=None) == concrete.totals._replace(rf=None)
+    if at.totals.rf is not None:
+        assert at.totals.rf == concrete.totals.rf
     assert at.input_shape == concrete.input_shape
 
 
@@ -66,7 +109,7 @@ def test_every_formula_of_every_spec_equals_the_concrete_analysis(spec, height, 
         assert not valid, f"the formulas claim {height}x{width} works, but the concrete analysis refuses it"
         return
     assert valid, f"{height}x{width} works, but the conditions {result.conditions} refuse it"
-    assert_same_as_concrete(result, result.at(values), concrete)
+    assert_same_as_concrete(result, result.at(values), concrete, dependent_fields(spec))
 
 
 def broadcast_a_size(result: paramcalc.Analysis) -> bool:
@@ -102,7 +145,8 @@ def test_random_networks_formulas_equal_the_concrete_analysis(net, height, width
     if not valid:
         assert broadcast_a_size(concrete), f"{height}x{width} works, but the conditions refuse it"
         return
-    assert_same_as_concrete(result, result.at(values), concrete)
+    assert_same_as_concrete(result, result.at(values), concrete,
+                            fields_that_depend_on_the_size(spec, (channels, height, width)))
 
 
 def test_resnet50_last_map_is_a_simple_formula():
@@ -170,7 +214,11 @@ def test_params_that_depend_on_the_input_size_are_a_formula(tmp_path):
     # 40·floor((H - 1)/2)·floor((W - 1)/2) + 122, with floor((H - 1)/2) = ceil(H/2) - 1 multiplied out
     assert str(result.totals.params) == "40·ceil(H/2)·ceil(W/2) - 40·ceil(H/2) - 40·ceil(W/2) + 162"
     concrete = paramcalc.analyze(spec, input_shape=(3, 9, 12))
-    assert_same_as_concrete(result, result.at({"H": 9, "W": 12}), concrete)
+    assert_same_as_concrete(result, result.at({"H": 9, "W": 12}), concrete,
+                            fields_that_depend_on_the_size(spec, (3, 9, 12)))
+    # by hand at 9x12: the conv's map is floor((9 - 3)/2) + 1 = 4 by floor((12 - 3)/2) + 1 = 5, so fc reads
+    # 4·4·5 = 80 features: 3·3·3·4 + 4 = 112 conv parameters, 80·10 + 10 = 810 linear ones
+    assert result.at({"H": 9, "W": 12}).totals.params == 112 + 810 == concrete.totals.params
     path = tmp_path / "t.yaml"
     path.write_text(spec)
     out = CliRunner().invoke(main, ["show", str(path)], env={"COLUMNS": "200"})
@@ -191,8 +239,78 @@ def test_show_at_several_sizes_equals_torchvision():
     assert at224["values"] == {"H": 224, "W": 224}
     assert at224["totals"]["macs"] == TORCHVISION["resnet50"]["macs_conv_linear"]
     assert at224["totals"]["params"] == TORCHVISION["resnet50"]["params"]
-    odd = paramcalc.analyze("specs/resnet50.yaml", input_shape=(3, 225, 300))
-    assert data["at"][1]["totals"]["macs"] == odd.totals.macs
+    assert data["at"][1]["totals"]["macs"] == resnet50_macs_by_hand(225, 300)
+
+
+def resnet50_macs_by_hand(height: int, width: int) -> int:
+    """ResNet-50's MACs at any size from torchvision's layers at 224: each conv's weights (its parameters: no
+    bias) times its output positions, and fc's 2048·1000. The maps: conv1 (7x7, stride 2, padding 3)
+    floor((n + 6 - 7)/2) + 1, the max-pool (3x3, stride 2, padding 1) and each stride-2 3x3 conv (padding 1)
+    floor((n + 2 - 3)/2) + 1; the 1x1 stride-2 downsample convs give the same floor((n - 1)/2) + 1."""
+    def halve(n: int, kernel: int, padding: int) -> int:
+        return (n + 2 * padding - kernel) // 2 + 1
+
+    sizes = {}  # each map size at 224 -> its size at height x width
+    h, w = halve(height, 7, 3), halve(width, 7, 3)
+    for at224 in (112, 56, 28, 14, 7):
+        sizes[at224] = (h, w)
+        h, w = halve(h, 3, 1), halve(w, 3, 1)
+    macs = 0
+    for _, kind, shape, params in TORCHVISION["resnet50"]["leaves"]:
+        if kind == "Conv2d":
+            h, w = sizes[shape[2]]
+            macs += params * h * w
+        elif kind == "Linear":
+            macs += 2048 * 1000
+    return macs
+
+
+def test_resnet50_by_hand_at_224_is_torchvision_s():
+    assert resnet50_macs_by_hand(224, 224) == TORCHVISION["resnet50"]["macs_conv_linear"]
+    assert (resnet50_macs_by_hand(256, 256), resnet50_macs_by_hand(288, 288)) == (5_340_348_416, 6_758_334_464)  # docs/api.md
+    assert symbolic("specs/resnet50.yaml").at({"H": 225, "W": 300}).totals.macs == resnet50_macs_by_hand(225, 300)
+    assert symbolic("specs/resnet50.yaml").at({"H": 97, "W": 64}).totals.macs == resnet50_macs_by_hand(97, 64)
+
+
+REFERENCES = [(f"specs/{name}.yaml", tuple(figures["input"][1:]), figures["params"],
+               figures.get("macs_conv_linear", figures.get("macs"))) for name, figures in [*TORCHVISION.items(),
+                                                                                         *BEYOND.items()]]
+
+
+@pytest.mark.parametrize("spec, shape, params, macs", REFERENCES, ids=[r[0] for r in REFERENCES])
+def test_formulas_at_torchvision_s_size_are_torchvision_s_figures(spec, shape, params, macs):
+    # the concrete oracle of the tests above, and the formulas evaluated, against torchvision's own figures
+    result = symbolic(spec)
+    values = dict(zip(("H", "W"), shape[-2:]))
+    at = result.at(values)
+    concrete = paramcalc.analyze(ROOT / spec, input_shape=shape)
+    assert (at.totals.params, at.totals.macs) == (concrete.totals.params, concrete.totals.macs) == (params, macs)
+
+
+@pytest.mark.parametrize("layer, field", [("vgg16/features.pool5", FIELDS["published"]["vgg_16"][-1]),
+                                          *[(f"resnet18/layer{i}", FIELDS["measured_torchvision"][f"resnet18/layer{i}"])
+                                            for i in range(1, 5)],
+                                          ("alexnet/features", FIELDS["measured_torchvision"]["alexnet/features"]),
+                                          ("vgg19/features", FIELDS["measured_torchvision"]["vgg19/features"])])
+def test_symbolic_receptive_fields_are_the_published_and_measured_ones(layer, field):
+    # these fields do not depend on the input size, so a symbolic result has them, exactly
+    model, name = layer.split("/")
+    rf = symbolic(f"specs/{model}.yaml")[name].rf
+    assert rf is not None, layer
+    assert rf.size == (field["rf"], field["rf"])
+    if "stride" in field:
+        assert (rf.stride, rf.padding) == ((field["stride"],) * 2, (field["padding"],) * 2)
+
+
+def test_only_fields_that_depend_on_the_size_are_left_out():
+    # a symbolic result leaves out a field only where the input size changes it (global and adaptive pools
+    # and what follows them); VGG-16's convolutions and pools keep theirs
+    result = symbolic("specs/vgg16.yaml")
+    missing = {r.name for r in result.records if r.rf is None}
+    assert missing == {"avgpool", "flatten", "classifier", *(f"classifier.{n}" for n in
+                       ("fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"))}
+    assert missing == dependent_fields("specs/vgg16.yaml")
+    assert all(result[f"features.conv{s}_1"].rf is not None for s in range(1, 6))
 
 
 def test_show_table_prints_formulas_and_conditions():

@@ -187,16 +187,6 @@ def adaptive_window_sum(size: Dim, out: int) -> Dim:
     return size + out - gcd(size, out)
 
 
-def adaptive_longest_window(size: int, out: int) -> int:
-    """floor(size/out), plus 1 or 2 when out does not divide size (2 when (size/g) mod (out/g) >= 2,
-    g = gcd(size, out))."""
-    common = gcd(size, out)
-    quotient, remainder = divmod(size, out)
-    if remainder == 0:
-        return quotient
-    return quotient + (2 if (size // common) % (out // common) >= 2 else 1)
-
-
 class _AdaptivePool(LayerKind):
     follows_positions = False  # as _WindowPool
     primary: ClassVar[str | None] = "out"
@@ -217,9 +207,18 @@ class _AdaptivePool(LayerKind):
         sizes, outs = inputs[0][1:], self.out
         if not all(is_concrete(size) for size in sizes):  # a window that depends on the input size
             return Window(kernel=sizes, stride=sizes, padding=(0, 0))  # type: ignore[arg-type]
-        kernel = tuple(adaptive_longest_window(size, out) for size, out in zip(sizes, outs))
-        stride = tuple(max(size // out, 1) for size, out in zip(sizes, outs))
+        if any(size < out for size, out in zip(sizes, outs)):  # windows closer than a pixel apart: no stride
+            return None
+        # window i spans floor(i·in/out) to ceil((i + 1)·in/out): at or after i·stride, and no further than
+        # stride + (in mod out) beyond that (the last window's end, the farthest): an outer bound of every window
+        stride = tuple(size // out for size, out in zip(sizes, outs))
+        kernel = tuple(step + size % out for step, size, out in zip(stride, sizes, outs))
         return Window(kernel=kernel, stride=stride, padding=(0, 0))  # type: ignore[arg-type]
+
+    def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | str | None:
+        if any(size < out for size, out in zip(inputs[0][1:], self.out)):
+            return None  # the pool makes an axis longer than its input: no stride (see window), not followed
+        return super().positions(inputs, output, axes)  # an identity (its window is no window)
 
     def reads_whole_map(self, inputs: list[Shape]) -> bool:
         return all(size == 1 for size in self.out)
