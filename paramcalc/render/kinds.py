@@ -59,5 +59,5 @@ def layer_kinds_markdown() -> str:
     lines += ["", "Field types: sizes are whole numbers of at least 1 (`stride`, `kernel`, `dilation` take one",
               "number for both axes or `[height, width]`); `padding` takes a number, `[height, width]`, `same`,",
               "`valid` or `{top, bottom, left, right}`; `groups: depthwise` is one group per input channel; `dim`",
-              "numbers dimensions as PyTorch does (1 = channels, -1 = last).", ""]
+              "and `dims` (one or a list) number dimensions as PyTorch does (1 = channels, -1 = last).", ""]
     return "\n".join(lines)
