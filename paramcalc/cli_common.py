@@ -191,18 +191,15 @@ def spec_or_model(source: str, input_shape: tuple | None, command: str) -> Any:
     return loads_spec(import_model(source, input_shape), file=source)
 
 
-def require_onnx(command: str) -> None:
-    import importlib.util
+def _require(module: str, what: str, hint: str) -> Callable[[str], None]:
+    def require(command: str) -> None:
+        import importlib.util
 
-    if importlib.util.find_spec("onnx") is None:
-        raise SpecError(f"'paramcalc {command}' needs the onnx package, which is not installed",
-                        hint="pip install 'paramcalc[onnx]'")
+        if importlib.util.find_spec(module) is None:
+            raise SpecError(f"'paramcalc {command}' needs {what}, which is not installed", hint=hint)
+    return require
 
 
-def require_torch(command: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        raise SpecError(f"'paramcalc {command}' needs PyTorch, which is not installed",
-                        hint="pip install 'paramcalc[torch]'  (for a CPU-only build: "
-                             "pip install torch --index-url https://download.pytorch.org/whl/cpu)")
+require_onnx = _require("onnx", "the onnx package", "pip install 'paramcalc[onnx]'")
+require_torch = _require("torch", "PyTorch", "pip install 'paramcalc[torch]'  (for a CPU-only build: "
+                                            "pip install torch --index-url https://download.pytorch.org/whl/cpu)")

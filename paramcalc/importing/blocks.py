@@ -241,15 +241,16 @@ class Block:
                     parts.append(f"if: {_value(condition)}")
                 if inputs != [previous]:
                     parts.append(f"from: {_references(inputs)}")
-                if entry.train_only:
-                    parts.append("train_only: true")
-                if entry.functional:
-                    parts.append("functional: true")
-                if entry.module:
-                    parts.append(f"module: {entry.module}")
+                parts += _marks(entry)
                 lines.append(f"{indent}- {{{', '.join(parts)}}}" + (f"  # {entry.comment}" if entry.comment else ""))
             previous = name
         return lines
+
+
+def _marks(entry: Entry) -> list[str]:
+    """What a layer says about its role beyond its settings, as the spec writes it."""
+    return [*(["train_only: true"] if entry.train_only else []), *(["functional: true"] if entry.functional else []),
+            *([f"module: {entry.module}"] if entry.module else [])]
 
 
 def _references(inputs: list[str]) -> str:
@@ -357,12 +358,7 @@ def _entry_lines(entries: list[Entry], blocks: dict[int, tuple[Block, int]], ind
         tail = []
         if entry.inputs != [previous]:
             tail.append(f"from: {_references(entry.inputs)}")
-        if entry.train_only:
-            tail.append("train_only: true")
-        if entry.functional:
-            tail.append("functional: true")
-        if entry.module:
-            tail.append(f"module: {entry.module}")
+        tail += _marks(entry)
         previous = entry.name
         if entry.kind != "group":
             comment = f"  # {entry.comment}" if entry.comment else ""
