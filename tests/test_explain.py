@@ -11,7 +11,7 @@ from paramcalc.cli import main
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
-def explain(spec: str, layer: str) -> dict[str, list[str]]:
+def explain(spec: str | Path, layer: str) -> dict[str, list[str]]:
     result = CliRunner().invoke(main, ["explain", str(SPECS / spec), layer])
     assert result.exit_code == 0, result.output
     lines: dict[str, list[str]] = {}
@@ -53,3 +53,40 @@ def test_an_unknown_layer():
     result = CliRunner().invoke(main, ["explain", str(SPECS / "resnet50.yaml"), "layr3"])
     assert result.exit_code == 2
     assert "no layer named 'layr3'" in result.stderr and "did you mean 'layer3'" in result.stderr
+
+
+def test_a_mean_over_chosen_dimensions(tmp_path):
+    spec = tmp_path / "mean.yaml"
+    spec.write_text("name: mean\ninput: [4, 6, 5]\nlayers:\n  - {name: m, mean: {dims: [-1, 2]}}\n"
+                    "  - {name: k, mean: {dims: 1, keepdim: true}}\n")
+    over_the_map = explain(spec, "m")
+    assert over_the_map["settings"] == ["dims=[-1, 2], keepdim=false"]
+    assert over_the_map["FLOPs"] == ["6·5·4 = 120  (4 means of 6·5 values: 6·5 − 1 adds and 1 divide each)"]
+    assert over_the_map["output"] == ["4"]
+    one_mean = explain(spec, "k")  # the 4 channels left, averaged into one value
+    assert one_mean["settings"] == ["dims=1, keepdim=true"]
+    assert one_mean["FLOPs"] == ["4·1 = 4  (1 mean of 4 values: 4 − 1 adds and 1 divide each)"]
+    assert one_mean["output"] == ["1"]
+
+
+def test_pools_on_a_map_that_is_not_square(tmp_path):
+    """Each axis with its own size, kernel, stride, padding and dilation, worked out by hand."""
+    spec = tmp_path / "pools.yaml"
+    spec.write_text("name: pools\ninput: [3, 11, 20]\nlayers:\n"
+                    "  - {name: mp, maxpool: {kernel: [2, 3], stride: [2, 1], padding: [1, 0], dilation: [1, 2], "
+                    "ceil_mode: true}}\n"
+                    "  - {name: ap, avgpool: {kernel: [3, 2], stride: [1, 2], padding: 1, count_include_pad: false}}\n")
+    mp = explain(spec, "mp")
+    # ceil(11 / 2) + 1 = 7 windows, the last starting at 6·2 = 12, past the 11 rows and the 1 row of padding before
+    assert mp["height"] == ["ceil((11 + 1 + 1 - 1·(2 - 1) - 1) / 2) + 1 - 1 (PyTorch drops a last window that "
+                            "would start in the padding) = 6"]
+    assert mp["width"] == ["ceil((20 + 0 + 0 - 2·(3 - 1) - 1) / 1) + 1 = 16"]
+    assert mp["FLOPs"] == [f"(2·3 - 1)·{3 * 6 * 16} = {5 * 3 * 6 * 16:,}"]
+    assert mp["RF"] == ["height: size 1 + (2 - 1)·1 = 2, stride 1·2 = 2, padding 0 + 1·1 = 1; "
+                        "width: size 1 + (5 - 1)·1 = 5, stride 1·1 = 1, padding 0 + 0·1 = 0"]  # 2·(3 - 1) + 1 = 5
+    ap = explain(spec, "ap")
+    assert ap["height"] == ["floor((6 + 1 + 1 - 1·(3 - 1) - 1) / 1) + 1 = 6"]
+    assert ap["width"] == ["floor((16 + 1 + 1 - 1·(2 - 1) - 1) / 2) + 1 = 9"]
+    assert ap["FLOPs"] == [f"3·2·{3 * 6 * 9} = {3 * 2 * 3 * 6 * 9}"]
+    assert ap["RF"] == ["height: size 2 + (3 - 1)·2 = 6, stride 2·1 = 2, padding 1 + 1·2 = 3; "
+                        "width: size 5 + (2 - 1)·1 = 6, stride 1·2 = 2, padding 0 + 1·1 = 1"]

@@ -79,7 +79,9 @@ def same_conv(draw) -> dict:
 
 gate = st.fixed_dictionaries({
     "merge": st.sampled_from(["mul", "add"]),
-    "pool": st.sampled_from(["global_avgpool", "adaptive_avgpool", "mean"]),
+    # global, or not: pooled over the width only (coordinate attention's x.mean(3, keepdim=True)), or a 1x1
+    # convolution strided past the map's end (one pixel's gate)
+    "pool": st.sampled_from(["global_avgpool", "adaptive_avgpool", "mean", "row_mean", "strided"]),
     "conv": st.booleans(),           # a 1x1 convolution on the pooled gate
     "gate_first": st.booleans(),     # from: [gate, map] rather than [map, gate]
 })
@@ -130,9 +132,17 @@ def _fields(options: dict) -> dict:
             if value is not None}
 
 
-def _pooled(kind: str) -> tuple[str, Any]:
+#: a stride no map reaches, even check_exact's large ones: the convolution reads pixel (0, 0) only
+PAST_THE_END = 1_000_000
+
+
+def _pooled(kind: str, channels: int = 1) -> tuple[str, Any]:
     if kind == "mean":  # x.mean([2, 3], keepdim=True)
         return kind, {"dims": [2, 3], "keepdim": True}
+    if kind == "row_mean":
+        return "mean", {"dims": [3], "keepdim": True}
+    if kind == "strided":
+        return "conv2d", {"out": channels, "kernel": 1, "stride": PAST_THE_END}
     return (kind, None) if kind == "global_avgpool" else (kind, {"out": 1})
 
 
@@ -148,7 +158,7 @@ def spec_of(net: dict) -> dict:
             layers.append({"name": f"branch{index}", "from": previous, "conv2d": fields})
             layers.append({"name": name, kind: None, "from": [previous, f"branch{index}"]})
         elif kind == "gate":
-            pooled, fields = _pooled(options["pool"])
+            pooled, fields = _pooled(options["pool"], _channels(net, index))
             layers.append({"name": f"squeeze{index}", "from": previous, pooled: fields})
             gate_name = f"squeeze{index}"
             if options["conv"]:
@@ -239,6 +249,10 @@ def _avgpool(x, options: dict):
 
 
 def _pool_whole(x, kind: str):
+    if kind == "row_mean":
+        return x.mean(3, keepdim=True)
+    if kind == "strided":
+        return _conv(x, {"out": x.shape[1], "kernel": 1, "stride": PAST_THE_END, "padding": 0, "dilation": 1})
     return x.mean([2, 3], keepdim=True) if kind == "mean" else F.adaptive_avg_pool2d(x, 1)
 
 
@@ -350,7 +364,9 @@ def check_field(name: str, rf, output, image) -> None:
 
 
 def check_broadcasts(spec: dict, records: dict, image) -> None:
-    """A merge with an operand of 1 x 1 (a gate): global, moving with the full-resolution operand."""
+    """A merge with a gate broadcast over the map: global, moving with the full-resolution operand, when the gate
+    sees the whole input; not followed when it does not (every unit then sees its own window and the gate's
+    fixed one, which no size, stride and padding describe: check_field shows what a claim would miss)."""
     for layer in spec["layers"]:
         if not ("mul" in layer or "add" in layer) or not isinstance(layer["from"], list):
             continue
@@ -362,6 +378,10 @@ def check_broadcasts(spec: dict, records: dict, image) -> None:
         (operand,) = full
         if operand != "input" and records[operand].rf is None:
             continue  # the full-resolution operand's field is not followed: nothing to merge with
+        (gate,) = [name for name in layer["from"] if name != operand]
+        if records[gate].rf is None or not records[gate].rf.is_global:
+            assert merged.rf is None, f"{layer['name']}: a gate that does not see the whole input, but {merged.rf}"
+            continue
         assert merged.rf.is_global, f"{layer['name']}: a global gate merged in, but {merged.rf}"
         moving = ((1, 1), (0, 0)) if operand == "input" else (records[operand].rf.stride, records[operand].rf.padding)
         assert (merged.rf.stride, merged.rf.padding) == moving, \
@@ -447,7 +467,8 @@ def check_network(net: dict) -> dict:
             # of every unit's window (test_adaptive_pool_with_uneven_windows); from here on only its rule is checked
             approximate = min(approximate, position)
     for name, record in list(records.items())[:approximate]:
-        check_field(name, record.rf, outputs[name], image)
+        if record.rf is not None:  # no claim where the field is not followed
+            check_field(name, record.rf, outputs[name], image)
     check_broadcasts(spec, records, image)
     check_adaptive(net, records, outputs, image)
     check_exact(net, records)
@@ -647,3 +668,52 @@ def test_adaptive_pool_with_uneven_windows(shape, out, unit, reads):
     for axis in (0, 1):
         start, end = span(rf, unit[axis], axis)
         assert start <= reads[axis][0] <= reads[axis][1] <= end, (rf, axis)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_mean_over_the_channels_keeps_each_position_s_field(keepdim):
+    """x.mean(1) averages the channels of each position: the positions keep the convolution's field, and without
+    keepdim the map's axes move down one (7 x 11, no channels). A linear layer after that mixes a row (gradients
+    show every column), so no field is claimed for it."""
+    spec = {"name": "mean", "input": [4, 9, 11], "layers": [
+        {"name": "conv", "conv2d": {"out": 3, "kernel": [3, 1]}},
+        {"name": "mean", "mean": {"dims": [1], "keepdim": keepdim}},
+        {"name": "act", "relu": None},
+        {"name": "rows", "linear": 5},
+    ]}
+    records = {record.name: record for record in paramcalc.analyze(spec).records}
+    for name in ("conv", "mean", "act"):
+        assert records[name].rf[:4] == ((3, 1), (1, 1), (0, 0), (7, 11)), name
+    assert records["mean"].rf.axes == ((1, 2) if keepdim else (0, 1))
+    assert records["rows"].rf is None
+
+    generator = torch.Generator().manual_seed(11)
+    image = torch.randn(1, 4, 9, 11, dtype=torch.float64, generator=generator, requires_grad=True)
+    mean = F.conv2d(image, torch.randn(3, 4, 3, 1, dtype=torch.float64, generator=generator)).mean(1, keepdim=True)
+    rows = mean[:, 0] @ torch.randn(11, 5, dtype=torch.float64, generator=generator)  # 1 x 7 x 5
+    for y, x in units(7, 11):
+        assert extent(seen(mean, image, y, x), 0) == span(records["mean"].rf, y, 0)
+        assert extent(seen(mean, image, y, x), 1) == span(records["mean"].rf, x, 1)
+    (gradient,) = torch.autograd.grad(rows[0, 3, 0], image)
+    visible = gradient[0].abs().sum(0) != 0
+    assert extent(visible, 0) == (3, 5) and extent(visible, 1) == (0, 10)  # a row of the map: every column
+
+
+@pytest.mark.parametrize("gate", [
+    {"conv2d": {"out": 1, "kernel": 3, "stride": 8}},  # a 1x1 map that reads rows and columns 0-2 only
+    {"mean": {"dims": [3], "keepdim": True}},            # coordinate attention: each row averaged, 8 x 1
+])
+def test_a_gate_that_does_not_see_the_whole_input_is_not_followed(gate):
+    """Every unit of x * gate(x) reads its own pixel and the gate's fixed window: unit (7, 7) of the first gate
+    depends on rows 0-2 and row 7 (gradients), which no size, stride and padding describe."""
+    spec = {"name": "gate", "input": [1, 8, 8], "layers": [{"name": "g", **gate}, {"name": "m", "mul": None,
+                                                                                   "from": ["input", "g"]}]}
+    records = {record.name: record for record in paramcalc.analyze(spec).records}
+    assert records["m"].rf is None
+    image = torch.ones(1, 1, 8, 8, dtype=torch.float64, requires_grad=True)
+    gated = F.conv2d(image, torch.ones(1, 1, 3, 3, dtype=torch.float64), stride=8) if "conv2d" in gate \
+        else image.mean(3, keepdim=True)
+    rows = torch.nonzero((seen(image * gated, image, 7, 7)).any(1)).flatten().tolist()
+    assert rows == ([0, 1, 2, 7] if "conv2d" in gate else [7])
+    columns = torch.nonzero((seen(image * gated, image, 7, 7)).any(0)).flatten().tolist()
+    assert columns == ([0, 1, 2, 7] if "conv2d" in gate else list(range(8)))

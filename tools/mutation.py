@@ -67,12 +67,16 @@ MODULES: dict[str, list[str]] = {
 
 # Everything the tests read besides the package and tests/ (mutmut copies those itself).
 ALSO_COPY = ["specs", "docs", "tools", "bench", "README.md", "paramcalc.schema.json"]
+UNTESTED = ("not checked", "skipped", "check was interrupted by user")
+CAUGHT = ("killed", "timeout")
+# Surviving mutants that no test can tell from the original, each with the reason (read by collect()).
+EQUIVALENT = ROOT / "tools" / "equivalent_mutants.txt"
 SKIP = {".git", ".venv", "mutation", "mutants", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist"}
 
 
 def resolve(name: str) -> str:
     """`layers/pool.py`, `pool`, `pool.py` or the full path -> the full path of one module in MODULES."""
-    hits = [m for m in MODULES if m == name or m.endswith("/" + name) or m.endswith("/" + name + ".py")]
+    hits = [m for m in MODULES if m == name or m.endswith(("/" + name, "/" + name + ".py"))]
     if len(hits) != 1:
         raise SystemExit(f"{name!r}: expected one of {', '.join(MODULES)}" + (f" (matches {hits})" if hits else ""))
     return hits[0]
@@ -151,85 +155,197 @@ print(json.dumps([diff(n) for n in json.load(sys.stdin)]))
 """
 
 
+# Run in the scratch copy's mutants/ with the mutated package first on the path: the mutated functions that run
+# while pytest collects the tests and paramcalc's modules are imported (a kind's fields, declared in its class body).
+IMPORT_HITS = """
+import importlib, json, os, pkgutil, sys
+import pytest
+import mutmut.mutation.trampoline as trampoline
+hits = set()
+trampoline.record_trampoline_hit = lambda name, caller=None: hits.add(name)
+os.environ["MUTANT_UNDER_TEST"] = "stats"
+pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *sys.argv[3:]])
+import paramcalc
+assert paramcalc.__file__.startswith(sys.argv[2]), paramcalc.__file__
+for info in pkgutil.walk_packages(paramcalc.__path__, "paramcalc."):
+    if info.name.endswith(".__main__"):  # the command line itself
+        continue
+    try:
+        importlib.import_module(info.name)
+    except ImportError:  # an optional package (onnx) that is not installed
+        pass
+with open(sys.argv[1], "w") as out:
+    json.dump(sorted(hits), out)
+"""
+
+
+def recheck_at_import(work: Path, module: str, result: dict) -> None:
+    """Survivors in functions that ran before mutmut switched a mutant on (at import or collection), run again in
+    a fresh pytest process whose environment names the mutant from the start, as `mutmut apply` would."""
+    mutants = work / "mutants"
+    tests = [t for t in MODULES[module] if (work / t).exists()]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=str(mutants))
+    env.pop("MUTANT_UNDER_TEST", None)
+    hits_file = work / "import_hits.json"
+    subprocess.run([sys.executable, "-c", IMPORT_HITS, str(hits_file), str(mutants), *tests], cwd=mutants, env=env,
+                   capture_output=True, check=True)
+    hits = set(json.loads(hits_file.read_text()))
+    candidates = [m for m in result["survivors"] if m["mutant"].rpartition("__mutmut_")[0] in hits]
+    if not candidates:
+        return
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", *tests]
+    start = time.monotonic()
+    if subprocess.run(command, cwd=mutants, env=env, capture_output=True, check=False).returncode != 0:
+        print("   the tests fail unmutated in a fresh process: mutants run at import not checked again", flush=True)
+        return
+    limit = 3 * (time.monotonic() - start) + 60
+    print(f"   {len(candidates)} survivors run at import: each checked again in a fresh process "
+          f"({time.monotonic() - start:.0f} s unmutated)", flush=True)
+    for survivor in candidates:
+        try:
+            code = subprocess.run(command, cwd=mutants, env=dict(env, MUTANT_UNDER_TEST=survivor["mutant"]),
+                                  capture_output=True, timeout=limit, check=False).returncode
+            status = {0: "survived", 5: survivor["status"]}.get(code, "killed")
+        except subprocess.TimeoutExpired:
+            status = "timeout"
+        survivor["at_import"], survivor["status"] = True, status
+    tally(result)
+
+
+def raise_lines(source: Path) -> set[int]:
+    """The lines of every `raise` statement: a mutant there changes an error's text, field or hint, not a figure."""
+    return {line for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.Raise)
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+
+
+def changed_lines(diff: str) -> str:
+    """A mutant as `first removed line => first added line`, each stripped: how equivalents are written."""
+    removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return f"{removed[0] if removed else ''} => {added[0] if added else ''}"
+
+
+def equivalents() -> dict[tuple[str, str, str], str]:
+    """EQUIVALENT's entries: (module, function, changed lines) -> why no test can tell the mutant apart."""
+    entries = {}
+    for number, line in enumerate(EQUIVALENT.read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = [field.strip() for field in line.split(" | ")]
+        if len(fields) != 4:
+            raise SystemExit(f"{EQUIVALENT.name}:{number}: expected 'module | function | removed => added | why'")
+        module, function, changed, why = fields
+        entries[module, function, changed] = why
+    return entries
+
+
 def collect(work: Path, module: str, seconds: float, source: str) -> dict:
     from mutmut.stats import status_by_exit_code
 
     meta = json.loads((work / "mutants" / (module + ".meta")).read_text())
     codes = meta["exit_code_by_key"]
-    counts: dict[str, int] = {}
-    for code in codes.values():
-        status = status_by_exit_code[code]
-        counts[status] = counts.get(status, 0) + 1
-    killed, timeout = counts.get("killed", 0), counts.get("timeout", 0)
-    tested = sum(n for s, n in counts.items() if s not in ("not checked", "skipped", "check was interrupted by user"))
-    names = sorted(name for name, code in codes.items()
-                   if status_by_exit_code[code] not in ("killed", "timeout", "not checked"))
+    names = sorted(codes)
     shown = subprocess.run([sys.executable, "-c", DIFFS], input=json.dumps(names), cwd=work, capture_output=True,
                            text=True, check=True)
-    survivors = []
-    starts = def_lines(work / module)
+    starts, raises, known = def_lines(work / module), raise_lines(work / module), equivalents()
+    mutants = []
     for name, diff in zip(names, json.loads(shown.stdout)):
-        code = codes[name]
-        start, within = starts.get(name.rpartition(".")[2].rpartition("__mutmut_")[0]), diff_line(diff)
+        function = name.rpartition(".")[2].rpartition("__mutmut_")[0]
+        start, within = starts.get(function), diff_line(diff)
         line = start + within - 1 if start is not None and within is not None else None
-        survivors.append({"mutant": name, "status": status_by_exit_code[code], "line": line,
-                          "diff": "\n".join(l for l in diff.splitlines() if l.startswith(("-", "+", "@@"))
-                                            and not l.startswith(("---", "+++")))})
-    return {
+        mutant = {"mutant": name, "status": status_by_exit_code[codes[name]], "line": line,
+                  "kind": "message" if line in raises else "figure", "changed": changed_lines(diff),
+                  "diff": "\n".join(l for l in diff.splitlines() if l.startswith(("-", "+", "@@"))
+                                    and not l.startswith(("---", "+++")))}
+        why = known.get((slug(module), function, mutant["changed"]))
+        if why is not None:
+            mutant["equivalent"] = why
+        mutants.append(mutant)
+    return tally({
         "module": module,
         "date": datetime.date.today().isoformat(),
         "source": source,
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD" if source == "worktree" else source],
-                                 cwd=ROOT, capture_output=True, text=True).stdout.strip()
+                                 cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
                   + (" + working tree" if source == "worktree" else ""),
         "tests": MODULES[module],
-        "mutants": len(codes),
-        "counts": counts,
-        "killed": killed,
-        "timeout": timeout,
-        "survived": counts.get("survived", 0),
-        "score": round(100 * (killed + timeout) / tested, 1) if tested else None,
         "seconds": round(seconds),
-        "survivors": survivors,
-    }
+        "all": mutants,
+    })
 
 
-def run(module: str, children: int, keep: bool, source: str) -> dict:
+def tally(result: dict) -> dict:
+    """Counts by status and two scores, each killed (or timed out) over tested: of every mutant, as mutmut counts,
+    and of figure code: mutants outside `raise` statements, less those EQUIVALENT explains."""
+    mutants = result["all"]
+    counts: dict[str, int] = {}
+    for mutant in mutants:
+        counts[mutant["status"]] = counts.get(mutant["status"], 0) + 1
+    result["mutants"], result["counts"] = len(mutants), counts
+    result["killed"], result["timeout"], result["survived"] = (counts.get(k, 0) for k in ("killed", "timeout", "survived"))
+
+    def score(chosen: list[dict]) -> float | None:
+        tested = [m for m in chosen if m["status"] not in UNTESTED]
+        caught = sum(1 for m in tested if m["status"] in CAUGHT)
+        return round(100 * caught / len(tested), 1) if tested else None
+
+    figures = [m for m in mutants if m["kind"] == "figure"]
+    result["score"] = score(mutants)
+    result["figure_score"] = score([m for m in figures if "equivalent" not in m])
+    result["equivalent"] = sum(1 for m in figures if "equivalent" in m and m["status"] not in CAUGHT)
+    result["survivors"] = [m for m in mutants if m["status"] not in CAUGHT + UNTESTED]
+    return result
+
+
+def run(module: str, children: int, keep: bool, source: str, recount: bool) -> dict:
     work = OUT / "work" / slug(module)
-    print(f"== {module}: scratch copy in {work.relative_to(ROOT)}", flush=True)
-    scratch_copy(work, source)
-    configure(work, module, MODULES[module])
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTHONPATH", None)
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)], cwd=work, env=env)
-    seconds = time.monotonic() - start
-    if done.returncode != 0:
-        print(f"   mutmut exited {done.returncode}; results so far are kept in {work}", flush=True)
+    if recount:
+        if not (work / "mutants").exists():
+            raise SystemExit(f"{work.relative_to(ROOT)}: no kept run to count again (run with --keep first)")
+        print(f"== {module}: counting the kept run in {work.relative_to(ROOT)} again", flush=True)
+        previous = json.loads((OUT / "results" / f"{slug(module)}.json").read_text())
+        source, seconds = previous["source"], previous["seconds"]
+    else:
+        print(f"== {module}: scratch copy in {work.relative_to(ROOT)}", flush=True)
+        scratch_copy(work, source)
+        configure(work, module, MODULES[module])
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+        env.pop("PYTHONPATH", None)
+        done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)], cwd=work,
+                              env=env, check=False)
+        if done.returncode != 0:
+            print(f"   mutmut exited {done.returncode}; results so far are kept in {work}", flush=True)
+        seconds = time.monotonic() - start
     result = collect(work, module, seconds, source)
+    recheck_at_import(work, module, result)
+    result["seconds"] = round(seconds + time.monotonic() - start) if recount else round(time.monotonic() - start)
     (OUT / "results").mkdir(parents=True, exist_ok=True)
     (OUT / "results" / f"{slug(module)}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"   {result['mutants']} mutants, {result['killed']} killed, {result['timeout']} timeout, "
-          f"{result['survived']} survived ({result['counts']}), score {result['score']} %, {seconds / 60:.1f} min",
-          flush=True)
-    for s in result["survivors"]:
-        print(f"   {s['status']}: {module}:{s['line']}  {s['mutant']}", flush=True)
-    if not keep:
+    print(f"   {result['mutants']} mutants {result['counts']}: score {result['score']} %, figure code "
+          f"{result['figure_score']} % ({result['equivalent']} equivalent), {result['seconds'] / 60:.1f} min", flush=True)
+    for m in result["survivors"]:
+        if m["kind"] == "figure" and "equivalent" not in m:
+            print(f"   {m['status']}: {module}:{m['line']}  {m['mutant']}  {m['changed']}", flush=True)
+    if not keep and not recount:
         shutil.rmtree(work)
     return result
 
 
+COLUMNS = ("mutants", "killed", "timeout", "survived", "score", "equivalent", "figure_score")
+
+
 def summarize() -> None:
     results = [json.loads(p.read_text()) for p in sorted((OUT / "results").glob("*.json"))]
-    total = {k: sum(r[k] for r in results) for k in ("mutants", "killed", "timeout", "survived")}
-    summary = {"modules": {r["module"]: {k: r[k] for k in ("date", "commit", "mutants", "killed", "timeout",
-                                                            "survived", "score", "seconds")} for r in results},
-               "total": total}
+    results = [r for r in results if "figure_score" in r]  # written by an older version of this script
+    summary = {"modules": {r["module"]: {k: r[k] for k in ("date", "commit", *COLUMNS, "seconds")} for r in results},
+               "total": {k: sum(r[k] for r in results) for k in ("mutants", "killed", "timeout", "survived",
+                                                                   "equivalent")}}
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = [f"{'module':40} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} {'score':>6}  date"]
+    lines = [f"{'module':40} " + " ".join(f"{c.replace('_', ' '):>12}" for c in COLUMNS) + "  date, commit"]
     for r in results:
-        lines.append(f"{r['module']:40} {r['mutants']:7} {r['killed']:7} {r['timeout']:7} {r['survived']:8} "
-                     f"{r['score']!s:>6}  {r['date']}")
+        lines.append(f"{r['module']:40} " + " ".join(f"{r[c]!s:>12}" for c in COLUMNS) + f"  {r['date']}, {r['commit']}")
     (OUT / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -240,6 +356,8 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the modules and their tests, and stop")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep mutation/work/<module>/ to inspect with mutmut")
+    parser.add_argument("--recount", action="store_true",
+                        help="count a kept run again (after editing tools/equivalent_mutants.txt), without mutmut")
     parser.add_argument("--source", default="HEAD",
                         help="what to mutate and test: a commit (default HEAD, so a score belongs to a commit) "
                              "or 'worktree' (the files as they are now, uncommitted tests included)")
@@ -254,7 +372,7 @@ def main() -> None:
         raise SystemExit("mutmut is missing: pip install -e '.[mutation]'")
     modules = [resolve(m) for m in args.modules] or list(MODULES)
     for module in modules:
-        run(module, args.max_children, args.keep, args.source)
+        run(module, args.max_children, args.keep, args.source, args.recount)
     summarize()
 
 

@@ -46,6 +46,8 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
         return cls((1, 1), (1, 1), (0, 0), (shape[1], shape[2])) if len(shape) == 3 else None
 
     def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "ReceptiveField":
+        if reads_whole_map and self.is_global:  # each unit sees the whole input already: reading it again adds nothing
+            return self._replace(map_size=map_size)
         (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global, _ = self
         (k0, k1), (s0, s1), (q0, q1) = window
         return ReceptiveField((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
@@ -67,7 +69,7 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
 
 
 
-def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
+def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField | None:
     """The union of several paths' fields for the same output unit.
 
     Unit 0's field on each axis spans [-padding, -padding + size - 1]; the union spans from the
@@ -106,17 +108,21 @@ def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
                           aligned, is_global, axes)
 
 
-def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField:
+def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField | None:
     """The union of the fields where some operands are broadcast along an axis (their map is 1 there and the
     output's is not), as a squeeze-and-excitation gate is multiplied back into its map.
 
     Every output unit reads the same unit of a broadcast operand, so that operand's field does not move
     with the unit: the stride and padding are those of the full-resolution operands, and the size is the
-    union's span at unit 0. A global gate makes every unit global (each sees the whole input); a gate that
-    is not global makes the paths' centres differ, which is flagged."""
+    union's span at unit 0. A global gate makes every unit global (each sees the whole input). A gate that
+    is not global (pooled over one axis only, or a strided convolution down to 1 x 1) adds the same fixed
+    window to every unit's moving one: no size, stride and padding describe that, so it is not followed."""
+    broadcast = [field for field in fields if any(field.map_size[axis] == 1 != map_size[axis] for axis in (0, 1))]
+    if not all(field.is_global for field in broadcast):
+        return None
     sizes, strides, paddings = [], [], []
     aligned = all(field.aligned for field in fields)
-    is_global = any(field.is_global for field in fields)
+    is_global = bool(broadcast) or any(field.is_global for field in fields)
     for axis in (0, 1):
         full = [field for field in fields if not (field.map_size[axis] == 1 and map_size[axis] != 1)]
         moving = full or fields

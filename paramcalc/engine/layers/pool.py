@@ -205,8 +205,8 @@ class _AdaptivePool(LayerKind):
         if self.spatial != 2 or self.reads_whole_map(inputs):
             return None
         sizes, outs = inputs[0][1:], self.out
-        if not all(is_concrete(size) for size in sizes):  # a window that depends on the input size
-            return Window(kernel=sizes, stride=sizes, padding=(0, 0))  # type: ignore[arg-type]
+        if not all(is_concrete(size) for size in sizes):
+            return None  # a window that depends on the input size: symbolic fields stop there (field_step)
         if any(size < out for size, out in zip(sizes, outs)):  # windows closer than a pixel apart: no stride
             return None
         # window i spans floor(i·in/out) to ceil((i + 1)·in/out): at or after i·stride, and no further than
@@ -216,8 +216,9 @@ class _AdaptivePool(LayerKind):
         return Window(kernel=kernel, stride=stride, padding=(0, 0))  # type: ignore[arg-type]
 
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | str | None:
-        if any(size < out for size, out in zip(inputs[0][1:], self.out)):
-            return None  # the pool makes an axis longer than its input: no stride (see window), not followed
+        sizes = inputs[0][1:]
+        if not all(is_concrete(size) for size in sizes) or any(size < out for size, out in zip(sizes, self.out)):
+            return None  # symbolic sizes, or an axis made longer than its input (see window): not followed
         return super().positions(inputs, output, axes)  # an identity (its window is no window)
 
     def reads_whole_map(self, inputs: list[Shape]) -> bool:
