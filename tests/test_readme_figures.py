@@ -116,6 +116,26 @@ def test_vgg16_show_rows():
     assert f"{100 * (25088 * 4096 + 4096) / VGG16['params']:.1f}" == "74.3"
     line = next(row for row in text.splitlines() if row.strip().startswith("fc6"))
     assert line.split()[2:6] == ["4096", "102.76", "M", "74.3"]
+    # %M and the bar: each row's MACs over the model's (torchvision's), and a bar of ten cells for 100 %, drawn
+    # in eighths of a cell, rounded (99.2 % is 79 eighths: nine full cells and a seven-eighths one)
+    total = VGG16["macs_conv_linear"]
+    eighth_blocks = " ▏▎▍▌▋▊▉"
+    rows = {"features": total - linear_macs, "conv1_1": 64 * 224 * 224 * 27, "conv1_2": 64 * 224 * 224 * 64 * 9,
+            "classifier": linear_macs, "fc6": 25088 * 4096, "fc7": 4096 * 4096, "fc8": 4096 * 1000}
+    lines = {row.split()[0]: row for row in text.splitlines() if row.strip()}
+    for name, macs in rows.items():
+        share = 100 * macs / total
+        full, rest = divmod(round(share * 10 * 8 / 100), 8)
+        bar = ("█" * full + eighth_blocks[rest]).strip()
+        cells = lines[name].split()
+        assert f"{share:.1f}" in cells, (name, share, cells)
+        after = cells[cells.index(f"{share:.1f}") + 1:]
+        assert (after[0] if len(after) == 2 else "") == bar, (name, bar, after)  # the bar, then the RF
+    assert [lines[name].split()[-2] for name in ("features", "conv1_2", "classifier")] == ["█████████▉", "█▎", "▏"]
+    # %P: the 13 convolutions' and the three linear layers' parameters over the model's
+    for name, params in (("features", sum(convs)), ("classifier", VGG16["params"] - sum(convs)),
+                         ("fc7", 4096 * 4096 + 4096), ("fc8", 4096 * 1000 + 1000)):
+        assert f"{100 * params / VGG16['params']:.1f}" in lines[name].split(), name
 
 
 def test_explain_conv2_1():
@@ -130,10 +150,15 @@ def test_explain_conv2_1():
     assert (record.rf.size, record.rf.stride, record.rf.padding) == (
         (published["rf"],) * 2, (published["stride"],) * 2, (published["padding"],) * 2)
     text = cli("explain", str(ROOT / "specs/vgg16.yaml"), "features.conv2_1")
+    # PyTorch's Conv2d: floor((in + 2·padding - dilation·(kernel - 1) - 1) / stride) + 1
+    assert (112 + 2 * 1 - 1 * (3 - 1) - 1) // 1 + 1 == 112
+    for axis in ("height", "width"):
+        assert f"{axis:<10}floor((112 + 1 + 1 - 1·(3 - 1) - 1) / 1) + 1 = 112" in text
     assert f"params    3·3·64·128 + 128 = {params:,}" in text
     assert f"MACs      128·112·112·64·3·3 = {macs:,}" in text
     assert f"FLOPs     2·{macs:,} + 128·112·112 = {flops:,}" in text
-    assert f"share     {100 * macs / VGG16['macs_conv_linear']:.1f}% of the model's MACs" in text
+    assert f"share     {100 * macs / VGG16['macs_conv_linear']:.1f}% of the model's MACs, " \
+           f"{100 * params / VGG16['params']:.1f}% of its params" in text
     assert "RF        size 6 + (3 - 1)·2 = 10, stride 2·1 = 2, padding 2 + 1·2 = 4" in text
 
 
@@ -219,7 +244,19 @@ def test_tiny_vit_formulas_and_sizes():
                "--at", "32x32,224x224")
     assert "= 512·floor(H/4)^2·floor(W/4)^2 + 200,704·floor(H/4)·floor(W/4) + 197,760" in text
     assert "= 1,072·floor(H/4)^2·floor(W/4)^2 + 413,856·floor(H/4)·floor(W/4) + 407,866" in text
+    # activations: every layer's output, 4 bytes each. With L = N + 1 tokens of 64: patch_embed N·64, class_token
+    # and pos_embedding L·64 each, per block 6·L·64 (two norms, attention, two adds, the MLP's second linear)
+    # + 2·L·256 (its first linear and GELU), the final norm L·64, cls 64, head 10: 3,840·N + 3,850 values
+    # (N = H·W/16: 960·H·W bytes leading); params hold L·64 for the positions (16·H·W bytes leading)
+    def activation_bytes(height: int, width: int) -> int:
+        n = (height // 4) * (width // 4)
+        return 4 * (64 * n + 2 * 64 * (n + 1) + 4 * (6 * 64 + 2 * 256) * (n + 1) + 64 * (n + 1) + 64 + 10)
+
+    assert activation_bytes(32, 32) == 4 * (3840 * 64 + 3850)
+    assert "Activations      ≈ 960·H·W B" in text and "Param memory     ≈ 16·H·W B" in text
     row = {line.split()[0]: line.split() for line in text.splitlines() if line.startswith("H=")}
+    assert row["H=32,"][9:11] == [f"{activation_bytes(32, 32) / 1e3:.2f}", "KB"]
+    assert row["H=224,"][7:11] == [f"{large['flops'] / 1e9:.2f}", "G", f"{activation_bytes(224, 224) / 1e6:.2f}", "MB"]
     assert row["H=32,"][3:9] == [f"{small['params'] / 1e3:.2f}", "k", f"{small['macs'] / 1e6:.2f}", "M",
                                  f"{small['flops'] / 1e6:.2f}", "M"]
     assert row["H=224,"][3:7] == [f"{large['params'] / 1e3:.2f}", "k", f"{large['macs'] / 1e9:.2f}", "G"]
@@ -239,3 +276,70 @@ def test_resnet18_convolutions_by_kind():
     text = cli("show", str(ROOT / "specs/resnet18.yaml"), "--convention", "ptflops", "--by", "kind")
     line = next(row for row in text.splitlines() if row.startswith("conv2d")).split()
     assert line[1:6] == ["20", f"{params / 1e6:.2f}", "M", f"{macs / 1e9:.2f}", "G"]
+    # the share: the convolutions' MACs (no bias in ResNet) over ptflops' measured total for resnet18
+    total = json.loads((ROOT / "tests/data/peer_counters.json").read_text())["models"]["resnet18"]["ptflops"]
+    assert line[6:8] == [f"{100 * macs / total:.1f}", "%"] == ["99.4", "%"]
+
+
+def resnet50_layers() -> list[tuple[int, int, int, int]]:
+    """(FLOPs per sample, elements read per sample, elements written per sample, weights) of every layer of
+    ResNet-50 that moves data, from torchvision's leaves and the Bottleneck's forward: conv-bn-ReLU twice,
+    conv-bn, the downsample's conv-bn on the block's input, the residual add and a last ReLU."""
+    resnet50 = json.loads((ROOT / "tests/data/torchvision_models.json").read_text())["models"]["resnet50"]
+    leaf = {name: (math.prod(shape), shape, params) for name, _, shape, params in resnet50["leaves"]}
+    layers: list[tuple[int, int, int, int]] = []
+
+    def conv(name: str, reads: int) -> int:
+        size, shape, params = leaf[name]
+        layers.append((2 * params * shape[2] * shape[3], reads, size, params))  # no bias
+        return size
+
+    def norm(name: str, relu: bool) -> int:
+        size, _, params = leaf[name]
+        layers.append((2 * size, size, size, 2 * params))  # scale and shift, and the two running statistics
+        if relu:
+            layers.append((size, size, size, 0))
+        return size
+
+    norm("bn1", relu=conv("conv1", 3 * 224 * 224) > 0)
+    x = leaf["maxpool"][0]
+    layers.append((8 * x, leaf["bn1"][0], x, 0))  # 3x3: 8 comparisons per output
+    blocks = dict.fromkeys(name.rsplit(".", 1)[0] for name in leaf if name.startswith("layer") and "downsample" not in name)
+    for block in blocks:
+        conv(f"{block}.conv1", x)
+        norm(f"{block}.bn1", relu=True)
+        conv(f"{block}.conv2", leaf[f"{block}.conv1"][0])
+        norm(f"{block}.bn2", relu=True)
+        conv(f"{block}.conv3", leaf[f"{block}.conv2"][0])
+        out = norm(f"{block}.bn3", relu=False)
+        if f"{block}.downsample.0" in leaf:
+            conv(f"{block}.downsample.0", x)
+            norm(f"{block}.downsample.1", relu=False)
+        layers += [(out, 2 * out, out, 0), (out, out, out, 0)]  # the residual add, the last ReLU
+        x = out
+    layers.append((x, x, 2048, 0))  # the average pool reads every value once
+    layers.append((2 * 2048 * 1000 + 1000, 2048, 1000, leaf["fc"][2]))
+    return layers
+
+
+def test_resnet50_on_an_a100_in_bfloat16():
+    """The README's `--device a100 --precision bf16 --batch 1,8,64`: each layer takes max(FLOPs / 312 TFLOP/s,
+    bytes / 2,039 GB/s) (NVIDIA's A100 80GB SXM datasheet, dense bf16), moving 2 bytes per element of what it
+    reads and writes (per sample) and of its weights (once per batch); the flatten is a view and moves nothing."""
+    peak, bandwidth = 312e12, 2039e9
+    layers = resnet50_layers()
+    assert len(layers) == 4 + 16 * 10 + 4 * 2 + 2  # the stem, 16 blocks (4 with a downsample), the head
+    text = cli("show", str(ROOT / "specs/resnet50.yaml"), "--device", "a100", "--precision", "bf16",
+               "--batch", "1,8,64")
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()[:1].isdigit()}
+    for batch, shown in (("1", "107 µs"), ("8", "729 µs"), ("64", "5.81 ms")):
+        n = int(batch)
+        times = [(max(f * n / peak, 2 * ((r + w) * n + p) / bandwidth), f * n / peak >= 2 * ((r + w) * n + p) / bandwidth)
+                 for f, r, w, p in layers]
+        seconds = sum(t for t, _ in times)
+        flops = sum(f * n for f, _, _, _ in layers)
+        moved = sum(2 * ((r + w) * n + p) for _, r, w, p in layers)
+        compute = sum(t for t, bound in times if bound) / seconds
+        assert (f"{seconds * 1e6:.0f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms") == shown
+        assert rows[batch][1:] == [*shown.split(), f"{n / seconds:,.0f}", f"{flops / seconds / 1e12:.1f}",
+                                   "TFLOP/s", f"{flops / moved:.1f}", f"{100 * compute:.0f}%"]
