@@ -37,7 +37,7 @@ from .cli_common import (
     write_file,
 )
 from .cli_models import export, import_command, verify
-from .engine.dims import parse_shape
+from .engine.dims import parse_shape, parse_size
 from .errors import did_you_mean
 from .spec.devices import PRECISIONS
 
@@ -68,7 +68,7 @@ CONVENTION = click.option("--convention", type=click.Choice(CONVENTION_NAMES),
               metavar="N[,N...]", help="Batch size (default: the spec's, or 1); with --device, a list such as "
                                       "1,8,64 shows how the time and the bound move with it.")
 @DTYPE
-@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+@click.option("--depth", callback=reading(parse_size, "a number of levels", "it"), metavar="N",
               help="Show only the first N levels; a collapsed block's row sums its layers.")
 @click.option("--metric", type=click.Choice(["macs", "flops"]), default="macs", show_default=True,
               help="The cost column of the table.")
@@ -239,7 +239,8 @@ def _show_convention(spec: str, input_shape: tuple | None, batch: int | None, dt
 @options(SPECS, INPUT, BATCH, DTYPE)
 @click.option("--layers", "show_layers", is_flag=True,
               help="Also align the first two models layer by layer (by name, then by position, level by level).")
-@click.option("--depth", type=click.IntRange(min=1), metavar="N", help="With --layers: only the first N levels.")
+@click.option("--depth", callback=reading(parse_size, "a number of levels", "it"), metavar="N",
+              help="With --layers: only the first N levels.")
 @click.option("--changed", is_flag=True, help="With --layers: only the layers that differ.")
 @click.option("--format", "output_format", type=click.Choice(SHOW_FORMATS), default="table", show_default=True,
               help="table for people; json and csv for scripts (exact integers); markdown.")
@@ -359,7 +360,8 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         raise click.BadParameter("is empty: give a git revision (HEAD~1, origin/main) or a saved JSON report "
                                  "(an unset CI variable would otherwise turn the check off)", param_hint="--baseline")
     checks = check_specs(list(specs), cli_limits, Baseline(baseline) if baseline is not None else None, tolerance,
-                         load=lambda source: spec_or_model(source, input_shape, "check"), optimizer=optimizer, amp=amp)
+                         load=lambda source: _with_numbers(spec_or_model(source, input_shape, "check")),
+                         optimizer=optimizer, amp=amp)
     for model in checks:
         if model.error is not None:
             click.echo(f"error: {model.error}", err=True)
@@ -373,6 +375,26 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         sys.exit(EXIT_BAD_INPUT)
     if not all(model.ok for model in checks):
         sys.exit(1)
+
+
+def _with_numbers(spec: Any) -> Any:
+    """The spec, or, when its input has names, the error check would end with, before the analysis (which
+    works out every formula first, and a deep network's take long)."""
+    from types import SimpleNamespace
+
+    from .engine.analysis import require_concrete
+    from .engine.dims import is_concrete, shape_parts
+    from .engine.graph import Expander, is_symbol_name
+
+    raw = spec.input
+    if any(is_symbol_name(item, {}) for item in (shape_parts(raw) if isinstance(raw, str) else
+                                                 raw if isinstance(raw, list) else [])):
+        expander = Expander(spec)  # a name may be one of the spec's vars
+        shape, _ = expander.sizes(expander.variables())
+        if not all(is_concrete(size) for size in shape):
+            require_concrete(SimpleNamespace(symbols=True, input_shape=shape, file=spec.file),  # type: ignore[arg-type]
+                             "check", spec)
+    return spec
 
 
 def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:

@@ -11,9 +11,12 @@ from typing import Any
 
 import click
 
-from .engine.dims import parse_shape
+from .engine.dims import parse_shape, parse_size
+from .engine.specs import SpecPath
 from .errors import SpecError
+from .limits import MAX_SIZE
 from .spec.format import DTYPE_ALIASES, DTYPE_BYTES
+from .spec.literals import shorten
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
@@ -21,24 +24,24 @@ EXPORT_FORMATS = (".svg", ".html", ".txt")
 
 
 # --- options ------------------------------------------------------------------------------------------------
-def reading(parse: Callable[[str], Any], expected: str) -> Callable[..., Any]:
-    """A click callback: the option's text read by parse, or click's error message."""
+def reading(parse: Callable[[str], Any], expected: str, each: str = "each size") -> Callable[..., Any]:
+    """A click callback for an option of sizes: the option's text read by parse, or click's error message."""
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         if value is None:
             return None
         parsed = parse(value)
         if parsed is None:
-            raise click.BadParameter(f"'{value}' is not {expected}")
+            raise click.BadParameter(f"'{shorten(value)}' is not {expected}; {each} is a whole number from 1 "
+                                     f"to {MAX_SIZE:,}")
         return parsed
     return callback
 
 
 def parse_batches(text: str) -> list[int] | None:
     """'8' -> [8]; '1,8,64' -> [1, 8, 64]."""
-    items = [item.strip() for item in text.split(",")]
-    if not all(re.fullmatch(r"[0-9]{1,10}", item) and 0 < int(item) <= 10**9 for item in items):
-        return None
-    return [int(item) for item in items]
+    items = text.split(",")
+    batches = [size for size in (parse_size(item.strip()) for item in items) if size is not None]
+    return batches if len(batches) == len(items) else None
 
 
 def parse_sizes(text: str) -> list[tuple[int, ...]] | None:
@@ -63,15 +66,19 @@ def dtype_option(ctx: click.Context, param: click.Parameter, value: str | None) 
     return None if value is None else DTYPE_ALIASES.get(value, value)
 
 
-SPEC = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True))
-SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+# a spec given on the command line is a file whatever its name holds (a line break would make as_spec read
+# the name itself as YAML text)
+SPEC = click.argument("spec", type=click.Path(dir_okay=False, allow_dash=True, path_type=SpecPath))
+SPECS = click.argument("specs", nargs=-1, required=True,
+                       type=click.Path(dir_okay=False, allow_dash=True, path_type=SpecPath))
 EXPORT = click.option("--export", "export_to", metavar="FILE", callback=check_export,
                       help="Also write the table to FILE.svg, FILE.html or FILE.txt (for slides and docs).")
 INPUT = click.option("--input", "input_shape", callback=reading(parse_shape, "positive sizes like 3x224x224 (or "
                                                                                "names: 3xHxW)"), metavar="CxHxW",
                      help="Override the spec's input size, e.g. 3x299x299 (without the batch); names make it "
                           "symbolic: 3xHxW.")
-BATCH = click.option("--batch", type=click.IntRange(min=1), help="Batch size (default: the spec's, or 1).")
+BATCH = click.option("--batch", callback=reading(parse_size, "a batch size"), metavar="N",
+                     help="Batch size (default: the spec's, or 1).")
 DTYPE = click.option("--dtype", type=click.Choice([*DTYPE_BYTES, *DTYPE_ALIASES]), callback=dtype_option,
                      help="Element type for the memory figures (default: the spec's, or float32).")
 EXACT = click.option("--exact", is_flag=True, help="Print every digit instead of 138.36 M (and whole formulas).")

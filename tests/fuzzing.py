@@ -11,6 +11,7 @@ in every CI run) and bench/fuzz.py (tens of thousands).
 from __future__ import annotations
 
 import ast
+import json
 import os
 import random
 import re
@@ -102,11 +103,19 @@ def mutate(text: str, rng: random.Random) -> tuple[str, str]:
     return kind, "\n".join(lines)
 
 
+# what an anchored list holds: a number, or expressions that take arithmetic on fractions to evaluate
+ALIASED = ["1", '"2 ** 60 * 3 / 7"', '"make_divisible(2 ** 60 / 7, 8)"', '"max(3, 5) // 2 + 1e3"']
+
+
 def _aliases(rng: random.Random) -> list[str]:
-    """An anchored list and levels of lists of aliases to the level below: 'billion laughs' and its kin."""
-    size, uses, depth = rng.choice([10, 1000, 20000]), rng.choice([10, 999, 1001]), rng.randint(1, 4)
-    lines = [f"  a0: &a0 [{', '.join(['1'] * size)}]"]
-    lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * uses)}]" for i in range(1, depth)]
+    """An anchored list of numbers or expressions, then levels of lists of aliases to the level below ('billion
+    laughs' and its kin), or many vars that each alias it (each value evaluates it again)."""
+    size, uses, depth = rng.choice([10, 1000, 20000]), rng.choice([10, 500, 999, 1001]), rng.randint(1, 4)
+    lines = [f"  a0: &a0 [{', '.join([rng.choice(ALIASED)] * size)}]"]
+    if rng.random() < 0.5:
+        lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * uses)}]" for i in range(1, depth)]
+    else:
+        lines += [f"  b{i}: *a0" for i in range(uses)]
     return lines
 
 
@@ -246,3 +255,186 @@ def cases(count: int, seed: int, long: bool = False, exports: bool = True) -> li
             applied.append(what)
         result.append(Case(name, " + ".join(applied), text))
     return result
+
+
+def alias_cases(count: int, seed: int) -> list[Case]:
+    """The alias mutation alone on the bundled specs: lists of numbers and expressions that aliases fan out."""
+    rng = random.Random(seed)
+    texts = {str(path.relative_to(ROOT)): path.read_text() for path in SEEDS}
+    names = [rng.choice(sorted(texts)) for _ in range(count)]
+    return [Case(name, "alias fan-out", _with_vars(texts[name], _aliases(rng))) for name in names]
+
+
+# --- the command line's values, baseline reports and file names ---------------------------------------------
+PLAIN_SPEC = "name: from_the_file\ninput: [3, 16, 16]\nlayers: [{conv2d: {out: 8, kernel: 3, padding: 1}}, relu]\n"
+COUNT_LIMITS = ["--max-params", "--max-trainable", "--max-macs", "--max-flops", "--max-train-flops"]
+MEMORY_LIMITS = ["--max-param-memory", "--max-activation-memory", "--max-train-memory"]
+ERROR_LINE = re.compile(r"^(error|Error): ", re.M)
+
+
+def number_text(rng: random.Random) -> str:
+    """A number as a stranger types it: long, zero-padded, signed, with an exponent, a suffix or a unit, in other
+    scripts' digits, or not a number at all."""
+    digits = "".join(rng.choice("0123456789") for _ in range(rng.choice([1, 3, 10, 11, 41, 4301, 5000])))
+    return rng.choice([
+        digits, "0" * rng.choice([1, 10, 5000]) + digits[:3], "-" + digits, "+" + digits, digits + "." + digits[:3],
+        "1e" + digits, "1e-" + digits, digits[:4] + rng.choice(["k", "M", "G", "T", "MB", "GiB", "%", "x", "e"]),
+        "0x" + digits[:8], "1_000", "\u00b2", "\u0661\u0662", "\uff11\uff12", " 8 ", "", "inf", "nan", "-0",
+        "8\u200b", "H", "W", "_", "8" * 10, "1" + "0" * 9, "1" + "0" * 9 + "1",
+    ])
+
+
+def option_arguments(rng: random.Random) -> list[str]:
+    """One command with a generated value for --input, --at, --batch or a --max-* limit (the spec goes second)."""
+    def joined(separator: str, count: int) -> str:
+        return separator.join(number_text(rng) for _ in range(count))
+
+    return rng.choice([
+        lambda: ["show", "--input", joined(rng.choice(["x", "X", " x "]), rng.randint(1, 4))],
+        lambda: ["show", "--input", "3xHxW", "--at", ",".join(joined("x", 2) for _ in range(rng.randint(1, 3)))],
+        lambda: ["show", "--batch", joined(",", rng.randint(1, 3))],
+        lambda: [rng.choice(["compare", "explain"]), "--batch", number_text(rng)],
+        lambda: ["check", "--input", joined("x", 3)],
+        lambda: ["check", rng.choice(COUNT_LIMITS), number_text(rng)],
+        lambda: ["check", rng.choice(MEMORY_LIMITS), number_text(rng) + rng.choice(["", "B", "KB", "MB", "GiB", "TB"])],
+        lambda: ["check", "--baseline", "baseline.json", "--max-increase", number_text(rng) + rng.choice(["", "%"])],
+    ])()
+
+
+def _one_message(result, *names: str) -> str | None:
+    """None when the output is a result, or exactly one error message (on standard error) that names one of
+    `names` (the file, or the option that is wrong); otherwise what is wrong with it."""
+    output = result.output
+    if "Traceback" in output or "internal error" in output or result.exit_code not in (0, 1, 2):
+        return f"exit {result.exit_code}: {output[-600:]}"
+    if result.exit_code == 2:
+        message = result.stderr
+        if len(ERROR_LINE.findall(message)) != 1:
+            return f"not exactly one message: {message[:300]}"
+        if not any(name in message for name in names):
+            return f"the message names none of {names}: {message[:300]}"
+    return None
+
+
+def check_option(words: list[str], directory: Path) -> str | None:
+    """None when paramcalc answered a command with generated option values as promised; otherwise what went
+    wrong. A size of --input, --at or --batch is quoted shortened, never all its digits."""
+    spec, baseline = directory / "spec.yaml", directory / "baseline.json"
+    if not spec.exists():
+        spec.write_text(PLAIN_SPEC)
+        baseline.write_text(CliRunner().invoke(main, ["check", str(spec), "--format", "json"]).stdout)
+    command = [words[0], str(spec), *(["0"] if words[0] == "explain" else []),
+               *(str(baseline) if word == "baseline.json" else word for word in words[1:])]
+    result = CliRunner().invoke(main, command)
+    option = next(word for word in reversed(words) if word.startswith("--"))
+    if result.exit_code == 1 and words[0] != "check":
+        return f"exit 1 from {words[0]}: {result.output[-300:]}"
+    problem = _one_message(result, str(spec), option)
+    if problem is None and option in ("--input", "--at", "--batch") and len(result.stderr) > 1000:
+        return f"a message of {len(result.stderr):,} characters: {result.stderr[:300]}"
+    return problem
+
+
+BASELINE_KINDS = ["valid", "truncated", "figure", "schema", "nested", "wrapped", "digits", "binary", "utf-16",
+                  "byte-order mark", "empty", "fifo", "directory", "sparse", "device link", "looping link",
+                  "dangling link"]
+HOSTILE_FIGURES = ["-1", "1e400", "NaN", "Infinity", '"12"', "true", "null", "9" * 41, "9" * 5000, "[]", "{}", "1.5"]
+
+
+def write_baseline(kind: str, report: str, path: Path, rng: random.Random) -> None:
+    """A baseline report at `path`: one saved by check (`report`), broken in one way, or a file that is not one."""
+    if kind == "truncated":
+        path.write_text(report[:rng.randrange(len(report))])
+    elif kind == "figure":
+        path.write_text(re.sub(r'"params": \d+', lambda _: f'"params": {rng.choice(HOSTILE_FIGURES)}', report))
+    elif kind == "schema":
+        path.write_text(report.replace("paramcalc.check/1", rng.choice(["paramcalc.check/2", "", "\u202e"])))
+    elif kind == "nested":
+        depth = rng.choice([10, 1000, 200_000])
+        path.write_text("[" * depth + "]" * depth if rng.random() < 0.5 else '{"a": ' * depth + "0" + "}" * depth)
+    elif kind == "wrapped":
+        depth = rng.choice([10, 1000, 100_000])
+        path.write_text('{"a": ' * depth + report + "}" * depth)
+    elif kind == "digits":
+        path.write_text(report.replace('"ok": true', '"ok": ' + "1" * rng.choice([41, 4301, 100_000])))
+    elif kind == "binary":
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randint(1, 200))))
+    elif kind == "utf-16":
+        path.write_bytes(report.encode("utf-16"))
+    elif kind == "byte-order mark":
+        path.write_text("\ufeff" + report)
+    elif kind == "empty":
+        path.write_text("")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "sparse":
+        with open(path, "wb") as handle:
+            handle.truncate(1_500_000_000)
+    elif kind == "device link":
+        path.symlink_to("/dev/zero")
+    elif kind == "looping link":
+        path.symlink_to(path.name)
+    elif kind == "dangling link":
+        path.symlink_to(path.name + ".missing")
+    else:
+        path.write_text(report)
+
+
+def check_baseline(kind: str, directory: Path, rng: random.Random) -> str | None:
+    """None when `check --baseline` answered a baseline report of this kind as promised; otherwise what went
+    wrong. Every report is refused before it is read whole when it is not one, and never with exit 70."""
+    spec = directory / "spec.yaml"
+    if not spec.exists():
+        spec.write_text(PLAIN_SPEC)
+    report = CliRunner().invoke(main, ["check", str(spec), "--format", "json"]).stdout
+    path = directory / f"baseline-{kind.replace(' ', '-')}-{rng.randrange(10**9)}.json"
+    write_baseline(kind, report, path, rng)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = CliRunner().invoke(main, ["check", str(spec), "--baseline", str(path)])
+    if time.perf_counter() - started > MAX_SECONDS:
+        return f"took {time.perf_counter() - started:.1f} s"
+    if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak > MAX_GROWTH_KB:
+        return "raised the peak memory past the bound"
+    if kind == "valid" and result.exit_code != 0:
+        return f"a valid report was refused: {result.output[-300:]}"
+    return _one_message(result, f"error: {path}")
+
+
+# pieces of file names: line breaks, YAML text, quotes and shell, terminal escapes, model paths, long names
+NAME_PIECES = ["name: from_the_name\ninput: [3, 8, 8]\nlayers: [relu]", "a\nb", "a\rb", "\n", "-", "--help", " ",
+               "\u00e9\U0001f600\u202e", "\x1b[31m", "'\";$(touch PWN)", "`touch PWN`", "torchvision.models.resnet50",
+               "os:system", "x.py:Net", "*", "?", "~", "..", "%s%n", "\\", "\t", "\u200b", "x" * 200]
+NAME_ENDINGS = [".yaml", ".yml", ".json", ".py", "", ".yaml\n", ".YAML"]
+
+
+def hostile_file_name(rng: random.Random) -> str:
+    """A file name a pull request can add: pieces of NAME_PIECES, an ending, at most 255 bytes."""
+    name = "".join(rng.choice(NAME_PIECES) for _ in range(rng.randint(1, 3))) + rng.choice(NAME_ENDINGS)
+    while len(name.encode("utf-8")) > 255:
+        name = name[1:]
+    return name if name not in ("", ".", "..") else "x.yaml"
+
+
+def check_file_name(name: str, directory: Path, command: str = "show") -> str | None:
+    """None when paramcalc read the spec file of this name, whatever the name holds, as promised: `show`
+    reports the file's model (never a spec the name spells), `export` writes it, `verify` checks it."""
+    path = directory / name
+    path.write_text(PLAIN_SPEC)
+    try:
+        words = {"show": ["--format", "json"], "export": [], "verify": []}[command]
+        result = CliRunner().invoke(main, [command, str(path), *words])
+    finally:
+        path.unlink()
+    problem = _one_message(result, str(directory))
+    if problem is not None or result.exit_code != 0:
+        return problem
+    if command == "show" and json.loads(result.stdout)["name"] != "from_the_file":
+        return f"show reported {json.loads(result.stdout)['name']!r}, not the file's model"
+    if command == "export" and not (ast.get_docstring(ast.parse(result.stdout)) or "").startswith("from_the_file"):
+        return "export wrote another model than the file's"
+    if command == "verify" and "2 layers agree with PyTorch" not in result.stdout:
+        return f"verify checked another model than the file's: {result.stdout[:300]}"
+    return None

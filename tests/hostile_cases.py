@@ -7,15 +7,22 @@ bench/hostile.py (which prints how long each takes and how much memory it needs)
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 HEAD = "name: t\ninput: [3, 8, 8]\n"
+DIGITS = "9" * 4301  # one more than Python makes an int of
+HEAVY = '"2 ** 60 * 3 / 7"'  # an expression that takes arithmetic on fractions, not a lookup
 
 
 def _layer(value: str) -> str:
     return HEAD + f"layers: [{{conv2d: {{out: {value}, kernel: 1}}}}]\n"
+
+
+def _anchored(items: str, count: int = 1000) -> str:
+    return f"  a: &a [{', '.join([items] * count)}]\n"
 
 
 # name -> (spec text, or None for the plain spec below; extra command-line words, or a whole command)
@@ -49,6 +56,23 @@ REPRODUCERS: dict[str, tuple[str | None, list[str]]] = {
     "a concat of a layer with itself, repeated 10,000 times": (
         HEAD + "layers:\n  - {name: r, repeat: 10000, layers: [{concat: null, from: [input, input]}]}\n", []),
     "--baseline ''": (None, ["check", "--baseline", ""]),
+    "1,000 aliased expressions in 990 vars (23 KB)": (
+        HEAD + "vars:\n" + _anchored(HEAVY) + "".join(f"  b{i}: *a\n" for i in range(990)) + "layers: [relu]\n", []),
+    "40,000 expressions (760 KB)": (HEAD + "vars:\n" + _anchored(HEAVY, 40_000) + "layers: [relu]\n", []),
+    "a block argument of 1,000 characters, repeated 10,000 times": (
+        HEAD + "blocks:\n  unit: {args: {x: 1}, layers: [relu]}\nlayers:\n  - {unit: {x: \""
+        + ("(2 ** 60 * 3 / 7 - 2 ** 60 * 5 / 11 + index) + " * 21)[:997] + "1\"}, repeat: 10000}\n", []),
+    "a list of 3,000 numbers and index, repeated 10,000 times": (
+        HEAD + "layers:\n  - {reshape: [" + "1, " * 3000 + "\"index * 0 + 192\"], repeat: 10000}\n", []),
+    "out: 0777... (5,200 digits)": (_layer("0" + "7" * 5200), []),
+    "out: -0777... (5,200 digits)": (_layer("-0" + "7" * 5200), []),
+    "out: !!int 0777... (5,200 digits)": (_layer("!!int 0" + "7" * 5200), []),
+    "--input with 4,301 digits": (None, ["show", "--input", DIGITS + "x8x8"]),
+    "--input 3xHxW --at with 4,301 digits": (None, ["show", "--input", "3xHxW", "--at", DIGITS + "x8"]),
+    "--batch with 4,301 digits": (None, ["show", "--batch", DIGITS]),
+    "--baseline: a sparse .json of 1.5 GB": (None, ["check", "--baseline", "sparse.json"]),
+    "--baseline: a .json nested 200,000 deep": (None, ["check", "--baseline", "deep.json"]),
+    "--baseline: a FIFO named .json": (None, ["check", "--baseline", "fifo.json"]),
 }
 PLAIN = HEAD + "layers: [relu]\n"
 
@@ -70,10 +94,20 @@ print(json.dumps(results))
 """
 
 
+def _baselines(directory: Path) -> None:
+    """The baseline reports the reproducers name, which the runner finds in its working directory."""
+    with open(directory / "sparse.json", "wb") as handle:  # no disk used, but 1.5 GB (and 3 GB as text) to read
+        handle.truncate(1_500_000_000)
+    (directory / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    if not (directory / "fifo.json").exists():
+        os.mkfifo(directory / "fifo.json")  # opening it would wait for a writer forever
+
+
 def commands(directory: Path) -> dict[str, list[str]]:
     """Each reproducer as paramcalc's arguments, its spec written into `directory`."""
     plain = directory / "plain.yaml"
     plain.write_text(PLAIN)
+    _baselines(directory)
     result = {}
     for index, (name, (text, words)) in enumerate(REPRODUCERS.items()):
         if text is None:

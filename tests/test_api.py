@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rich.console import Console
 
 import paramcalc
@@ -91,3 +93,14 @@ def test_a_symbolic_graph_reports_its_conditions_at_every_analysis():
     graph = expand(paramcalc.load_spec(ROOT / "specs" / "vgg16.yaml"), input_shape=(3, "H", "W"))
     for _ in range(2):
         assert [str(c) for c, _ in paramcalc.analyze(graph).conditions] == ["H >= 32", "W >= 32"]
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"input_shape": (2, 2**40, 3)}, "each input size must be a whole number from 1 to 1,000,000,000"),
+    ({"input_shape": (3, 0, 8)}, "each input size must be a whole number from 1 to 1,000,000,000"),
+    ({"batch": 0}, "the batch must be a whole number from 1 to 1,000,000,000, got 0"),
+    ({"batch": True}, "the batch must be a whole number from 1 to 1,000,000,000, got True"),
+])
+def test_sizes_given_in_python_are_held_to_the_spec_s_bounds(options, says):
+    with pytest.raises(paramcalc.SpecError, match=says):
+        paramcalc.analyze("name: t\ninput: [3, 8, 8]\nlayers: [relu]\n", **options)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import importlib.util
+import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import paramcalc
 
-from .fuzzing import cases, check_case
+from .fuzzing import (
+    BASELINE_KINDS,
+    alias_cases,
+    cases,
+    check_baseline,
+    check_case,
+    check_file_name,
+    check_option,
+    hostile_file_name,
+    option_arguments,
+)
 
 EXPORTS = importlib.util.find_spec("torch") is not None  # hostile names go through `export`, which needs torch
 CORPUS = cases(400, seed=2026, exports=EXPORTS) + cases(150, seed=2027, long=True, exports=EXPORTS)
@@ -49,3 +60,35 @@ def test_random_structures_give_a_result_or_a_spec_error(spec):
         paramcalc.analyze(spec)
     except paramcalc.SpecError as err:
         assert str(err)
+
+
+# --- one class at a time: aliases, the command line's values, baseline reports, file names ---------------------
+def test_aliases_of_numbers_and_expressions(tmp_path):
+    # a value evaluates an aliased list once, and values that alias it are held to MAX_EVALUATED_CHARS: each
+    # case takes under a second (some took 5 to 10 s, and an exit 0, when each alias was evaluated again)
+    failures = [(case.seed_spec, problem) for case in alias_cases(24, seed=2028)
+                if (problem := check_case(case, tmp_path, max_seconds=5))]
+    assert not failures, failures[:3]
+
+
+def test_option_values(tmp_path):
+    rng = random.Random(2029)
+    commands = [option_arguments(rng) for _ in range(300)]
+    failures = [(words, problem) for words in commands if (problem := check_option(words, tmp_path))]
+    assert not failures, failures[:3]
+
+
+def test_baseline_reports(tmp_path):
+    rng = random.Random(2030)
+    failures = [(kind, problem) for kind in BASELINE_KINDS * 3 if (problem := check_baseline(kind, tmp_path, rng))]
+    assert not failures, failures[:3]
+
+
+def test_hostile_file_names(tmp_path):
+    rng = random.Random(2031)
+    names = [hostile_file_name(rng) for _ in range(150)]
+    failures = [(name, problem) for name in names if (problem := check_file_name(name, tmp_path))]
+    if EXPORTS:  # export and verify took a name holding a line break for the spec itself
+        failures += [(name, problem) for name in names[:8] for command in ("export", "verify")
+                     if (problem := check_file_name(name, tmp_path, command))]
+    assert not failures, failures[:3]

@@ -53,6 +53,24 @@ def test_expression_length_and_size():
     refused(HEAD + "layers: [{linear: \"2 ** 64 * 2 ** 64\"}]\n", "exceeds 10^30")
 
 
+def test_evaluated_text():
+    evaluated = f"more than {limits.MAX_EVALUATED_CHARS:,} characters to evaluate"
+    heavy = '"2 ** 60 * 3 / 7"'
+    anchored = f"  a: &a [{', '.join([heavy] * 1000)}]\n"
+    # aliases of one list in many values: each value evaluates it again
+    refused(HEAD + "vars:\n" + anchored + "".join(f"  b{i}: *a\n" for i in range(990)) + "layers: [relu]\n",
+            evaluated, "vars: b3", "use its name (b: a)")
+    # a repeat evaluates its layers' fields once per copy
+    refused(HEAD + "layers:\n  - {reshape: [" + "1, " * 3000 + '"index * 0 + 192"], repeat: 10000}\n',
+            f"<string>:4:15: layer '0.165': shape: the spec's values come to {evaluated}")  # 3,016 a copy
+    # and a long file of expressions is bounded by the same count
+    refused(HEAD + "vars:\n" + f"  a: [{', '.join([heavy] * 40_000)}]\n" + "layers: [relu]\n",
+            f"<string>:4:6: vars: a: the spec's values come to {evaluated}")
+    # a real network's values come to a few thousand characters, even with a long repeat
+    paramcalc.analyze(HEAD + "vars:\n" + anchored + "  b: [" + ", ".join(["*a"] * 990) + "]\n"
+                      "layers:\n  - {conv2d: {out: \"3 + index % 2\", kernel: 1}, repeat: 10000}\n")
+
+
 def test_sizes():
     refused(HEAD + "layers: [{conv2d: {out: 2000000000, kernel: 1}}]\n", f"at most {limits.MAX_SIZE:,}")
     refused("name: t\ninput: [3, 1e10, 8]\nlayers: [relu]\n", "each input size must be between 1 and")
@@ -94,3 +112,47 @@ def test_exact_integers_at_any_size():
     assert result.totals.params == 100_000 * 1_000_000 + 1_000_000 == 100_001_000_000
     assert result.totals.macs == 10**11 and result.totals.flops == 2 * 10**11 + 10**6
     assert result.totals.param_bytes == 4 * 100_001_000_000
+
+
+def test_symbolic_period():
+    # ceil(H/2^17) = floor(H/2^17) only where H is a multiple of 2^17: deciding it takes 131,072 sizes
+    refused("name: t\ninput: [1, H, W]\nlayers:\n  - {name: a, conv2d: {out: 1, kernel: 1, stride: 131072}}\n"
+            "  - {name: b, from: input, maxpool: {kernel: 131072}}\n  - {name: c, add, from: [a, b]}\n",
+            "layer 'c'", f"takes trying 131,072 sizes, more than its limit of {limits.MAX_SYMBOLIC_PERIOD:,}",
+            "give concrete sizes")
+    # within the limit it is worked out: 99,991 sizes (a prime)
+    result = paramcalc.analyze("name: t\ninput: [1, H, W]\nlayers:\n"
+                               "  - {name: a, conv2d: {out: 1, kernel: 1, stride: 99991}}\n"
+                               "  - {name: b, from: input, maxpool: {kernel: 99991}}\n  - {name: c, add, from: [a, b]}\n")
+    assert [str(condition) for condition, _ in result.conditions] == [
+        "H >= 99991", "W >= 99991", "H divisible by 99991", "W divisible by 99991"]
+
+
+def test_a_field_whose_stride_passes_any_size_is_not_followed():
+    # 1e9 strides, 480 times: the effective stride would be 10^(9·480); past 2^63 - 1 the field is not followed
+    result = paramcalc.analyze("name: t\ninput: [3, 8, 8]\nlayers:\n"
+                               "  - {conv2d: {out: 3, kernel: 1, stride: 1000000000}, repeat: 480}\n")
+    first, second = result.records[1].rf, result.records[2].rf  # records[0] is the repeat's group
+    assert (first.size, first.stride) == ((1, 1), (10**9, 10**9))
+    assert (second.size, second.stride) == ((1, 1), (10**18, 10**18))
+    assert result.records[3].rf is None and result.totals.rf is None and result.totals.output_shape == (3, 1, 1)
+
+
+@pytest.mark.parametrize("layer", ["upsample: {scale: 2}", "conv_transpose2d: {out: 3, kernel: 2, stride: 2}"])
+def test_tensor_size_with_symbolic_sizes(layer):
+    # 10,000 doublings of H: refused at the 63rd, where 2^63·H passes the largest size at H = 1 (the audit's
+    # exit 70 after 11 s, and an OverflowError); before it, the largest H that stays within is a condition
+    spec = f"name: t\ninput: [3, H, W]\nlayers:\n  - {{{layer}, repeat: {limits.MAX_REPEAT}}}\n"
+    refused(spec, "layer '0.62'", f"the output size 9,223,372,036,854,775,808·H is more than PyTorch's largest "
+            f"({limits.MAX_TENSOR_SIZE:,}) at every input size: at H = 1 it is 9,223,372,036,854,775,808")
+    result = paramcalc.analyze(spec.replace(f"repeat: {limits.MAX_REPEAT}", "repeat: 62"))
+    assert [str(condition) for condition, _ in result.conditions] == ["H <= 1", "W <= 1"]
+    assert result.at({"H": 1, "W": 1}).totals.output_shape == (3, 2**62, 2**62)
+
+
+def test_tensor_size_follows_the_limits_module(monkeypatch):
+    # the limit is read when a layer is worked out: a test lowers it to make upper bounds small
+    monkeypatch.setattr(limits, "MAX_TENSOR_SIZE", 1000)
+    refused(HEAD + "layers: [{upsample: {scale: 200}}]\n", "the output size 1,600 is more than PyTorch's largest (1,000)")
+    result = paramcalc.analyze("name: t\ninput: [3, H, W]\nlayers: [{upsample: {scale: 200}}]\n")
+    assert [str(condition) for condition, _ in result.conditions] == ["H <= 5", "W <= 5"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from collections import namedtuple
+from itertools import chain
 from typing import Any
 
+from .. import limits
 from ..errors import LayerError, SpecError
 from ..limits import MAX_RANK, MAX_TENSOR_SIZE
 from ..spec.format import Spec
@@ -22,7 +24,7 @@ from .layers import WHOLE
 from .receptive import Pair, ReceptiveField, Window, merge
 from .records import Analysis, LayerRecord, Totals, without_training_shapes
 from .specs import as_spec
-from .symbolic import collecting, strongest
+from .symbolic import Past, collecting, is_symbolic, require_at_most, strongest, within_everywhere
 
 
 class Figures(namedtuple("Figures", "shape params buffers macs flops elements window reads_whole_map map_size")):
@@ -108,6 +110,12 @@ def _map_at(shape: Shape, axes: tuple) -> Pair | None:
     return (shape[axes[0]], shape[axes[1]]) if len(axes) == 2 else None
 
 
+def _too_large(size: str, largest: int, where: str = "") -> LayerError:
+    return LayerError(f"the output size {size} is more than PyTorch's largest ({largest:,}){where}",
+                      hint="check what makes it grow: a layer that doubles a size (a concat of a layer with itself, "
+                           "an upsample, a strided transposed convolution) inside a repeat grows it without bound")
+
+
 class Analyzer:
     """One analysis of one graph. With symbolic input sizes, it also collects the conditions the sizes must
     meet, and leaves out a receptive field that would depend on the input size."""
@@ -189,11 +197,7 @@ class Analyzer:
             shape = layer.output_shape(inputs)
             if len(shape) > MAX_RANK:
                 raise LayerError(f"the output has {len(shape):,} dimensions; paramcalc takes at most {MAX_RANK}")
-            for size in shape:
-                if type(size) is int and size > MAX_TENSOR_SIZE:
-                    raise LayerError(f"the output size {size:,} is more than PyTorch's largest ({MAX_TENSOR_SIZE:,})",
-                                     hint="check what doubles the channels: a concat of a layer with itself, "
-                                          "inside a repeat, grows without bound")
+            shape = self.within_largest(node, shape)
             window = layer.window(inputs, shape)
             return Figures(shape=shape, params=layer.params(inputs), buffers=layer.buffers(inputs),
                            macs=layer.macs(inputs, shape), flops=layer.flops(inputs, shape), elements=numel(shape),
@@ -208,6 +212,34 @@ class Analyzer:
                         + (f"; {hint}" if hint else ""))
             raise SpecError(err.message, pos=node.where(err.field), layer=node.name,
                             hint=hint, file=self.graph.spec.file) from None
+
+    def within_largest(self, node: Node, shape: Shape) -> Shape:
+        """The shape, or a LayerError when a size is more than PyTorch's largest (limits.MAX_TENSOR_SIZE, read when
+        asked, so that a test can lower it). A symbolic size is more at every input size when it is at the
+        smallest the conditions so far allow; else, when it is at the largest, it adds an upper bound
+        (symbolic.require_at_most), and may come back simpler (a term that cannot change under that bound)."""
+        largest = limits.MAX_TENSOR_SIZE
+        for size in shape:
+            if type(size) is int:
+                if size > largest:
+                    raise _too_large(f"{size:,}", largest)
+            elif not within_everywhere(size, largest):  # a quick bound first: every size of an ordinary network
+                break
+        else:
+            return shape
+        sizes = list(shape)
+        known = [condition for condition, _ in chain(self.conditions, self.training_conditions if node.train_only
+                                                     else ())]
+        for index, size in enumerate(sizes):
+            if is_symbolic(size):
+                checked = require_at_most(size, largest, known)
+                if isinstance(checked, Past):
+                    values = ", ".join(f"{name} = {value:,}" for name, value in checked.values.items())
+                    raise _too_large(f"{size}", largest, f" at every input size: at {values} it is {checked.size:,}")
+                sizes[index] = checked
+            elif size > largest:
+                raise _too_large(f"{size:,}", largest)
+        return tuple(sizes)
 
     def train_only_figures(self, node: Node, inputs: list[Shape]) -> Figures:
         """A layer that runs only in training: its figures, or, when it cannot take this input size (an auxiliary
@@ -293,8 +325,12 @@ class Analyzer:
             if whole and not all(is_concrete(size) for size in field.map_size):
                 return None
         if window is None:
-            return field.through(Window.whole(field.map_size), map_size or (1, 1), True)
-        return field.through(window, map_size or field.map_size, whole)
+            stepped = field.through(Window.whole(field.map_size), map_size or (1, 1), True)
+        else:
+            stepped = field.through(window, map_size or field.map_size, whole)
+        if max(*stepped.size, *stepped.stride, *stepped.padding) > MAX_TENSOR_SIZE:
+            return None  # strides multiplied past any size PyTorch holds (a 1e9 stride, repeated): not followed
+        return stepped
 
     # --- groups and totals --------------------------------------------------------------------------------
     def add_groups(self, records: list[LayerRecord | None]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Union
 
+from ..limits import MAX_SIZE
 from .symbolic import SymbolicSize, gcd_of, require_divisible, require_equal, require_positive
 
 Dim = Union[int, SymbolicSize]
@@ -60,13 +61,23 @@ def shape_parts(text: str) -> list[str]:
     return [part.strip() for part in text.replace("X", "x").split("x")]
 
 
+def parse_size(text: str) -> int | None:
+    """'224' -> 224: a size given on the command line, written with the digits 0-9, from 1 to MAX_SIZE; None
+    otherwise. Its digits are counted before it is made a number (Python refuses more than 4,300)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SIZE)):
+        return None
+    size = int(text)
+    return size if 1 <= size <= MAX_SIZE else None
+
+
 def parse_shape(text: str) -> tuple[int | str, ...] | None:
-    """'3x224x224' -> (3, 224, 224), '3xHxW' -> (3, 'H', 'W'); None when a part is neither a positive
-    whole number (written with the digits 0-9) nor a name."""
+    """'3x224x224' -> (3, 224, 224), '3xHxW' -> (3, 'H', 'W'); None when a part is neither a size
+    (parse_size) nor a name."""
     sizes: list[int | str] = []
     for part in shape_parts(text):
-        if part.isascii() and part.isdigit() and int(part) >= 1:
-            sizes.append(int(part))
+        size = parse_size(part)
+        if size is not None:
+            sizes.append(size)
         elif part.isidentifier():
             sizes.append(part)
         else:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import ChainMap, namedtuple
 from typing import Any, Callable, MutableMapping
 
-from ..errors import Pos, SpecError, did_you_mean
-from ..limits import MAX_CONNECTIONS, MAX_LAYERS, MAX_NESTING, MAX_RANK, MAX_REPEAT, MAX_SIZE
+from ..errors import Pos, SpecError, did_you_mean, printable
+from ..limits import MAX_CONNECTIONS, MAX_EVALUATED_CHARS, MAX_LAYERS, MAX_NESTING, MAX_RANK, MAX_REPEAT, MAX_SIZE
 from ..spec.expressions import ExprError, evaluate, names_in
-from ..spec.format import DTYPE_BYTES, DTYPE_HINT, INPUT_NAME, BlockDef, LayerSpec, Spec, dtype_name
-from ..spec.literals import as_written
+from ..spec.format import (DTYPE_BYTES, DTYPE_HINT, EXPRESSION_SPLIT, INPUT_NAME, BlockDef, LayerSpec, Spec,
+                           dtype_name, split_expression)
+from ..spec.literals import as_written, shorten
 from ..spec.source import key_pos, value_pos
 from .cache import Cache, SpecCache
 from .dims import Shape, shape_parts
@@ -114,24 +115,55 @@ class _Scope:
         return names
 
 
-def deep_evaluate(raw: Any, variables: MutableMapping[str, Any]) -> Any:
-    """Evaluate every scalar of a YAML value; a field's bare words (WORDS) stay words unless a variable has
-    that name."""
-    if type(raw) is int or raw is None:  # the common case first; a bool or a Fraction is returned at the end
-        return raw
-    if isinstance(raw, str):
-        word = raw.strip()
-        if word in WORDS and word not in variables:
-            return word
-        return evaluate(raw, variables)
-    if isinstance(raw, list):
-        return [deep_evaluate(item, variables) for item in raw]
-    if isinstance(raw, dict):
-        return {key: deep_evaluate(value, variables) for key, value in raw.items()}
-    return raw
-
-
 _ABSENT = object()
+
+
+class Evaluation:
+    """Evaluates the YAML values of one expansion, every scalar; a field's bare words (WORDS) stay words unless
+    a variable has that name.
+
+    The work is bounded before it is done: the text evaluated in all (a number or a list counts 1) is held to
+    MAX_EVALUATED_CHARS, since a repeat evaluates its layers' fields once per copy. Aliases share their anchor's
+    list or mapping, which one value evaluates once however often it repeats it: a small file cannot stand for
+    a million expressions."""
+
+    def __init__(self) -> None:
+        self.remaining = MAX_EVALUATED_CHARS
+
+    def __call__(self, raw: Any, variables: MutableMapping[str, Any]) -> Any:
+        return self.walk(raw, variables, {})
+
+    def walk(self, raw: Any, variables: MutableMapping[str, Any], evaluated: dict[int, Any]) -> Any:
+        """`evaluated` maps id() of each list and mapping done so far in this value to its result: the objects
+        are the value's own, alive until it is done, so an id cannot be reused meanwhile."""
+        if type(raw) is int or raw is None:  # the common case first; a bool or a Fraction is returned at the end
+            self.spend(1)
+            return raw
+        if isinstance(raw, str):
+            self.spend(len(raw) or 1)
+            word = raw.strip()
+            if word in WORDS and word not in variables:
+                return word
+            return evaluate(raw, variables)
+        if isinstance(raw, (list, dict)):
+            result = evaluated.get(id(raw), _ABSENT)
+            if result is _ABSENT:
+                self.spend(1)
+                result = [self.walk(item, variables, evaluated) for item in raw] if isinstance(raw, list) else \
+                    {key: self.walk(value, variables, evaluated) for key, value in raw.items()}
+                evaluated[id(raw)] = result
+            return result
+        self.spend(1)
+        return raw
+
+    def spend(self, chars: int) -> None:
+        self.remaining -= chars
+        if self.remaining < 0:
+            raise ExprError(f"the spec's values come to more than {MAX_EVALUATED_CHARS:,} characters to evaluate, "
+                            "counting each alias and each copy of a repeat again",
+                            hint="a network needs a few thousand short expressions: give a value once under 'vars:' "
+                                 "and use its name (b: a) rather than copies through YAML aliases, and check the "
+                                 "'repeat' counts")
 
 
 def _names_in(raw: Any) -> tuple[str, ...]:
@@ -156,6 +188,7 @@ class Expander:
         self.connections = 0  # inputs of every layer so far (a merge of many inputs inside a repeat adds up)
         self.model_input: Shape | None = None
         self.shapes: dict[int, Shape] = {}  # a layer's output shape, when a block needs its input's
+        self.evaluate = Evaluation()
 
     def fail(self, message: str, pos: Pos | None, layer: str | None = None, hint: str | None = None) -> SpecError:
         return SpecError(message, pos=pos, layer=layer or None, hint=hint, file=self.spec.file)
@@ -163,7 +196,7 @@ class Expander:
     def value(self, raw: Any, variables: MutableMapping[str, Any], pos: Pos | None, layer: str | None,
               what: str | None = None) -> Any:
         try:
-            return deep_evaluate(raw, variables)
+            return self.evaluate(raw, variables)
         except ExprError as err:
             raise self.fail(f"{what}: {err.message}" if what else err.message, pos, layer, err.hint) from None
 
@@ -328,13 +361,17 @@ class Expander:
         for arg in given:
             if arg not in block.args:
                 pos = key_pos(given, arg, layer.args_pos or layer.pos)
-                raise self.fail(f"block '{block.name}' has no argument '{arg}'", pos, label,
+                split = split_expression(given)
+                if split is not None:
+                    raise self.fail(f"block '{block.name}' has no argument '{printable(str(arg))}': {EXPRESSION_SPLIT}",
+                                    pos, label, hint=split)
+                raise self.fail(f"block '{block.name}' has no argument '{printable(str(arg))}'", pos, label,
                                 hint=did_you_mean(str(arg), block.args) or
                                 f"its arguments: {', '.join(block.args) or 'none'}")
         for arg, (default, default_pos) in block.args.items():
             if arg in given:
                 try:
-                    arguments[arg] = deep_evaluate(given[arg], variables)
+                    arguments[arg] = self.evaluate(given[arg], variables)
                 except ExprError:  # where it is written is looked up for the message only
                     self.value(given[arg], variables, value_pos(given, arg, layer.args_pos or layer.pos), label, arg)
             elif default is None:
@@ -419,7 +456,7 @@ class Expander:
                 values[spec_field.name] = None if default is None else spec_field.type.read(default)
                 continue
             try:
-                value = deep_evaluate(args[spec_field.name], variables)
+                value = self.evaluate(args[spec_field.name], variables)
                 values[spec_field.name] = spec_field.type.read(value)
             except (ExprError, FieldError) as err:
                 hint = err.hint or (f"{spec_field.name}: {spec_field.type.describe()}"
@@ -544,6 +581,11 @@ def expand(spec: Spec, input_shape: Shape | None = None, batch: int | None = Non
     if len(input_shape) > MAX_RANK:
         raise SpecError(f"the input has {len(input_shape):,} dimensions; paramcalc takes at most {MAX_RANK}",
                         file=spec.file, pos=spec.input_pos, hint="a sample's shape without the batch: [3, 224, 224]")
+    for what, sizes in (("each input size", input_shape), ("the batch", (batch,))):
+        # the command line checks what it reads; sizes given through the Python API are held to the same bounds
+        if any(isinstance(size, bool) or (isinstance(size, int) and not 1 <= size <= MAX_SIZE) for size in sizes):
+            raise SpecError(f"{what} must be a whole number from 1 to {MAX_SIZE:,}, got "
+                            f"{shorten(', '.join(map(str, sizes)))}", file=spec.file)
     if dtype is not None and dtype_name(dtype) is None:
         raise SpecError(f"unknown dtype {dtype!r}", file=spec.file, hint=DTYPE_HINT)
     sized = any(block.reads_input for block in spec.blocks.values())

@@ -8,10 +8,12 @@ engine never imports a renderer.
 from __future__ import annotations
 
 import copy
+import operator
 from collections import namedtuple
 from functools import cached_property
 from typing import Any, Callable
 
+from ..limits import MAX_SIZE
 from .dims import Dim, Shape, is_concrete
 from .receptive import ReceptiveField
 from .symbolic import Condition, evaluate
@@ -84,7 +86,9 @@ class Analysis:
     def at(self, values: dict[str, int]) -> Analysis:
         """This symbolic result at concrete values of the symbols, every figure evaluated exactly.
 
-        Raises ValueError naming the first condition the values do not meet."""
+        Raises ValueError naming the first condition the values do not meet, or a value that is missing or not a
+        size a spec allows (a whole number from 1 to limits.MAX_SIZE: the formulas are exact there, not beyond)."""
+        values = {name: _size_given(name, values.get(name)) for name in self.symbols}
         for condition, layer in self.conditions:
             if not condition.holds(values):
                 raise ValueError(f"{condition} does not hold (layer {layer})")
@@ -133,6 +137,16 @@ class Analysis:
         """In Jupyter: the same table, as HTML (once: the notebook shows what this returns)."""
         display = DISPLAYS.get("html")
         return display(self) if display else None
+
+
+def _size_given(name: str, value: Any) -> int:
+    """A value given to Analysis.at as a plain int, or ValueError when it is not a size a spec allows."""
+    size = None if isinstance(value, bool) or not hasattr(value, "__index__") else operator.index(value)
+    if size is None or not 1 <= size <= MAX_SIZE:
+        given = ("no value" if value is None else repr(value)[:40] if size is None else
+                 f"{size:,}" if abs(size) < 10**18 else f"a number of {size.bit_length():,} bits")
+        raise ValueError(f"{name} must be a whole number from 1 to {MAX_SIZE:,}, got {given}")
+    return size
 
 
 def without_training_shapes(records: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from ..errors import ExprError, Pos, Problem, SpecError, did_you_mean
-from .literals import as_written, read_number
+from .literals import amount_as_written, as_written, read_number, shorten
 
 # unit is 'count' or 'bytes'; read takes the figure from a model's totals (anything with these attributes)
 Figure = namedtuple("Figure", "key label unit read")
@@ -52,7 +52,7 @@ def parse_amount(value: Any, unit: str) -> int:
     """A limit as an exact whole number: 25M, 4.1G, 1e9, 25557032; with unit 'bytes' also 110MB, 2GiB
     (a number without a unit is bytes). A count or a byte size that is not whole is an error."""
     if isinstance(value, bool):
-        raise LimitError(f"expected a number, got {value!r}")
+        raise LimitError(f"expected a number, got {as_written(value)}")
     suffix = ""
     try:
         if not isinstance(value, str):
@@ -60,7 +60,7 @@ def parse_amount(value: Any, unit: str) -> int:
         else:
             quantity = split_quantity(value)
             if quantity is None:
-                raise LimitError(f"'{value}' is not an amount like 25M or 4.1G"
+                raise LimitError(f"'{shorten(value)}' is not an amount like 25M or 4.1G"
                                  + (" or 110MB" if unit == "bytes" else ""))
             number, suffix = quantity
             if suffix in _BYTE_UNITS and unit == "bytes":
@@ -69,11 +69,11 @@ def parse_amount(value: Any, unit: str) -> int:
                 amount = read_number(number + suffix)
     except ExprError as err:
         hint = "units: " + ", ".join(_BYTE_UNITS) if unit == "bytes" else "suffixes: k, M, G, T"
-        raise LimitError(f"'{value}' is not an amount: {err.message}", hint) from None
+        raise LimitError(f"'{shorten(str(value))}' is not an amount: {err.message}", hint) from None
     if amount < 0:
-        raise LimitError(f"a limit cannot be negative, got {value}")
+        raise LimitError(f"a limit cannot be negative, got {shorten(amount_as_written(value))}")
     if isinstance(amount, Fraction) and amount.denominator != 1:
-        shown = value if isinstance(value, str) else as_written(value)  # as written, not Fraction(3, 2)
+        shown = shorten(amount_as_written(value))
         if unit == "bytes":
             raise LimitError(f"'{shown}' is not a whole number of bytes",
                              hint="give the size in a smaller unit, e.g. 1500KB rather than 1.5005MB")
@@ -91,9 +91,9 @@ def parse_percent(text: str) -> Fraction:
     except ExprError:
         value = None
     if value is None:
-        raise LimitError(f"'{text}' is not a percentage like 5%")
+        raise LimitError(f"'{shorten(text)}' is not a percentage like 5%")
     if value < 0:
-        raise LimitError(f"a tolerance cannot be negative, got {text}")
+        raise LimitError(f"a tolerance cannot be negative, got {shorten(text)}")
     return value / 100
 
 

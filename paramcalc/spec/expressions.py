@@ -153,10 +153,17 @@ def _literal(text: str) -> Any:
     return read_decimal(text.replace("_", ""))
 
 
+_LEADING_ZERO = re.compile(r"(?<![\w.])0\d+")  # 010 in "2 * 010", not 0 in "1.05" or "x0"
+
+
 def _syntax_error(text: str, reason: str) -> ExprError:
     if "leading zeros" in reason:
+        found = _LEADING_ZERO.search(text)
+        number = found.group() if found else "08"
+        decimal = number.lstrip("0") or "0"
+        octal = f" (0o{decimal} for octal)" if set(decimal) <= set("01234567") else ""
         return ExprError(f"'{shorten(text)}' has a number with a leading zero",
-                         hint="write 8 rather than 08 (0o10 for octal)")
+                         hint=f"write {shorten(decimal)} rather than {shorten(number)}{octal}")
     if "digits" in reason:  # Python refuses integer literals of more than 4,300 digits
         return ExprError(f"'{shorten(text)}' has more than {MAX_LITERAL_DIGITS} digits")
     hint = _SYNTAX_HINT

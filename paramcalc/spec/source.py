@@ -19,7 +19,7 @@ import yaml
 
 from ..errors import ExprError, Pos, SpecError
 from ..limits import MAX_FILE_BYTES, MAX_LITERAL_DIGITS, MAX_YAML_ALIASES, MAX_YAML_NESTING, MAX_YAML_NODES
-from .literals import read_decimal
+from .literals import read_decimal, shorten
 
 try:  # libyaml's parser and composer are several times faster and keep the same marks
     from yaml import CSafeLoader as _Loader
@@ -285,7 +285,7 @@ class _Reader:
         if kind == "bool":
             value = _BOOLEANS.get(text.lower())
             if value is None:
-                raise self.fail(event, f"'{text}' is not true or false", hint="write true or false")
+                raise self.fail(event, f"'{shorten(text)}' is not true or false", hint="write true or false")
             return value
         if kind == "int":
             return self.integer(event)
@@ -299,19 +299,20 @@ class _Reader:
         text = event.value.replace("_", "")
         body = text.lstrip("+-")
         if ":" in body:
-            raise self.fail(event, f"'{event.value}' is a base-60 number in YAML 1.1, which paramcalc refuses",
-                            hint="quote it if it is text, or write the number in decimal")
-        if len(body) > 1 and body[0] == "0" and body[1] not in "bBxX":
-            octal = f" ({int(body, 8)})" if body.isdigit() and not set(body) & {"8", "9"} else ""
-            raise self.fail(event, f"'{event.value}' has a leading zero, which makes it octal in YAML 1.1{octal}",
-                            hint=f"write {body.lstrip('0') or '0'} if you mean decimal")
-        if len(body) > MAX_LITERAL_DIGITS:
+            raise self.fail(event, f"'{shorten(event.value)}' is a base-60 number in YAML 1.1, which paramcalc "
+                                   "refuses", hint="quote it if it is text, or write the number in decimal")
+        if len(body) > MAX_LITERAL_DIGITS:  # counted first: Python makes no int of more than 4,300 digits
             raise self.fail(event, f"a number with more than {MAX_LITERAL_DIGITS} digits",
                             hint="no size in a network needs that many digits")
+        if len(body) > 1 and body[0] == "0" and body.isascii() and body.isdigit():
+            octal = f" ({int(text, 8)})" if not set(body) & {"8", "9"} else ""
+            sign = text[:len(text) - len(body)]
+            raise self.fail(event, f"'{shorten(event.value)}' has a leading zero, which makes it octal in YAML "
+                                   f"1.1{octal}", hint=f"write {sign}{body.lstrip('0') or '0'} if you mean decimal")
         try:
             return int(text, 0) if body[:2].lower() in ("0b", "0x") else int(text)
         except ValueError:
-            raise self.fail(event, f"'{event.value}' is not a number") from None
+            raise self.fail(event, f"'{shorten(event.value)}' is not a number") from None
 
     def real(self, event: yaml.ScalarEvent) -> Any:
         """A YAML float, read exactly from its text (0.1 is 1/10, not the nearest binary fraction)."""
@@ -319,7 +320,7 @@ class _Reader:
         if text.lstrip("+-").lower() in (".inf", ".nan"):
             raise self.fail(event, f"'{text}' is not a finite number", hint="write a number such as 0.5 or 1e-5")
         if ":" in text:
-            raise self.fail(event, f"'{text}' is a base-60 number in YAML 1.1, which paramcalc refuses",
+            raise self.fail(event, f"'{shorten(text)}' is a base-60 number in YAML 1.1, which paramcalc refuses",
                             hint="quote it if it is text, or write the number in decimal")
         try:
             return read_decimal(text.replace("_", ""))

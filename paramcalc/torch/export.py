@@ -18,6 +18,7 @@ from torch import nn
 from ..engine.graph import INPUT_PORT, Graph, Node
 from ..engine.layers.base import TorchCall
 from ..spec.format import Spec, is_name
+from ..spec.source import read_text
 from . import modules
 from .build import prepare, torch_call
 
@@ -125,7 +126,7 @@ def export_source(source: str | os.PathLike | dict | Spec, spec_text: str | None
     """Python source for a spec: helper modules it needs, the model class, and the spec itself."""
     graph, analysis = prepare(source)
     if spec_text is None and isinstance(source, (str, os.PathLike)) and Path(os.fspath(source)).is_file():
-        spec_text = Path(os.fspath(source)).read_text(encoding="utf-8")
+        spec_text = read_text(os.fspath(source))  # checked as the spec was: a regular file, within the limit
     writer = _Writer(graph, analysis)
     init, forward = writer.init_lines(), writer.forward_lines()
     name = class_name(graph.spec.name)

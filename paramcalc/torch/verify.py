@@ -13,6 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..engine.graph import Graph
 from ..engine.records import Analysis
+from ..engine.specs import SpecPath
 from ..spec.format import Spec
 from .build import SpecModel, input_dtype, prepare
 
@@ -54,7 +55,7 @@ def verify(source: str | os.PathLike | dict | Spec, *, model: nn.Module | None =
 
     A path ending in .py is a file written by `paramcalc export`, checked against the spec inside it.
     """
-    if model is None and str(source).endswith(".py") and "\n" not in str(source):
+    if model is None and str(source).endswith(".py") and (isinstance(source, SpecPath) or "\n" not in str(source)):
         return verify_export(source)  # type: ignore[arg-type]
     graph, analysis = prepare(source)
     return compare_with_torch(graph, analysis, model if model is not None else SpecModel(graph, analysis))
@@ -136,6 +137,9 @@ def verify_export(path: str | Path) -> Verification:
     from ..errors import SpecError
 
     location = Path(path)
+    if not location.is_file():  # a FIFO would block the import, a directory or a missing file fail in it
+        raise SpecError("no such file" if not location.exists() else "this is not a regular file", file=str(path),
+                        hint="give the path of a file written by 'paramcalc export'")
     loader_spec = importlib.util.spec_from_file_location(f"paramcalc_export_{location.stem}", location)
     if loader_spec is None or loader_spec.loader is None:
         raise SpecError("cannot load this file as Python", file=str(path))
