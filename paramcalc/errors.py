@@ -66,18 +66,48 @@ class SpecError(Exception):
         return self
 
     def __str__(self) -> str:
-        what = f"layer '{self.layer}': {self.message}" if self.layer else self.message
+        # every part may quote a spec or a command line: escaped here, so that no message moves a terminal; a
+        # message written on several lines keeps its line breaks (one that quotes a spec's text escapes the
+        # line breaks of that text itself, with printable)
+        message = _printable_lines(self.message)
+        what = f"layer '{printable(self.layer)}': {message}" if self.layer else message
         if self.block:
-            what = f"block '{self.block}', {what}"
+            what = f"block '{printable(self.block)}', {what}"
         text = what
         if self.file is not None or self.pos is not None:
-            where = self.file or "<spec>"
+            where = printable(self.file or "<spec>")
             if self.pos is not None:
                 where += f":{self.pos.line}:{self.pos.column}"
             text = f"{where}: {what}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_printable_lines(self.hint)}"
         return text
+
+
+def printable(text: str) -> str:
+    """Text from a spec, a file name or a command line as a message shows it: each character that is not
+    printable (a control character such as the terminal's escape, a right-to-left override, a line break, a
+    lone surrogate from an undecodable file name) as its Python escape, \\x1b, \\u202e, \\n; the rest as it is."""
+    if text.isprintable():
+        return text
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+
+
+def _printable_lines(text: str) -> str:
+    return "\n".join(map(printable, text.split("\n")))
+
+
+def check_plain_text(what: str, text: object, allowed: str = "") -> None:
+    """Text that paramcalc prints (a spec's name, a description, a device's source) holds no character that a
+    terminal acts on or that hides what follows: no escape sequence, no carriage return, no right-to-left
+    override; `allowed` lists the exceptions (a description's line breaks). A Problem says which otherwise."""
+    if not isinstance(text, str) or text.isprintable():
+        return
+    character = next((c for c in text if not c.isprintable() and c not in allowed), None)
+    if character is not None:
+        raise Problem(f"{what} holds the unprintable character U+{ord(character):04X} ('{printable(character)}')",
+                      hint="write plain text: it is printed, and this character would act on the terminal or the "
+                           "report that shows it")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

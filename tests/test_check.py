@@ -292,3 +292,43 @@ def test_a_baseline_comparison_says_each_moved_figure_once(tmp_path):
     text = run("check", str(spec), "--baseline", str(report)).stdout
     assert "activation memory 256,000,256 B (256.00 MB): +256 B (+0.00010%) against" in text
     assert "+0.00%" not in text
+
+
+def test_junit_is_well_formed_whatever_characters_a_spec_or_a_file_name_holds(spec, tmp_path):
+    control = tmp_path / "control.yaml"
+    control.write_text('name: "a\\x01b"\ninput: [3]\nlayers:\n  - {name: fc, linear: 3}\n')
+    strange = tmp_path / "b\x01\x1b\ufffe.yaml"
+    strange.write_text(BROKEN)
+    named = tmp_path / "rgb\x02.yaml"
+    named.write_text(SPEC)
+    result = run("check", str(control), str(strange), str(named), "--max-params", "1", "--format", "junit")
+    assert result.exit_code == 2
+    root = ElementTree.fromstring(result.stdout)  # was: not well-formed (invalid token)
+    assert_valid_junit_10(root)
+    suites = root.findall("testsuite")
+    assert [suite.get("file") for suite in suites] == [
+        str(control), str(tmp_path / "b\\x01\\x1b\\ufffe.yaml"), str(tmp_path / "rgb\\x02.yaml")]
+    assert "'name' holds the unprintable character U+0001 ('\\x01')" in suites[0].find("testcase/error").get("message")
+    assert suites[1].find("testcase/error").text.startswith(f"{tmp_path}/b\\x01\\x1b\\ufffe.yaml:4:5: layer '0'")
+    assert [suite.get("name") for suite in suites] == ["control", "b\\x01\\x1b\\ufffe", "rgb"]
+
+
+def test_junit_writes_what_xml_cannot_hold_as_escapes():
+    from paramcalc.engine.checking import ModelCheck
+    from paramcalc.errors import SpecError
+    from paramcalc.render.checks import to_junit
+
+    error = SpecError("unknown layer kind 'a\x00\x01\ud800'", file="x\x0b.yaml", hint="h\x1b")
+    root = ElementTree.fromstring(to_junit([ModelCheck("x\x0b.yaml", "x\x0b\uffff", {}, error=error)]))
+    suite = root.find("testsuite")
+    assert (suite.get("name"), suite.get("file")) == ("x\\x0b\\uffff", "x\\x0b.yaml")
+    assert suite.find("testcase/error").get("message") == "unknown layer kind 'a\\x00\\x01\\ud800'"
+    assert suite.find("testcase/error").text == "x\\x0b.yaml: unknown layer kind 'a\\x00\\x01\\ud800'\n  hint: h\\x1b"
+
+
+def test_the_text_report_shows_a_file_name_s_control_characters_escaped(tmp_path):
+    named = tmp_path / "rgb\x1b[2J.yaml"
+    named.write_text(SPEC)
+    result = run("check", str(named))
+    assert result.exit_code == 1 and "\x1b" not in result.output
+    assert f"OVER rgb ({tmp_path}/rgb\\x1b[2J.yaml)" in result.output

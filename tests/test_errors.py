@@ -186,3 +186,79 @@ def test_a_long_list_of_names_is_shortened_in_a_hint(tmp_path):
     path.write_text(HEAD + "layers:\n" + layers + "  - {name: bad, add, from: [c0, nowhere]}\n")
     hint = CliRunner().invoke(main, ["show", str(path)]).stderr.split("hint: ")[1].strip()
     assert hint == "names here: input, ..., " + ", ".join(f"c{i}" for i in range(20, 30)) + " (31 names)"
+
+
+# --- text that would act on the terminal ----------------------------------------------------------------------
+ONE_LAYER = "input: [3]\nlayers:\n  - {name: fc, linear: 3}\n"
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ('name: "a\\e[31mRED"\n' + ONE_LAYER, "1:7", "'name' holds the unprintable character U+001B ('\\x1b')"),
+    ('name: "a\\u202eb"\n' + ONE_LAYER, "1:7", "'name' holds the unprintable character U+202E ('\\u202e')"),
+    ('name: t\ndescription: "red\\e[31m"\n' + ONE_LAYER, "2:14",
+     "'description' holds the unprintable character U+001B ('\\x1b')"),
+    ('name: t\nblocks:\n  b: {description: "\\r\\e[2K", layers: [relu]}\n' + ONE_LAYER, "3:20",
+     "block 'b', 'description' holds the unprintable character U+000D ('\\r')"),
+])
+def test_a_spec_s_text_cannot_hold_characters_a_terminal_acts_on(text, where, message, tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    for arguments in (["show", str(path)], ["check", str(path), "--max-params", "1"]):
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: {path}:{where}: {message}"), result.stderr
+        assert "hint: write plain text: it is printed" in result.stderr
+        assert "\x1b" not in result.output and "\r" not in result.output and "\u202e" not in result.output
+
+
+def test_a_multi_line_description_is_plain_text():
+    import paramcalc
+
+    text = 'name: t\ndescription: "one line\\n\\tand another"\n' + ONE_LAYER
+    assert paramcalc.analyze(text).description == "one line\n\tand another"
+
+
+@pytest.mark.parametrize("text, message", [
+    ('name: t\ninput: [3]\nlayers:\n  - "lin\\x1bear": 3\n', "error: {path}:4:5: layer '0': unknown layer kind "
+                                                            "'lin\\x1bear'"),
+    ('name: t\n"lay\\rers": [relu]\ninput: [3]\n', "error: {path}:2:1: unknown top-level key 'lay\\rers'"),
+    ('name: t\ninput: [3]\nlayers:\n  - conv2d: {"ker\\nnel": 3}\n', "error: {path}:4:14: layer '0': conv2d has no "
+                                                                   "field 'ker\\nnel'"),
+    ('name: t\ninput: [3]\ndtype: "f\\e[2J"\nlayers: [relu]\n', "error: {path}:3:8: unknown dtype 'f\\x1b[2J'"),
+])
+def test_messages_show_the_unprintable_characters_they_echo_escaped(text, message, tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message.format(path=path)), result.stderr
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr and len(result.stderr.splitlines()) <= 2
+
+
+def test_a_file_name_is_shown_escaped(tmp_path):
+    path = tmp_path / "a\x1b[31m.yaml"
+    path.write_text("name: t\ninput: [3]\nlayers:\n  - conv2: 3\n")
+    shown = str(tmp_path) + "/a\\x1b[31m.yaml"
+    for arguments in (["show", str(path)], ["check", str(path)], ["show", str(tmp_path / "gone\x07.yaml")]):
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 2 and "\x1b" not in result.output and "\x07" not in result.output, result.output
+    assert CliRunner().invoke(main, ["show", str(path)]).stderr.startswith(f"error: {shown}:4:5: layer '0'")
+
+
+@pytest.mark.parametrize("device, where, message", [
+    ('slow: {title: "x\\e[2J", peak: {fp32: 1}, bandwidth: 1, source: s}', "1:15",
+     "device 'slow': 'title' holds the unprintable character U+001B ('\\x1b')"),
+    ('slow: {peak: {fp32: 1}, bandwidth: 1, source: "datasheet\\e[8m"}', "1:47",
+     "device 'slow': 'source' holds the unprintable character U+001B ('\\x1b')"),
+    ('"sl\\e[0mow": {peak: {fp32: 1}, bandwidth: 1, source: s}', "1:14",
+     "device 'sl\\x1b[0mow': its name holds the unprintable character U+001B ('\\x1b')"),
+])
+def test_a_devices_file_s_text_cannot_hold_characters_a_terminal_acts_on(device, where, message, tmp_path):
+    path = tmp_path / "devices.yaml"
+    path.write_text(device + "\n")
+    result = CliRunner().invoke(main, ["devices", "--devices", str(path)])
+    assert result.exit_code == 2 and "\x1b" not in result.output and "\r" not in result.output
+    assert result.stderr.startswith(f"error: {path}:{where}: {message}"), result.stderr
+    folded = tmp_path / "folded.yaml"
+    folded.write_text("slow:\n  peak: {fp32: 1}\n  bandwidth: 1\n  source: >\n    a datasheet,\n    page 2\n")
+    assert "a datasheet, page 2" in CliRunner().invoke(main, ["devices", "--devices", str(folded)]).output

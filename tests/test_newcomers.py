@@ -212,6 +212,86 @@ def test_a_comma_that_split_an_expression_is_explained():
     assert 'quote the expression: out: "make_divisible(c // 4, ..."' in message
 
 
+SPLIT = "a comma inside an unquoted expression splits a YAML flow mapping"
+
+
+@pytest.mark.parametrize("text, located, what, hint", [
+    ("input: [8, 4, 4]\nvars: {c: 32}\nblocks:\n  b: {args: {w: 1}, layers: [{conv2d: {out: w, kernel: 1}}]}\n"
+     "layers:\n  - {b: {w: max(8, c // 4)}}\n", "<string>:7:20: layer '0': ", "block 'b' has no argument 'c // 4)'",
+     'w: "max(8, ..."'),
+    ("input: [8]\nvars: {c: max(8, 4)}\nlayers:\n  - linear: c\n", "<string>:3:20: ", "variable name '4)' is not a "
+     "valid name", 'c: "max(8, ..."'),
+    ("input: [8]\nblocks:\n  b: {args: {w: max(8, 4)}, layers: [{linear: w}]}\nlayers:\n  - b\n",
+     "<string>:4:26: block 'b', ", "argument name '4)' is not a valid name", 'w: "max(8, ..."'),
+    ("input: [8]\nlayers:\n  - {repeat: max(1, 2), relu}\n", "<string>:4:5: layer '0': ",
+     "one layer has several kinds: 2), relu", 'repeat: "max(1, ..."'),
+    ("input: [8]\nlayers:\n  - {repeat: max(1, 2), layers: [relu]}\n", "<string>:4:5: layer '0': ",
+     "a layer of kind '2)' cannot also have 'layers'", 'repeat: "max(1, ..."'),
+])
+def test_a_comma_that_split_an_expression_is_explained_wherever_it_splits_one(text, located, what, hint):
+    message = error("name: t\n" + text)
+    assert message.startswith(f"{located}{what}: {SPLIT}\n"), message
+    assert message.endswith(f"hint: quote the expression: {hint}"), message
+
+
+@pytest.mark.parametrize("layer, shown", [
+    ("{identity: 0.1}", "identity takes its settings as a mapping, got 0.1"),
+    ("{conv2d: 32.5}", "conv2d takes its settings as a mapping, got 32.5"),
+    ("{relu: yes}", "relu takes its settings as a mapping, got true"),
+    ("{flatten: 1e-6}", "flatten takes its settings as a mapping, got '1e-6'"),  # text in YAML 1.1: no dot
+    ("{linear: 0.1}", "out: the value must be a whole number, got 0.1"),
+    ("[0.5, null]", "a layer must be a kind name or a mapping, got [0.5, null]"),
+    ("{relu, from: [0.5]}", "'from' must name layers, got 0.5"),
+])
+def test_values_in_messages_are_shown_as_the_spec_writes_them(layer, shown):
+    assert shown in error(f"name: t\ninput: [3, 8, 8]\nlayers:\n  - {layer}\n")
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("name: yes\ninput: [3]\nlayers: [relu]\n", "'name' must be text, got true"),
+    ("name: t\ninput: [3]\ndtype: 0.5\nlayers: [relu]\n", "unknown dtype 0.5"),
+    ("name: t\ninput: [3]\nlayers: [relu]\noutput: 0.5\n", "'output' must name a layer, got 0.5"),
+    ("name: t\ninput: [3]\nlayers: [relu]\nbudget: {params: yes}\n", "budget params: expected a number, got true"),
+    ("name: t\ninput: [3]\nlayers: [relu]\nbudget: {params: -0.5}\n",
+     "budget params: a limit cannot be negative, got -0.5"),
+])
+def test_top_level_values_in_messages_are_shown_as_the_spec_writes_them(text, shown):
+    assert shown in error(text)
+
+
+@pytest.mark.parametrize("argument", ["in_channels", "in_shape"])
+def test_a_block_argument_cannot_stand_for_what_paramcalc_says_of_the_block_s_input(argument):
+    message = error(f"""
+        name: t
+        input: [8, 4, 4]
+        blocks:
+          b:
+            args: {{{argument}: 3}}
+            layers: [{{conv2d: {{out: 4, kernel: 1}}}}]
+        layers:
+          - b
+    """)
+    assert message.startswith(f"<string>:5:12: block 'b', argument name '{argument}' is given by paramcalc"), message
+    assert "hint: inside a block, in_channels and in_shape are the channels and the shape of the block's input" \
+           in message
+
+
+@pytest.mark.parametrize("name", ["in_channels", "in_shape"])
+def test_a_variable_cannot_stand_for_what_paramcalc_says_of_a_block_s_input(name):
+    # with vars {in_channels: 3}, a block that reads its input's channels would have sized itself from 3, not 8
+    message = error(f"""
+        name: t
+        input: [8, 4, 4]
+        vars: {{{name}: 3}}
+        blocks:
+          b:
+            layers: [{{conv2d: {{out: in_channels, kernel: 1}}}}]
+        layers:
+          - b
+    """)
+    assert message.startswith(f"<string>:3:8: variable name '{name}' is given by paramcalc"), message
+
+
 def test_short_forms_and_messages_name_the_kind_as_written():
     result = paramcalc.analyze(spec("""
         name: t
@@ -267,3 +347,14 @@ def test_a_result_displays_once_in_jupyter(monkeypatch):
     html = paramcalc.analyze(ROOT / "specs/examples/stack_3x3.yaml")._repr_html_()
     assert "stack_3x3" in html and "conv1" in html
     assert shown == []  # the notebook shows the HTML returned, and nothing printed besides
+
+
+def test_numbers_in_messages_are_decimals_where_a_decimal_is_exact():
+    from fractions import Fraction
+
+    from paramcalc.spec.literals import as_written
+
+    cases = {Fraction(2): "2", Fraction(-4, 2): "-2", Fraction(1, 10): "0.1", Fraction(-1, 20): "-0.05",
+             Fraction(3, 8): "0.375", Fraction(65, 2): "32.5", Fraction(1, 3): "1/3", Fraction(64, 3): "64/3"}
+    assert {value: as_written(value) for value in cases} == cases
+    assert as_written([Fraction(1, 2), None, True, "a"]) == "[0.5, null, true, 'a']"

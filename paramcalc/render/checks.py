@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
 from ..engine.checking import ModelCheck, Outcome
 from ..engine.records import CHECK_SCHEMA
+from ..errors import printable
 from ..spec.budget import FIGURES
 from . import units
 
@@ -84,7 +86,8 @@ def text_lines(checks: list[ModelCheck]) -> list[tuple[str, bool | None]]:
                      for outcome in check.outcomes)
         lines.extend((f"     note: {note}", None) for note in check.notes)
     lines.append((summary(checks), None))
-    return lines
+    # a file name (in a name, a budget's source, a message) may hold what a terminal would act on
+    return [(printable(line), good) for line, good in lines]
 
 
 def to_text(checks: list[ModelCheck]) -> str:
@@ -139,7 +142,7 @@ def to_markdown(checks: list[ModelCheck]) -> str:
                          f"`{o.limit.source}` |")
         for note in check.notes:
             lines.append(f"| `{check.name}` | | | | | {_cell(note)} |")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))
 
 
 def _annotation_text(text: str) -> str:
@@ -171,7 +174,7 @@ def to_github(checks: list[ModelCheck]) -> str:
             lines.append(f"::error {where},title={_annotation_property('paramcalc budget')}::"
                          + _annotation_text(f"{check.name}: {describe(o)}"))
     lines.append(f"paramcalc: {summary(checks)}")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))
 
 
 def to_junit(checks: list[ModelCheck]) -> str:
@@ -205,8 +208,21 @@ def to_junit(checks: list[ModelCheck]) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", f"{sum(check.seconds for check in checks):.3f}")
+    for element in root.iter():
+        element.attrib = {key: _xml_text(value) for key, value in element.attrib.items()}
+        if element.text is not None:
+            element.text = _xml_text(element.text)
     ElementTree.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode")
+
+
+# What XML 1.0 cannot hold, even as a character reference: most control characters, surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text as JUnit XML can hold it: a character XML does not allow (from a file name or a spec) as its escape."""
+    return _NOT_XML.sub(lambda match: printable(match.group()), text)
 
 
 # The reports of `check`, by --format.

@@ -13,8 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExprError, Pos, SpecError, did_you_mean, one_of
-from .literals import read_number
+from ..errors import ExprError, Pos, Problem, SpecError, check_plain_text, did_you_mean, one_of
+from .literals import amount_as_written, read_number
 from .source import YMap, load_yaml, read_text
 
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8")  # compute precisions a device states a peak for
@@ -84,8 +84,14 @@ def _device(name: str, figures: Any, pos: Pos, file: str) -> Device:
     source = figures["source"]
     if not isinstance(source, str) or not source.strip():
         raise fail("'source' is the datasheet (or measurement) the figures are from", figures.where("source"))
-    title = figures.get("title", name)
-    return Device(name.lower(), str(title), peaks, bandwidth, memory, " ".join(source.split()), file)
+    title, source = str(figures.get("title", name)), " ".join(source.split())  # a source may be folded over lines
+    for what, text, where in (("its name", name, pos), ("'title'", title, figures.where("title")),
+                              ("'source'", source, figures.where("source"))):
+        try:
+            check_plain_text(what, text)
+        except Problem as err:
+            raise fail(err.message, where, err.hint) from None
+    return Device(name.lower(), title, peaks, bandwidth, memory, source, file)
 
 
 def _amount(value: Any, unit: int, what: str, fail: Any) -> int:
@@ -97,8 +103,8 @@ def _amount(value: Any, unit: int, what: str, fail: Any) -> int:
         except ExprError as err:
             raise fail(f"{what}: {err.message}") from None
     if not isinstance(number, (int, Fraction)) or number <= 0:
-        raise fail(f"{what} must be a positive number, got {value!r}")
+        raise fail(f"{what} must be a positive number, got {amount_as_written(value)}")
     exact = Fraction(number) * unit
     if exact.denominator != 1:
-        raise fail(f"{what}: {value} has more decimals than a whole number of base units")
+        raise fail(f"{what}: {amount_as_written(value)} has more decimals than a whole number of base units")
     return int(exact)

@@ -12,9 +12,9 @@ import re
 from collections import namedtuple
 from typing import Any, Callable
 
-from ..errors import Pos, SpecError, did_you_mean, one_of
+from ..errors import Pos, Problem, SpecError, check_plain_text, did_you_mean, one_of, printable
 from .expressions import names_in
-from .literals import as_written
+from .literals import as_written, shorten
 from .source import YList, key_pos, load_yaml, read_text, value_pos
 
 # A name: letters, digits, '_' and '-', not starting with '-'; a reference: names joined by dots.
@@ -72,6 +72,18 @@ def dtype_name(name: Any) -> str | None:
     name = DTYPE_ALIASES.get(name, name)
     return name if name in DTYPE_BYTES else None
 INPUT_NAME = "input"
+
+
+EXPRESSION_SPLIT = "a comma inside an unquoted expression splits a YAML flow mapping"
+
+
+def split_expression(mapping: Any) -> str | None:
+    """When a comma cut an expression of a flow mapping in two ({out: make_divisible(c // 4, 8)} reads as out:
+    'make_divisible(c // 4' and a key '8)'), the hint that says how to write it; None when no value is cut."""
+    for key, value in mapping.items():
+        if isinstance(value, str) and (value.count("(") > value.count(")") or value.count("[") > value.count("]")):
+            return f"quote the expression: {key}: \"{value}, ...\""
+    return None
 
 
 class LayerSpec:
@@ -232,13 +244,15 @@ class _SpecReader:
                                 hint="a spec needs 'name', 'input: [channels, height, width]' and 'layers'")
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
-            raise self.fail(f"'name' must be text, got {name!r}", value_pos(data, "name", top))
+            raise self.fail(f"'name' must be text, got {as_written(name)}", value_pos(data, "name", top))
+        self.plain_text(data, "name", top)
         dtype = dtype_name(data.get("dtype", "float32"))
         if dtype is None:
-            raise self.fail(f"unknown dtype {data['dtype']!r}", value_pos(data, "dtype", top), hint=DTYPE_HINT)
+            raise self.fail(f"unknown dtype {as_written(data['dtype'])}", value_pos(data, "dtype", top),
+                            hint=DTYPE_HINT)
         spec = Spec(file=self.file, name=name.strip(), input=data["input"], input_pos=value_pos(data, "input", top),
                     batch=data.get("batch", 1), batch_pos=value_pos(data, "batch", top), dtype=dtype,
-                    description=str(data.get("description") or ""))
+                    description=self.description(data, top))
         spec.variables = self.variables(data.get("vars"), value_pos(data, "vars", top))
         blocks = data.get("blocks") or {}
         if not isinstance(blocks, dict):
@@ -257,11 +271,22 @@ class _SpecReader:
                                            self.file)
         return spec
 
+    def plain_text(self, mapping: dict, key: str, fallback: Pos, allowed: str = "") -> None:
+        try:
+            check_plain_text(f"'{key}'", mapping.get(key), allowed)
+        except Problem as err:
+            raise self.fail(err.message, value_pos(mapping, key, fallback), hint=err.hint) from None
+
+    def description(self, mapping: dict, fallback: Pos) -> str:
+        # a description may run over several lines, indented as its writer likes
+        self.plain_text(mapping, "description", fallback, allowed="\n\t")
+        return str(mapping.get("description") or "")
+
     def check_keys(self, mapping: dict, allowed: tuple[str, ...], what: str, layer: str | None = None) -> None:
         for key in mapping:
             if key not in allowed:
                 where = key_pos(mapping, key, getattr(mapping, "pos", Pos(1, 1)))
-                raise self.fail(f"unknown {what} '{key}'", where,
+                raise self.fail(f"unknown {what} '{printable(str(key))}'", where,
                                 hint=did_you_mean(str(key), allowed) or "allowed: " + one_of(allowed), layer=layer)
 
     def reference(self, mapping: dict, key: str, fallback: Pos) -> tuple[str | None, Pos | None]:
@@ -269,7 +294,7 @@ class _SpecReader:
             return None, None
         value, pos = as_name(mapping[key]), value_pos(mapping, key, fallback)
         if not isinstance(value, str) or not is_reference(value):
-            raise self.fail(f"'{key}' must name a layer, got {value!r}", pos)
+            raise self.fail(f"'{key}' must name a layer, got {as_written(value)}", pos)
         return value, pos
 
     def variables(self, raw: Any, pos: Pos) -> list[tuple[str, Any, Pos]]:
@@ -279,15 +304,29 @@ class _SpecReader:
             raise self.fail("'vars' must be a mapping of names to values", pos, hint="vars: {width: 64, classes: 1000}")
         result = []
         for name, value in raw.items():
-            self.check_name(name, value_pos(raw, name, pos), "variable")
+            self.check_name(name, value_pos(raw, name, pos), "variable", raw)
+            self.not_an_input_name(name, "variable", key_pos(raw, name, pos))
             result.append((name, value, value_pos(raw, name, pos)))
         return result
 
-    def check_name(self, name: Any, pos: Pos, what: str) -> None:
+    def not_an_input_name(self, name: str, what: str, pos: Pos) -> None:
+        """A variable or an argument of that name would hide what a block knows of its input, silently: the block
+        would size itself from the wrong number."""
+        if name in BLOCK_INPUT_NAMES:
+            raise self.fail(f"{what} name '{name}' is given by paramcalc", pos,
+                            hint="inside a block, in_channels and in_shape are the channels and the shape of the "
+                                 "block's input; name it otherwise, e.g. 'width'")
+
+    def check_name(self, name: Any, pos: Pos, what: str, mapping: dict | None = None) -> None:
+        """A name is letters, digits, '_' and '-'; `mapping`, the one the name is a key of, may show that the name
+        is the piece of an expression that a comma cut off."""
         if isinstance(name, str) and is_name(name):
             return
-        hint = "use letters, digits, '_' and '-' (no dots: dots separate nested names)"
         written = as_written(name)
+        split = split_expression(mapping) if mapping is not None else None
+        if split is not None:
+            raise self.fail(f"{what} name {written} is not a valid name: {EXPRESSION_SPLIT}", pos, hint=split)
+        hint = "use letters, digits, '_' and '-' (no dots: dots separate nested names)"
         if isinstance(name, bool) or name is None:
             hint = ("YAML 1.1 reads yes, no, on, off, true, false and null as values, not text: write the name in "
                     "quotes, with letters, digits, '_' and '-'")
@@ -310,21 +349,22 @@ class _SpecReader:
             raise self.fail(f"'args' of block '{name}' must be a mapping of argument names to defaults",
                             value_pos(body, "args", pos),
                             hint="args: {planes: ~, stride: 1}  (~ marks a required argument)")
+        self.block = name  # the messages from here on name it
         args = {}
         for arg, default in args_raw.items():
-            self.check_name(arg, value_pos(args_raw, arg, pos), "argument")
+            self.check_name(arg, value_pos(args_raw, arg, pos), "argument", args_raw)
+            self.not_an_input_name(arg, "argument", key_pos(args_raw, arg, pos))
             args[arg] = (default, value_pos(args_raw, arg, pos))
         output, output_pos = self.reference(body, "output", pos)
-        self.block = name
         return BlockDef(name=name, pos=pos, args=args,
                         layers=self.layer_list(body["layers"], value_pos(body, "layers", pos), f"block '{name}'", ""),
-                        output=output, output_pos=output_pos, description=str(body.get("description") or ""),
+                        output=output, output_pos=output_pos, description=self.description(body, pos),
                         reads_input=_mentions({key: value for key, value in body.items() if key != "description"},
                                               BLOCK_INPUT_NAMES))
 
     def layer_list(self, raw: Any, pos: Pos, where: str, prefix: str) -> list[LayerSpec]:
         if not isinstance(raw, list) or not raw:
-            raise self.fail(f"'layers' of {where} must be a non-empty list, got {raw!r}", pos,
+            raise self.fail(f"'layers' of {where} must be a non-empty list, got {shorten(as_written(raw))}", pos,
                             hint="one item per layer: '- conv2d: {out: 64, kernel: 3}' then '- relu'")
         positions = raw.positions() if isinstance(raw, YList) else [pos] * len(raw)  # a list from Python: its own
         return [self.layer(item, where, prefix, index) for index, (item, where) in enumerate(zip(raw, positions))]
@@ -334,10 +374,10 @@ class _SpecReader:
         if kind in self.known_kinds:
             return kind
         if not isinstance(kind, str) or not kind:
-            raise self.fail(f"a layer kind must be a name, got {kind!r}", where(), layer=label)
+            raise self.fail(f"a layer kind must be a name, got {as_written(kind)}", where(), layer=label)
         if self.lookup(kind) is None and kind not in self.block_names:
             names = [*self.kind_names, *self.block_names]
-            raise self.fail(f"unknown layer kind '{kind}'", where(), layer=label,
+            raise self.fail(f"unknown layer kind '{printable(kind)}'", where(), layer=label,
                             hint=did_you_mean(kind, names) or "run 'paramcalc layers' for the list; blocks here: "
                             + (one_of(self.block_names) or "none"))
         self.known_kinds.add(kind)
@@ -347,7 +387,7 @@ class _SpecReader:
         if isinstance(raw, str):
             return LayerSpec(pos, self.known_kind(raw.strip(), lambda: pos, prefix + str(index)))
         if not isinstance(raw, dict):
-            raise self.fail(f"a layer must be a kind name or a mapping, got {raw!r}", pos,
+            raise self.fail(f"a layer must be a kind name or a mapping, got {shorten(as_written(raw))}", pos,
                             hint="write '- relu' or '- conv2d: {out: 64, kernel: 3}'")
         kinds = raw.keys() - _LAYER_KEY_SET
         name = as_name(raw.get("name"))
@@ -409,16 +449,18 @@ class _SpecReader:
 
     def check_kinds(self, raw: dict, pos: Pos, label: str) -> None:
         """A layer has one kind, or 'layers' for an inline group."""
-        kinds = [key for key in raw if key not in _LAYER_KEY_SET]
+        kinds = [printable(str(key)) for key in raw if key not in _LAYER_KEY_SET]
+        split = split_expression(raw)  # the kind '2)' may be the piece of {repeat: max(1, 2), relu} a comma cut off
+        why = f": {EXPRESSION_SPLIT}" if split else ""
         if len(kinds) > 1:
-            raise self.fail(f"one layer has several kinds: {', '.join(map(str, kinds))}", pos, layer=label,
-                            hint="each layer is one list item: start each with its own '- '")
+            raise self.fail(f"one layer has several kinds: {', '.join(kinds)}{why}", pos, layer=label,
+                            hint=split or "each layer is one list item: start each with its own '- '")
         if not kinds and "layers" not in raw:
             raise self.fail("the layer has no kind", pos, layer=label,
                             hint="add a kind such as 'conv2d: {...}', or 'layers: [...]' for a group")
         if kinds and "layers" in raw:
-            raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'", pos, layer=label,
-                            hint=f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
+            raise self.fail(f"a layer of kind '{kinds[0]}' cannot also have 'layers'{why}", pos, layer=label,
+                            hint=split or f"'layers' makes an inline group; put the '{kinds[0]}' inside it")
 
     def copy_names(self, raw: Any, pos: Pos, label: str | None) -> tuple[str, int]:
         """`names: denselayer1`: a repeat's copies are denselayer1, denselayer2, ... (as torchvision names them)."""
@@ -440,7 +482,7 @@ class _SpecReader:
             raise self.fail("'from' is an empty list", where(), layer=label, hint="from: [branch1, branch2]")
         for item in items:
             if not isinstance(item, str) or not is_reference(item):
-                raise self.fail(f"'from' must name layers, got {item!r}", where(), layer=label,
+                raise self.fail(f"'from' must name layers, got {as_written(item)}", where(), layer=label,
                                 hint="from: input, from: conv1 or from: [branch1, branch2]")
         return list(items)
 
@@ -458,8 +500,8 @@ class _SpecReader:
         written = layer.kind or kind.kind  # as the user wrote it ('conv', not 'conv2d'), for the messages
         if not isinstance(args, dict):
             if kind.primary is None:
-                raise self.fail(f"{written} takes its settings as a mapping, got {args!r}", layer.args_pos,
-                                layer=label, hint=self.field_hint(kind, written))
+                raise self.fail(f"{written} takes its settings as a mapping, got {shorten(as_written(args))}",
+                                layer.args_pos, layer=label, hint=self.field_hint(kind, written))
             return
         names = kind.field_names()
         if names.issuperset(args):
@@ -467,22 +509,12 @@ class _SpecReader:
         for key in args:
             if key not in names:
                 where = key_pos(args, key, layer.args_pos or layer.pos)
-                split = self.split_expression(args)
+                split = split_expression(args)
                 if split is not None:
-                    raise self.fail(f"{written} has no field '{key}': a comma inside an unquoted expression splits "
-                                    "a YAML flow mapping", where, layer=label,
-                                    hint=f"quote the expression: {split}: \"{args[split]}, ...\"")
-                raise self.fail(f"{written} has no field '{key}'", where, layer=label,
+                    raise self.fail(f"{written} has no field '{printable(str(key))}': {EXPRESSION_SPLIT}", where,
+                                    layer=label, hint=split)
+                raise self.fail(f"{written} has no field '{printable(str(key))}'", where, layer=label,
                                 hint=did_you_mean(str(key), names) or self.field_hint(kind, written))
-
-    @staticmethod
-    def split_expression(args: dict) -> str | None:
-        """The field whose expression a comma cut in two ({out: make_divisible(c // 4, 8)} reads as out:
-        'make_divisible(c // 4' and a key '8)'), or None."""
-        for field, value in args.items():
-            if isinstance(value, str) and (value.count("(") > value.count(")") or value.count("[") > value.count("]")):
-                return str(field)
-        return None
 
     @staticmethod
     def field_hint(kind: Any, written: str) -> str:

@@ -106,13 +106,40 @@ def read_number(text: str) -> Any:
 
 
 def as_written(value: Any) -> str:
-    """A value as a spec writes it: 'text', 1.5 (not Fraction(3, 2)), true, null."""
+    """A value as a spec writes it: 'text', 0.1 (not Fraction(1, 10)), 64/3 when no decimal is exact, true,
+    null, [1, 0.5] and {out: 8}."""
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:
         return "null"
     if isinstance(value, Fraction):
-        return str(float(value)) if float(value) == value else str(value)
-    if isinstance(value, (int, str, list, tuple, dict)):
-        return repr(value)
+        return _decimal_text(value) or str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(as_written, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {as_written(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, (int, str)):
+        return repr(value)  # text in quotes, with its unprintable characters escaped
     return str(value)  # a size that depends on the input: its formula
+
+
+def amount_as_written(value: Any) -> str:
+    """An amount as written: text as it is (25.6M, 110 MB), a number as as_written shows it (1.5)."""
+    return value if isinstance(value, str) else as_written(value)
+
+
+def _decimal_text(value: Fraction) -> str | None:
+    """0.1 for 1/10, -2.5 for -5/2: the exact decimal of a fraction whose denominator divides a power of ten
+    (every literal a spec writes), or None for one such as 1/3."""
+    rest, twos, fives = value.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    places = max(twos, fives)  # 2^a * 5^b divides 10^max(a, b)
+    if rest != 1 or places > MAX_LITERAL_DIGITS:
+        return None
+    if places == 0:  # a whole number, such as 4/2
+        return str(value.numerator)
+    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
+    return ("-" if value < 0 else "") + digits[:-places] + "." + digits[-places:]
