@@ -57,8 +57,8 @@ def figures_grid(results: list[Analysis], rows: list[FigureRow], exact: bool) ->
     columns = [Column("Figure", min_width=10)]
     for index, result in enumerate(results):
         columns.append(Column(result.name, right=True, max_width=24, min_width=10))
-        if index:
-            columns.append(Column(f"vs {results[0].name}", right=True, max_width=24, drop=1))
+        if index:  # when they do not all fit, as many as fit stay (the second model's goes first)
+            columns.append(Column(f"vs {results[0].name}", right=True, max_width=24, drop=len(results) - index))
     grid = Grid(columns)
     styles = {1: "red", -1: "green", 0: "dim"}
     for row in rows:
@@ -76,7 +76,7 @@ def layers_grid(results: list[Analysis], pairs: list[LayerPair], exact: bool) ->
     first, second = results[0].name, results[1].name
     grid = Grid([Column("Layer", max_width=34, min_width=12), Column("Kind", max_width=18, min_width=8),
                  Column("Output A → B", max_width=26, min_width=10),
-                 *(Column(label, right=True, drop=1) for label in ("Params A", "Params B")),
+                 *(Column(label, right=True, drop=1) for label in ("Params A", "Params B")),  # both go, or neither
                  *(Column(label, right=True) for label in ("MACs A", "MACs B", "Δ MACs"))],
                 caption=f"A = {first}, B = {second} (dim: same, yellow: changed, red: only in A, green: only in B)")
     styles = {"same": "dim", "changed": "yellow", "only first": "red", "only second": "green"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .grid import block_lines, plain, segments
+from .grid import block_lines, cells, plain, segments
 
 EXPORT_FORMATS = (".svg", ".html", ".txt")
 
@@ -34,7 +34,7 @@ def recording_console(width: int) -> Console:
 def export(blocks: list[Any], path: str, title: str) -> None:
     """Write what the terminal shows with rich's exporters: an SVG picture, an HTML page or plain text."""
     lines = block_lines(blocks)
-    width = max((sum(len(piece) for piece, _ in line) for line in lines), default=80)
+    width = max((sum(cells(piece) for piece, _ in line) for line in lines), default=80)
     extension = os.path.splitext(path)[1].lower()
     if extension == ".txt":
         with open(path, "w", encoding="utf-8") as handle:

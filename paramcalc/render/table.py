@@ -61,7 +61,7 @@ def totals_grid(result: Analysis, exact: bool = False, counts: Any = None) -> Gr
     """The model's figures under the table; for a symbolic input the counts are formulas (without the
     notes, which would follow a long formula) and the sizes the model works for are added."""
     totals = result.totals
-    grid = Grid([Column(""), Column("", min_width=24)], header=False)  # a note is cut before a table row wraps
+    grid = Grid([Column(""), Column("", min_width=24, wrap=True)], header=False)  # a long note goes on below itself
     notes = {"Buffers": "not trained: batch-norm statistics, index tables",
              "MACs": "multiply-accumulates of every matrix product",
              "FLOPs": "2 per MAC + bias, norm, activation, pooling, add"}
