@@ -123,15 +123,14 @@ def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveFi
     sizes, strides, paddings = [], [], []
     aligned = all(field.aligned for field in fields)
     is_global = bool(broadcast) or any(field.is_global for field in fields)
+    # the field moves with the operands broadcast along no axis (on an axis where every map is 1 as well)
+    moving = [field for field in fields if field not in broadcast] or fields
     for axis in (0, 1):
-        full = [field for field in fields if not (field.map_size[axis] == 1 and map_size[axis] != 1)]
-        moving = full or fields
         start = min(-field.padding[axis] for field in fields)
         end = max(field.size[axis] - 1 - field.padding[axis] for field in fields)
         sizes.append(end - start + 1)
         strides.append(max(field.stride[axis] for field in moving))
         paddings.append(max(field.padding[axis] for field in moving))
         centres = {field.size[axis] - 1 - 2 * field.padding[axis] for field in moving}
-        aligned = aligned and len(centres) == 1 and len({field.stride[axis] for field in moving}) == 1 \
-            and all(field.is_global for field in fields if field not in full)
+        aligned = aligned and len(centres) == 1 and len({field.stride[axis] for field in moving}) == 1
     return ReceptiveField(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global, fields[0].axes)
