@@ -5,7 +5,8 @@
 
 Every timing is the median of repeated runs; every ratio is taken against a floor measured in the same
 run, side by side (the commands run in turn, so a slow spell of the machine slows them all alike).
-Nothing here asserts: the figures go to the README and bench/README.md.
+Nothing here asserts: the figures of a full run are copied by hand into docs/performance.md, and
+bench/README.md says how they are taken.
 """
 
 from __future__ import annotations

@@ -73,6 +73,19 @@ def test_export_needs_a_known_extension(tmp_path):
     assert result.exit_code == 2 and "must end with .svg, .html or .txt" in result.output
 
 
+@pytest.mark.parametrize("output_format", ["json", "csv", "markdown"])
+@pytest.mark.parametrize("arguments", [SHOW, COMPARE], ids=["show", "compare"])
+@pytest.mark.parametrize("extension", ["svg", "html", "txt"])
+def test_export_is_refused_with_a_format_that_prints_no_table(arguments, output_format, extension, tmp_path):
+    picture = tmp_path / f"x.{extension}"
+    result = CliRunner().invoke(main, [*arguments, "--format", output_format, "--export", str(picture)])
+    assert result.exit_code == 2
+    assert f"--export writes the table, but --format {output_format} prints no table" in result.output
+    assert not picture.exists() and not any(tmp_path.iterdir())
+    assert run([*arguments, "--format", "table", "--export", str(picture)])  # the table itself is exported
+    assert picture.exists()
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

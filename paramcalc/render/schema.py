@@ -12,6 +12,15 @@ from ..spec.format import CLASS_PATTERN, DTYPE_ALIASES, DTYPE_BYTES, NAME_PATTER
 
 SCHEMA_ID = "https://paramcalc.invalid/spec.schema.json"  # not fetched: the schema ships in the repository
 
+# The merges that broadcast an operand (a C x 1 x 1 gate times a C x H x W map), and how their receptive field
+# is computed (engine/receptive.py, merge_broadcast); docs/conventions.md explains it under "Broadcast merges".
+BROADCASTING_MERGES = ("add", "mul")
+BROADCAST_FIELD = ("Receptive field, when an operand is broadcast over the map (a C x 1 x 1 gate): the field "
+                   "follows the full-resolution operand (its stride and padding); a global gate, as in "
+                   "squeeze-and-excitation, makes every unit global; a gate that does not see the whole input "
+                   "(pooled over one axis only, or a convolution strided down to one pixel) is not followed "
+                   "(docs/conventions.md, 'Broadcast merges').")
+
 
 def _kind_body(kind: type[LayerKind]) -> dict:
     properties = {}
@@ -26,7 +35,10 @@ def _kind_body(kind: type[LayerKind]) -> dict:
         forms.append({"type": "null"})
     if kind.primary is not None:
         forms.append(next(f for f in kind.fields if f.name == kind.primary).type.json_schema())
-    return {"description": kind.summary + f" (FLOPs: {kind.flops_formula})", "anyOf": forms}
+    description = kind.summary + f" (FLOPs: {kind.flops_formula})"
+    if kind.kind in BROADCASTING_MERGES:
+        description += ". " + BROADCAST_FIELD
+    return {"description": description, "anyOf": forms}
 
 
 def spec_schema() -> dict:
