@@ -217,3 +217,22 @@ def test_compare_train_sets_the_steps_side_by_side(tmp_path):
                                       (2 * 78_400 + 100) + 100 + 2_010 + 2_010]
     refused = CliRunner().invoke(main, ["compare", str(first), str(second), "--amp", "bf16"])
     assert refused.exit_code == 2 and "--optimizer and --amp go with --train" in refused.output
+
+
+def test_convolutions_backward_flops_by_hand():
+    """A convolution's gradients as docs/conventions.md counts them, on a map that is not square: the first's
+    weights only (2·MACs, and an add per output element for the bias), the second's input (2·MACs) and weights
+    (2·MACs, no bias here), the third's input and weights and bias, per sample and at a batch of 3."""
+    spec = {"name": "convs", "input": [3, 10, 7], "layers": [
+        {"name": "c1", "conv2d": {"out": 4, "kernel": [3, 2], "padding": 1}},          # 4 x 10 x 8
+        {"name": "c2", "conv2d": {"out": 5, "kernel": 3, "bias": False}},              # 5 x 8 x 6
+        {"name": "c3", "conv2d": {"out": 2, "kernel": [1, 3], "stride": [2, 1]}},      # 2 x 4 x 4
+    ]}
+    m1, m2, m3 = 4 * 10 * 8 * 3 * 3 * 2, 5 * 8 * 6 * 4 * 3 * 3, 2 * 4 * 4 * 5 * 1 * 3
+    for batch in (1, 3):
+        layers = train(spec, batch=batch).layers
+        assert [layers[name].backward_macs for name in ("c1", "c2", "c3")] == [batch * m1, 2 * batch * m2,
+                                                                                2 * batch * m3]
+        assert layers["c1"].backward_flops == batch * (2 * m1 + 4 * 10 * 8)
+        assert layers["c2"].backward_flops == batch * (2 * m2 + 2 * m2)
+        assert layers["c3"].backward_flops == batch * (2 * m3 + 2 * m3 + 2 * 4 * 4)

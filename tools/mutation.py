@@ -31,6 +31,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "mutation"
@@ -41,7 +43,9 @@ LAYER_TORCH = ["tests/test_kinds_torch.py", "tests/test_torch.py", "tests/test_t
 ZOO = ["tests/test_more_models.py", "tests/test_zoo.py", "tests/test_zoo_beyond.py"]
 BEYOND = ["tests/test_examples_beyond.py", "tests/test_newcomers.py"]
 RECEPTIVE = ["tests/test_examples_and_fields.py", "tests/test_receptive_torch.py"]
-TRAINING = ["tests/test_training.py", "tests/test_training_torch.py"]
+TRAINING = ["tests/test_training.py", "tests/test_readme_training.py", "tests/test_training_torch.py"]
+IMPORT = ["tests/test_import_onnx.py", "tests/test_import.py", "tests/test_import_onnx_torch.py",
+          "tests/test_verify_against.py"]
 LAYERS = LAYER_HAND + BEYOND + LAYER_TORCH + ZOO + ["tests/test_receptive_torch.py"] + TRAINING
 
 MODULES: dict[str, list[str]] = {
@@ -61,8 +65,14 @@ MODULES: dict[str, list[str]] = {
     "paramcalc/engine/analysis.py": ["tests/test_layer_kinds.py", "tests/test_api.py", "tests/test_examples_and_fields.py",
                                      "tests/test_hardware.py", "tests/test_training.py"] + BEYOND + LAYER_TORCH + ZOO,
     "paramcalc/engine/training.py": TRAINING,
-    "paramcalc/engine/hardware.py": ["tests/test_hardware.py"],
+    "paramcalc/engine/hardware.py": ["tests/test_hardware.py", "tests/test_readme_figures.py"],
     "paramcalc/engine/symbolic.py": ["tests/test_symbolic.py", "tests/test_examples_beyond.py"],
+    # the importers: what a model's operations become (kinds, settings, shapes), against the models' own figures
+    "paramcalc/importing/layers.py": IMPORT,
+    "paramcalc/importing/onnx_ops.py": IMPORT,
+    "paramcalc/importing/onnx_graph.py": IMPORT,
+    "paramcalc/torch/importer.py": IMPORT,
+    "paramcalc/torch/trace.py": IMPORT,
 }
 
 # Everything the tests read besides the package and tests/ (mutmut copies those itself).
@@ -83,7 +93,7 @@ def resolve(name: str) -> str:
 
 
 def slug(module: str) -> str:
-    return module.removeprefix("paramcalc/engine/").removesuffix(".py").replace("/", ".")
+    return module.removeprefix("paramcalc/").removeprefix("engine/").removesuffix(".py").replace("/", ".")
 
 
 def scratch_copy(work: Path, source: str) -> None:
@@ -179,9 +189,10 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def recheck_at_import(work: Path, module: str, result: dict) -> None:
-    """Survivors in functions that ran before mutmut switched a mutant on (at import or collection), run again in
-    a fresh pytest process whose environment names the mutant from the start, as `mutmut apply` would."""
+def recheck_at_import(work: Path, module: str, result: dict, checked: dict[str, str]) -> None:
+    """Survivors of figure code in functions that ran before mutmut switched a mutant on (at import or
+    collection), run again in a fresh pytest process whose environment names the mutant from the start, as
+    `mutmut apply` would; `checked` holds the statuses of an earlier check of the same run (--recount)."""
     mutants = work / "mutants"
     tests = [t for t in MODULES[module] if (work / t).exists()]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
@@ -191,8 +202,13 @@ def recheck_at_import(work: Path, module: str, result: dict) -> None:
     subprocess.run([sys.executable, "-c", IMPORT_HITS, str(hits_file), str(mutants), *tests], cwd=mutants, env=env,
                    capture_output=True, check=True)
     hits = set(json.loads(hits_file.read_text()))
-    candidates = [m for m in result["survivors"] if m["mutant"].rpartition("__mutmut_")[0] in hits]
+    candidates = [m for m in result["survivors"] if m["mutant"].rpartition("__mutmut_")[0] in hits
+                  and m["kind"] == "figure"]
+    for survivor in [m for m in candidates if m["mutant"] in checked]:
+        survivor["at_import"], survivor["status"] = True, checked[survivor["mutant"]]
+    candidates = [m for m in candidates if m["mutant"] not in checked]
     if not candidates:
+        tally(result)
         return
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", *tests]
     start = time.monotonic()
@@ -213,10 +229,59 @@ def recheck_at_import(work: Path, module: str, result: dict) -> None:
     tally(result)
 
 
-def raise_lines(source: Path) -> set[int]:
-    """The lines of every `raise` statement: a mutant there changes an error's text, field or hint, not a figure."""
-    return {line for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.Raise)
-            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+# Keyword arguments whose value is text for people: a field's documentation, a message's hint.
+TEXT_KEYWORDS = {"doc", "hint", "summary", "help"}
+
+
+def text_only(mutants_source: Path) -> set[str]:
+    """The mutants (by function name) that change only text for people: inside a `raise` statement (a message,
+    its field, its hint), in a function that only builds an error, or the value of a `doc=`/`hint=` argument, or
+    such an argument left out. mutmut writes each mutant as a function beside the original (`..._mutmut_orig`):
+    the two are compared node by node."""
+    functions = {node.name: node for node in ast.walk(ast.parse(mutants_source.read_text()))
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    text = set()
+    for name, function in functions.items():
+        stem, _, number = name.rpartition("__mutmut_")
+        original = functions.get(stem + "__mutmut_orig")
+        if number.isdigit() and original is not None:
+            places = set(_differences(original.body, function.body, None))
+            if _makes_an_error(original) or (places and places <= {"raise", "text"}):
+                text.add(name)
+    return text
+
+
+def _makes_an_error(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A function that only builds an error for its caller to raise (every return is a call to ...Error)."""
+    returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+    return bool(returns) and all(isinstance(node.value, ast.Call) and ast.unparse(node.value.func).endswith("Error")
+                                 for node in returns)
+
+
+def _differences(a: Any, b: Any, place: str | None) -> Iterator[str | None]:
+    """Where two trees differ: 'raise' or 'text' when inside a raise statement or a text argument, else None."""
+    if type(a) is not type(b):
+        yield place
+    elif isinstance(a, list):
+        if len(a) == len(b):
+            for x, y in zip(a, b):
+                yield from _differences(x, y, place)
+        elif all(isinstance(k, ast.keyword) for k in a + b):  # arguments left out: text ones only?
+            left_out = {k.arg for k in a} ^ {k.arg for k in b}
+            yield "text" if place == "text" or left_out <= TEXT_KEYWORDS else place
+            common = {k.arg: k for k in b}
+            for k in a:
+                if k.arg in common:
+                    yield from _differences(k, common[k.arg], place)
+        else:
+            yield place
+    elif isinstance(a, ast.AST):
+        inner = "raise" if isinstance(a, ast.Raise) else "text" if (
+            isinstance(a, ast.keyword) and a.arg in TEXT_KEYWORDS) else place
+        for field in a._fields:
+            yield from _differences(getattr(a, field, None), getattr(b, field, None), inner if place is None else place)
+    elif a != b:
+        yield place
 
 
 def changed_lines(diff: str) -> str:
@@ -248,14 +313,14 @@ def collect(work: Path, module: str, seconds: float, source: str) -> dict:
     names = sorted(codes)
     shown = subprocess.run([sys.executable, "-c", DIFFS], input=json.dumps(names), cwd=work, capture_output=True,
                            text=True, check=True)
-    starts, raises, known = def_lines(work / module), raise_lines(work / module), equivalents()
+    starts, text, known = def_lines(work / module), text_only(work / "mutants" / module), equivalents()
     mutants = []
     for name, diff in zip(names, json.loads(shown.stdout)):
         function = name.rpartition(".")[2].rpartition("__mutmut_")[0]
         start, within = starts.get(function), diff_line(diff)
         line = start + within - 1 if start is not None and within is not None else None
         mutant = {"mutant": name, "status": status_by_exit_code[codes[name]], "line": line,
-                  "kind": "message" if line in raises else "figure", "changed": changed_lines(diff),
+                  "kind": "text" if name.rpartition(".")[2] in text else "figure", "changed": changed_lines(diff),
                   "diff": "\n".join(l for l in diff.splitlines() if l.startswith(("-", "+", "@@"))
                                     and not l.startswith(("---", "+++")))}
         why = known.get((slug(module), function, mutant["changed"]))
@@ -307,6 +372,7 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool) -> d
         print(f"== {module}: counting the kept run in {work.relative_to(ROOT)} again", flush=True)
         previous = json.loads((OUT / "results" / f"{slug(module)}.json").read_text())
         source, seconds = previous["source"], previous["seconds"]
+        checked = {m["mutant"]: m["status"] for m in previous.get("all", []) if m.get("at_import")}
     else:
         print(f"== {module}: scratch copy in {work.relative_to(ROOT)}", flush=True)
         scratch_copy(work, source)
@@ -319,7 +385,7 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool) -> d
             print(f"   mutmut exited {done.returncode}; results so far are kept in {work}", flush=True)
         seconds = time.monotonic() - start
     result = collect(work, module, seconds, source)
-    recheck_at_import(work, module, result)
+    recheck_at_import(work, module, result, checked if recount else {})
     result["seconds"] = round(seconds + time.monotonic() - start) if recount else round(time.monotonic() - start)
     (OUT / "results").mkdir(parents=True, exist_ok=True)
     (OUT / "results" / f"{slug(module)}.json").write_text(json.dumps(result, indent=2) + "\n")
