@@ -73,6 +73,36 @@ def test_a_training_step_by_hand(device):
     assert by_name["flatten"].seconds == 0
 
 
+def test_a_training_step_at_a_batch_of_2_by_hand(device):
+    """At a batch of 2 the activations move twice, the weights once, forward and backward; each backward pass
+    moves the forward pass's bytes and its inputs' and weights' once more (their gradients), and computes twice
+    the FLOPs per sample as above (fc's bias gradient: 10 adds per sample). The flatten, a view, moves nothing."""
+    roof = roofline(SPEC, device, train=True, batch=2)
+    assert roof.training and not roofline(SPEC, device).training
+    by_name = {layer.name: layer for layer in roof.layers}
+    forward = 4 * (2 * (192 + 256) + 112)
+    assert (by_name["conv"].flops, by_name["conv"].bytes) == (2 * 2 * 14_080, 2 * forward + 4 * (2 * 192 + 112))
+    relu = 4 * 2 * (256 + 256)
+    assert (by_name["relu"].flops, by_name["relu"].bytes) == (2 * 2 * 256, 2 * relu + 4 * 2 * 256)
+    assert (by_name["flatten"].flops, by_name["flatten"].bytes, by_name["flatten"].bound) == (0, 0, "")
+    fc = 4 * (2 * (256 + 10) + 2_570)
+    assert by_name["fc"].flops == 2 * 5_130 + 2 * (2 * 2_560) + 2 * (2 * 2_560 + 10)
+    assert by_name["fc"].bytes == 2 * fc + 4 * (2 * 256 + 2_570)
+    assert roof.seconds == pytest.approx(sum(max(layer.flops / 1e9, layer.bytes / 1e9) for layer in roof.layers))
+
+
+def test_a_train_only_layer_runs_in_a_training_step_only(device):
+    """An auxiliary head moves and computes in training, not at inference; at another input size (`input`) the
+    figures are that size's: a 3x4x4 input makes the conv's output 4x4x4 and the head reads 64 values."""
+    spec = SPEC + "  - {name: aux, linear: 2, from: flatten, train_only: true}\noutput: fc\n"
+    inference = {layer.name for layer in roofline(spec, device).layers}
+    training = {layer.name: layer for layer in roofline(spec, device, train=True).layers}
+    assert "aux" not in inference and "aux" in training
+    assert training["aux"].flops == (2 * 256 * 2 + 2) + (2 * 256 * 2 + 2 * 256 * 2 + 2)
+    small = {layer.name: layer for layer in roofline(SPEC, device, input="3x4x4").layers}
+    assert small["conv"].flops == 2 * 4 * 27 * 16 + 64 and small["fc"].flops == 2 * 640 + 10
+
+
 def test_batch_and_precision(device):
     """A batch multiplies the activations moved and the FLOPs, not the weights; fp16 halves every byte and has
     its own peak."""
@@ -191,3 +221,15 @@ def test_the_devices_command(files):
         assert f"\n{name} " in listed.output and f"\n{name}: " in listed.output  # a row, and its source
     mine = run("devices", "--devices", devices)
     assert "A slow device" in mine.output and "slow: made up for the tests" in mine.output
+
+
+def test_a_model_that_moves_nothing_takes_no_time(device):
+    roof = roofline("name: views\ninput: [3, 2, 2]\nlayers: [flatten]\n", device)
+    assert (roof.seconds, roof.flops, roof.bytes) == (0, 0, 0)
+    assert roof.share("compute") == roof.share("memory") == 0.0
+
+
+def test_a_symbolic_input_is_refused_with_what_needs_numbers(device):
+    with pytest.raises(SpecError) as caught:
+        roofline("name: s\ninput: [3, H, W]\nlayers: [{conv2d: {out: 2, kernel: 1}}]\n", device)
+    assert "a roofline needs concrete input sizes" in str(caught.value) and caught.value.file == "<string>"
