@@ -233,3 +233,14 @@ def test_a_symbolic_input_is_refused_with_what_needs_numbers(device):
     with pytest.raises(SpecError) as caught:
         roofline("name: s\ninput: [3, H, W]\nlayers: [{conv2d: {out: 2, kernel: 1}}]\n", device)
     assert "a roofline needs concrete input sizes" in str(caught.value) and caught.value.file == "<string>"
+
+
+def test_what_bounds_a_layer_at_the_edges(device):
+    """Padding computes nothing but writes a new map: memory-bound. A layer whose FLOPs take exactly as long as
+    its bytes (24 FLOPs; reading 4 values and writing 2, 4·(4 + 2) bytes, on a device of 1 GFLOP/s and 1 GB/s)
+    counts as compute-bound."""
+    spec = ("name: edges\ninput: [1, 2, 2]\nlayers:\n  - {name: pad, pad: 1}\n"
+            "  - {name: tie, custom: {out: [2], flops: 24}, from: input}\noutput: pad\n")
+    by_name = {layer.name: layer for layer in roofline(spec, device).layers}
+    assert (by_name["pad"].flops, by_name["pad"].bytes, by_name["pad"].bound) == (0, 4 * (4 + 16), "memory")
+    assert (by_name["tie"].flops, by_name["tie"].bytes, by_name["tie"].bound) == (24, 24, "compute")
