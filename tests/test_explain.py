@@ -90,3 +90,19 @@ def test_pools_on_a_map_that_is_not_square(tmp_path):
     assert ap["FLOPs"] == [f"3·2·{3 * 6 * 9} = {3 * 2 * 3 * 6 * 9}"]
     assert ap["RF"] == ["height: size 2 + (3 - 1)·2 = 6, stride 2·1 = 2, padding 1 + 1·2 = 3; "
                         "width: size 5 + (2 - 1)·1 = 6, stride 1·2 = 2, padding 0 + 1·1 = 1"]
+
+
+def test_a_grouped_convolution_on_a_map_that_is_not_square(tmp_path):
+    spec = tmp_path / "grouped.yaml"
+    spec.write_text("name: grouped\ninput: [4, 9, 6]\nlayers:\n"
+                    "  - {name: c, conv2d: {out: 6, kernel: [3, 2], groups: 2, stride: [2, 1], padding: [1, 0]}}\n"
+                    "  - {name: d, conv2d: {out: 6, kernel: 1, bias: false}}\n")
+    grouped = explain(spec, "c")
+    # PyTorch's Conv2d: floor((9 + 2·1 - 1·(3 - 1) - 1) / 2) + 1 = 5 rows, floor((6 - 1·(2 - 1) - 1) / 1) + 1 = 5
+    assert grouped["height"] == ["floor((9 + 1 + 1 - 1·(3 - 1) - 1) / 2) + 1 = 5"]
+    assert grouped["width"] == ["floor((6 + 0 + 0 - 1·(2 - 1) - 1) / 1) + 1 = 5"]
+    assert grouped["params"] == [f"3·2·(4/2)·6 + 6 = {3 * 2 * 2 * 6 + 6}"]  # each filter sees 4/2 channels
+    assert grouped["MACs"] == [f"6·5·5·(4/2)·3·2 = {6 * 25 * 2 * 6:,}"]
+    assert grouped["FLOPs"] == [f"2·{6 * 25 * 2 * 6:,} + 6·5·5 = {2 * 1800 + 150:,}"]
+    plain = explain(spec, "d")
+    assert plain["params"] == ["1·1·6·6 = 36"] and plain["FLOPs"] == [f"2·{6 * 25 * 6} = {2 * 900:,}"]

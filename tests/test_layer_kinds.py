@@ -56,6 +56,14 @@ def test_grouped_and_depthwise_conv():
     assert depthwise.params == 8 * 1 * 3 * 3 + 8
 
 
+@pytest.mark.parametrize("channels, out, says", [(4, 6, "groups=3 does not divide in_channels=4"),
+                                                  (6, 4, "groups=3 does not divide out=4")])
+def test_groups_that_do_not_divide_the_channels(channels, out, says):
+    with pytest.raises(SpecError) as caught:  # PyTorch: in_channels and out_channels must be divisible by groups
+        last(f"[{channels}, 8, 8]", f"- conv2d: {{out: {out}, kernel: 1, groups: 3}}")
+    assert says in str(caught.value)
+
+
 def test_same_padding_even_kernel_splits_extra_after():
     r = last("[1, 10, 10]", "- conv2d: {out: 1, kernel: 4, padding: same}")
     # PyTorch pads d*(k-1) = 3 in total: 1 before, 2 after

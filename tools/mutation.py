@@ -30,8 +30,8 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,6 +231,8 @@ def recheck_at_import(work: Path, module: str, result: dict, checked: dict[str, 
 
 # Keyword arguments whose value is text for people: a field's documentation, a message's hint.
 TEXT_KEYWORDS = {"doc", "hint", "summary", "help"}
+# Calls whose text arguments (string literals) only describe something in a message: need_rank(shape, 3, "a map").
+TEXT_CALLS = {"need_rank"}
 
 
 def text_only(mutants_source: Path) -> set[str]:
@@ -278,6 +280,14 @@ def _differences(a: Any, b: Any, place: str | None) -> Iterator[str | None]:
     elif isinstance(a, ast.AST):
         inner = "raise" if isinstance(a, ast.Raise) else "text" if (
             isinstance(a, ast.keyword) and a.arg in TEXT_KEYWORDS) else place
+        if place is None and isinstance(a, ast.Call) and isinstance(b, ast.Call) and len(a.args) == len(b.args) \
+                and ast.unparse(a.func).rpartition(".")[2] in TEXT_CALLS:  # its text arguments are for people
+            yield from _differences(a.func, b.func, None)
+            for x, y in zip(a.args, b.args):
+                yield from _differences(x, y, "text" if isinstance(x, (ast.Constant, ast.JoinedStr))
+                                        and not isinstance(getattr(x, "value", ""), (int, float)) else None)
+            yield from _differences(a.keywords, b.keywords, None)
+            return
         for field in a._fields:
             yield from _differences(getattr(a, field, None), getattr(b, field, None), inner if place is None else place)
     elif a != b:
