@@ -104,3 +104,9 @@ def test_a_symbolic_graph_reports_its_conditions_at_every_analysis():
 def test_sizes_given_in_python_are_held_to_the_spec_s_bounds(options, says):
     with pytest.raises(paramcalc.SpecError, match=says):
         paramcalc.analyze("name: t\ninput: [3, 8, 8]\nlayers: [relu]\n", **options)
+
+
+def test_an_input_that_is_not_a_shape_is_shown_short():
+    with pytest.raises(paramcalc.SpecError) as caught:
+        paramcalc.analyze("name: t\ninput: [3, 8, 8]\nlayers: [relu]\n", input="9" * 5000 + "x3")
+    assert "is not a shape like 3x224x224" in str(caught.value) and len(str(caught.value)) < 300

@@ -15,8 +15,9 @@ from typing import Any
 
 from .. import limits
 from ..errors import LayerError, SpecError
-from ..limits import MAX_RANK, MAX_TENSOR_SIZE
+from ..limits import MAX_RANK, MAX_SIZE, MAX_TENSOR_SIZE
 from ..spec.format import Spec
+from ..spec.literals import shorten
 from .cache import Cache
 from .dims import Shape, is_concrete, numel, parse_shape
 from .graph import INPUT_PORT, Graph, Node, expand
@@ -51,7 +52,8 @@ def analyze(source: str | os.PathLike | dict | Spec | Graph, *, input: str | Sha
     if input is not None:
         input_shape = parse_shape(input) if isinstance(input, str) else tuple(input)
         if input_shape is None:
-            raise SpecError(f"input {input!r} is not a shape like 3x224x224 (or 3xHxW)")
+            raise SpecError(f"input {shorten(repr(input))} is not a shape like 3x224x224 (or 3xHxW)",
+                            hint=f"each size is a whole number from 1 to {MAX_SIZE:,}, or a name")
     if isinstance(source, Graph):
         result = Analyzer(source, cache).run()
     else:
