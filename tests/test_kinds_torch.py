@@ -489,6 +489,15 @@ def test_mean_by_hand_and_its_module(shape, dims, keepdim):
     assert torch.equal(Mean(dims, keepdim)(x), expected)
 
 
+@pytest.mark.parametrize("dims, keepdim", [([2, 3], True), ([2, 3], False), (1, True), ([-1], False)])
+def test_the_mean_paramcalc_builds_is_torch_mean(dims, keepdim):
+    from paramcalc.torch import build
+
+    model = build(f"name: m\ninput: [4, 6, 5]\nlayers:\n  - {{mean: {{dims: {dims}, keepdim: {str(keepdim).lower()}}}}}\n")
+    x = torch.randn(2, 4, 6, 5)
+    assert torch.equal(model(x), x.mean(dims, keepdim=keepdim))
+
+
 # --- norms, embeddings, recurrent layers ---------------------------------------------------------
 
 @pytest.mark.parametrize("shape, layer, module", [

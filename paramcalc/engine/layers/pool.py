@@ -361,9 +361,6 @@ class Mean(LayerKind):
         each = f"{means:,} mean{'s' * (means != 1)} of {averaged} values: {averaged} − 1 adds and 1 divide each"
         return [("FLOPs", f"{averaged}·{means:,} = {self.flops(inputs, output):,}  ({each})")]
 
-    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
-        return self.reduced(inputs)
-
     def positions(self, inputs: list[Shape], output: Shape, axes: tuple) -> tuple | str | None:
         # over the axes that hold the map's positions (all of them): every output unit reads the whole map, as
         # global pooling; over other axes (the channels): each position is averaged on its own, as by a softmax
