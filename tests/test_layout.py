@@ -3,6 +3,8 @@ together, notes wrap rather than end with '…', and every line is measured in t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from rich.cells import cell_len
@@ -131,3 +133,14 @@ def test_wrapped_breaks_between_words_and_inside_a_word_longer_than_a_line():
     assert wrapped("one two three", 7) == ["one two", "three"]
     assert wrapped("abcdefghij kl", 4) == ["abcd", "efgh", "ij", "kl"]
     assert wrapped("漢字漢字 ab", 5) == ["漢字", "漢字", "ab"]
+
+
+def test_explain_and_the_kinds_wrap_their_text_rather_than_cut_it():
+    vgg16 = str(Path(__file__).resolve().parent.parent / "specs" / "vgg16.yaml")
+    lines = output("explain", vgg16, "features.conv2_1", width=60)
+    assert all(len(line) <= 60 for line in lines) and not any("…" in line for line in lines)
+    start = next(index for index, line in enumerate(lines) if line.startswith("RF"))
+    assert " ".join(line[2:].strip() for line in lines[start:]) == \
+        "size 6 + (3 - 1)·2 = 10, stride 2·1 = 2, padding 2 + 1·2 = 4"
+    kinds = output("layers", "conv2d", width=60)
+    assert all(len(line) <= 60 for line in kinds) and not any("…" in line for line in kinds)

@@ -109,7 +109,7 @@ def _group_lines(result: Analysis, graph: Graph, index: int) -> list[tuple[str, 
 
 def explain_grid(lines: list[tuple[str, str]]) -> Grid:
     """The lines as a two-column grid: labels in bold, the arithmetic beside them."""
-    grid = Grid([Column(""), Column("", min_width=30)], header=False)
+    grid = Grid([Column(""), Column("", min_width=30, wrap=True)], header=False)
     for label, text in lines:
         grid.add((label, "bold"), text)
     return grid

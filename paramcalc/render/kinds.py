@@ -18,7 +18,7 @@ def _yaml_value(value: object, name: str = "") -> str:
 def kinds_grid(names: list[str] | None = None) -> Grid:
     """Every layer kind (or those named): its summary, each field with type and default, its FLOPs and
     PyTorch module."""
-    grid = Grid([Column(""), Column("", min_width=30)], header=False)
+    grid = Grid([Column(""), Column("", min_width=30, wrap=True)], header=False)
     for name in names or REGISTRY:
         kind = REGISTRY[name]
         grid.add((name, "bold cyan"), (f"{kind.summary}" + (f"  (also {', '.join(kind.aliases)})"

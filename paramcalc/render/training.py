@@ -42,7 +42,7 @@ def _precision(result: Analysis) -> str:
 def training_totals_grid(result: Analysis, exact: bool = False) -> Grid:
     training = result.training
     figure = symbolic.formula if result.symbols else (lambda value: units.count_in_full(value, exact))
-    grid = Grid([Column(""), Column("", min_width=24)], header=False)
+    grid = Grid([Column(""), Column("", min_width=24, wrap=True)], header=False)
     rows = [
         ("Weights", f"{_bytes(training.weight_bytes, exact)}   params + buffers, {result.dtype}"),
         ("Gradients", f"{_bytes(training.gradient_bytes, exact)}   one per trainable parameter"),
