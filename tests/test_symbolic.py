@@ -24,19 +24,14 @@ from paramcalc import limits
 from paramcalc.cli import main
 from paramcalc.engine.dims import format_shape
 from paramcalc.engine.layers import LayerError
-from paramcalc.engine.symbolic import (
-    SymbolicSize,
+from paramcalc.engine.conditions import (
     _residue_condition,
     collecting,
-    evaluate,
-    floor_of,
-    floor_within_sizes,
-    leading_text,
     require_divisible,
     require_equal,
     require_positive,
-    symbol,
 )
+from paramcalc.engine.symbolic import SymbolicSize, evaluate, floor_of, floor_within_sizes, leading_text, symbol
 
 from .networks import network, spec_of
 
@@ -204,7 +199,7 @@ def test_floors_compose_and_normalise():
 
 
 def test_equal_only_sometimes_becomes_a_condition_and_never_an_error():
-    from paramcalc.engine.symbolic import collecting
+    from paramcalc.engine.conditions import collecting
 
     with collecting() as found:
         assert require_equal(floor_of("H", 1, 1, 2), H // 2)  # ceil(H/2) = floor(H/2) when H is even

@@ -25,7 +25,8 @@ from .layers import WHOLE
 from .receptive import Pair, ReceptiveField, Window, merge
 from .records import Analysis, LayerRecord, Totals, without_training_shapes
 from .specs import as_spec
-from .symbolic import Past, collecting, is_symbolic, require_at_most, strongest, within_everywhere
+from .conditions import Past, collecting, require_at_most, strongest, within_everywhere
+from .symbolic import is_symbolic
 
 
 class Figures(namedtuple("Figures", "shape params buffers macs flops elements window reads_whole_map map_size")):

@@ -13,7 +13,8 @@ import math
 from typing import Any, Union
 
 from ..limits import MAX_SIZE
-from .symbolic import SymbolicSize, gcd_of, require_divisible, require_equal, require_positive
+from .conditions import require_divisible, require_equal, require_positive
+from .symbolic import SymbolicSize, gcd_of
 
 Dim = Union[int, SymbolicSize]
 Shape = tuple  # of Dim: one sample's sizes, without the batch

@@ -16,7 +16,8 @@ from typing import Any, Callable
 from ..limits import MAX_SIZE
 from .dims import Dim, Shape, is_concrete
 from .receptive import ReceptiveField
-from .symbolic import Condition, evaluate
+from .conditions import Condition
+from .symbolic import evaluate
 
 REPORT_SCHEMA = "paramcalc.report/1"  # the JSON of `show`, which `check --baseline` also reads
 CHECK_SCHEMA = "paramcalc.check/1"  # the JSON of `check`, the same
