@@ -236,3 +236,42 @@ def test_convolutions_backward_flops_by_hand():
         assert layers["c1"].backward_flops == batch * (2 * m1 + 4 * 10 * 8)
         assert layers["c2"].backward_flops == batch * (2 * m2 + 2 * m2)
         assert layers["c3"].backward_flops == batch * (2 * m3 + 2 * m3 + 2 * 4 * 4)
+
+
+def test_storages_shared_by_views_are_counted_once_and_copies_apart():
+    """The input is saved by the convolution and, through a flatten (a view of it), by the first linear layer:
+    one storage, 2·18 values at a batch of 2. A flatten of a permuted input copies it (a permute is not
+    contiguous), so the second linear layer saves a storage of its own, 2·18 more. The product saves both
+    operands (2·9 each); the add nothing. Besides, the convolution saves its weight (2 values): 8 bytes that
+    are parameters. (PyTorch's saved_tensors_hooks on the same network: 440 bytes.)"""
+    spec = {"name": "shared", "input": [2, 3, 3], "layers": [
+        {"name": "c", "conv2d": {"out": 1, "kernel": 1}, "from": "input"},
+        {"name": "f", "flatten": None, "from": "input"},
+        {"name": "l", "linear": 9, "from": "f"},
+        {"name": "cf", "flatten": None, "from": "c"},
+        {"name": "m", "mul": None, "from": ["cf", "l"]},
+        {"name": "p", "permute": [0, 2, 3, 1], "from": "input"},
+        {"name": "pf", "flatten": None, "from": "p"},
+        {"name": "l2", "linear": 9, "from": "pf"},
+        {"name": "sum", "add": None, "from": ["m", "l2"]},
+    ]}
+    training = train(spec, batch=2)
+    activations = 4 * (2 * 18 + 2 * 18 + 2 * 9 + 2 * 9)
+    assert (training.saved_activation_bytes, training.saved_bytes) == (activations, activations + 8) == (432, 440)
+    assert training.optimizer == "adam"
+
+
+def test_a_group_sums_its_layers_training_figures_and_weights_count_statistics():
+    spec = {"name": "grouped", "input": [3, 4, 4], "layers": [
+        {"name": "stem", "layers": [{"name": "conv", "conv2d": {"out": 2, "kernel": 3, "padding": 1}},
+                                    {"name": "bn", "batchnorm": None}, {"name": "relu", "relu": None}]},
+        {"name": "fc", "linear": 5, "from": "stem"},
+    ]}
+    training = train(spec)
+    stem, parts = training.layers["stem"], [training.layers[f"stem.{name}"] for name in ("conv", "bn", "relu")]
+    for figure in ("saved_bytes", "forward_flops", "backward_flops", "backward_macs"):
+        assert getattr(stem, figure) == sum(getattr(part, figure) for part in parts), figure
+    assert stem.forward_flops == (2 * 2 * 16 * 27 + 32) + 2 * 32 + 32  # conv with bias, bn 2 per value, relu
+    params = (2 * 27 + 2) + 2 * 2 + (4 * 5 + 5)
+    assert training.weight_bytes == 4 * (params + 2 * 2)  # + bn's running mean and variance
+    assert training.gradient_bytes == 4 * params
