@@ -275,3 +275,13 @@ def test_a_group_sums_its_layers_training_figures_and_weights_count_statistics()
     params = (2 * 27 + 2) + 2 * 2 + (4 * 5 + 5)
     assert training.weight_bytes == 4 * (params + 2 * 2)  # + bn's running mean and variance
     assert training.gradient_bytes == 4 * params
+
+
+def test_another_input_size_and_dtype_are_the_step_s():
+    """The options reach the step: at an input of 3x2x2 the conv saves its input (12 values) and the ReLU its
+    output (2x2x2); in float16 every saved activation takes 2 bytes."""
+    spec = {"name": "small", "input": [3, 4, 4], "layers": [
+        {"name": "conv", "conv2d": {"out": 2, "kernel": 1}}, {"name": "relu", "relu": None}]}
+    training = train(spec, input="3x2x2")
+    assert training.saved_activation_bytes == 4 * (12 + 8)  # the conv's input, the ReLU's output
+    assert train(spec, input="3x2x2", dtype="float16").saved_activation_bytes == 2 * (12 + 8)
