@@ -95,3 +95,13 @@ def test_the_pools_round_down_unless_asked():
     assert last("[3, 7, 9]", "- avgpool: 2").flops == 4 * 3 * 3 * 4
     assert last("[3, 7, 9]", "- maxpool: 2").flops == 3 * 3 * 3 * 4
     assert math.prod(last("[3, 7, 9]", "- avgpool: {kernel: 2, ceil_mode: true}").shape) == 3 * 4 * 5
+
+
+def test_the_built_average_pool_counts_the_padding_as_pytorch_does():
+    """count_include_pad changes no figure, only what the pooling computes: the module paramcalc builds with the
+    field unset averages as nn.AvgPool2d does with its default (the zeros of the padding counted)."""
+    from paramcalc.torch import build
+
+    model = build("name: a\ninput: [2, 5, 7]\nlayers: [{avgpool: {kernel: 3, padding: 1}}]\n")
+    x = torch.randn(1, 2, 5, 7)
+    assert torch.equal(model(x), nn.AvgPool2d(3, padding=1)(x))

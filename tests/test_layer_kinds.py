@@ -317,3 +317,11 @@ def test_refused(shape, layer, message):
 def test_every_kind_is_documented():
     for name, kind in REGISTRY.items():
         assert kind.summary and kind.flops_formula, name
+
+
+@pytest.mark.parametrize("kind", ["maxpool", "avgpool", "maxpool1d", "avgpool3d"])
+def test_pooling_takes_no_same_padding(kind):
+    # PyTorch's pooling takes numbers only: max_pool2d(padding='same') is a TypeError
+    with pytest.raises(SpecError) as caught:
+        paramcalc.analyze(f"name: t\ninput: [3, 8, 8, 8]\nlayers: [{{{kind}: {{kernel: 3, padding: same}}}}]\n")
+    assert "padding must be a whole number, got 'same'" in str(caught.value)

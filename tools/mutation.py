@@ -38,8 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "mutation"
 
 # Tests grouped by what they check independently; fast files first within each module's list.
-LAYER_HAND = ["tests/test_layer_kinds.py", "tests/test_explain.py", "tests/test_examples_and_fields.py"]
-LAYER_TORCH = ["tests/test_kinds_torch.py", "tests/test_torch.py", "tests/test_torch_properties.py"]
+LAYER_HAND = ["tests/test_layer_kinds.py", "tests/test_explain.py", "tests/test_examples_and_fields.py",
+              "tests/test_errors.py"]
+LAYER_TORCH = ["tests/test_kinds_torch.py", "tests/test_defaults_against_torch.py", "tests/test_torch.py",
+               "tests/test_torch_properties.py"]
 ZOO = ["tests/test_more_models.py", "tests/test_zoo.py", "tests/test_zoo_beyond.py"]
 BEYOND = ["tests/test_examples_beyond.py", "tests/test_newcomers.py"]
 RECEPTIVE = ["tests/test_examples_and_fields.py", "tests/test_receptive_torch.py"]
