@@ -318,7 +318,7 @@ def equivalents() -> dict[tuple[str, str, str], str]:
     return entries
 
 
-def collect(work: Path, module: str, seconds: float, source: str) -> dict:
+def collect(work: Path, module: str, seconds: float, source: str, commit: str) -> dict:
     from mutmut.stats import status_by_exit_code
 
     meta = json.loads((work / "mutants" / (module + ".meta")).read_text())
@@ -344,9 +344,7 @@ def collect(work: Path, module: str, seconds: float, source: str) -> dict:
         "module": module,
         "date": datetime.date.today().isoformat(),
         "source": source,
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD" if source == "worktree" else source],
-                                 cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-                  + (" + working tree" if source == "worktree" else ""),
+        "commit": commit,
         "tests": MODULES[module],
         "seconds": round(seconds),
         "all": mutants,
@@ -384,10 +382,13 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool) -> d
             raise SystemExit(f"{work.relative_to(ROOT)}: no kept run to count again (run with --keep first)")
         print(f"== {module}: counting the kept run in {work.relative_to(ROOT)} again", flush=True)
         previous = json.loads((OUT / "results" / f"{slug(module)}.json").read_text())
-        source, seconds = previous["source"], previous["seconds"]
+        source, seconds, commit = previous["source"], previous["seconds"], previous["commit"]
         checked = {m["mutant"]: m["status"] for m in previous.get("all", []) if m.get("at_import")}
     else:
         print(f"== {module}: scratch copy in {work.relative_to(ROOT)}", flush=True)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD" if source == "worktree" else source],
+                                cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip() \
+            + (" + working tree" if source == "worktree" else "")  # now: commits made during the run are not it
         scratch_copy(work, source)
         configure(work, module, MODULES[module])
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
@@ -397,7 +398,7 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool) -> d
         if done.returncode != 0:
             print(f"   mutmut exited {done.returncode}; results so far are kept in {work}", flush=True)
         seconds = time.monotonic() - start
-    result = collect(work, module, seconds, source)
+    result = collect(work, module, seconds, source, commit)
     recheck_at_import(work, module, result, checked if recount else {})
     result["seconds"] = round(seconds + time.monotonic() - start) if recount else round(time.monotonic() - start)
     (OUT / "results").mkdir(parents=True, exist_ok=True)
