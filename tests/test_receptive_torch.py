@@ -526,7 +526,7 @@ def test_squeeze_and_excitation_gate_makes_every_unit_global():
     records = {record.name: record for record in paramcalc.analyze(spec).records}
     scale = records["scale"]
     assert scale.shape == (8, 16, 16)
-    assert scale.rf.is_global and scale.rf.stride == (1, 1) and scale.rf.padding == (0, 0)
+    assert scale.rf.is_global and scale.rf.stride == (1, 1) and scale.rf.padding == (0, 0) and scale.rf.aligned
     assert records["gap"].rf.is_global and records["gap2"].rf.is_global
 
     image = torch.ones(1, 8, 16, 16, dtype=torch.float64, requires_grad=True)
@@ -717,3 +717,46 @@ def test_a_gate_that_does_not_see_the_whole_input_is_not_followed(gate):
     assert rows == ([0, 1, 2, 7] if "conv2d" in gate else [7])
     columns = torch.nonzero((seen(image * gated, image, 7, 7)).any(0)).flatten().tolist()
     assert columns == ([0, 1, 2, 7] if "conv2d" in gate else list(range(8)))
+
+
+def fields_of(spec: dict) -> dict:
+    return {record.name: record.rf for record in paramcalc.analyze(spec).records}
+
+
+def test_global_pooling_after_a_field_that_is_not_followed_sees_the_whole_input():
+    # a linear layer over the last axis of a map mixes a row: no field; the pool then reads every position of
+    # every row, so its one unit sees the whole 8 x 8 input (gradients: every pixel)
+    rf = fields_of({"name": "a", "input": [3, 8, 8], "layers": [{"name": "rows", "linear": 5},
+                                                            {"name": "g", "global_avgpool": None}]})["g"]
+    assert (rf.size, rf.stride, rf.padding, rf.is_global, rf.map_size) == ((8, 8), (8, 8), (0, 0), True, (1, 1))
+    image = torch.ones(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
+    pooled = (image @ torch.ones(8, 5, dtype=torch.float64)).mean((2, 3), keepdim=True)
+    assert bool(seen(pooled, image, 0, 0).all())
+
+
+def test_global_pooling_on_a_map_that_is_not_square_spans_each_axis():
+    # conv 3x3 padded by 1 on 5 x 8: (3, 1, 1) per axis; the pool's window is the 5 x 8 map: 3 + (5 - 1)·1 = 7
+    # rows and 3 + (8 - 1)·1 = 10 columns, strides 5 and 8, padding unchanged
+    rf = fields_of({"name": "d", "input": [1, 5, 8], "layers": [{"name": "c", "conv2d": {"out": 1, "kernel": 3,
+                                                                                      "padding": 1}},
+                                                            {"name": "g", "global_avgpool": None}]})["g"]
+    assert (rf.size, rf.stride, rf.padding, rf.is_global) == ((7, 10), (5, 8), (1, 1), True)
+
+
+def test_paths_with_different_strides_are_flagged():
+    # 4 -> 2 pixels by a stride of 2 and by a stride of 3: unit 1 reads pixel 2 on one path and 3 on the other, so
+    # no single stride describes the merge: the larger is kept and the field flagged (RF shown with *)
+    rf = fields_of({"name": "b", "input": [1, 4, 4], "layers": [
+        {"name": "a", "conv2d": {"out": 1, "kernel": 1, "stride": 2}},
+        {"name": "b", "conv2d": {"out": 1, "kernel": 1, "stride": 3}, "from": "input"},
+        {"name": "s", "add": None, "from": ["a", "b"]}]})["s"]
+    assert (rf.size, rf.stride, rf.padding, rf.aligned) == ((1, 1), (3, 3), (0, 0), False)
+
+
+def test_a_merge_of_channels_last_paths_keeps_where_the_positions_are():
+    fields = fields_of({"name": "c", "input": [3, 4, 4], "layers": [
+        {"name": "p", "permute": [0, 2, 3, 1]}, {"name": "a", "linear": 3}, {"name": "b", "linear": 3, "from": "p"},
+        {"name": "s", "add": None, "from": ["a", "b"]}, {"name": "q", "permute": [0, 3, 1, 2]},
+        {"name": "c", "conv2d": {"out": 1, "kernel": 3}}]})
+    assert fields["s"].axes == (0, 1) and fields["q"].axes == (1, 2)
+    assert fields["c"][:3] == ((3, 3), (1, 1), (0, 0))

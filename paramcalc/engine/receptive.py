@@ -45,7 +45,7 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
         """A model input's own field: one pixel; None for an input without height and width."""
         return cls((1, 1), (1, 1), (0, 0), (shape[1], shape[2])) if len(shape) == 3 else None
 
-    def through(self, window: Window, map_size: Pair, reads_whole_map: bool = False) -> "ReceptiveField":
+    def through(self, window: Window, map_size: Pair, reads_whole_map: bool) -> "ReceptiveField":
         if reads_whole_map and self.is_global:  # each unit sees the whole input already: reading it again adds nothing
             return self._replace(map_size=map_size)
         (r0, r1), (j0, j1), (p0, p1), _, aligned, is_global, _ = self
@@ -53,13 +53,6 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
         return ReceptiveField((r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1), (j0 * s0, j1 * s1),
                               (p0 + q0 * j0, p1 + q1 * j1), map_size, aligned, is_global or reads_whole_map,
                               self.axes)
-
-    def with_map(self, map_size: Pair) -> "ReceptiveField":
-        return self._replace(map_size=map_size)
-
-    def whole(self) -> "ReceptiveField":
-        """After a layer that reads every position of its input (attention, a linear layer on a vector)."""
-        return self.through(Window.whole(self.map_size), (1, 1), True)
 
     @classmethod
     def global_on(cls, map_size: Pair, axes: tuple) -> "ReceptiveField":
@@ -70,15 +63,13 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
 
 
 def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField | None:
-    """The union of several paths' fields for the same output unit.
+    """The union of several paths' fields (two or more) for the same output unit.
 
     Unit 0's field on each axis spans [-padding, -padding + size - 1]; the union spans from the
     earliest start to the latest end. Written out per axis, with `if` rather than min() and max() (which
     cost more here): this runs at every residual add. Operands of another resolution (a C x 1 x 1 gate
     broadcast over the map) go to `merge_broadcast`."""
     first = fields[0]
-    if len(fields) == 1:
-        return first.with_map(map_size)
     for field in fields:
         if field[3] != map_size:
             return merge_broadcast(fields, map_size)
