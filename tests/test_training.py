@@ -285,3 +285,25 @@ def test_another_input_size_and_dtype_are_the_step_s():
     training = train(spec, input="3x2x2")
     assert training.saved_activation_bytes == 4 * (12 + 8)  # the conv's input, the ReLU's output
     assert train(spec, input="3x2x2", dtype="float16").saved_activation_bytes == 2 * (12 + 8)
+
+
+def test_which_views_share_a_storage_and_which_copy():
+    """The input, saved by the convolution, is also what the first linear layer saves, through a flatten (a
+    view): one storage. The convolution's output, kept by the GELU, is also what the third saves through a
+    flatten: one storage. The permuted map is not contiguous, so its flatten copies it: the second linear layer
+    saves a storage of its own. 3·18 values per sample, at a batch of 2 and 4 bytes; besides, the weights the
+    linear layers after the convolution keep for its gradient (2·18·18) and the convolution's own (2·2).
+    (PyTorch's saved_tensors_hooks on the same network: 3,040 bytes.)"""
+    spec = {"name": "views", "input": [2, 3, 3], "layers": [
+        {"name": "c", "conv2d": {"out": 2, "kernel": 1}},
+        {"name": "g", "gelu": None}, {"name": "gf", "flatten": None},
+        {"name": "cf", "flatten": None, "from": "c"}, {"name": "l3", "linear": 18},
+        {"name": "f", "flatten": None, "from": "input"}, {"name": "l", "linear": 18},
+        {"name": "p", "permute": [0, 2, 3, 1], "from": "c"}, {"name": "pf", "flatten": None},
+        {"name": "l2", "linear": 18},
+        {"name": "sum", "add": None, "from": ["l", "l2", "l3", "gf"]},
+    ]}
+    training = train(spec, batch=2)
+    activations = 4 * 2 * 3 * 18
+    assert training.saved_activation_bytes == activations == 432
+    assert training.saved_bytes == activations + 4 * (2 * 18 * 18 + 2 * 2) == 3_040

@@ -430,18 +430,34 @@ def summarize() -> None:
     print("\n".join(lines))
 
 
+def markdown_table() -> str:
+    """The last run of each module as docs/testing.md shows it."""
+    rows = ["| module | commit | mutants | killed or timed out | equivalent | figure score | score |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for path in sorted((OUT / "results").glob("*.json")):
+        r = json.loads(path.read_text())
+        if "figure_score" in r:
+            rows.append(f"| `{r['module'].removeprefix('paramcalc/')}` | {r['commit']} | {r['mutants']} | "
+                        f"{r['killed'] + r['timeout']} | {r['equivalent']} | {r['figure_score']} % | {r['score']} % |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: all of them)")
     parser.add_argument("--list", action="store_true", help="list the modules and their tests, and stop")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep mutation/work/<module>/ to inspect with mutmut")
+    parser.add_argument("--table", action="store_true", help="print the last runs as a Markdown table, and stop")
     parser.add_argument("--recount", action="store_true",
                         help="count a kept run again (after editing tools/equivalent_mutants.txt), without mutmut")
     parser.add_argument("--source", default="HEAD",
                         help="what to mutate and test: a commit (default HEAD, so a score belongs to a commit) "
                              "or 'worktree' (the files as they are now, uncommitted tests included)")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table())
+        return
     if args.list:
         for module, tests in MODULES.items():
             print(f"{module}\n    " + " ".join(tests))
