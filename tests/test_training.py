@@ -140,7 +140,7 @@ def test_kinds_paramcalc_cannot_model_are_named():
                                                        {"name": "mystery", "custom": {"out": [8], "macs": 64}}]}
     training = train(spec)
     assert training.not_modelled == ("mystery (custom)",)
-    assert training.saved_bytes is None and training.backward_flops is None
+    assert training.saved_bytes is None and training.backward_flops is None and training.backward_macs is None
 
 
 ATTENTION = {"name": "attention", "input": [5, 8], "layers": [  # L = 5 tokens of E = 8 features, 2 heads of 4
