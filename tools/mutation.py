@@ -310,10 +310,12 @@ def equivalents() -> dict[tuple[str, str, str], str]:
     for number, line in enumerate(EQUIVALENT.read_text().splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        fields = [field.strip() for field in line.split(" | ")]
-        if len(fields) != 4:
+        # the changed lines may hold ' | ' themselves (a type such as `str | None`): the reason never does
+        module, function, rest = (line.split(" | ", 2) + ["", ""])[:3]
+        changed, _, why = rest.rpartition(" | ")
+        if not (module and function and changed and why):
             raise SystemExit(f"{EQUIVALENT.name}:{number}: expected 'module | function | removed => added | why'")
-        module, function, changed, why = fields
+        module, function, changed, why = module.strip(), function.strip(), changed.strip(), why.strip()
         entries[module, function, changed] = why
     return entries
 
