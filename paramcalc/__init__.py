@@ -25,7 +25,7 @@ from .engine.specs import load_spec, loads_spec, spec_from_dict
 from .errors import SpecError
 from .spec.format import Spec
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 if TYPE_CHECKING:
     from .engine.hardware import roofline

@@ -444,11 +444,12 @@ def test_the_pre_commit_config_shown_uses_the_repository_s_hook(tmp_path, monkey
 
 
 def test_the_releases_the_documents_name_are_tags():
-    """`pip install "git+<url>@v0.2.0"` and `rev: v0.2.0` name a release: a tag of the repository."""
+    """`pip install "git+<url>@v0.3.0"` and `rev: v0.3.0` name a release: a tag of the repository, and the
+    version paramcalc says it is."""
     text = "\n".join(document.read_text() for document in DOCUMENTS)
     named = set(re.findall(r"git\+(?:<[^>]*>|[^\s\"`<])*@(v[\d.]*\d)", text))
     named |= set(re.findall(r"^\s*rev: (\S+)", text, flags=re.M))
-    assert "v0.2.0" in named and named <= set(tags())
+    assert named == {f"v{paramcalc.__version__}"} and named <= set(tags())
 
 
 # --- docs/hardware.md -------------------------------------------------------------------------------------
