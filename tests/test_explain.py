@@ -106,3 +106,14 @@ def test_a_grouped_convolution_on_a_map_that_is_not_square(tmp_path):
     assert grouped["FLOPs"] == [f"2·{6 * 25 * 2 * 6:,} + 6·5·5 = {2 * 1800 + 150:,}"]
     plain = explain(spec, "d")
     assert plain["params"] == ["1·1·6·6 = 36"] and plain["FLOPs"] == [f"2·{6 * 25 * 6} = {2 * 900:,}"]
+
+
+def test_a_custom_layer_states_its_own_figures(tmp_path):
+    spec = tmp_path / "custom.yaml"
+    spec.write_text("name: c\ninput: [8]\nlayers:\n  - {name: m, custom: {out: [4], params: 36, buffers: 2, macs: 32}}\n"
+                    "  - {name: n, custom: {out: [4], macs: 16, flops: 20}}\n")
+    assert explain(spec, "m")["settings"] == ["out=[4], params=36, buffers=2, macs=32"]
+    assert explain(spec, "n")["settings"] == ["out=[4], params=0, buffers=0, macs=16, flops=20"]
+    # FLOPs left out are 2 per MAC (docs/layer-kinds.md); given, they are as given
+    assert explain(spec, "m")["totals"] == ["params 36, buffers 2, MACs 32, FLOPs 64"]
+    assert explain(spec, "n")["totals"] == ["params 0, buffers 0, MACs 16, FLOPs 20"]
