@@ -338,6 +338,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
       paramcalc check specs/resnet50.yaml --max-params 25M --max-macs 4.1G
       paramcalc check specs/*.yaml --baseline origin/main --max-increase 5% --format github
     """
+    from .engine.analysis import concrete_spec
     from .engine.baseline import Baseline
     from .engine.checking import check_specs
     from .render.checks import CHECK_RENDERERS, text_lines
@@ -360,7 +361,7 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         raise click.BadParameter("is empty: give a git revision (HEAD~1, origin/main) or a saved JSON report "
                                  "(an unset CI variable would otherwise turn the check off)", param_hint="--baseline")
     checks = check_specs(list(specs), cli_limits, Baseline(baseline) if baseline is not None else None, tolerance,
-                         load=lambda source: _with_numbers(spec_or_model(source, input_shape, "check")),
+                         load=lambda source: concrete_spec(spec_or_model(source, input_shape, "check"), "check"),
                          optimizer=optimizer, amp=amp)
     for model in checks:
         if model.error is not None:
@@ -375,26 +376,6 @@ def check(specs: tuple[str, ...], output_format: str, baseline: str | None, max_
         sys.exit(EXIT_BAD_INPUT)
     if not all(model.ok for model in checks):
         sys.exit(1)
-
-
-def _with_numbers(spec: Any) -> Any:
-    """The spec, or, when its input has names, the error check would end with, before the analysis (which
-    works out every formula first, and a deep network's take long)."""
-    from types import SimpleNamespace
-
-    from .engine.analysis import require_concrete
-    from .engine.dims import is_concrete, shape_parts
-    from .engine.graph import Expander, is_symbol_name
-
-    raw = spec.input
-    if any(is_symbol_name(item, {}) for item in (shape_parts(raw) if isinstance(raw, str) else
-                                                 raw if isinstance(raw, list) else [])):
-        expander = Expander(spec)  # a name may be one of the spec's vars
-        shape, _ = expander.sizes(expander.variables())
-        if not all(is_concrete(size) for size in shape):
-            require_concrete(SimpleNamespace(symbols=True, input_shape=shape, file=spec.file),  # type: ignore[arg-type]
-                             "check", spec)
-    return spec
 
 
 def _complete_layer(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:

@@ -46,14 +46,19 @@ def pair(value: Any) -> tuple[int, int]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
+def spec_fields(options: dict) -> dict:
+    """A drawn layer's options as a spec writes them: tuples as lists, unset options left out."""
+    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in options.items()
+            if value is not None}
+
+
 def spec_of(net: dict) -> dict:
     """The same network as a paramcalc spec (a mapping), with the layer names the shapes are compared by."""
     layers: list[dict] = []
     previous = "input"
     for index, (kind, options) in enumerate(net["layers"]):
         name = f"l{index}"
-        fields = {key: (list(value) if isinstance(value, tuple) else value) for key, value in options.items()
-                  if value is not None}
+        fields = spec_fields(options)
         if kind in ("add", "concat"):
             layers.append({"name": f"branch{index}", "from": previous, "conv2d": fields})
             layers.append({"name": name, kind: None, "from": [previous, f"branch{index}"]})

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import paramcalc
 
 from .conftest import require_torch
-from .networks import pair
+from .networks import pair, spec_fields
 
 torch = require_torch()
 F = torch.nn.functional
@@ -127,11 +127,6 @@ network = st.fixed_dictionaries({
 # ---------------------------------------------------------------------------------------------------------------
 # The drawn network as a paramcalc spec.
 
-def _fields(options: dict) -> dict:
-    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in options.items()
-            if value is not None}
-
-
 #: a stride no map reaches, even check_exact's large ones: the convolution reads pixel (0, 0) only
 PAST_THE_END = 1_000_000
 
@@ -152,7 +147,7 @@ def spec_of(net: dict) -> dict:
     for index, (kind, options) in enumerate(net["layers"]):
         name = f"l{index}"
         if kind in ("add", "concat"):
-            fields = _fields(options)
+            fields = spec_fields(options)
             if kind == "add":  # a residual branch keeps the channels too
                 fields["out"] = _channels(net, index)
             layers.append({"name": f"branch{index}", "from": previous, "conv2d": fields})
@@ -177,7 +172,7 @@ def spec_of(net: dict) -> dict:
             channels = _channels(net, index)
             for letter, branch in zip("ab", options):
                 layers.append({"name": f"{letter}{index}", "from": previous,
-                               "conv2d": {**_fields(branch), "out": channels}})
+                               "conv2d": {**spec_fields(branch), "out": channels}})
             layers.append({"name": name, "add": None, "from": [f"a{index}", f"b{index}"]})
         elif kind == "adaptive":
             layers.append({"name": name, "adaptive_avgpool": {"out": list(options)}})
@@ -190,7 +185,7 @@ def spec_of(net: dict) -> dict:
             operands = [f"back{index}", previous] if options["first"] else [previous, f"back{index}"]
             layers.append({"name": name, options["merge"]: None, "from": operands})
         else:
-            layers.append({"name": name, kind: _fields(options)})
+            layers.append({"name": name, kind: spec_fields(options)})
         previous = name
     return {"name": "random", "input": list(net["input"]), "layers": layers}
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import paramcalc
 
 from .conftest import require_torch
-from .networks import pair
+from .networks import pair, spec_fields
 
 torch = require_torch()
 nn = torch.nn
@@ -129,23 +129,18 @@ def branch_of(net: dict, index: int) -> dict:
     return {**options, "out": channels_before(net, index)} if kind == "add" else options
 
 
-def _fields(options: dict) -> dict:
-    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in options.items()
-            if value is not None}
-
-
 def spec_of(net: dict) -> dict:
     layers: list[dict] = []
     previous = "input"
     for index, (kind, options) in enumerate(net["layers"]):
         name = f"l{index}"
         if kind in ("add", "concat"):
-            layers.append({"name": f"branch{index}", "from": previous, "conv2d": _fields(branch_of(net, index))})
+            layers.append({"name": f"branch{index}", "from": previous, "conv2d": spec_fields(branch_of(net, index))})
             layers.append({"name": name, kind: None, "from": [previous, f"branch{index}"]})
         elif kind == "pad":
             layers.append({"name": name, "pad": {"padding": dict(options)}})
         else:
-            layers.append({"name": name, kind: _fields(options) or None})
+            layers.append({"name": name, kind: spec_fields(options) or None})
         previous = name
     if net["head"]:
         layers += [{"name": "flatten", "flatten": None}, {"name": "head", "linear": net["head"]}]

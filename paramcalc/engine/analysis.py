@@ -19,14 +19,13 @@ from ..limits import MAX_RANK, MAX_SIZE, MAX_TENSOR_SIZE
 from ..spec.format import Spec
 from ..spec.literals import shorten
 from .cache import Cache
-from .dims import Shape, is_concrete, numel, parse_shape
-from .graph import INPUT_PORT, Graph, Node, expand
+from .dims import Shape, is_concrete, numel, parse_shape, shape_parts
+from .graph import INPUT_PORT, Expander, Graph, Node, expand, is_symbol_name
 from .layers import WHOLE
 from .receptive import Pair, ReceptiveField, Window, merge
 from .records import Analysis, LayerRecord, Totals, without_training_shapes
 from .specs import as_spec
 from .conditions import Past, collecting, require_at_most, strongest, within_everywhere
-from .symbolic import is_symbolic
 
 
 class Figures(namedtuple("Figures", "shape params buffers macs flops elements window reads_whole_map map_size")):
@@ -88,14 +87,31 @@ def require_concrete(result: Analysis, task: str, spec: Spec | None = None) -> A
     With the spec, the sizes came from its `input:` line (the message points there); without it, from --input.
     """
     if result.symbols:
-        from .dims import format_shape
-
-        hint = ("write numbers in the spec's 'input:', e.g. input: [3, 224, 224]" if spec is not None else
-                "give the sizes with --input, e.g. --input 3x224x224")
-        raise SpecError(f"{task} needs concrete input sizes, but the input is {format_shape(result.input_shape)}",
-                        pos=spec.input_pos if spec is not None else None, file=result.file,
-                        hint=hint + " (paramcalc show --at evaluates the formulas at given sizes)")
+        raise _needs_numbers(task, result.input_shape, result.file, spec)
     return result
+
+
+def concrete_spec(spec: Any, task: str) -> Any:
+    """The spec, or, when its input has names, the error require_concrete would give after the analysis, before
+    it (the analysis works out every formula first, and a deep network's take long)."""
+    raw = spec.input
+    if any(is_symbol_name(item, {}) for item in (shape_parts(raw) if isinstance(raw, str) else
+                                                 raw if isinstance(raw, list) else [])):
+        expander = Expander(spec)  # a name may be one of the spec's vars
+        shape, _ = expander.sizes(expander.variables())
+        if not all(is_concrete(size) for size in shape):
+            raise _needs_numbers(task, shape, spec.file, spec)
+    return spec
+
+
+def _needs_numbers(task: str, shape: Shape, file: str | None, spec: Spec | None) -> SpecError:
+    from .dims import format_shape
+
+    hint = ("write numbers in the spec's 'input:', e.g. input: [3, 224, 224]" if spec is not None else
+            "give the sizes with --input, e.g. --input 3x224x224")
+    return SpecError(f"{task} needs concrete input sizes, but the input is {format_shape(shape)}",
+                     pos=spec.input_pos if spec is not None else None, file=file,
+                     hint=hint + " (paramcalc show --at evaluates the formulas at given sizes)")
 
 
 def port_shape(result: Analysis, graph: Graph, port: int) -> Shape:
@@ -222,27 +238,21 @@ class Analyzer:
         smallest the conditions so far allow; else, when it is at the largest, it adds an upper bound
         (symbolic.require_at_most), and may come back simpler (a term that cannot change under that bound)."""
         largest = limits.MAX_TENSOR_SIZE
-        for size in shape:
+        sizes: list | None = None  # a copy only when a size comes back simpler: this runs for every layer
+        for index, size in enumerate(shape):
             if type(size) is int:
                 if size > largest:
                     raise _too_large(f"{size:,}", largest)
             elif not within_everywhere(size, largest):  # a quick bound first: every size of an ordinary network
-                break
-        else:
-            return shape
-        sizes = list(shape)
-        known = [condition for condition, _ in chain(self.conditions, self.training_conditions if node.train_only
-                                                     else ())]
-        for index, size in enumerate(sizes):
-            if is_symbolic(size):
+                known = [condition for condition, _ in chain(self.conditions, self.training_conditions
+                                                             if node.train_only else ())]
                 checked = require_at_most(size, largest, known)
                 if isinstance(checked, Past):
                     values = ", ".join(f"{name} = {value:,}" for name, value in checked.values.items())
                     raise _too_large(f"{size}", largest, f" at every input size: at {values} it is {checked.size:,}")
+                sizes = sizes or list(shape)
                 sizes[index] = checked
-            elif size > largest:
-                raise _too_large(f"{size:,}", largest)
-        return tuple(sizes)
+        return shape if sizes is None else tuple(sizes)
 
     def train_only_figures(self, node: Node, inputs: list[Shape]) -> Figures:
         """A layer that runs only in training: its figures, or, when it cannot take this input size (an auxiliary

@@ -361,12 +361,10 @@ class Expander:
         for arg in given:
             if arg not in block.args:
                 pos = key_pos(given, arg, layer.args_pos or layer.pos)
-                split = split_expression(given)
-                if split is not None:
-                    raise self.fail(f"block '{block.name}' has no argument '{printable(str(arg))}': {EXPRESSION_SPLIT}",
-                                    pos, label, hint=split)
-                raise self.fail(f"block '{block.name}' has no argument '{printable(str(arg))}'", pos, label,
-                                hint=did_you_mean(str(arg), block.args) or
+                split = split_expression(given)  # '8)' may be the piece of {w: max(8, c // 4)} a comma cut off
+                raise self.fail(f"block '{block.name}' has no argument '{printable(str(arg))}'"
+                                + (f": {EXPRESSION_SPLIT}" if split else ""), pos, label,
+                                hint=split or did_you_mean(str(arg), block.args) or
                                 f"its arguments: {', '.join(block.args) or 'none'}")
         for arg, (default, default_pos) in block.args.items():
             if arg in given:
