@@ -697,6 +697,7 @@ def test_mean_over_the_channels_keeps_each_position_s_field(keepdim):
 @pytest.mark.parametrize("gate", [
     {"conv2d": {"out": 1, "kernel": 3, "stride": 8}},  # a 1x1 map that reads rows and columns 0-2 only
     {"mean": {"dims": [3], "keepdim": True}},            # coordinate attention: each row averaged, 8 x 1
+    {"mean": {"dims": [2], "keepdim": True}},            # and each column averaged, 1 x 8
 ])
 def test_a_gate_that_does_not_see_the_whole_input_is_not_followed(gate):
     """Every unit of x * gate(x) reads its own pixel and the gate's fixed window: unit (7, 7) of the first gate
@@ -706,12 +707,15 @@ def test_a_gate_that_does_not_see_the_whole_input_is_not_followed(gate):
     records = {record.name: record for record in paramcalc.analyze(spec).records}
     assert records["m"].rf is None
     image = torch.ones(1, 1, 8, 8, dtype=torch.float64, requires_grad=True)
-    gated = F.conv2d(image, torch.ones(1, 1, 3, 3, dtype=torch.float64), stride=8) if "conv2d" in gate \
-        else image.mean(3, keepdim=True)
-    rows = torch.nonzero((seen(image * gated, image, 7, 7)).any(1)).flatten().tolist()
-    assert rows == ([0, 1, 2, 7] if "conv2d" in gate else [7])
-    columns = torch.nonzero((seen(image * gated, image, 7, 7)).any(0)).flatten().tolist()
-    assert columns == ([0, 1, 2, 7] if "conv2d" in gate else list(range(8)))
+    if "conv2d" in gate:
+        gated, rows, columns = F.conv2d(image, torch.ones(1, 1, 3, 3, dtype=torch.float64), stride=8), [0, 1, 2, 7], \
+            [0, 1, 2, 7]
+    elif gate["mean"]["dims"] == [3]:
+        gated, rows, columns = image.mean(3, keepdim=True), [7], list(range(8))
+    else:
+        gated, rows, columns = image.mean(2, keepdim=True), list(range(8)), [7]
+    assert torch.nonzero((seen(image * gated, image, 7, 7)).any(1)).flatten().tolist() == rows
+    assert torch.nonzero((seen(image * gated, image, 7, 7)).any(0)).flatten().tolist() == columns
 
 
 def fields_of(spec: dict) -> dict:
@@ -727,6 +731,54 @@ def test_global_pooling_after_a_field_that_is_not_followed_sees_the_whole_input(
     image = torch.ones(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
     pooled = (image @ torch.ones(8, 5, dtype=torch.float64)).mean((2, 3), keepdim=True)
     assert bool(seen(pooled, image, 0, 0).all())
+
+
+@pytest.mark.parametrize("first", [{"linear": 5}, {"conv2d": {"out": 5, "kernel": 1}}])
+def test_a_layer_after_global_pooling_steps_the_same_whether_or_not_the_path_was_followed(first):
+    # the pool sees the whole 8 x 8 input, followed or not: 8 px, stride 8, padding 0; a 3x3 convolution padded
+    # by 1 on its 1 x 1 map then steps it as any window does: 8 + (3 - 1)·8 = 24 px, padding 0 + 1·8 = 8
+    fields = fields_of({"name": "a", "input": [3, 8, 8], "layers": [
+        {"name": "first", **first}, {"name": "g", "global_avgpool": None},
+        {"name": "c", "conv2d": {"out": 2, "kernel": 3, "padding": 1}}]})
+    assert fields["g"][:6] == ((8, 8), (8, 8), (0, 0), (1, 1), True, True)
+    assert fields["c"][:6] == ((24, 24), (8, 8), (8, 8), (1, 1), True, True)
+
+
+@pytest.mark.parametrize("b_padding, expected", [
+    # both operands centred on their unit: input [0, 0] and a 3x3 padded by 1 [-1, 1]; the gate [0, 7] at unit 0
+    (1, ((9, 9), (1, 1), (1, 1), True)),
+    # padded by 2 above and 0 below, 1 left and right: rows [-2, 0], centred 2 rows above the unit's
+    ({"top": 2, "bottom": 0, "left": 1, "right": 1}, ((10, 9), (1, 1), (2, 1), False)),
+])
+def test_a_broadcast_merge_of_several_moving_operands_spans_them_all(b_padding, expected):
+    """x + conv(x) + gate: the unit's field spans the union at unit 0 and moves with the two full-size operands,
+    global through the gate; flagged when their centres differ."""
+    rf = fields_of({"name": "s", "input": [1, 8, 8], "layers": [
+        {"name": "b", "conv2d": {"out": 1, "kernel": 3, "padding": b_padding}},
+        {"name": "g", "global_avgpool": None, "from": "input"},
+        {"name": "s", "add": None, "from": ["input", "b", "g"]}]})["s"]
+    assert (rf.size, rf.stride, rf.padding, rf.aligned) == expected and rf.is_global and rf.map_size == (8, 8)
+
+
+def test_a_broadcast_merge_of_operands_with_different_strides_is_flagged():
+    # 4 -> 2 by strides 2 and 3 (as below), plus a global gate over the 4 x 4 input: [0, 3] at unit 0
+    rf = fields_of({"name": "b", "input": [1, 4, 4], "layers": [
+        {"name": "a", "conv2d": {"out": 1, "kernel": 1, "stride": 2}},
+        {"name": "b", "conv2d": {"out": 1, "kernel": 1, "stride": 3}, "from": "input"},
+        {"name": "g", "global_avgpool": None, "from": "input"},
+        {"name": "s", "add": None, "from": ["a", "b", "g"]}]})["s"]
+    assert (rf.size, rf.stride, rf.padding, rf.aligned, rf.is_global) == ((4, 4), (3, 3), (0, 0), False, True)
+
+
+def test_a_channels_last_gate_keeps_where_the_positions_are():
+    # x (channels last, 4 x 4 x 3) times its mean over height and width (1 x 1 x 3): global, positions on axes
+    # 0 and 1; permuted back, a 3x3 convolution then steps the field: 4 + 2·1 = 6 px
+    fields = fields_of({"name": "c", "input": [3, 4, 4], "layers": [
+        {"name": "p", "permute": [0, 2, 3, 1]}, {"name": "g", "mean": {"dims": [1, 2], "keepdim": True}},
+        {"name": "m", "mul": None, "from": ["p", "g"]}, {"name": "q", "permute": [0, 3, 1, 2]},
+        {"name": "c", "conv2d": {"out": 1, "kernel": 3}}]})
+    assert fields["m"].axes == (0, 1) and fields["m"].is_global and fields["q"].axes == (1, 2)
+    assert fields["c"][:3] == ((6, 6), (1, 1), (0, 0))
 
 
 def test_global_pooling_on_a_map_that_is_not_square_spans_each_axis():

@@ -307,3 +307,39 @@ def test_which_views_share_a_storage_and_which_copy():
     activations = 4 * 2 * 3 * 18
     assert training.saved_activation_bytes == activations == 432
     assert training.saved_bytes == activations + 4 * (2 * 18 * 18 + 2 * 2) == 3_040
+
+
+def test_a_train_only_head_that_cannot_run_at_this_size_is_no_part_of_the_step():
+    """At 4x4 the auxiliary head's 5x5 convolution has no room: it and its group count nothing. The step is the
+    main path's: the 3x3 convolution (4 outputs of 4·9 MACs at each of 16 positions, a bias add each) and the
+    linear layer (64 -> 3)."""
+    spec = {"name": "aux", "input": [4, 8, 8], "layers": [
+        {"name": "c", "conv2d": {"out": 4, "kernel": 3, "padding": 1}},
+        {"name": "aux", "train_only": True, "from": "c", "layers": [
+            {"name": "conv", "conv2d": {"out": 2, "kernel": 5}}, {"name": "flat", "flatten": None},
+            {"name": "fc", "linear": 3}]},
+        {"name": "f", "flatten": None, "from": "c"}, {"name": "fc", "linear": 3}]}
+    training = train(spec, input="4x4x4")
+    for name in ("aux", "aux.conv", "aux.flat", "aux.fc"):
+        assert tuple(training.layers[name]) == (0, 0, 0, 0), name
+    conv_macs, fc_macs = 64 * 36, 64 * 3
+    assert training.forward_flops == (2 * conv_macs + 64) + (2 * fc_macs + 3)
+    # the input needs no gradient: the convolution's weight gradient only; the linear layer's both
+    assert training.backward_macs == conv_macs + 2 * fc_macs
+
+
+def test_a_layer_that_needs_no_gradient_saves_nothing_and_has_no_backward():
+    """A ReLU on the input (which needs no gradient, and the ReLU has no weights): autograd does not record it."""
+    spec = {"name": "relu_first", "input": [8], "layers": [{"name": "relu", "relu": None}, {"name": "fc", "linear": 2}]}
+    training = train(spec)
+    assert tuple(training.layers["relu"]) == (0, 8, 0, 0)  # one comparison per value forward
+    assert training.layers["fc"].saved_bytes == 8 * 4  # its input, for the weight gradient
+
+
+def test_a_group_holding_a_layer_whose_saved_tensors_are_unknown_has_none():
+    spec = {"name": "custom", "input": [8], "layers": [{"name": "g", "layers": [
+        {"name": "fc", "linear": 8}, {"name": "mystery", "custom": {"out": [8], "macs": 64}}]}]}
+    training = train(spec)
+    assert training.layers["g"].saved_bytes is None and training.layers["g.mystery"].saved_bytes is None
+    assert training.layers["g.fc"].saved_bytes == 8 * 4
+    assert training.layers["g"].forward_flops == (2 * 64 + 8) + 2 * 64  # a custom layer's FLOPs: 2 per MAC

@@ -297,13 +297,14 @@ class Analyzer:
             start = self.fields[-1]
             if not figures.reads_whole_map or start is None or not all(is_concrete(s) for s in start.map_size):
                 return None
-            return ReceptiveField.global_on(start.map_size, (0,))
+            return ReceptiveField.global_on(start.map_size, figures.map_size)
         if len(known) > 1:
             if len({field.axes for field in known}) > 1:  # type: ignore[union-attr]
                 return None
             axes = known[0].axes  # type: ignore[union-attr]
-            merged = merge(known, _map_at(figures.shape, axes) or known[0].map_size)  # type: ignore
-            return merged if layer.positions(inputs, figures.shape, axes) == axes else None
+            if layer.positions(inputs, figures.shape, axes) != axes:  # a concat along the map joins positions
+                return None
+            return merge(known, _map_at(figures.shape, axes) or known[0].map_size)  # type: ignore
         field: ReceptiveField = known[0]  # type: ignore[assignment]
         stepped = self.single_step(layer, field, figures, inputs)
         return field if stepped is None and field.is_global else stepped  # once global, global from then on

@@ -55,9 +55,10 @@ class ReceptiveField(namedtuple("ReceptiveField", "size stride padding map_size 
                               self.axes)
 
     @classmethod
-    def global_on(cls, map_size: Pair, axes: tuple) -> "ReceptiveField":
-        """Every unit sees the whole input map, when the path to this layer was not tracked step by step."""
-        return cls(map_size, map_size, (0, 0), (1, 1), True, True, axes)
+    def global_on(cls, input_map: Pair, map_size: Pair | None) -> "ReceptiveField":
+        """Every unit sees the whole input map, when the path to this layer was not tracked step by step: the
+        field a window over the whole input map gives, on the layer's own map (None: a flat output)."""
+        return cls(input_map, input_map, (0, 0), map_size or (1, 1), True, True, (1, 2) if map_size else (0,))
 
 
 
@@ -71,7 +72,7 @@ def merge(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveField | None
     broadcast over the map) go to `merge_broadcast`."""
     first = fields[0]
     for field in fields:
-        if field[3] != map_size:
+        if field[3] != map_size and _broadcast(field, map_size):
             return merge_broadcast(fields, map_size)
     (r0, r1), stride, (p0, p1), _, aligned, is_global, axes = first
     start0, start1, end0, end1 = -p0, -p1, r0 - 1 - p0, r1 - 1 - p1
@@ -108,12 +109,11 @@ def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveFi
     union's span at unit 0. A global gate makes every unit global (each sees the whole input). A gate that
     is not global (pooled over one axis only, or a strided convolution down to 1 x 1) adds the same fixed
     window to every unit's moving one: no size, stride and padding describe that, so it is not followed."""
-    broadcast = [field for field in fields if any(field.map_size[axis] == 1 != map_size[axis] for axis in (0, 1))]
+    broadcast = [field for field in fields if _broadcast(field, map_size)]
     if not all(field.is_global for field in broadcast):
         return None
     sizes, strides, paddings = [], [], []
     aligned = all(field.aligned for field in fields)
-    is_global = bool(broadcast) or any(field.is_global for field in fields)
     # the field moves with the operands broadcast along no axis (on an axis where every map is 1 as well)
     moving = [field for field in fields if field not in broadcast] or fields
     for axis in (0, 1):
@@ -124,4 +124,11 @@ def merge_broadcast(fields: list[ReceptiveField], map_size: Pair) -> ReceptiveFi
         paddings.append(max(field.padding[axis] for field in moving))
         centres = {field.size[axis] - 1 - 2 * field.padding[axis] for field in moving}
         aligned = aligned and len(centres) == 1 and len({field.stride[axis] for field in moving}) == 1
-    return ReceptiveField(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, is_global, fields[0].axes)
+    # a broadcast operand is global (or the merge was not followed above), so every unit sees the whole input
+    return ReceptiveField(tuple(sizes), tuple(strides), tuple(paddings), map_size, aligned, True, fields[0].axes)
+
+
+def _broadcast(field: ReceptiveField, map_size: Pair) -> bool:
+    """Whether the operand is broadcast along an axis of the output's map. (Maps that differ otherwise are the
+    same size written two ways, as ceil(H/2) and floor(H/2) where H must be even.)"""
+    return any(field.map_size[axis] == 1 != map_size[axis] for axis in (0, 1))

@@ -134,8 +134,7 @@ class _Walk:
 
     def layer(self, node: Any) -> None:
         record = self.result.records[node.index]
-        if record.shape is None:  # a train-only layer that cannot run at this size: not counted
-            self.needs_grad[node.index], self.root[node.index], self.contiguous[node.index] = False, node.index, True
+        if record.shape is None:  # a train-only layer that cannot run at this size (nor can what reads it)
             self.per_node[node.index] = [0, 0, 0, 0]
             return
         layer, ports = node.layer, node.inputs
