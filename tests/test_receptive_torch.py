@@ -698,6 +698,7 @@ def test_mean_over_the_channels_keeps_each_position_s_field(keepdim):
     {"conv2d": {"out": 1, "kernel": 3, "stride": 8}},  # a 1x1 map that reads rows and columns 0-2 only
     {"mean": {"dims": [3], "keepdim": True}},            # coordinate attention: each row averaged, 8 x 1
     {"mean": {"dims": [2], "keepdim": True}},            # and each column averaged, 1 x 8
+    {"conv2d": {"out": 1, "kernel": [8, 1]}},            # a column's 8 rows: 1 x 8, a field of 8 x 1
 ])
 def test_a_gate_that_does_not_see_the_whole_input_is_not_followed(gate):
     """Every unit of x * gate(x) reads its own pixel and the gate's fixed window: unit (7, 7) of the first gate
@@ -707,9 +708,11 @@ def test_a_gate_that_does_not_see_the_whole_input_is_not_followed(gate):
     records = {record.name: record for record in paramcalc.analyze(spec).records}
     assert records["m"].rf is None
     image = torch.ones(1, 1, 8, 8, dtype=torch.float64, requires_grad=True)
-    if "conv2d" in gate:
+    if "conv2d" in gate and gate["conv2d"]["kernel"] == 3:
         gated, rows, columns = F.conv2d(image, torch.ones(1, 1, 3, 3, dtype=torch.float64), stride=8), [0, 1, 2, 7], \
             [0, 1, 2, 7]
+    elif "conv2d" in gate:
+        gated, rows, columns = F.conv2d(image, torch.ones(1, 1, 8, 1, dtype=torch.float64)), list(range(8)), [7]
     elif gate["mean"]["dims"] == [3]:
         gated, rows, columns = image.mean(3, keepdim=True), [7], list(range(8))
     else:
@@ -779,6 +782,30 @@ def test_a_channels_last_gate_keeps_where_the_positions_are():
         {"name": "c", "conv2d": {"out": 1, "kernel": 3}}]})
     assert fields["m"].axes == (0, 1) and fields["m"].is_global and fields["q"].axes == (1, 2)
     assert fields["c"][:3] == ((6, 6), (1, 1), (0, 0))
+
+
+def test_layers_reading_the_whole_map_give_the_same_field_whether_or_not_the_path_was_followed():
+    """A linear layer along the rows mixes them (not followed); a 1x1 convolution does not (followed). Either way a
+    flattened map's linear layer sees the whole 8 x 8 input: window 8, stride 8, on a flat output (a 1 x 1 map,
+    positions on axis 0), so the two merge."""
+    fields = fields_of({"name": "w", "input": [3, 8, 8], "layers": [
+        {"name": "rows", "linear": 8}, {"name": "f1", "flatten": None}, {"name": "l1", "linear": 4},
+        {"name": "c", "conv2d": {"out": 3, "kernel": 1}, "from": "input"}, {"name": "f2", "flatten": None},
+        {"name": "l2", "linear": 4}, {"name": "s", "add": None, "from": ["l1", "l2"]}]})
+    flat = ((8, 8), (8, 8), (0, 0), (1, 1), True, True, (0,))
+    assert fields["rows"] is None and fields["l1"] == fields["l2"] == fields["s"] == flat
+
+
+def test_paths_halving_a_symbolic_map_two_ways_merge_as_one_map():
+    """ceil(H/2) rows from a 3x3 convolution (stride 2, padding 1) and floor(H/2) from a 2x2 max pool: one map
+    where the concat is valid (H even). The union at unit 0: rows -1..1 and 0..1, so 3 px, stride 2, padding 1;
+    centres 0 and 1 differ (flagged); nothing reads the whole map."""
+    fields = fields_of({"name": "two", "input": [4, "H", "W"], "layers": [
+        {"name": "conv", "conv2d": {"out": 4, "kernel": 3, "stride": 2, "padding": 1}, "from": "input"},
+        {"name": "pool", "maxpool": 2, "from": "input"},
+        {"name": "join", "concat": None, "from": ["conv", "pool"]}]})
+    rf = fields["join"]
+    assert (rf.size, rf.stride, rf.padding, rf.aligned, rf.is_global) == ((3, 3), (2, 2), (1, 1), False, False)
 
 
 def test_global_pooling_on_a_map_that_is_not_square_spans_each_axis():
