@@ -343,3 +343,14 @@ def test_a_group_holding_a_layer_whose_saved_tensors_are_unknown_has_none():
     assert training.layers["g"].saved_bytes is None and training.layers["g.mystery"].saved_bytes is None
     assert training.layers["g.fc"].saved_bytes == 8 * 4
     assert training.layers["g"].forward_flops == (2 * 64 + 8) + 2 * 64  # a custom layer's FLOPs: 2 per MAC
+
+
+def test_a_flatten_of_a_view_of_a_contiguous_tensor_is_a_view_too():
+    """The identity returns its input, which the flatten then views: the linear layer saves the input the
+    convolution saves already, one storage of 2·18 values at a batch of 2; besides, the convolution's weight
+    (2 values). (PyTorch's saved_tensors_hooks on the same network: 144 and 152 bytes.)"""
+    spec = {"name": "view", "input": [2, 3, 3], "layers": [
+        {"name": "c", "conv2d": {"out": 1, "kernel": 1}},
+        {"name": "i", "identity": None, "from": "input"}, {"name": "f", "flatten": None}, {"name": "l", "linear": 4}]}
+    training = train(spec, batch=2)
+    assert (training.saved_activation_bytes, training.saved_bytes) == (4 * 2 * 18, 4 * 2 * 18 + 4 * 2) == (144, 152)
