@@ -117,3 +117,18 @@ def test_a_custom_layer_states_its_own_figures(tmp_path):
     # FLOPs left out are 2 per MAC (docs/layer-kinds.md); given, they are as given
     assert explain(spec, "m")["totals"] == ["params 36, buffers 2, MACs 32, FLOPs 64"]
     assert explain(spec, "n")["totals"] == ["params 0, buffers 0, MACs 16, FLOPs 20"]
+
+
+def test_a_depthwise_convolution_and_a_ceil_mode_pool_that_drops_nothing(tmp_path):
+    spec = tmp_path / "depthwise.yaml"
+    spec.write_text("name: depthwise\ninput: [2, 13, 8]\nlayers:\n"
+                    "  - {name: mp, maxpool: {kernel: 3, stride: 2, ceil_mode: true}}\n"
+                    "  - {name: dw, conv2d: {out: 4, kernel: 3, groups: depthwise}}\n")
+    mp = explain(spec, "mp")
+    # PyTorch's MaxPool2d(3, 2, ceil_mode=True) on 13 x 8: 6 x 4, every last window starting inside the input
+    assert mp["height"] == ["ceil((13 + 0 + 0 - 1·(3 - 1) - 1) / 2) + 1 = 6"]
+    assert mp["width"] == ["ceil((8 + 0 + 0 - 1·(3 - 1) - 1) / 2) + 1 = 4"]
+    dw = explain(spec, "dw")
+    # one group per input channel (2), each of 2 filters: nn.Conv2d(2, 4, 3, groups=2) has 40 parameters
+    assert dw["params"] == ["3·3·(2/2)·4 + 4 = 40"]
+    assert dw["MACs"] == [f"4·4·2·(2/2)·3·3 = {4 * 4 * 2 * 9}"]
