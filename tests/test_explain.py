@@ -132,3 +132,13 @@ def test_a_depthwise_convolution_and_a_ceil_mode_pool_that_drops_nothing(tmp_pat
     # one group per input channel (2), each of 2 filters: nn.Conv2d(2, 4, 3, groups=2) has 40 parameters
     assert dw["params"] == ["3·3·(2/2)·4 + 4 = 40"]
     assert dw["MACs"] == [f"4·4·2·(2/2)·3·3 = {4 * 4 * 2 * 9}"]
+
+
+def test_activations_count_their_operations_per_element(tmp_path):
+    spec = tmp_path / "activations.yaml"
+    spec.write_text("name: activations\ninput: [3, 5, 7]\nlayers:\n"
+                    "  - {name: g, gelu}\n  - {name: d, dropout: 0.2}\n")
+    # GELU: x·Φ(x), Φ(x) = (1 + erf(x / √2)) / 2: a divide, erf, an add and two multiplies on each of 3·5·7 values
+    assert explain(spec, "g")["FLOPs"] == [f"5·{3 * 5 * 7} = {5 * 105}  (5 per element (divide, erf, add, multiply, "
+                                           "multiply))"]
+    assert "FLOPs" not in explain(spec, "d")  # nothing at inference

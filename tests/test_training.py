@@ -354,3 +354,18 @@ def test_a_flatten_of_a_view_of_a_contiguous_tensor_is_a_view_too():
         {"name": "i", "identity": None, "from": "input"}, {"name": "f", "flatten": None}, {"name": "l", "linear": 4}]}
     training = train(spec, batch=2)
     assert (training.saved_activation_bytes, training.saved_bytes) == (4 * 2 * 18, 4 * 2 * 18 + 4 * 2) == (144, 152)
+
+
+@pytest.mark.parametrize("p, saved, activations", [(0.0, 448, 192), (1.0, 548, 292), (0.5, 640, 384)])
+def test_what_dropout_keeps(p, saved, activations):
+    """fc's input and output (3·8 values each at a batch of 3), which fc3 and, through the dropout, fc2 save, and
+    fc2's and fc3's weights (2·32). Dropping nothing returns the input itself; p = 1 multiplies by a zero scalar
+    it keeps (one value) into a new tensor; otherwise the mask (3·8) is kept and the output is new. (PyTorch's
+    saved_tensors_hooks on the same network: the same bytes.)"""
+    spec = {"name": "dropout", "input": [8], "layers": [{"name": "fc", "linear": 8}, {"name": "d", "dropout": p},
+            {"name": "fc2", "linear": 4}, {"name": "fc3", "linear": 4, "from": "fc"}]}
+    training = train(spec, batch=3)
+    weights = 4 * 2 * 32
+    new = {0.0: 0, 1.0: 1 + 24, 0.5: 24 + 24}[p]
+    assert training.saved_activation_bytes == 4 * (24 + 24 + new) == activations
+    assert training.saved_bytes == activations + weights == saved
