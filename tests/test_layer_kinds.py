@@ -240,6 +240,15 @@ def test_elementwise_flops(kind, per_element):
     assert r.flops == per_element * 16 * 10 * 10
 
 
+@pytest.mark.parametrize("layer, per_element", [
+    ("swish", 5), ("leakyrelu", 2),                       # silu's and leaky_relu's other names
+    ("leaky_relu: 0.2", 2), ("leaky_relu: {negative_slope: 0.2}", 2),  # the slope, short and in full
+])
+def test_activations_by_another_name_or_with_their_setting(layer, per_element):
+    r = last("[4, 3, 5]", f"- {layer}")
+    assert (r.shape, r.params, r.flops) == ((4, 3, 5), 0, per_element * 4 * 3 * 5)
+
+
 # --- merges and rearrangements -------------------------------------------------------------------
 
 def test_add_and_multiply_broadcast():

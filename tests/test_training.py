@@ -369,3 +369,15 @@ def test_what_dropout_keeps(p, saved, activations):
     new = {0.0: 0, 1.0: 1 + 24, 0.5: 24 + 24}[p]
     assert training.saved_activation_bytes == 4 * (24 + 24 + new) == activations
     assert training.saved_bytes == activations + weights == saved
+
+
+@pytest.mark.parametrize("p, mode, saved", [(0.0, "row", 448), (0.5, "row", 556), (0.5, "batch", 548)])
+def test_what_stochastic_depth_keeps(p, mode, saved):
+    """As dropout above: dropping nothing returns the input itself; otherwise x · noise keeps the noise, one value
+    per sample (3) or one for the batch, and the output is new (3·8). (torchvision's StochasticDepth under
+    PyTorch's saved_tensors_hooks: the same bytes.)"""
+    spec = {"name": "sd", "input": [8], "layers": [{"name": "fc", "linear": 8},
+            {"name": "d", "stochastic_depth": {"p": p, "mode": mode}},
+            {"name": "fc2", "linear": 4}, {"name": "fc3", "linear": 4, "from": "fc"}]}
+    new = 0 if p == 0 else (3 if mode == "row" else 1) + 24
+    assert train(spec, batch=3).saved_bytes == 4 * (24 + 24 + new + 2 * 32) == saved

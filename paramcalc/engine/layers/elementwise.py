@@ -15,11 +15,11 @@ from .fields import Axis, Choice, Real, SpecField
 
 class _Elementwise(LayerKind):
     per_element = 0
-    saves: ClassVar[str] = "input"  # what its gradient is computed from: 'input', 'output' or 'nothing'
+    saves: ClassVar[str] = "input"  # what its gradient is computed from: 'input' or 'output'
 
     def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
               trainable: bool) -> list[Saved]:
-        return [] if self.saves == "nothing" else [Saved(self.saves)]
+        return [Saved(self.saves)]
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         return self.per_element * numel(output)
@@ -111,10 +111,13 @@ class Identity(_Elementwise):
     torch_name = "nn.Identity"
     summary = "passes its input through"
     flops_formula = "0"
-    saves = "nothing"
 
     def storage(self, inputs: list[Shape]) -> str:
         return VIEW
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        return []
 
 
 @register
