@@ -142,3 +142,10 @@ def test_activations_count_their_operations_per_element(tmp_path):
     assert explain(spec, "g")["FLOPs"] == [f"5·{3 * 5 * 7} = {5 * 105}  (5 per element (divide, erf, add, multiply, "
                                            "multiply))"]
     assert "FLOPs" not in explain(spec, "d")  # nothing at inference
+
+
+def test_an_add_of_three_inputs(tmp_path):
+    spec = tmp_path / "add.yaml"
+    spec.write_text("name: add\ninput: [2, 3, 5]\nlayers:\n  - {name: a, relu}\n  - {name: b, gelu, from: input}\n"
+                    "  - {name: s, add, from: [input, a, b]}\n")
+    assert explain(spec, "s")["FLOPs"] == [f"(3 - 1)·{2 * 3 * 5} = {2 * 30}"]  # two adds per output value

@@ -251,6 +251,21 @@ def test_activations_by_another_name_or_with_their_setting(layer, per_element):
 
 # --- merges and rearrangements -------------------------------------------------------------------
 
+def test_operands_of_fewer_dimensions_broadcast_from_the_last():
+    # PyTorch's broadcasting lines shapes up from the last dimension: (4, 8) + (8,) is (4, 8)
+    spec = {"name": "b", "input": [4, 8], "layers": [
+        {"name": "v", "mean": {"dims": [1]}}, {"name": "s", "add": None, "from": ["input", "v"]}]}
+    result = paramcalc.analyze(spec)
+    assert result.records[0].shape == (8,) and result.records[1].shape == (4, 8)
+    assert result.records[1].flops == 4 * 8  # one add per output value
+
+
+def test_channel_shuffle_needs_a_dimension_besides_the_channels():
+    # nn.ChannelShuffle: "channel_shuffle expects input with > 2 dims" (a batch, channels and more)
+    with pytest.raises(SpecError, match="channel_shuffle needs channels and at least one more dimension"):
+        last("[8]", "- {channel_shuffle: 2}")
+    assert last("[8, 5]", "- {channel_shuffle: 2}").shape == (8, 5)
+
 def test_add_and_multiply_broadcast():
     r = last("[8, 4, 4]", """
         - {name: a, relu}

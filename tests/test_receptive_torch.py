@@ -808,6 +808,25 @@ def test_paths_halving_a_symbolic_map_two_ways_merge_as_one_map():
     assert (rf.size, rf.stride, rf.padding, rf.aligned, rf.is_global) == ((3, 3), (2, 2), (1, 1), False, False)
 
 
+def test_a_map_flattened_into_tokens_keeps_each_token_s_field():
+    # C x H x W -> C x (H·W) (start_dim 2): the positions sit on one axis, each token the 3x3 window of its pixel
+    fields = fields_of({"name": "t", "input": [2, 5, 6], "layers": [
+        {"name": "c", "conv2d": {"out": 4, "kernel": 3, "padding": 1}}, {"name": "f", "flatten": {"start_dim": 2}}]})
+    assert fields["f"].axes == (1,) and fields["f"][:3] == ((3, 3), (1, 1), (1, 1))
+
+
+def test_a_concat_along_the_height_is_not_followed():
+    """Rows 0-3 of the output are the input's rows, rows 4-7 a 3x3 convolution's: no one window describes a unit
+    (gradients: output row 4 reads input rows 0 and 1, row 0 reads row 0)."""
+    fields = fields_of({"name": "h", "input": [1, 4, 4], "layers": [
+        {"name": "c", "conv2d": {"out": 1, "kernel": 3, "padding": 1}},
+        {"name": "cat", "concat": {"dim": 2}, "from": ["input", "c"]}]})
+    assert fields["c"] is not None and fields["cat"] is None
+    image = torch.ones(1, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    joined = torch.cat([image, F.conv2d(image, torch.ones(1, 1, 3, 3, dtype=torch.float64), padding=1)], dim=2)
+    assert extent(seen(joined, image, 0, 0), 0) == (0, 0) and extent(seen(joined, image, 4, 0), 0) == (0, 1)
+
+
 def test_global_pooling_on_a_map_that_is_not_square_spans_each_axis():
     # conv 3x3 padded by 1 on 5 x 8: (3, 1, 1) per axis; the pool's window is the 5 x 8 map: 3 + (5 - 1)·1 = 7
     # rows and 3 + (8 - 1)·1 = 10 columns, strides 5 and 8, padding unchanged

@@ -106,3 +106,10 @@ def test_without_torch_the_commands_say_how_to_install_it(monkeypatch):
     assert "pip install 'paramcalc[torch]'" in result.stderr
 
 
+
+
+def test_a_concat_along_another_dimension_builds_the_same_concat():
+    model = build("name: c\ninput: [2, 3, 4]\nlayers:\n  - {name: a, conv2d: {out: 2, kernel: 1}}\n"
+                  "  - {name: c, concat: {dim: 3}, from: [input, a]}\n")
+    with torch.no_grad():
+        assert model(model.example_input()).shape == (1, 2, 3, 8)  # torch.cat along the width: 4 + 4

@@ -173,7 +173,10 @@ class ChannelShuffle(LayerKind):
     primary = "groups"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
-        channels = inputs[0][0] if inputs[0] else 1
+        if len(inputs[0]) < 2:  # as nn.ChannelShuffle, which takes N x C x ...
+            raise LayerError(f"channel_shuffle needs channels and at least one more dimension, got shape "
+                             f"{format_shape(inputs[0])}", hint="shuffle a map (C x H x W) or tokens' features")
+        channels = inputs[0][0]
         if not divides(self.groups, channels):
             raise LayerError(f"groups={self.groups} does not divide channels={channels}", field="groups")
         return inputs[0]
