@@ -149,3 +149,52 @@ def test_an_add_of_three_inputs(tmp_path):
     spec.write_text("name: add\ninput: [2, 3, 5]\nlayers:\n  - {name: a, relu}\n  - {name: b, gelu, from: input}\n"
                     "  - {name: s, add, from: [input, a, b]}\n")
     assert explain(spec, "s")["FLOPs"] == [f"(3 - 1)·{2 * 3 * 5} = {2 * 30}"]  # two adds per output value
+
+
+DENSE = """name: dense
+input: [2, 3, 5]
+layers:
+  - {name: fc, linear: 4}
+  - {name: fc_nb, linear: {out: 4, bias: false}, from: input}
+  - {name: flat, flatten, from: input}
+  - {name: fc_vec, linear: 4}
+  - {name: bn, batchnorm, from: input}
+  - {name: bn_batch, batchnorm: {track_running_stats: false, affine: false}, from: input}
+  - {name: ln, layernorm, from: input}
+  - {name: ln_nb, layernorm: {bias: false}, from: input}
+  - {name: ln_na, layernorm: {affine: false}, from: input}
+  - {name: ln2d, layernorm2d, from: input}
+"""
+
+
+def test_linear_layers_on_rows_and_on_a_vector(tmp_path):
+    spec = tmp_path / "dense.yaml"
+    spec.write_text(DENSE)
+    fc = explain(spec, "fc")  # nn.Linear(5, 4) on 2 x 3 x 5: 2·3 = 6 rows of 5 features
+    assert fc["applies to"] == ["the last dimension (5 features) of each of the 6 rows of 2x3x5, as nn.Linear does; "
+                                "the weights are shared by the rows"]
+    assert (fc["params"], fc["MACs"], fc["FLOPs"]) == (["5·4 + 4 = 24"], ["5·4·6 = 120"], ["2·120 + 24 = 264"])
+    no_bias = explain(spec, "fc_nb")
+    assert (no_bias["params"], no_bias["FLOPs"]) == (["5·4 = 20"], ["2·120 = 240"])
+    vector = explain(spec, "fc_vec")  # the flattened 30 values: one row
+    assert "applies to" not in vector
+    assert (vector["params"], vector["MACs"], vector["FLOPs"]) == (["30·4 + 4 = 124"], ["30·4 = 120"],
+                                                                  ["2·120 + 4 = 244"])
+
+
+def test_normalisation_layers(tmp_path):
+    spec = tmp_path / "dense.yaml"
+    spec.write_text(DENSE)
+    bn = explain(spec, "bn")  # 2 channels; 2·3·5 = 30 values
+    assert bn["params"] == ["2·2 = 4 (a scale and a shift per channel)"]
+    assert bn["buffers"] == ["2·2 = 4 (running mean and variance)"] and bn["FLOPs"] == ["2·30 = 60"]
+    batch = explain(spec, "bn_batch")  # no running statistics: the batch's, worked out as a layer norm's 5 per value
+    assert "params" not in batch and "buffers" not in batch and batch["FLOPs"] == ["5·30 = 150"]
+    ln = explain(spec, "ln")
+    assert ln["applies to"] == ["the last dimension (5) of 2x3x5"]
+    assert (ln["params"], ln["FLOPs"]) == (["2·5 = 10"], ["7·30 = 210"])
+    assert explain(spec, "ln_nb")["params"] == ["5 = 5"]  # a scale, no shift
+    no_affine = explain(spec, "ln_na")
+    assert "params" not in no_affine and no_affine["FLOPs"] == ["5·30 = 150"]
+    channels = explain(spec, "ln2d")
+    assert channels["applies to"] == ["the channels (2) of 2x3x5"] and channels["params"] == ["2·2 = 4"]

@@ -513,6 +513,15 @@ def test_layernorm_params(shape, layer, module):
     assert r.shape == tuple(reference(torch.zeros(1, *shape)).shape[1:])
 
 
+def test_batchnorm_without_running_statistics_normalises_with_the_batch_s_at_inference():
+    """Why such a batch norm counts the statistics' FLOPs: in eval mode it still takes each channel's mean and
+    variance over the batch (and the map), so its output has mean 0 per channel."""
+    bn = nn.BatchNorm2d(3, affine=False, track_running_stats=False).eval()
+    x = torch.randn(4, 3, 5, 6, dtype=torch.float64) * 7 + 2
+    assert bn(x).mean((0, 2, 3)).abs().max() < 1e-9
+    assert last("[3, 5, 6]", "- batchnorm: {affine: false, track_running_stats: false}").flops == 5 * 3 * 5 * 6
+
+
 def test_layernorm2d_normalises_over_the_channels():
     r = last("[12, 5, 7]", "- layernorm2d")
     norm = nn.LayerNorm(12)  # applied channels-last, as torchvision's LayerNorm2d does

@@ -212,6 +212,10 @@ def test_batchnorm_params_buffers_flops():
     assert r.flops == 2 * 64 * 112 * 112
     plain = last("[64, 4, 4]", "- batchnorm: {affine: false, track_running_stats: false}")
     assert (plain.params, plain.buffers) == (0, 0)
+    # without running statistics the batch's own are worked out at inference too, as a layer norm does: mean,
+    # centre, square, sum, normalise per value, and the scale and shift with affine
+    assert plain.flops == 5 * 64 * 4 * 4
+    assert last("[64, 4, 4]", "- batchnorm: {track_running_stats: false}").flops == 7 * 64 * 4 * 4
 
 
 def test_layernorm_groupnorm_lrn_scale():

@@ -88,7 +88,7 @@ class BatchNorm(_Norm):
     aliases = ("bn", "batchnorm2d", "batchnorm1d", "batchnorm3d")
     torch_name = "nn.BatchNorm2d"
     summary = "normalise each channel with running statistics, then scale and shift"
-    flops_formula = "2 per element (scale and shift, statistics folded)"
+    flops_formula = "2 per element (scale and shift, statistics folded); without running statistics 5 + 2 with affine"
     fields = (
         SpecField("eps", Real(minimum=0, maximum=1), 1e-5),
         SpecField("momentum", Real(minimum=0, maximum=1), 0.1),
@@ -102,15 +102,25 @@ class BatchNorm(_Norm):
     def buffers(self, inputs: list[Shape]) -> Dim:
         return 2 * self.channels(inputs) if self.track_running_stats else 0
 
+    def per_element(self) -> int:
+        if self.track_running_stats:
+            return 2  # the running statistics and the affine fold into one scale and one shift
+        return 7 if self.affine else 5  # the batch's own statistics, worked out as a layer norm does
+
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
-        return 2 * numel(output)
+        return self.per_element() * numel(output)
 
     def arithmetic(self, inputs: list[Shape], output: Shape) -> list[tuple[str, str]]:
         channels = self.channels(inputs)
-        lines = [("params", f"2·{channels} = {self.params(inputs):,} (a scale and a shift per channel)")]
+        lines = []
+        if self.affine:
+            lines.append(("params", f"2·{channels} = {self.params(inputs):,} (a scale and a shift per channel)"))
         if self.track_running_stats:
             lines.append(("buffers", f"2·{channels} = {self.buffers(inputs):,} (running mean and variance)"))
-        return lines + [("FLOPs", f"2·{numel(output):,} = {self.flops(inputs, output):,}")]
+        else:
+            lines.append(("statistics", "the batch's own, as no running statistics are kept (nn.BatchNorm2d "
+                                        "with track_running_stats=False, at inference too)"))
+        return lines + [("FLOPs", f"{self.per_element()}·{numel(output):,} = {self.flops(inputs, output):,}")]
 
     def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
               trainable: bool) -> list[Saved]:
