@@ -198,3 +198,45 @@ def test_normalisation_layers(tmp_path):
     assert "params" not in no_affine and no_affine["FLOPs"] == ["5·30 = 150"]
     channels = explain(spec, "ln2d")
     assert channels["applies to"] == ["the channels (2) of 2x3x5"] and channels["params"] == ["2·2 = 4"]
+
+
+RESAMPLE = """name: resample
+input: [4, 3, 5]
+layers:
+  - {name: up, conv_transpose2d: {out: 6, kernel: [3, 2], stride: [2, 3], padding: [1, 0], output_padding: [1, 2],
+                                  groups: 2}}
+  - {name: up_nb, conv_transpose2d: {out: 2, kernel: 2, stride: 2, bias: false}, from: input}
+  - {name: bil, upsample: {scale: 1.5, mode: bilinear}, from: input}
+  - {name: near, upsample: {size: [6, 10]}, from: input}
+  - {name: like, upsample: {mode: bicubic}, from: [input, up]}
+"""
+
+
+def test_transposed_convolutions(tmp_path):
+    spec = tmp_path / "resample.yaml"
+    spec.write_text(RESAMPLE)
+    up = explain(spec, "up")  # nn.ConvTranspose2d(4, 6, (3, 2), (2, 3), (1, 0), (1, 2), groups=2): 6 x 16, 78 params
+    assert up["height"] == ["(3 - 1)·2 - 2·1 + 1·(3 - 1) + 1 + 1 = 6"]
+    assert up["width"] == ["(5 - 1)·3 - 2·0 + 1·(2 - 1) + 2 + 1 = 16"]
+    assert up["params"] == ["4·(6/2)·3·2 + 6 = 78"]
+    # every input value (3·5 positions, 4 channels) meets the 6/2 filters of its group, each 3·2
+    assert up["MACs"] == [f"3·5 input positions·4·(6/2)·3·2 = {15 * 4 * 3 * 6:,}"]
+    assert up["FLOPs"] == [f"2·{1080:,} + {6 * 6 * 16} = {2 * 1080 + 576:,}"]
+    plain = explain(spec, "up_nb")
+    assert (plain["params"], plain["MACs"], plain["FLOPs"]) == (
+        ["4·2·2·2 = 32"], [f"3·5 input positions·4·2·2·2 = {15 * 32}"], [f"2·480 = {960}"])
+
+
+def test_interpolation(tmp_path):
+    spec = tmp_path / "resample.yaml"
+    spec.write_text(RESAMPLE)
+    bilinear = explain(spec, "bil")  # F.interpolate(scale_factor=1.5, mode="bilinear") on 3 x 5: 4 x 7
+    assert bilinear["size"] == ["floor(3·1.5) = 4 x floor(5·1.5) = 7"]
+    assert bilinear["FLOPs"] == [f"(2·4 - 1)·{4 * 4 * 7} = {7 * 112} (4 input values weighted and summed per output "
+                                 "value)"]
+    nearest = explain(spec, "near")
+    assert (nearest["size"], nearest["FLOPs"]) == (["as given: 6x10"], ["0 (nearest: a copy)"])
+    like = explain(spec, "like")  # the size of up's output, 6 x 16, 16 taps
+    assert like["size"] == ["the second input's: 6x16"]
+    assert like["FLOPs"] == [f"(2·16 - 1)·{4 * 6 * 16} = {31 * 384:,} (16 input values weighted and summed per "
+                             "output value)"]
