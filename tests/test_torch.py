@@ -113,3 +113,13 @@ def test_a_concat_along_another_dimension_builds_the_same_concat():
                   "  - {name: c, concat: {dim: 3}, from: [input, a]}\n")
     with torch.no_grad():
         assert model(model.example_input()).shape == (1, 2, 3, 8)  # torch.cat along the width: 4 + 4
+
+
+def test_normalisation_modules_take_the_spec_s_settings():
+    model = build("name: n\ninput: [4, 6]\nlayers:\n  - {name: bn, batchnorm}\n"
+                  "  - {name: gn, groupnorm: {groups: 2, eps: 0.001, affine: false}}\n"
+                  "  - {name: lrn, lrn: {size: 3, alpha: 0.5, beta: 2.0, k: 3.0}}\n")
+    bn, gn, lrn = (model.get_submodule(name) for name in ("bn", "gn", "lrn"))
+    assert type(bn) is torch.nn.BatchNorm1d  # a C x L input
+    assert (type(gn), gn.num_groups, gn.eps, gn.affine) == (torch.nn.GroupNorm, 2, 0.001, False)
+    assert (type(lrn), lrn.size, lrn.alpha, lrn.beta, lrn.k) == (torch.nn.LocalResponseNorm, 3, 0.5, 2.0, 3.0)

@@ -112,6 +112,19 @@ def test_batch_norm_keeps_float32_statistics_under_mixed_precision():
     assert training.saved_bytes == training.saved_activation_bytes + (8 + 8 + 8) * 4  # scale, running stats
 
 
+@pytest.mark.parametrize("layer, statistics, weights", [
+    ({"groupnorm": 2}, 2 * 2, 8),        # a mean and an inverse deviation per group (2) and sample; the scale (8)
+    ({"layernorm": None}, 2 * 8 * 4, 4 + 4),  # per row (8 channels x 4 rows of 4) and sample; scale and shift (4 each)
+])
+def test_other_norms_keep_float32_statistics_under_mixed_precision(layer, statistics, weights):
+    spec = {"name": "norm", "input": [8, 4, 4], "layers": [{"conv2d": {"out": 8, "kernel": 1, "bias": False}},
+                                                            {"name": "n", **layer}]}
+    training = train(spec, amp="fp16", batch=2)
+    conv_input, copy, norm_input = 2 * 128 * 2, 64 * 2, 2 * 128 * 2
+    assert training.saved_activation_bytes == conv_input + copy + norm_input + 2 * statistics * 4
+    assert training.saved_bytes == training.saved_activation_bytes + weights * 4
+
+
 def test_symbolic_sizes_give_formulas_that_agree_with_numbers():
     symbolic = train("specs/resnet18.yaml", input="3xHxW", batch=2)
     concrete = train("specs/resnet18.yaml", batch=2)
@@ -381,3 +394,26 @@ def test_what_stochastic_depth_keeps(p, mode, saved):
             {"name": "fc2", "linear": 4}, {"name": "fc3", "linear": 4, "from": "fc"}]}
     new = 0 if p == 0 else (3 if mode == "row" else 1) + 24
     assert train(spec, batch=3).saved_bytes == 4 * (24 + 24 + new + 2 * 32) == saved
+
+
+@pytest.mark.parametrize("layer, forward, weights", [
+    # per value of the 2 x 3 x 5 map (30): the input's gradient costs the forward FLOPs; the weights' 3 per value
+    # (a multiply and an add for the scale's, an add for the shift's), 2 without a shift, none without weights
+    ({"batchnorm": None}, 2, 3), ({"batchnorm": {"affine": False}}, 2, 0),
+    ({"layernorm": None}, 7, 3), ({"layernorm": {"bias": False}}, 7, 2), ({"layernorm": {"affine": False}}, 5, 0),
+    ({"groupnorm": 1}, 7, 3), ({"groupnorm": {"groups": 2, "affine": False}}, 5, 0),
+    ({"scale": None}, 1, 2), ({"lrn": 3}, 2 * 3 + 3, 0),
+])
+def test_normalisations_backward_by_hand(layer, forward, weights):
+    spec = {"name": "norm", "input": [2, 3, 5], "layers": [{"name": "c", "conv2d": {"out": 2, "kernel": 1}},
+                                                            {"name": "n", **layer}]}
+    figures = train(spec).layers["n"]
+    assert (figures.forward_flops, figures.backward_flops, figures.backward_macs) == (
+        forward * 30, (forward + weights) * 30, 0)
+
+
+def test_a_linear_layer_without_bias_has_no_bias_gradient():
+    """fc2 (8 -> 4, no bias) after fc1: the input's gradient and the weight's, each 2·MACs, and no add."""
+    spec = {"name": "nb", "input": [8], "layers": [{"name": "fc1", "linear": 8},
+                                                   {"name": "fc2", "linear": {"out": 4, "bias": False}}]}
+    assert train(spec).layers["fc2"].backward_flops == 2 * (2 * 8 * 4)

@@ -350,3 +350,28 @@ def test_small_sequence_graphs(layers):
     saved, backward = measure(model, model.example_input())
     assert training.saved_bytes == saved
     assert 2 * training.backward_macs == backward
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layer, module", [
+    ({"batchnorm": None}, lambda: nn.BatchNorm2d(2)), ({"groupnorm": 1}, lambda: nn.GroupNorm(1, 2)),
+    ({"layernorm": None}, lambda: nn.LayerNorm(5)), ({"layernorm": {"bias": False}}, lambda: nn.LayerNorm(5, bias=False)),
+])
+def test_normalisation_statistics_are_kept_in_the_accumulation_type(layer, module, dtype):
+    """Each norm keeps its weight (and bias), and per channel, group or row a mean and an inverse standard
+    deviation, in float32 for a float32 model and in float64 for a float64 one (PyTorch's accumulation type)."""
+    spec = {"name": "norm", "input": [2, 3, 5], "layers": [{"name": "c", "conv2d": {"out": 2, "kernel": 1}},
+                                                            {"name": "n", **layer}]}
+    training = analyze_training(spec, batch=3, dtype=dtype).training
+    kind = getattr(torch, dtype)
+    model = nn.Sequential(nn.Conv2d(2, 2, 1), module()).to(kind)
+    saved, _ = measure(model, torch.randn(3, 2, 3, 5, dtype=kind))
+    assert training.saved_bytes == saved
+
+
+def test_attention_keeps_its_statistics_in_float64_in_a_float64_model():
+    spec = {"name": "a", "input": [5, 8], "layers": [{"name": "fc", "linear": 8}, {"name": "attention", "attention": 2}]}
+    training = analyze_training(spec, batch=3, dtype="float64").training
+    model = build(spec, batch=3).to(torch.float64)
+    saved, _ = measure(model, model.example_input().to(torch.float64))
+    assert training.saved_bytes == saved

@@ -205,6 +205,8 @@ class _Walk:
     def bytes_of(self, dtype: str) -> int:
         if dtype == "cast":  # autocast's half copy of a tensor in the parameters' type: only under --amp
             return HALF_BYTES if self.amp else 0
+        if dtype == "float32":  # PyTorch's accumulation type: float32, or float64 in a float64 model
+            return max(_FIXED_BYTES["float32"], self.param_bytes)
         return self.activation_bytes if dtype == "activation" else \
             self.param_bytes if dtype == "param" else _FIXED_BYTES[dtype]
 
