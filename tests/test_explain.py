@@ -240,3 +240,82 @@ def test_interpolation(tmp_path):
     assert like["size"] == ["the second input's: 6x16"]
     assert like["FLOPs"] == [f"(2·16 - 1)·{4 * 6 * 16} = {31 * 384:,} (16 input values weighted and summed per "
                              "output value)"]
+
+
+TOKENS = """name: tokens
+input: [3, 8, 12]
+layers:
+  - {name: pe, patch_embed: {patch: 4, out: 8}}
+  - {name: cls, class_token}
+  - {name: pos, position_embedding}
+  - {name: att, attention: 2}
+  - {name: att_nb, attention: {heads: 4, bias: false}}
+"""
+
+
+def test_patches_tokens_and_attention(tmp_path):
+    spec = tmp_path / "tokens.yaml"
+    spec.write_text(TOKENS)
+    patches = explain(spec, "pe")  # nn.Conv2d(3, 8, 4, stride=4): 2·3 patches, 3·8·16 + 8 parameters
+    assert patches["tokens"] == ["(8/4)·(12/4) = 6"]
+    assert (patches["params"], patches["MACs"]) == (["4·4·3·8 + 8 = 392"], [f"6·8·3·4·4 = {6 * 8 * 3 * 16:,}"])
+    assert explain(spec, "cls")["params"] == ["1·8 = 8 (one learned token of 8 features each)"]
+    position = explain(spec, "pos")  # the class token and 6 patches: 7 positions of 8
+    assert (position["params"], position["FLOPs"]) == (["7·8 = 56 (a vector per position)"], ["56 (one add per element)"])
+    # nn.MultiheadAttention(8, 2): in_proj 3·8² + 3·8, out_proj 8² + 8
+    attention = explain(spec, "att")
+    assert attention["heads"] == ["2 of 8/2 = 4 features"]
+    assert attention["params"] == ["4·8² + 4·8 = 288 (query, key, value and output projections)"]
+    assert attention["MACs"] == [f"4·7·8² + 2·7²·8 = {4 * 7 * 64:,} (projections) + {2 * 49 * 8} (Q·Kᵀ and A·V) = "
+                                 f"{4 * 7 * 64 + 2 * 49 * 8:,}"]
+    # 2·MACs, the projections' biases (4 per token and feature), the 1/√d scale on Q, softmax 3 per score
+    assert attention["FLOPs"] == [f"2·2,576 + 4·7·8 + 7·8 (scale) + 3·2·7² (softmax) = "
+                                  f"{2 * 2576 + 4 * 56 + 56 + 3 * 2 * 49:,}"]
+    plain = explain(spec, "att_nb")
+    assert plain["params"] == ["4·8² = 256 (query, key, value and output projections)"]
+    assert plain["FLOPs"] == [f"2·2,576 + 7·8 (scale) + 3·4·7² (softmax) = {2 * 2576 + 56 + 3 * 4 * 49:,}"]
+
+
+def test_window_attention(tmp_path):
+    spec = tmp_path / "windows.yaml"
+    spec.write_text("name: windows\ninput: [4, 6, 8]\nlayers:\n"
+                    "  - {name: w, window_attention: {heads: 2, window_size: 2, shift: 1}}\n"
+                    "  - {name: w0, window_attention: {heads: 4, window_size: 2, bias: false}}\n")
+    shifted = explain(spec, "w")  # 4 x 6 tokens in windows of 2 x 2; torchvision's ShiftedWindowAttention's tables
+    assert shifted["windows"] == ["(4/2)·(6/2) = 6 windows of 2·2 = 4 tokens"]
+    assert shifted["params"] == ["4·8² + 4·8 + (2·2 - 1)²·2 = 306 (projections, relative position bias table)"]
+    assert shifted["buffers"] == ["2⁴ = 16 (relative position index)"]
+    macs = 4 * 24 * 64 + 2 * 24 * 4 * 8
+    assert shifted["MACs"] == [f"4·24·8² + 2·24·4·8 = {macs:,} (projections; Q·Kᵀ and A·V within each window)"]
+    # per score (2 heads · 24 tokens · 4): softmax 3, the position bias 1, the shift's mask 1
+    assert shifted["FLOPs"] == [f"2·{macs:,} + 4·24·8 + 24·8 (scale) + 5·2·24·4 (softmax, position bias, mask) = "
+                                f"{2 * macs + 768 + 192 + 5 * 192:,}"]
+    plain = explain(spec, "w0")
+    assert plain["params"] == ["4·8² + (2·2 - 1)²·4 = 292 (projections, relative position bias table)"]
+    assert plain["FLOPs"] == [f"2·{macs:,} + 24·8 (scale) + 4·4·24·4 (softmax, position bias) = "
+                              f"{2 * macs + 192 + 4 * 4 * 96:,}"]
+
+
+def test_an_embedding_and_recurrent_layers(tmp_path):
+    spec = tmp_path / "sequence.yaml"
+    spec.write_text("name: sequence\ninput: [5]\nlayers:\n  - {name: emb, embedding: {num: 100, dim: 6}}\n"
+                    "  - {name: lstm, lstm: {hidden: 4}}\n"
+                    "  - {name: gru, gru: {hidden: 3, layers: 2, bidirectional: true}}\n"
+                    "  - {name: rnn, rnn: {hidden: 2, bias: false}}\n")
+    assert explain(spec, "emb")["params"] == ["100·6 = 600 (a row per token id; a lookup, no arithmetic)"]
+    # nn.LSTM(6, 4): 4 gates of 4 units over the 6 inputs and the 4 of the state, two biases each: 192
+    lstm = explain(spec, "lstm")
+    assert (lstm["layer 0"], lstm["params"]) == (["1·(4·4·6 + 4·4·4 + 2·4·4) params"], ["192"])
+    assert lstm["MACs"] == [f"5 steps · 1 direction(s) · weights per step = {5 * 4 * 4 * (6 + 4)}"]
+    # 22 per unit for the gates and 2 per gate for the biases, per step
+    assert lstm["FLOPs"] == [f"2·MACs + 5·1·1·4·30 (gates, biases) = {2 * 800 + 5 * 4 * 30:,}"]
+    # nn.GRU(4, 3, num_layers=2, bidirectional=True): 360 parameters; layer 1 reads both directions (6)
+    gru = explain(spec, "gru")
+    assert gru["layer 0"] == ["2·(3·3·4 + 3·3·3 + 2·3·3) params"] and gru["layer 1"] == ["2·(3·3·6 + 3·3·3 + 2·3·3) params"]
+    macs = 5 * 2 * (3 * 3 * (4 + 3) + 3 * 3 * (6 + 3))
+    assert gru["params"] == ["360"] and gru["MACs"] == [f"5 steps · 2 direction(s) · weights per step = {macs:,}"]
+    assert gru["FLOPs"] == [f"2·MACs + 5·2·2·3·23 (gates, biases) = {2 * macs + 5 * 2 * 2 * 3 * 23:,}"]
+    # nn.RNN(6, 2, bias=False): 16 parameters; tanh and the add of the two products, no biases
+    rnn = explain(spec, "rnn")
+    assert (rnn["layer 0"], rnn["params"]) == (["1·(1·2·6 + 1·2·2) params"], ["16"])
+    assert rnn["FLOPs"] == [f"2·MACs + 5·1·1·2·2 (gates) = {2 * 80 + 5 * 2 * 2}"]

@@ -109,8 +109,11 @@ class _Recurrent(LayerKind):
 
     def flops(self, inputs: list[Shape], output: Shape) -> Dim:
         steps = inputs[0][0]
-        units = self.per_unit + (2 * self.gates if self.bias else 0)
-        return 2 * self.macs(inputs, output) + steps * self.directions() * self.layers * self.hidden * units
+        return 2 * self.macs(inputs, output) + steps * self.directions() * self.layers * self.hidden * self.units()
+
+    def units(self) -> int:
+        """FLOPs per step, layer, direction and hidden unit besides the products: the gates, and the biases."""
+        return self.per_unit + (2 * self.gates if self.bias else 0)
 
     # --- training --------------------------------------------------------------------------------------
     def step_tensors(self, steps: Dim, trainable: bool) -> list[Saved]:
@@ -184,8 +187,8 @@ class _Recurrent(LayerKind):
             ("params", f"{self.params(inputs):,}"),
             ("MACs", f"{steps} steps · {self.directions()} direction(s) · weights per step = "
                      f"{self.macs(inputs, output):,}"),
-            ("FLOPs", f"2·MACs + {steps}·{self.directions()}·{self.layers}·{hidden}·{self.per_unit + 2 * gates} "
-                      f"(gates, biases) = {self.flops(inputs, output):,}"),
+            ("FLOPs", f"2·MACs + {steps}·{self.directions()}·{self.layers}·{hidden}·{self.units()} "
+                      f"(gates{', biases' if self.bias else ''}) = {self.flops(inputs, output):,}"),
         ]
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
