@@ -321,6 +321,15 @@ def test_window_attention_of_one_window_at_batch_one_keeps_views():
     [{"name": "a", "conv2d": {"out": 4, "kernel": 3}}, {"name": "m", "mean": [2, 3]}, {"name": "fc", "linear": 3}],
     [{"name": "fc", "flatten": None}, {"name": "d", "dropout": 0.3}, {"name": "l", "linear": 3},
      {"name": "r", "relu": None}, {"name": "l2", "linear": 2}],
+    # a reshape of a permuted map copies it (not contiguous), which the linear layer keeps; the unflatten of the
+    # linear layer's output is a view, permuted back (a strided view) for a convolution, whose output the GELU
+    # keeps; the last linear layer keeps the GELU's output through a flatten and a transpose (views)
+    [{"name": "a", "conv2d": {"out": 4, "kernel": 3}}, {"name": "p", "permute": [0, 2, 3, 1]},
+     {"name": "v", "reshape": [9, 4]}, {"name": "l", "linear": 4},
+     {"name": "u", "unflatten": {"dim": 1, "sizes": [3, 3]}}, {"name": "q", "permute": [0, 3, 1, 2]},
+     {"name": "c", "conv2d": {"out": 2, "kernel": 1}}, {"name": "g", "gelu": None},
+     {"name": "f", "flatten": {"start_dim": 2}}, {"name": "t", "transpose": {"dim0": 1, "dim1": 2}},
+     {"name": "l2", "linear": 2}],
 ])
 def test_small_graphs(layers):
     spec = {"name": "graph", "input": [4, 5, 5], "layers": layers}
