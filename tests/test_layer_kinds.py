@@ -335,6 +335,10 @@ def test_batch_scales_costs_not_parameters():
     ("[3, 4, 4]", "- mean: []", "got an empty list"),
     ("[3, 4, 4]", "- mean: {dims: 2.5}", "must be a dimension number"),
     ("[3, 4, 4]", "- mean", "mean needs 'dims'"),
+    # nn.ConvTranspose2d: "in_channels must be divisible by groups", "out_channels must be divisible by groups"
+    ("[3, 4, 4]", "- conv_transpose2d: {out: 4, kernel: 2, groups: 2}", "groups=2 does not divide in_channels=3"),
+    ("[4, 4, 4]", "- conv_transpose2d: {out: 3, kernel: 2, groups: 2}", "groups=2 does not divide out=3"),
+    ("[4, 4, 4]", "- conv2d: {out: 3, kernel: 2, groups: 2}", "groups=2 does not divide out=3"),
 ])
 def test_refused(shape, layer, message):
     with pytest.raises(SpecError) as caught:

@@ -417,3 +417,18 @@ def test_a_linear_layer_without_bias_has_no_bias_gradient():
     spec = {"name": "nb", "input": [8], "layers": [{"name": "fc1", "linear": 8},
                                                    {"name": "fc2", "linear": {"out": 4, "bias": False}}]}
     assert train(spec).layers["fc2"].backward_flops == 2 * (2 * 8 * 4)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_transposed_convolution_s_backward_and_saved_tensors(bias):
+    """nn.ConvTranspose2d(4, 2, 3, stride=2) on 4 x 3 x 3 (after a 1x1 convolution, so its input needs a gradient):
+    7 x 7 outputs; each of the 9·4 input values meets 2·9 weights, 648 MACs. Backward: the input's gradient and the
+    weight's, a product each, and the bias's one add per output. It keeps its input (36 values) and its weight
+    (4·2·9, without the bias)."""
+    spec = {"name": "t", "input": [4, 3, 3], "layers": [{"name": "c", "conv2d": {"out": 4, "kernel": 1}},
+            {"name": "t", "conv_transpose2d": {"out": 2, "kernel": 3, "stride": 2, "bias": bias}}]}
+    training = train(spec)
+    macs, outputs = 9 * 4 * 2 * 9, 2 * 7 * 7
+    figures = training.layers["t"]
+    assert (figures.backward_macs, figures.backward_flops) == (2 * macs, 4 * macs + (outputs if bias else 0))
+    assert figures.saved_bytes == 4 * (4 * 9 + 4 * 2 * 9)

@@ -330,6 +330,10 @@ def test_window_attention_of_one_window_at_batch_one_keeps_views():
      {"name": "c", "conv2d": {"out": 2, "kernel": 1}}, {"name": "g", "gelu": None},
      {"name": "f", "flatten": {"start_dim": 2}}, {"name": "t", "transpose": {"dim0": 1, "dim1": 2}},
      {"name": "l2", "linear": 2}],
+    # a transposed convolution keeps its input and weight; its gradients are products as large as its own
+    [{"name": "a", "conv2d": {"out": 4, "kernel": 1}},
+     {"name": "t", "conv_transpose2d": {"out": 2, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1}},
+     {"name": "t2", "conv_transpose2d": {"out": 3, "kernel": [2, 3], "bias": False}}],
 ])
 def test_small_graphs(layers):
     spec = {"name": "graph", "input": [4, 5, 5], "layers": layers}
