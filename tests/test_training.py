@@ -432,3 +432,14 @@ def test_a_transposed_convolution_s_backward_and_saved_tensors(bias):
     figures = training.layers["t"]
     assert (figures.backward_macs, figures.backward_flops) == (2 * macs, 4 * macs + (outputs if bias else 0))
     assert figures.saved_bytes == 4 * (4 * 9 + 4 * 2 * 9)
+
+
+def test_a_class_token_and_a_position_embedding_backward_by_hand():
+    """After a linear layer (so the tokens need a gradient): the class token's gradient is its slice of the
+    output's, summed over the samples (one add per weight and sample), and its input's a copy (0 FLOPs forward,
+    so 0); the position embedding's weights' gradient likewise, its input's the add's one per element."""
+    spec = {"name": "tokens", "input": [4, 6], "layers": [{"name": "fc", "linear": 6}, {"name": "cls", "class_token": None},
+            {"name": "pos", "position_embedding": None}]}
+    layers = train(spec, batch=2).layers
+    assert (layers["cls"].forward_flops, layers["cls"].backward_flops) == (0, 2 * 6)
+    assert (layers["pos"].forward_flops, layers["pos"].backward_flops) == (2 * 5 * 6, 2 * (5 * 6 + 5 * 6))
