@@ -190,6 +190,8 @@ def test_normalisation_layers(tmp_path):
     assert bn["buffers"] == ["2·2 = 4 (running mean and variance)"] and bn["FLOPs"] == ["2·30 = 60"]
     batch = explain(spec, "bn_batch")  # no running statistics: the batch's, worked out as a layer norm's 5 per value
     assert "params" not in batch and "buffers" not in batch and batch["FLOPs"] == ["5·30 = 150"]
+    assert batch["statistics"] == ["the batch's own, as no running statistics are kept (nn.BatchNorm2d with "
+                                   "track_running_stats=False, at inference too)"]
     ln = explain(spec, "ln")
     assert ln["applies to"] == ["the last dimension (5) of 2x3x5"]
     assert (ln["params"], ln["FLOPs"]) == (["2·5 = 10"], ["7·30 = 210"])

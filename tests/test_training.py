@@ -443,3 +443,10 @@ def test_a_class_token_and_a_position_embedding_backward_by_hand():
     layers = train(spec, batch=2).layers
     assert (layers["cls"].forward_flops, layers["cls"].backward_flops) == (0, 2 * 6)
     assert (layers["pos"].forward_flops, layers["pos"].backward_flops) == (2 * 5 * 6, 2 * (5 * 6 + 5 * 6))
+
+
+def test_a_scale_of_one_channel_has_its_weight_s_gradient():
+    # one factor: its gradient is a multiply and an add per value of the 1 x 3 x 5 map
+    spec = {"name": "one", "input": [2, 3, 5], "layers": [{"name": "c", "conv2d": {"out": 1, "kernel": 1}},
+                                                           {"name": "s", "scale": None}]}
+    assert train(spec).layers["s"].backward_flops == 15 + 2 * 15

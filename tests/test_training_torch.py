@@ -369,6 +369,10 @@ def test_small_sequence_graphs(layers):
 @pytest.mark.parametrize("layer, module", [
     ({"batchnorm": None}, lambda: nn.BatchNorm2d(2)), ({"groupnorm": 1}, lambda: nn.GroupNorm(1, 2)),
     ({"layernorm": None}, lambda: nn.LayerNorm(5)), ({"layernorm": {"bias": False}}, lambda: nn.LayerNorm(5, bias=False)),
+    ({"groupnorm": {"groups": 2, "affine": False}}, lambda: nn.GroupNorm(2, 2, affine=False)),
+    ({"layernorm": {"affine": False}}, lambda: nn.LayerNorm(5, elementwise_affine=False)),
+    ({"batchnorm": {"affine": False, "track_running_stats": False}},
+     lambda: nn.BatchNorm2d(2, affine=False, track_running_stats=False)),
 ])
 def test_normalisation_statistics_are_kept_in_the_accumulation_type(layer, module, dtype):
     """Each norm keeps its weight (and bias), and per channel, group or row a mean and an inverse standard
