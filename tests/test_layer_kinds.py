@@ -339,6 +339,8 @@ def test_batch_scales_costs_not_parameters():
     ("[3, 4, 4]", "- conv_transpose2d: {out: 4, kernel: 2, groups: 2}", "groups=2 does not divide in_channels=3"),
     ("[4, 4, 4]", "- conv_transpose2d: {out: 3, kernel: 2, groups: 2}", "groups=2 does not divide out=3"),
     ("[4, 4, 4]", "- conv2d: {out: 3, kernel: 2, groups: 2}", "groups=2 does not divide out=3"),
+    ("[3, 6, 8]", "- pixel_unshuffle: 3", "the factor 3 does not divide the width 8"),
+    ("[3, 8, 6]", "- pixel_unshuffle: 3", "the factor 3 does not divide the height 8"),
 ])
 def test_refused(shape, layer, message):
     with pytest.raises(SpecError) as caught:

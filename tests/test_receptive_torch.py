@@ -815,6 +815,20 @@ def test_a_map_flattened_into_tokens_keeps_each_token_s_field():
     assert fields["f"].axes == (1,) and fields["f"][:3] == ((3, 3), (1, 1), (1, 1))
 
 
+def test_space_to_depth_is_a_window_of_its_factor():
+    """pixel_unshuffle(2) after a 3x3 convolution (padding 1): each output position gathers a 2 x 2 block, a window
+    of 2 at a stride of 2: 3 + (2 - 1)·1 = 4 px, stride 2, padding 1 (gradients: unit (1, 2) reads rows 1-4 and
+    columns 3-6 of the input, as span gives)."""
+    fields = fields_of({"name": "s", "input": [1, 6, 8], "layers": [
+        {"name": "c", "conv2d": {"out": 1, "kernel": 3, "padding": 1}}, {"name": "u", "pixel_unshuffle": 2}]})
+    rf = fields["u"]
+    assert rf[:3] == ((4, 4), (2, 2), (1, 1))
+    image = torch.ones(1, 1, 6, 8, dtype=torch.float64, requires_grad=True)
+    output = F.pixel_unshuffle(F.conv2d(image, torch.ones(1, 1, 3, 3, dtype=torch.float64), padding=1), 2)
+    assert extent(seen(output, image, 1, 2), 0) == span(rf, 1, 0) == (1, 4)
+    assert extent(seen(output, image, 1, 2), 1) == span(rf, 2, 1) == (3, 6)
+
+
 def test_a_concat_along_the_height_is_not_followed():
     """Rows 0-3 of the output are the input's rows, rows 4-7 a 3x3 convolution's: no one window describes a unit
     (gradients: output row 4 reads input rows 0 and 1, row 0 reads row 0)."""

@@ -123,3 +123,24 @@ def test_normalisation_modules_take_the_spec_s_settings():
     assert type(bn) is torch.nn.BatchNorm1d  # a C x L input
     assert (type(gn), gn.num_groups, gn.eps, gn.affine) == (torch.nn.GroupNorm, 2, 0.001, False)
     assert (type(lrn), lrn.size, lrn.alpha, lrn.beta, lrn.k) == (torch.nn.LocalResponseNorm, 3, 0.5, 2.0, 3.0)
+
+
+def test_resampling_modules_take_the_spec_s_settings():
+    """Each built layer's output against PyTorch's functions on the same input (a batch of one)."""
+    F = torch.nn.functional
+    model = build("name: r\ninput: [2, 4, 6]\nlayers:\n  - {name: up, upsample: {size: [5, 9], mode: bilinear, "
+                  "align_corners: true}}\n  - {name: near, upsample: {scale: 2}, from: input}\n"
+                  "  - {name: like, upsample: {mode: bicubic}, from: [input, up]}\n"
+                  "  - {name: un, pixel_unshuffle: 2, from: input}\n")
+    x = model.example_input()
+    with torch.no_grad():
+        up = F.interpolate(x, size=(5, 9), mode="bilinear", align_corners=True)
+        expected = {"up": up, "near": F.interpolate(x, scale_factor=2), "un": F.pixel_unshuffle(x, 2),
+                    "like": F.interpolate(x, size=(5, 9), mode="bicubic", align_corners=False)}
+        outputs = {}
+        for name in expected:
+            model.get_submodule(name).register_forward_hook(
+                lambda module, args, output, name=name: outputs.__setitem__(name, output))
+        model(x)
+    for name, value in expected.items():
+        assert outputs[name].shape == value.shape and torch.allclose(outputs[name], value), name
