@@ -392,3 +392,22 @@ def test_attention_keeps_its_statistics_in_float64_in_a_float64_model():
     model = build(spec, batch=3).to(torch.float64)
     saved, _ = measure(model, model.example_input().to(torch.float64))
     assert training.saved_bytes == saved
+
+
+@pytest.mark.parametrize("shape, window, shift, batch", [
+    ((4, 4, 8), 2, 0, 2), ((4, 4, 8), 2, 1, 2), ((4, 6, 8), 2, 1, 3), ((2, 2, 8), 2, 0, 2), ((2, 2, 8), 2, 1, 2),
+    ((4, 2, 8), 2, 0, 2), ((2, 4, 8), 2, 1, 1), ((6, 6, 8), 3, 1, 2),
+])
+def test_what_window_attention_keeps(shape, window, shift, batch):
+    """Maps of one window and of several, with and without the shift (rolled: the tokens are copied), one sample
+    and several: the storages paramcalc counts against PyTorch's (torchvision's shifted window attention, as
+    paramcalc.torch's WindowAttention runs it), after a linear layer so that the tokens need a gradient."""
+    spec = {"name": "w", "input": list(shape), "layers": [
+        {"name": "fc", "linear": 8},
+        {"name": "w", "window_attention": {"heads": 2, "window_size": window, "shift": shift}}]}
+    torch.manual_seed(0)
+    training = analyze_training(spec, batch=batch).training
+    model = build(spec, batch=batch)
+    saved, backward = measure(model, model.example_input())
+    one_window_one_sample = batch == 1 and shape[0] <= window and shape[1] <= window
+    assert training.saved_bytes == saved - (shape[0] * shape[1] * 8 * 4 if one_window_one_sample else 0)
