@@ -411,3 +411,22 @@ def test_what_window_attention_keeps(shape, window, shift, batch):
     saved, backward = measure(model, model.example_input())
     one_window_one_sample = batch == 1 and shape[0] <= window and shape[1] <= window
     assert training.saved_bytes == saved - (shape[0] * shape[1] * 8 * 4 if one_window_one_sample else 0)
+
+
+def test_attention_s_math_path_under_mixed_precision():
+    """With dropout attention takes the math path, whose scaled queries, keys, softmax, mask and dropped weights
+    stay float32 under autocast. The exception docs/conventions.md states: it keeps a float32 copy of V (L·E at 4
+    bytes) where paramcalc counts the projection's bf16 output (3·L·E at 2 bytes), per sample."""
+    spec = layer_spec("attention", {"heads": 2, "dropout": 0.1}, (5, 8))
+    torch.manual_seed(0)
+    training = analyze_training(spec, batch=2, amp="bf16").training
+    model = as_multihead_attention(build(spec, batch=2)).train()
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(model.example_input())
+    assert sum(storages.values()) == training.saved_bytes - 2 * (3 * 5 * 8 * 2 - 5 * 8 * 4)
