@@ -341,6 +341,9 @@ def test_batch_scales_costs_not_parameters():
     ("[4, 4, 4]", "- conv2d: {out: 3, kernel: 2, groups: 2}", "groups=2 does not divide out=3"),
     ("[3, 6, 8]", "- pixel_unshuffle: 3", "the factor 3 does not divide the width 8"),
     ("[3, 8, 6]", "- pixel_unshuffle: 3", "the factor 3 does not divide the height 8"),
+    ("[6, 4, 8]", "- window_attention: {heads: 2, window_size: 4}", "does not divide the map's height 6"),
+    ("[4, 6, 8]", "- window_attention: {heads: 2, window_size: 2, shift: 2}", "shift 2 is not smaller than the window 2"),
+    ("[4, 6, 8]", "- window_attention: {heads: 2, window_size: 4}", "does not divide the map's width 6"),
 ])
 def test_refused(shape, layer, message):
     with pytest.raises(SpecError) as caught:

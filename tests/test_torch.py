@@ -144,3 +144,10 @@ def test_resampling_modules_take_the_spec_s_settings():
         model(x)
     for name, value in expected.items():
         assert outputs[name].shape == value.shape and torch.allclose(outputs[name], value), name
+
+
+def test_window_attention_without_biases_builds_projections_without_them():
+    model = build("name: w\ninput: [4, 4, 8]\nlayers:\n  - {name: w, window_attention: {heads: 2, window_size: 2, "
+                  "bias: false}}\n")
+    assert all(not name.endswith("bias") or "relative" in name for name, _ in model.named_parameters())
+    assert sum(p.numel() for p in model.parameters()) == 4 * 8 * 8 + (2 * 2 - 1) ** 2 * 2  # as paramcalc counts

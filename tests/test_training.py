@@ -450,3 +450,24 @@ def test_a_scale_of_one_channel_has_its_weight_s_gradient():
     spec = {"name": "one", "input": [2, 3, 5], "layers": [{"name": "c", "conv2d": {"out": 1, "kernel": 1}},
                                                            {"name": "s", "scale": None}]}
     assert train(spec).layers["s"].backward_flops == 15 + 2 * 15
+
+
+def test_attention_without_biases_backward_by_hand():
+    """As above, without the projections' biases: no add per output for their gradients."""
+    spec = {**ATTENTION, "layers": [ATTENTION["layers"][0], {"name": "attention", "attention": {"heads": 2,
+                                                                                                 "bias": False}}]}
+    assert train(spec, batch=2).layers["attention"].backward_flops == 2 * (2 * (960 + 1280 + 320 + 1000) + 40 + 3 * 50)
+
+
+@pytest.mark.parametrize("shift, bias, flops", [
+    (1, True, 9216 + 13248 + 10368), (0, True, 9216 + 13248 + 10176), (0, False, 9216 + 12480 + 10176)])
+def test_window_attention_backward_by_hand(shift, bias, flops):
+    """A 4 x 6 map of 8 features in windows of 2 x 2, 2 heads, after a linear layer: L = 24 tokens, 4 per window,
+    192 scores. With P = L·E² = 1,536: the input's gradient 3·P MACs (9,216 FLOPs); the weights' 4·P (8·P FLOPs,
+    an add per projection output for the biases, 4·L·E = 768, and one per score for the bias table, 192); what
+    either needs: the output projection's P and four products of L·4·E back through the scores (4,608 MACs), the
+    scaling (L·E) and, per score, the softmax (3), the position bias (1) and the shift's mask (1)."""
+    spec = {"name": "w", "input": [4, 6, 8], "layers": [{"name": "fc", "linear": 8}, {"name": "w", "window_attention": {
+        "heads": 2, "window_size": 2, "shift": shift, "bias": bias}}]}
+    figures = train(spec).layers["w"]
+    assert (figures.backward_macs, figures.backward_flops) == (4608 + 6144 + 4608, flops)
