@@ -344,6 +344,10 @@ def test_batch_scales_costs_not_parameters():
     ("[6, 4, 8]", "- window_attention: {heads: 2, window_size: 4}", "does not divide the map's height 6"),
     ("[4, 6, 8]", "- window_attention: {heads: 2, window_size: 2, shift: 2}", "shift 2 is not smaller than the window 2"),
     ("[4, 6, 8]", "- window_attention: {heads: 2, window_size: 4}", "does not divide the map's width 6"),
+    ("[3, 4, 4]", "- reshape: [-1, -1]", "reshape allows one -1"),
+    ("[3, 4, 4]", "- reshape: [-1, -1, -1]", "reshape allows one -1"),
+    ("[3, 8, 12]", "- patch_embed: {patch: 4, out: 8, image: 8}", "the model takes 8x8 images, got width 12"),
+    ("[3, 12, 8]", "- patch_embed: {patch: 4, out: 8, image: 8}", "the model takes 8x8 images, got height 12"),
 ])
 def test_refused(shape, layer, message):
     with pytest.raises(SpecError) as caught:
@@ -362,3 +366,12 @@ def test_pooling_takes_no_same_padding(kind):
     with pytest.raises(SpecError) as caught:
         paramcalc.analyze(f"name: t\ninput: [3, 8, 8, 8]\nlayers: [{{{kind}: {{kernel: 3, padding: same}}}}]\n")
     assert "padding must be a whole number, got 'same'" in str(caught.value)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_patch_embedding(bias):
+    # nn.Conv2d(3, 8, 4, stride=4) on 8 x 8 (the one size it takes): 2·2 tokens of 8, each 8 filters of 3·4·4
+    r = last("[3, 8, 8]", f"- patch_embed: {{patch: 4, out: 8, image: 8, bias: {str(bias).lower()}}}")
+    macs = 4 * 8 * 3 * 16
+    assert (r.shape, r.params, r.macs) == ((4, 8), 3 * 16 * 8 + (8 if bias else 0), macs)
+    assert r.flops == 2 * macs + (4 * 8 if bias else 0)  # a bias add per token and feature

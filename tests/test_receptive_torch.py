@@ -815,6 +815,18 @@ def test_a_map_flattened_into_tokens_keeps_each_token_s_field():
     assert fields["f"].axes == (1,) and fields["f"][:3] == ((3, 3), (1, 1), (1, 1))
 
 
+def test_splitting_an_axis_other_than_the_positions_moves_them():
+    """C x (H·W) tokens (a flatten from dim 2) whose channels are split in two (unflatten dim 1 into 2 x 3): the
+    positions move from axis 1 to axis 2, each keeping the 3x3 convolution's field; splitting the positions'
+    axis itself is not followed."""
+    fields = fields_of({"name": "u", "input": [2, 4, 5], "layers": [
+        {"name": "c", "conv2d": {"out": 6, "kernel": 3, "padding": 1}}, {"name": "f", "flatten": {"start_dim": 2}},
+        {"name": "u", "unflatten": {"dim": 1, "sizes": [2, 3]}},
+        {"name": "back", "unflatten": {"dim": 2, "sizes": [4, 5]}, "from": "f"}]})
+    assert fields["f"].axes == (1,) and fields["u"].axes == (2,) and fields["u"][:3] == ((3, 3), (1, 1), (1, 1))
+    assert fields["back"] is None
+
+
 def test_space_to_depth_is_a_window_of_its_factor():
     """pixel_unshuffle(2) after a 3x3 convolution (padding 1): each output position gathers a 2 x 2 block, a window
     of 2 at a stride of 2: 3 + (2 - 1)·1 = 4 px, stride 2, padding 1 (gradients: unit (1, 2) reads rows 1-4 and

@@ -151,3 +151,8 @@ def test_window_attention_without_biases_builds_projections_without_them():
                   "bias: false}}\n")
     assert all(not name.endswith("bias") or "relative" in name for name, _ in model.named_parameters())
     assert sum(p.numel() for p in model.parameters()) == 4 * 8 * 8 + (2 * 2 - 1) ** 2 * 2  # as paramcalc counts
+
+
+def test_a_patch_embedding_without_bias_builds_a_projection_without_one():
+    model = build("name: p\ninput: [3, 8, 8]\nlayers:\n  - {name: p, patch_embed: {patch: 4, out: 8, bias: false}}\n")
+    assert sum(p.numel() for p in model.parameters()) == 3 * 16 * 8

@@ -471,3 +471,13 @@ def test_window_attention_backward_by_hand(shift, bias, flops):
         "heads": 2, "window_size": 2, "shift": shift, "bias": bias}}]}
     figures = train(spec).layers["w"]
     assert (figures.backward_macs, figures.backward_flops) == (4608 + 6144 + 4608, flops)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_patch_embedding_s_backward_by_hand(bias):
+    """After a 1x1 convolution (so the image needs a gradient): the input's and the weight's gradients, a product
+    as large as the forward one each (4 tokens·8·3·16 = 1,536 MACs), and the bias's an add per output."""
+    spec = {"name": "p", "input": [3, 8, 8], "layers": [{"name": "c", "conv2d": {"out": 3, "kernel": 1}},
+            {"name": "p", "patch_embed": {"patch": 4, "out": 8, "bias": bias}}]}
+    figures = train(spec).layers["p"]
+    assert (figures.backward_macs, figures.backward_flops) == (2 * 1536, 4 * 1536 + (32 if bias else 0))
