@@ -822,9 +822,13 @@ def test_splitting_an_axis_other_than_the_positions_moves_them():
     fields = fields_of({"name": "u", "input": [2, 4, 5], "layers": [
         {"name": "c", "conv2d": {"out": 6, "kernel": 3, "padding": 1}}, {"name": "f", "flatten": {"start_dim": 2}},
         {"name": "u", "unflatten": {"dim": 1, "sizes": [2, 3]}},
-        {"name": "back", "unflatten": {"dim": 2, "sizes": [4, 5]}, "from": "f"}]})
+        {"name": "back", "unflatten": {"dim": 2, "sizes": [4, 5]}, "from": "f"},
+        {"name": "t", "transpose": {"dim0": 1, "dim1": 2}, "from": "f"},
+        {"name": "features", "unflatten": {"dim": 2, "sizes": [3, 2]}}]})
     assert fields["f"].axes == (1,) and fields["u"].axes == (2,) and fields["u"][:3] == ((3, 3), (1, 1), (1, 1))
     assert fields["back"] is None
+    # (H·W) x C tokens whose features are split (after the positions): the positions stay on axis 0
+    assert fields["t"].axes == (0,) and fields["features"].axes == (0,) and fields["features"][:3] == fields["u"][:3]
 
 
 def test_space_to_depth_is_a_window_of_its_factor():
