@@ -261,6 +261,9 @@ def test_patches_tokens_and_attention(tmp_path):
     patches = explain(spec, "pe")  # nn.Conv2d(3, 8, 4, stride=4): 2·3 patches, 3·8·16 + 8 parameters
     assert patches["tokens"] == ["(8/4)·(12/4) = 6"]
     assert (patches["params"], patches["MACs"]) == (["4·4·3·8 + 8 = 392"], [f"6·8·3·4·4 = {6 * 8 * 3 * 16:,}"])
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(TOKENS.replace("{patch: 4, out: 8}", "{patch: 4, out: 8, bias: false}"))
+    assert explain(plain, "pe")["params"] == ["4·4·3·8 = 384"]
     assert explain(spec, "cls")["params"] == ["1·8 = 8 (one learned token of 8 features each)"]
     position = explain(spec, "pos")  # the class token and 6 patches: 7 positions of 8
     assert (position["params"], position["FLOPs"]) == (["7·8 = 56 (a vector per position)"], ["56 (one add per element)"])
