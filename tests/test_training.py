@@ -481,3 +481,15 @@ def test_a_patch_embedding_s_backward_by_hand(bias):
             {"name": "p", "patch_embed": {"patch": 4, "out": 8, "bias": bias}}]}
     figures = train(spec).layers["p"]
     assert (figures.backward_macs, figures.backward_flops) == (2 * 1536, 4 * 1536 + (32 if bias else 0))
+
+
+@pytest.mark.parametrize("bias, flops", [(True, 240 + 440 + 168), (False, 240 + 400 + 168)])
+def test_a_recurrent_layer_s_backward_by_hand(bias, flops):
+    """nn.RNN(6, 4) over 5 steps after a linear layer: the input sequence's gradient 5·4·6 = 120 MACs; the weights'
+    one product per forward one, 5·4·(6 + 4) = 200, and 2 adds per step and unit for the two biases (40); the
+    hidden state's at every step but the first, 4·4·4 = 64 MACs, and the cells' tanh and add, 2 per step and
+    unit (40)."""
+    spec = {"name": "r", "input": [5, 6], "layers": [{"name": "fc", "linear": 6},
+                                                     {"name": "r", "rnn": {"hidden": 4, "bias": bias}}]}
+    figures = train(spec).layers["r"]
+    assert (figures.backward_macs, figures.backward_flops) == (120 + 200 + 64, flops)
