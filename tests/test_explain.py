@@ -324,3 +324,14 @@ def test_an_embedding_and_recurrent_layers(tmp_path):
     rnn = explain(spec, "rnn")
     assert (rnn["layer 0"], rnn["params"]) == (["1·(1·2·6 + 1·2·2) params"], ["16"])
     assert rnn["FLOPs"] == [f"2·MACs + 5·1·1·2·2 (gates) = {2 * 80 + 5 * 2 * 2}"]
+
+
+def test_deeper_and_projected_recurrent_layers(tmp_path):
+    spec = tmp_path / "deep.yaml"
+    spec.write_text("name: deep\ninput: [5, 4]\nlayers:\n  - {name: g, gru: {hidden: 3, layers: 3}}\n"
+                    "  - {name: p, lstm: {hidden: 4, proj_size: 2}, from: input}\n")
+    deep = explain(spec, "g")  # nn.GRU(4, 3, num_layers=3): 225 parameters; layers 1 and 2 read 3 features
+    assert deep["layer 0"] == ["1·(3·3·4 + 3·3·3 + 2·3·3) params"]
+    assert deep["layers 1-2"] == ["2·1·(3·3·3 + 3·3·3 + 2·3·3) params"] and deep["params"] == ["225"]
+    projected = explain(spec, "p")  # nn.LSTM(4, 4, proj_size=2): the state is 2 wide, and weight_hr is 2 x 4
+    assert projected["layer 0"] == ["1·(4·4·4 + 4·4·2 + 2·4 + 2·4·4) params"] and projected["params"] == ["136"]

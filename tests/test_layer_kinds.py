@@ -348,6 +348,8 @@ def test_batch_scales_costs_not_parameters():
     ("[3, 4, 4]", "- reshape: [-1, -1, -1]", "reshape allows one -1"),
     ("[3, 8, 12]", "- patch_embed: {patch: 4, out: 8, image: 8}", "the model takes 8x8 images, got width 12"),
     ("[3, 12, 8]", "- patch_embed: {patch: 4, out: 8, image: 8}", "the model takes 8x8 images, got height 12"),
+    # nn.LSTM: "proj_size has to be smaller than hidden_size"
+    ("[5, 4]", "- lstm: {hidden: 4, proj_size: 4}", "proj_size"),
 ])
 def test_refused(shape, layer, message):
     with pytest.raises(SpecError) as caught:

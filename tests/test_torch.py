@@ -156,3 +156,8 @@ def test_window_attention_without_biases_builds_projections_without_them():
 def test_a_patch_embedding_without_bias_builds_a_projection_without_one():
     model = build("name: p\ninput: [3, 8, 8]\nlayers:\n  - {name: p, patch_embed: {patch: 4, out: 8, bias: false}}\n")
     assert sum(p.numel() for p in model.parameters()) == 3 * 16 * 8
+
+
+def test_a_plain_recurrent_layer_takes_its_nonlinearity():
+    model = build("name: r\ninput: [5, 4]\nlayers:\n  - {name: r, rnn: {hidden: 3, nonlinearity: relu}}\n")
+    assert model.get_submodule("r").rnn.nonlinearity == "relu"

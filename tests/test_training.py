@@ -493,3 +493,9 @@ def test_a_recurrent_layer_s_backward_by_hand(bias, flops):
                                                      {"name": "r", "rnn": {"hidden": 4, "bias": bias}}]}
     figures = train(spec).layers["r"]
     assert (figures.backward_macs, figures.backward_flops) == (120 + 200 + 64, flops)
+
+
+def test_an_embedding_s_backward_by_hand():
+    """The token ids need no gradient; the table's gradient adds each of the 7 rows read into its row: 7·6 adds."""
+    spec = {"name": "e", "input": [7], "layers": [{"name": "e", "embedding": {"num": 20, "dim": 6}}]}
+    assert train(spec).layers["e"].backward_flops == 7 * 6

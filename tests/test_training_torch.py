@@ -352,6 +352,8 @@ def test_small_graphs(layers):
     [{"name": "e", "embedding": {"num": 20, "dim": 8}}, {"name": "cls", "class_token": None},
      {"name": "pos", "position_embedding": None}, {"name": "ln", "layernorm": None},
      {"name": "a", "attention": 2}, {"name": "add", "add": None, "from": ["a", "pos"]}],
+    [{"name": "e", "embedding": {"num": 20, "dim": 6}}, {"name": "g", "gru": {"hidden": 5, "layers": 2,
+                                                                              "bidirectional": True}}],
     [{"name": "e", "embedding": {"num": 20, "dim": 6}}, {"name": "r", "rnn": {"hidden": 4, "bidirectional": True}},
      {"name": "t", "transpose": {"dim0": 1, "dim1": 2}}, {"name": "pool", "adaptive_avgpool1d": 1}],
 ])
