@@ -432,3 +432,15 @@ def test_attention_s_math_path_under_mixed_precision():
     with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(model.example_input())
     assert sum(storages.values()) == training.saved_bytes - 2 * (3 * 5 * 8 * 2 - 5 * 8 * 4)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_short_sequences_through_a_gru(steps):
+    """At each step but the first a GRU's cell keeps the hidden state it reads: sequences of one, two and three."""
+    spec = {"name": "short", "input": [steps], "layers": [{"name": "e", "embedding": {"num": 20, "dim": 6}},
+                                                          {"name": "g", "gru": {"hidden": 5, "layers": 2}}]}
+    torch.manual_seed(0)
+    training = analyze_training(spec, batch=3).training
+    model = build(spec, batch=3)
+    saved, backward = measure(model, model.example_input())
+    assert training.saved_bytes == saved and 2 * training.backward_macs == backward
