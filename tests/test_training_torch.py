@@ -266,6 +266,23 @@ def test_attention_and_recurrent_backward_and_saved(kind, settings, shape, place
     assert 2 * training.backward_macs == backward
 
 
+def saved_under_bf16(spec):
+    """(paramcalc's training figures, the bytes of the distinct storages PyTorch saves) for one forward pass of
+    the built model under the CPU's autocast (bf16), at a batch of 2."""
+    torch.manual_seed(0)
+    training = analyze_training(spec, batch=2, amp="bf16").training
+    model = as_multihead_attention(build(spec, batch=2)).train()
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(model.example_input())
+    return training, sum(storages.values())
+
+
 @pytest.mark.parametrize("spec", [
     layer_spec("attention", {"heads": 2}, (5, 8)),
     {"name": "first", "input": [5, 8], "layers": [{"name": "layer", "attention": 2}]},
@@ -283,18 +300,8 @@ def test_what_attention_and_recurrent_kinds_save_under_mixed_precision(spec):
     """Under autocast (bf16, the CPU's): the flash kernel's tensors at 2 bytes but its float32 logsumexp; window
     attention's softmax in float32 (the float32 position bias promotes the scores) and A·V's half copy of it; a
     GRU's state in float32 (its input's type) and the half copies autocast makes of it."""
-    torch.manual_seed(0)
-    training = analyze_training(spec, batch=2, amp="bf16").training
-    model = as_multihead_attention(build(spec, batch=2)).train()
-    storages: dict[int, int] = {}
-
-    def pack(tensor):
-        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
-        return tensor
-
-    with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(model.example_input())
-    assert training.saved_bytes == sum(storages.values())
+    training, saved = saved_under_bf16(spec)
+    assert training.saved_bytes == saved
 
 
 def test_window_attention_of_one_window_at_batch_one_keeps_views():
@@ -420,18 +427,8 @@ def test_attention_s_math_path_under_mixed_precision():
     stay float32 under autocast. The exception docs/conventions.md states: it keeps a float32 copy of V (L·E at 4
     bytes) where paramcalc counts the projection's bf16 output (3·L·E at 2 bytes), per sample."""
     spec = layer_spec("attention", {"heads": 2, "dropout": 0.1}, (5, 8))
-    torch.manual_seed(0)
-    training = analyze_training(spec, batch=2, amp="bf16").training
-    model = as_multihead_attention(build(spec, batch=2)).train()
-    storages: dict[int, int] = {}
-
-    def pack(tensor):
-        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
-        return tensor
-
-    with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(model.example_input())
-    assert sum(storages.values()) == training.saved_bytes - 2 * (3 * 5 * 8 * 2 - 5 * 8 * 4)
+    training, saved = saved_under_bf16(spec)
+    assert saved == training.saved_bytes - 2 * (3 * 5 * 8 * 2 - 5 * 8 * 4)
 
 
 @pytest.mark.parametrize("steps", [1, 2, 3])
