@@ -405,14 +405,15 @@ def test_attention_keeps_its_statistics_in_float64_in_a_float64_model():
 
 @pytest.mark.parametrize("shape, window, shift, batch", [
     ((4, 4, 8), 2, 0, 2), ((4, 4, 8), 2, 1, 2), ((4, 6, 8), 2, 1, 3), ((2, 2, 8), 2, 0, 2), ((2, 2, 8), 2, 1, 2),
-    ((4, 2, 8), 2, 0, 2), ((2, 4, 8), 2, 1, 1), ((6, 6, 8), 3, 1, 2),
+    ((4, 2, 8), 2, 0, 2), ((4, 2, 8), 2, 1, 2), ((2, 4, 8), 2, 1, 1), ((6, 6, 8), 3, 1, 2),
 ])
 def test_what_window_attention_keeps(shape, window, shift, batch):
     """Maps of one window and of several, with and without the shift (rolled: the tokens are copied), one sample
     and several: the storages paramcalc counts against PyTorch's (torchvision's shifted window attention, as
-    paramcalc.torch's WindowAttention runs it), after a linear layer so that the tokens need a gradient."""
+    paramcalc.torch's WindowAttention runs it), after a linear layer so that the tokens need a gradient and a ReLU,
+    which keeps its output: a view of the tokens shares that storage, a copy of them does not."""
     spec = {"name": "w", "input": list(shape), "layers": [
-        {"name": "fc", "linear": 8},
+        {"name": "fc", "linear": 8}, {"name": "act", "relu": None},
         {"name": "w", "window_attention": {"heads": 2, "window_size": window, "shift": shift}}]}
     torch.manual_seed(0)
     training = analyze_training(spec, batch=batch).training

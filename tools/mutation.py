@@ -65,7 +65,9 @@ MODULES: dict[str, list[str]] = {
     "paramcalc/engine/layers/custom.py": LAYERS,
     "paramcalc/engine/receptive.py": RECEPTIVE + ["tests/test_newcomers.py", "tests/test_layer_kinds.py"],
     "paramcalc/engine/analysis.py": ["tests/test_layer_kinds.py", "tests/test_api.py", "tests/test_examples_and_fields.py",
-                                     "tests/test_hardware.py", "tests/test_training.py"] + BEYOND + LAYER_TORCH + ZOO,
+                                     "tests/test_hardware.py", "tests/test_training.py", "tests/test_limits.py"]
+                                    + BEYOND + LAYER_TORCH + ZOO + ["tests/test_receptive_torch.py",
+                                                                   "tests/test_symbolic.py"],
     "paramcalc/engine/training.py": TRAINING,
     "paramcalc/engine/hardware.py": ["tests/test_hardware.py", "tests/test_readme_figures.py"],
     "paramcalc/engine/symbolic.py": ["tests/test_symbolic.py", "tests/test_examples_beyond.py"],
