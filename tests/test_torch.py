@@ -126,17 +126,19 @@ def test_normalisation_modules_take_the_spec_s_settings():
 
 
 def test_resampling_modules_take_the_spec_s_settings():
-    """Each built layer's output against PyTorch's functions on the same input (a batch of one)."""
+    """Each built layer's output against PyTorch's functions on the same input (a batch of one, of random values:
+    the example input is zeros, which every interpolation keeps)."""
     F = torch.nn.functional
     model = build("name: r\ninput: [2, 4, 6]\nlayers:\n  - {name: up, upsample: {size: [5, 9], mode: bilinear, "
                   "align_corners: true}}\n  - {name: near, upsample: {scale: 2}, from: input}\n"
                   "  - {name: like, upsample: {mode: bicubic}, from: [input, up]}\n"
-                  "  - {name: un, pixel_unshuffle: 2, from: input}\n")
-    x = model.example_input()
+                  "  - {name: un, pixel_unshuffle: 2, from: input}\n  - {name: square, upsample: {size: 7}, from: input}\n")
+    x = torch.rand(model.example_input().shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         up = F.interpolate(x, size=(5, 9), mode="bilinear", align_corners=True)
         expected = {"up": up, "near": F.interpolate(x, scale_factor=2), "un": F.pixel_unshuffle(x, 2),
-                    "like": F.interpolate(x, size=(5, 9), mode="bicubic", align_corners=False)}
+                    "like": F.interpolate(x, size=(5, 9), mode="bicubic", align_corners=False),
+                    "square": F.interpolate(x, size=(7, 7))}
         outputs = {}
         for name in expected:
             model.get_submodule(name).register_forward_hook(

@@ -76,6 +76,7 @@ MODULES: dict[str, list[str]] = {
     "paramcalc/importing/layers.py": IMPORT,
     "paramcalc/importing/onnx_ops.py": IMPORT,
     "paramcalc/importing/onnx_graph.py": IMPORT,
+    "paramcalc/torch/convert.py": IMPORT,
     "paramcalc/torch/importer.py": IMPORT,
     "paramcalc/torch/trace.py": IMPORT,
 }
