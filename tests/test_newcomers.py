@@ -92,6 +92,31 @@ def test_train_only_layers_put_no_condition_on_the_size_at_inference():
     assert "Valid for        H >= 75" in output and "Training needs   H >= 299" in output
 
 
+AUX_TOO_BIG = """name: aux_too_big
+input: [3, {size}, {size}]
+layers:
+  - {{name: stem, conv2d: {{out: 4, kernel: 3, padding: 1}}}}
+  - {{name: aux, train_only: true, conv2d: {{out: 2, kernel: 9}}, from: stem}}
+  - {{name: head, global_avgpool, from: stem}}
+"""
+
+
+def test_a_train_only_layer_too_large_for_the_spec_s_own_input_is_an_error_there_only():
+    """Its parameters are counted at the spec's own size; when it cannot run there, nothing can count them."""
+    with pytest.raises(paramcalc.SpecError, match="larger than the padded input height 8") as caught:
+        paramcalc.analyze(AUX_TOO_BIG.format(size=8))
+    assert "runs only in training" in caught.value.hint
+    with pytest.raises(paramcalc.SpecError, match="larger than the padded input height 8"):
+        paramcalc.analyze(AUX_TOO_BIG.format(size=8), input="3x8x8")
+    # by hand: the 9x9 head holds 2·4·81 + 2 = 650 parameters; the stem 4·3·9 + 4 = 112 and 4·27·H·W MACs
+    larger = paramcalc.analyze(AUX_TOO_BIG.format(size=8), input="3x16x16")
+    assert (larger.totals.params, larger.totals.macs, larger["aux"].params) == (762, 4 * 27 * 256, 650)
+    smaller = paramcalc.analyze(AUX_TOO_BIG.format(size=16), input="3x8x8")
+    assert (smaller.totals.params, smaller.totals.macs, smaller["aux"].params) == (762, 4 * 27 * 64, 650)
+    assert smaller["aux"].shape is None and smaller["aux"].rf is None and smaller.not_run == (
+        "aux: the height window (kernel 9) is larger than the padded input height 8 (8 + padding 0)",)
+
+
 def test_googlenet_s_auxiliary_heads_count_their_parameters_and_no_macs():
     reference = AUX["googlenet"]
     text = (ROOT / "specs/googlenet.yaml").read_text().replace("aux_logits: false", "aux_logits: true")
