@@ -150,21 +150,44 @@ def test_the_leading_terms_are_the_limit_of_the_size(sized):
 H, W = symbol("H"), symbol("W")
 
 
+# Each size is built inside the test (a lambda here): a size keeps its leading terms once worked out.
 @pytest.mark.parametrize("size, text", [
-    (2048 * floor_of("H", 1, 31, 32) * floor_of("W", 1, 31, 32), "≈ 2·H·W"),  # resnet-like: 2048·ceil(H/32)·ceil(W/32)
-    (3 * H * W, "3·H·W"),  # a product of the symbols is its own leading term
-    (3 * H * W + 5 * H, "≈ 3·H·W"),  # lower terms left out: approximate
-    (7 * floor_of("H", 1, 0, 3), "≈ 2.333·H"),
-    (1000 * floor_of("H", 1, 0, 3) + 4, "≈ 333·H"),  # 333.33: rounded to a whole number from 100 on
-    (1001 * floor_of("H", 1, 1, 2), "≈ 500·H"),  # 500.5 rounds to even
-    (100 * floor_of("H", 1, 0, 3), "≈ 33.33·H"),
-    (H * W - 5 * H * H, "-5·H^2 + 1·H·W"),
-    (12345 * H * H * W, "12,345·H^2·W"),
-    (gcd_of(H, 4) * W, "≈ 1·gcd(H, 4)·W"),
-    (17, "17"),
+    (lambda: 2048 * floor_of("H", 1, 31, 32) * floor_of("W", 1, 31, 32), "≈ 2·H·W"),  # 2048·ceil(H/32)·ceil(W/32)
+    (lambda: 3 * H * W, "3·H·W"),  # a product of the symbols is its own leading term
+    (lambda: 3 * H * W + 5 * H, "≈ 3·H·W"),  # lower terms left out: approximate
+    (lambda: 7 * floor_of("H", 1, 0, 3), "≈ 2.333·H"),
+    (lambda: 1000 * floor_of("H", 1, 0, 3) + 4, "≈ 333·H"),  # 333.33: rounded to a whole number from 100 on
+    (lambda: 201 * floor_of("H", 1, 0, 2), "≈ 100·H"),  # 100.5 rounds to even
+    (lambda: 1001 * floor_of("H", 1, 1, 2), "≈ 500·H"),
+    (lambda: 100 * floor_of("H", 1, 0, 3), "≈ 33.33·H"),
+    (lambda: H * W - 5 * H * H, "-5·H^2 + 1·H·W"),  # the largest coefficient first
+    (lambda: 5 * H * W + H * H, "5·H·W + 1·H^2"),
+    (lambda: 5 * H * W - H * H, "5·H·W - 1·H^2"),
+    (lambda: 12345 * H * H * W, "12,345·H^2·W"),
+    (lambda: gcd_of(H, 4) * W, "≈ 1·gcd(H, 4)·W"),  # a bounded factor stays a factor
+    (lambda: 17, "17"),
 ])
 def test_leading_text_by_hand(size, text):
-    assert leading_text(size) == text
+    assert leading_text(size()) == text
+
+
+@pytest.mark.parametrize("size, text", [
+    (lambda: H - 3, "H - 3"), (lambda: H + 3, "H + 3"), (lambda: 2 * H + 1, "2·H + 1"), (lambda: H - 1, "H - 1"),
+    (lambda: 1000 * H - 1234, "1,000·H - 1,234"),
+    (lambda: floor_of("H", 1, -3, 4), "floor((H - 3)/4)"), (lambda: floor_of("H", 3, 5, 4), "floor((3·H + 5)/4)"),
+    (lambda: floor_of("H", 1, 0, 4), "floor(H/4)"), (lambda: floor_of("H", 1, 3, 4), "ceil(H/4)"),
+    (lambda: 3 * H * W + 5 * H + 2 * W + 7, "3·H·W + 5·H + 2·W + 7"),  # longer products first, then by symbol
+    (lambda: 2 * W - H * W - 7, "-H·W + 2·W - 7"),
+    (lambda: H * H * H * W, "H^3·W"), (lambda: floor_of("H", 1, 1, 2) * floor_of("H", 1, 1, 2), "ceil(H/2)^2"),
+    (lambda: gcd_of(floor_of("H", 1, 1, 2), 8) * W, "W·gcd(ceil(H/2), 8)"),
+])
+def test_formula_texts_by_hand(size, text):
+    assert str(size()) == text
+
+
+def test_the_gcd_of_a_number():
+    assert (gcd_of(12, 8), gcd_of(7, 1), gcd_of(0, 5)) == (4, 1, 5)
+    assert gcd_of(H, 1) == 1
 
 
 def test_leading_weight_of_a_number():
