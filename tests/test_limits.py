@@ -138,6 +138,29 @@ def test_a_field_whose_stride_passes_any_size_is_not_followed():
     assert result.records[3].rf is None and result.totals.rf is None and result.totals.output_shape == (3, 1, 1)
 
 
+def test_a_field_whose_size_or_padding_passes_any_size_is_not_followed():
+    # by hand: two 1e9 strides give 10^18; each 3x3 conv (padding 1) then adds 2·10^18 to the size and 10^18 to
+    # the padding, so the size passes 2^63 - 1 (about 9.22·10^18) at the 5th, the padding, alone, with 1x1
+    # kernels (padding 1: the map grows by 2 each time, the size stays 1), at the 10th
+    head = "name: t\ninput: [1, 1, 1]\nlayers:\n  - {conv2d: {out: 1, kernel: 1, stride: 1000000000}, repeat: 2}\n"
+    grown = paramcalc.analyze(head + "  - {conv2d: {out: 1, kernel: 3, padding: 1}, repeat: 5}\n")
+    fields = [record.rf for record in grown.records if not record.is_group]
+    assert [field.size[0] for field in fields[2:6]] == [1 + 2 * k * 10**18 for k in range(1, 5)]
+    assert fields[6] is None
+    padded = paramcalc.analyze(head + "  - {conv2d: {out: 1, kernel: 1, padding: 1}, repeat: 10}\n")
+    fields = [record.rf for record in padded.records if not record.is_group]
+    assert [(field.size[0], field.padding[0]) for field in fields[2:11]] == [(1, k * 10**18) for k in range(1, 10)]
+    assert fields[11] is None
+
+
+def test_a_field_exactly_as_large_as_any_size_is_followed():
+    # by hand: n 3x3 convs at stride 2 (padding 1 keeps a 1x1 map) give a field of 2^(n+1) - 1 at a stride of 2^n:
+    # at n = 62, 2^63 - 1 exactly, PyTorch's largest size; one more passes it
+    spec = "name: t\ninput: [1, 1, 1]\nlayers:\n  - {{conv2d: {{out: 1, kernel: 3, stride: 2, padding: 1}}, repeat: {n}}}\n"
+    assert paramcalc.analyze(spec.format(n=62)).totals.rf.size == (2**63 - 1, 2**63 - 1)
+    assert paramcalc.analyze(spec.format(n=63)).totals.rf is None
+
+
 @pytest.mark.parametrize("layer", ["upsample: {scale: 2}", "conv_transpose2d: {out: 3, kernel: 2, stride: 2}"])
 def test_tensor_size_with_symbolic_sizes(layer):
     # 10,000 doublings of H: refused at the 63rd, where 2^63·H passes the largest size at H = 1 (the audit's

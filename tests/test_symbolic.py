@@ -524,6 +524,17 @@ def test_huge_strides_repeated_fold_to_one_pixel():
     assert result.conditions == () and result.totals.macs == 480 * 9 and result.totals.output_shape == (3, 1, 1)
 
 
+def test_a_field_on_a_map_that_is_one_pixel_at_every_size_is_kept():
+    # by hand: a 3x3 window at stride 10^9, padding 1, leaves floor((H - 1)/10^9) + 1 = 1 pixel for every allowed
+    # H, whose field is 3 px; the global pool over that 1x1 map adds nothing, and says every unit sees all the
+    # input that reaches it
+    result = paramcalc.analyze(DEEP.format(conv="out: 3, kernel: 3, stride: 1000000000, padding: 1", repeat=1)
+                               + "  - {global_avgpool}\n")
+    assert result.records[-2].shape == (3, 1, 1)
+    field = result.totals.rf
+    assert (field.size, field.stride, field.padding, field.is_global) == ((3, 3), (10**9, 10**9), (1, 1), True)
+
+
 def test_a_stride_2_tower_of_10000_layers_keeps_30_terms():
     # audit: 1,000 stride-2 layers took 4.3 s, 10,000 over 90 s (a divisor of 2^10000 in every formula and
     # 10,000 terms summed one by one); ceil(H/2^k) is 1 for every allowed H once 2^k > 10^9, i.e. from k = 30
