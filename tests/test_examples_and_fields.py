@@ -139,3 +139,20 @@ def test_global_layers_see_the_whole_map():
     assert result["avgpool"].rf.is_global
     # 7x7 map with effective stride 32: the field grows by (7 - 1) * 32
     assert result["avgpool"].rf.size == (435 + 6 * 32,) * 2
+
+
+def test_a_window_over_a_channels_last_map_is_not_followed():
+    """After a permute to height x width x channels, a conv slides over width x channels and mixes every row of
+    the map into its channels: no window on the input map gives its units' field, so none is given."""
+    result = paramcalc.analyze("name: t\ninput: [3, 8, 6]\nlayers:\n  - {name: c, conv2d: {out: 4, kernel: 3}}\n"
+                               "  - {name: last, permute: [0, 2, 3, 1]}\n  - {name: c2, conv2d: {out: 2, kernel: 3}}\n")
+    assert result["last"].rf.size == (3, 3) and result["last"].rf.axes == (0, 1)
+    assert result["c2"].shape == (2, 2, 2) and result["c2"].rf is None
+
+
+def test_a_mean_over_the_map_sees_all_of_it():
+    # by hand: the 3x3 conv's 7x8 map averaged: 3 + 6 = 9 rows and 3 + 7 = 10 columns, every unit the same
+    spec = "name: m\ninput: [3, H, W]\nlayers:\n  - {name: c, conv2d: {out: 4, kernel: 3}}\n  - {name: m, mean: {dims: [2, 3]}}\n"
+    field = paramcalc.analyze(spec, input="3x9x10").totals.rf
+    assert (field.size, field.is_global) == ((9, 10), True)
+    assert paramcalc.analyze(spec).totals.rf is None  # with symbolic sizes it depends on them: left out

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paramcalc.engine.layers import LayerError
 from paramcalc.engine.symbolic import (
     floor_of,
     floor_within_sizes,
@@ -193,3 +194,18 @@ def test_the_gcd_of_a_number():
 def test_leading_weight_of_a_number():
     assert leading_weight(7, 0) == 7.0
     assert leading_weight(7, 1) == 0.0
+
+
+def test_floor_division_of_a_size():
+    assert H // H == 1 and H // 1 == H
+    assert (2 * H * W + 4) // 2 == H * W + 2  # every coefficient divisible: divided term by term
+    assert (6 * H + 3) // 3 == 2 * H + 1
+    for undecidable in (lambda: (H + 1) // H, lambda: H // W, lambda: H // 0, lambda: (H * W + 1) // 2,
+                        lambda: 7 // H):
+        with pytest.raises(LayerError, match="for every input size"):
+            undecidable()
+
+
+def test_a_floor_past_every_size_is_written_with_whole_numbers():
+    # floor((3·H + 1)/(3·10^9)) over 1 <= H <= 10^9: 0 until 3·H + 1 >= 3·10^9, i.e. H >= 10^9
+    assert str(floor_within_sizes("H", 3, 1, 3 * MAX_SIZE)) == "floor(H/1000000000)"
