@@ -209,3 +209,10 @@ def test_floor_division_of_a_size():
 def test_a_floor_past_every_size_is_written_with_whole_numbers():
     # floor((3·H + 1)/(3·10^9)) over 1 <= H <= 10^9: 0 until 3·H + 1 >= 3·10^9, i.e. H >= 10^9
     assert str(floor_within_sizes("H", 3, 1, 3 * MAX_SIZE)) == "floor(H/1000000000)"
+
+
+def test_what_cancels_is_a_number_again():
+    assert (H + 5) - H == 5 and type((H + 5) - H) is int
+    assert H * W - W * H == 0 and 3 * H * 0 == 0
+    assert (10 - H).evaluate({"H": 3}) == 7 and str(10 - H) == "-H + 10"
+    assert repr(H + 1) == "SymbolicSize('H + 1')"

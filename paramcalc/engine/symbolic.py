@@ -290,7 +290,7 @@ def degree_of(monomial: tuple) -> int:
 
 
 def _linear_text(name: str, a: int, b: int, d: int) -> str:
-    scaled = name if a == 1 else f"{a:,}·{name}"
+    scaled = name if a == 1 else f"-{name}" if a == -1 else f"{a:,}·{name}"
     if d == 1:
         return scaled if b == 0 else f"{scaled} + {b:,}" if b > 0 else f"{scaled} - {-b:,}"
     if b == 0:
