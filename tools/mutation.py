@@ -72,8 +72,8 @@ MODULES: dict[str, list[str]] = {
     "paramcalc/engine/hardware.py": ["tests/test_hardware.py", "tests/test_readme_figures.py"],
     "paramcalc/engine/symbolic.py": ["tests/test_symbolic_algebra.py", "tests/test_symbolic.py",
                                      "tests/test_examples_beyond.py"],
-    "paramcalc/engine/conditions.py": ["tests/test_symbolic_algebra.py", "tests/test_symbolic.py", "tests/test_limits.py",
-                                       "tests/test_examples_beyond.py"],
+    "paramcalc/engine/conditions.py": ["tests/test_conditions.py", "tests/test_symbolic_algebra.py", "tests/test_limits.py",
+                                       "tests/test_symbolic.py", "tests/test_examples_beyond.py"],
     # the importers: what a model's operations become (kinds, settings, shapes), against the models' own figures
     "paramcalc/importing/layers.py": IMPORT,
     "paramcalc/importing/onnx_ops.py": IMPORT,

@@ -1,0 +1,163 @@
+"""The conditions a symbolic size puts on the input, against trying every size: for sizes drawn at random, the
+sizes at which a question holds (is it at least 1? do two sizes agree? does k divide it? is it at most the
+largest?) are worked out one by one with integer arithmetic and compared with the sizes the recorded conditions
+allow."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paramcalc.engine.conditions import (
+    Condition,
+    Past,
+    _prime_factors,
+    collecting,
+    require_at_most,
+    require_divisible,
+    require_equal,
+    require_positive,
+    strongest,
+)
+from paramcalc.engine.layers import LayerError
+from paramcalc.engine.symbolic import floor_of, symbol
+from paramcalc.limits import MAX_SIZE
+
+MANY = settings(max_examples=120, deadline=None)
+TRIED = range(1, 400)  # every period drawn here divides a number below 400 many times over
+
+
+@st.composite
+def floors(draw, positive: bool = False):
+    """floor((a·H + b)/d) + c as a symbolic size and as a function of H."""
+    a = draw(st.integers(1 if positive else -4, 4).filter(bool))
+    b, d, c = draw(st.integers(-30, 30)), draw(st.integers(1, 12)), draw(st.integers(-10, 10))
+    return floor_of("H", a, b, d) + c, lambda h: (a * h + b) // d + c
+
+
+def allowed(found, h: int) -> bool:
+    return all(condition.holds({"H": h}) for condition in found)
+
+
+def answered(question):
+    """(the answer, the conditions recorded), or (None, None) when paramcalc says it cannot decide."""
+    with collecting() as found:
+        try:
+            answer = question()
+        except LayerError as error:
+            assert "for every input size" in error.message
+            return None, None
+    return answer, found
+
+
+@MANY
+@given(floors(positive=True))
+def test_at_least_one(sized):
+    size, at = sized
+    if isinstance(size, int):
+        return
+    answer, found = answered(lambda: require_positive(size))
+    holds = [h for h in TRIED if at(h) >= 1]
+    if answer is False:
+        assert at(MAX_SIZE) < 1 and not holds
+    else:
+        assert [h for h in TRIED if allowed(found, h)] == holds
+
+
+@MANY
+@given(floors(), floors())
+def test_two_sizes_agree(first, second):
+    (a, at_a), (b, at_b) = first, second
+    answer, found = answered(lambda: require_equal(a, b))
+    if answer is None:
+        return
+    holds = [h for h in TRIED if at_a(h) == at_b(h)]
+    if answer is False:
+        assert not holds
+    else:
+        assert [h for h in TRIED if allowed(found, h)] == holds
+
+
+@MANY
+@given(floors(), st.integers(1, 12))
+def test_a_divisor_divides(sized, divisor):
+    size, at = sized
+    if isinstance(size, int):
+        return
+    answer, found = answered(lambda: require_divisible(divisor, size))
+    if answer is None:
+        return
+    holds = [h for h in TRIED if at(h) % divisor == 0]
+    if answer is False:
+        assert not holds
+    else:
+        assert [h for h in TRIED if allowed(found, h)] == holds
+
+
+def test_what_cannot_be_decided():
+    H, W = symbol("H"), symbol("W")
+    for question in (lambda: require_equal(H, W), lambda: require_divisible(2, H * W + 1),
+                     lambda: require_positive(H * W - 3), lambda: require_divisible(2.5, H + 1)):
+        assert answered(question) == (None, None)
+
+
+def test_divisibility_by_hand():
+    H = symbol("H")
+    assert answered(lambda: require_divisible(2, 4 * H + 6)) == (True, [])  # every coefficient even
+    answer, found = answered(lambda: require_divisible(4, 2 * H + 2))
+    assert answer and [str(condition) for condition in found] == ["H odd"]
+    answer, found = answered(lambda: require_divisible(6, H + 1))
+    assert answer and [str(condition) for condition in found] == ["H mod 6 in {5}"]
+    assert answered(lambda: require_divisible(2, 2 * H + 1)) == (False, [])
+
+
+@pytest.mark.parametrize("number", [*range(1, 400), 65536, 99991, 2 * 99991, 510510, 1_000_000])
+def test_prime_factors(number):
+    primes = [p for p in range(2, number + 1) if number % p == 0 and all(p % q for q in range(2, math.isqrt(p) + 1))] \
+        if number < 2000 else None
+    found = _prime_factors(number)
+    if primes is not None:
+        assert found == primes
+    assert found == sorted(set(found))
+    rest = number
+    for p in found:  # each a prime, dividing the number, and nothing else left
+        assert all(p % q for q in range(2, math.isqrt(p) + 1)) and rest % p == 0
+        while rest % p == 0:
+            rest //= p
+    assert rest == 1
+
+
+@MANY
+@given(st.integers(1, 5), st.integers(0, 30), st.integers(1, 8), st.integers(1, 6), st.integers(10, 10**6))
+def test_at_most_the_largest(a, b, d, power, largest):
+    """(floor((a·H + b)/d))^power against a largest size: within it up to the recorded bound, past it after."""
+    size = floor_of("H", a, b, d)
+    for _ in range(power - 1):
+        size = size * floor_of("H", a, b, d)
+
+    def at(h: int) -> int:
+        return ((a * h + b) // d) ** power
+
+    answer, found = answered(lambda: require_at_most(size, largest))
+    if isinstance(answer, Past):
+        assert answer.values == {"H": 1} and answer.size == at(1) > largest
+        return
+    bounds = [condition.bound for condition in found if condition.kind == "max"]
+    if not bounds:
+        assert at(MAX_SIZE) <= largest
+    else:
+        (bound,) = bounds
+        assert at(bound) <= largest < at(bound + 1)
+
+
+def test_the_strongest_conditions():
+    conditions = [(Condition("H", "min", 3), "a"), (Condition("H", "min", 8), "b"), (Condition("H", "min", 5), "c"),
+                  (Condition("H", "max", 90), "d"), (Condition("H", "max", 40), "e"), (Condition("H", "max", 70), "f"),
+                  (Condition("H", "mod", (2, frozenset({0}))), "g"), (Condition("H", "mod", (2, frozenset({0}))), "h"),
+                  (Condition("W", "min", 2), "i"), (Condition("H", "min", 8), "j"), (Condition("H", "max", 40), "k")]
+    # the first layer that imposed each is named
+    assert strongest(conditions) == [(Condition("H", "min", 8), "b"), (Condition("H", "max", 40), "e"),
+                                     (Condition("H", "mod", (2, frozenset({0}))), "g"), (Condition("W", "min", 2), "i")]
