@@ -23,7 +23,7 @@ from paramcalc.engine.conditions import (
     strongest,
 )
 from paramcalc.engine.layers import LayerError
-from paramcalc.engine.symbolic import floor_of, symbol
+from paramcalc.engine.symbolic import floor_of, gcd_of, symbol
 from paramcalc.limits import MAX_SIZE
 
 MANY = settings(max_examples=120, deadline=None)
@@ -35,7 +35,8 @@ def floors(draw, positive: bool = False):
     """floor((a·H + b)/d) + c as a symbolic size and as a function of H."""
     a = draw(st.integers(1 if positive else -4, 4).filter(bool))
     b, d, c = draw(st.integers(-30, 30)), draw(st.integers(1, 12)), draw(st.integers(-10, 10))
-    return floor_of("H", a, b, d) + c, lambda h: (a * h + b) // d + c
+    k = 1 if positive else draw(st.sampled_from([1, 1, 2, -3, 9]))
+    return k * floor_of("H", a, b, d) + c, lambda h: k * ((a * h + b) // d) + c
 
 
 def allowed(found, h: int) -> bool:
@@ -100,8 +101,23 @@ def test_a_divisor_divides(sized, divisor):
 def test_what_cannot_be_decided():
     H, W = symbol("H"), symbol("W")
     for question in (lambda: require_equal(H, W), lambda: require_divisible(2, H * W + 1),
+                     lambda: require_equal(H * H, 2 * H), lambda: require_equal(H + gcd_of(H, 4), 2 * H),
                      lambda: require_positive(H * W - 3), lambda: require_divisible(2.5, H + 1)):
         assert answered(question) == (None, None)
+
+
+@pytest.mark.parametrize("first, second", [
+    ((1, 2, 0, 3, 0), (0, 1, 0, 1, 20)),  # floor(2H/3) = 20 at H = 30 and 31, the last sizes the slopes allow
+    ((9, 3, 4, 5, 9), (9, 4, 1, 5, 0)),  # 9·floor((3H + 4)/5) + 9 = 9·floor((4H + 1)/5) at five sizes up to 12
+    ((1, 1, 0, 1, 0), (2, 1, 0, 2, 0)),  # H = 2·floor(H/2) when H is even: no end
+])
+def test_sizes_that_meet_at_a_few_sizes(first, second):
+    def sized(k, a, b, d, c):
+        return k * floor_of("H", a, b, d) + c, lambda h: k * ((a * h + b) // d) + c
+
+    (a, at_a), (b, at_b) = sized(*first), sized(*second)
+    answer, found = answered(lambda: require_equal(a, b))
+    assert answer and [h for h in range(1, 1000) if allowed(found, h)] == [h for h in range(1, 1000) if at_a(h) == at_b(h)]
 
 
 def test_divisibility_by_hand():
@@ -161,3 +177,14 @@ def test_the_strongest_conditions():
     # the first layer that imposed each is named
     assert strongest(conditions) == [(Condition("H", "min", 8), "b"), (Condition("H", "max", 40), "e"),
                                      (Condition("H", "mod", (2, frozenset({0}))), "g"), (Condition("W", "min", 2), "i")]
+
+
+def test_a_size_past_the_largest_but_at_the_smallest_input_is_folded():
+    """2^63·(H - 1) + W is within 2^63 - 1 only at H = 1, where it is W: what comes back is W (the floors that
+    cannot change there replaced by their value), under the condition on the whole size."""
+    H, W = symbol("H"), symbol("W")
+    largest = 2**63 - 1
+    for size, folded in (((2**63) * (H - 1) + W, W), ((2**63) * (H - 1) + 3 * H * W, 3 * W)):
+        answer, found = answered(lambda size=size: require_at_most(size, largest))
+        assert answer == folded
+        assert [(condition.kind, condition.bound) for condition in found] == [("size", (size, largest))]
