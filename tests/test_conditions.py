@@ -188,3 +188,33 @@ def test_a_size_past_the_largest_but_at_the_smallest_input_is_folded():
         answer, found = answered(lambda size=size: require_at_most(size, largest))
         assert answer == folded
         assert [(condition.kind, condition.bound) for condition in found] == [("size", (size, largest))]
+
+
+def test_periods_of_several_floors_and_of_a_gcd():
+    H = symbol("H")
+    # floor(H/2) + floor(H/3) grows by 3 + 2 = 5 every 6 sizes, so its parity repeats every 12: by hand, from H = 0,
+    # 0 0 1 2 3 3 5 5 6 7 8 8, even at H mod 12 in {0, 1, 3, 8, 10, 11}
+    answer, found = answered(lambda: require_divisible(2, H // 2 + H // 3))
+    assert answer and [str(condition) for condition in found] == ["H mod 12 in {0, 1, 3, 8, 10, 11}"]
+    # gcd(H, 4) repeats every 4 sizes: it is 2 at H mod 4 = 2
+    answer, found = answered(lambda: require_equal(gcd_of(H, 4), 2))
+    assert answer and [str(condition) for condition in found] == ["H mod 4 in {2}"]
+
+
+def test_the_limit_on_sizes_tried_is_inclusive():
+    # 100,000 = MAX_SYMBOLIC_PERIOD sizes are tried; one more is refused
+    H = symbol("H")
+    answer, found = answered(lambda: require_divisible(100_000, H))
+    assert answer and [str(condition) for condition in found] == ["H divisible by 100000"]
+    assert answered(lambda: require_divisible(100_001, H)) == (None, None)
+
+
+def test_at_most_the_largest_under_known_conditions():
+    H = symbol("H")
+    # with H <= 100 known, 2·H reaches 200 and no more: no new condition
+    assert answered(lambda: require_at_most(2 * H, 200, [Condition("H", "max", 100)])) == (2 * H, [])
+    # with H mod 4 = 3 known, 2^40·H is within 2^50 up to H = 1,024
+    answer, found = answered(lambda: require_at_most(2**40 * H, 2**50, [Condition("H", "mod", (4, frozenset({3})))]))
+    assert answer == 2**40 * H and [str(condition) for condition in found] == ["H <= 1,024"]
+    # a gcd does not grow steadily with H: not decided
+    assert answered(lambda: require_at_most(2**62 * gcd_of(H, 4) + H, 2**63 - 1)) == (None, None)
