@@ -156,3 +156,20 @@ def test_a_mean_over_the_map_sees_all_of_it():
     field = paramcalc.analyze(spec, input="3x9x10").totals.rf
     assert (field.size, field.is_global) == ((9, 10), True)
     assert paramcalc.analyze(spec).totals.rf is None  # with symbolic sizes it depends on them: left out
+
+
+def test_a_merge_with_a_path_not_followed_keeps_a_global_field():
+    # by hand: the 3x3 conv's 6x6 map pooled: 3 + 5 = 8 px, the whole input; the resize to one pixel is not
+    # followed, and adding it to a unit that sees the whole input leaves a unit that sees the whole input
+    result = paramcalc.analyze("name: t\ninput: [3, 8, 8]\nlayers:\n  - {name: a, conv2d: {out: 3, kernel: 3}}\n"
+                               "  - {name: g, global_avgpool}\n  - {name: u, upsample: {size: 1}, from: input}\n"
+                               "  - {name: s, add, from: [g, u]}\n")
+    assert result["u"].rf is None
+    assert (result["s"].rf.size, result["s"].rf.is_global) == ((8, 8), True)
+
+
+def test_a_merge_of_a_map_and_its_channels_last_copy_is_not_followed():
+    # the sum of x[c, h, w] and x[h, w, c] at one unit reads two pixels far apart: no window gives that
+    result = paramcalc.analyze("name: t\ninput: [4, 4, 4]\nlayers:\n  - {name: p, permute: [0, 2, 3, 1]}\n"
+                               "  - {name: s, add, from: [input, p]}\n")
+    assert result["p"].rf.axes == (0, 1) and result["s"].rf is None

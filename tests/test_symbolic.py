@@ -799,3 +799,25 @@ def test_growing_chains_conditions_admit_exactly_the_sizes_that_work(layers, hei
     for record in result.records:  # no coefficient grows past the largest size (times a layer's factor)
         assert all(abs(coefficient) <= 4 * max(largest, 10) * 3 for size in record.shape
                    for coefficient in getattr(size, "terms", {}).values()), record.shape
+
+
+GROWN = "name: t\ninput: [1, H, W]\nlayers:\n  - {{conv2d: {{out: 1, kernel: 1000}}}}\n  - {{upsample: {{scale: 2}}, repeat: {n}}}\n"
+
+
+def test_a_size_that_grows_past_the_largest_is_judged_under_the_conditions_found_before():
+    # by hand: the 1000-wide kernel needs H >= 1000; (H - 999)·2^n <= 2^63 - 1 holds up to H = 999 + 2^(63-n) (less
+    # one when that is exact): H <= 2,022 at n = 53, H <= 1,000 at n = 62, and at n = 63 at no H >= 1000
+    for n, bound in ((53, "2,022"), (62, "1,000")):
+        conditions = [str(c) for c, _ in paramcalc.analyze(GROWN.format(n=n)).conditions]
+        assert conditions == ["H >= 1000", "W >= 1000", f"H <= {bound}", f"W <= {bound}"]
+    with pytest.raises(paramcalc.SpecError, match="more than PyTorch's largest"):
+        paramcalc.analyze(GROWN.format(n=63))
+
+
+def test_a_cached_symbolic_analysis_keeps_its_conditions():
+    from paramcalc.engine.cache import Cache
+
+    cache = Cache()
+    first = paramcalc.analyze(ROOT / "specs/vgg16.yaml", input="3xHxW", cache=cache)
+    again = paramcalc.analyze(ROOT / "specs/vgg16.yaml", input="3xHxW", batch=2, cache=cache)
+    assert [str(c) for c, _ in first.conditions] == [str(c) for c, _ in again.conditions] == ["H >= 32", "W >= 32"]
