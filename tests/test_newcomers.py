@@ -383,3 +383,13 @@ def test_numbers_in_messages_are_decimals_where_a_decimal_is_exact():
              Fraction(3, 8): "0.375", Fraction(65, 2): "32.5", Fraction(1, 3): "1/3", Fraction(64, 3): "64/3"}
     assert {value: as_written(value) for value in cases} == cases
     assert as_written([Fraction(1, 2), None, True, "a"]) == "[0.5, null, true, 'a']"
+
+
+def test_training_needs_only_what_inference_does_not_already():
+    # inference: the 2x2 pool (H >= 2) and the sum of the input with its pooled and doubled copy (H even);
+    # training adds the 9x9 head's H >= 9, and repeats neither
+    result = paramcalc.analyze("name: t\ninput: [3, H, W]\noutput: s\nlayers:\n  - {name: a, maxpool: {kernel: 2, stride: 2}}\n"
+                               "  - {name: b, upsample: {scale: 2}}\n  - {name: s, add, from: [input, b]}\n"
+                               "  - {name: aux, train_only: true, conv2d: {out: 1, kernel: 9}, from: input}\n")
+    assert [str(c) for c, _ in result.conditions] == ["H >= 2", "W >= 2", "H divisible by 2", "W divisible by 2"]
+    assert [str(c) for c, _ in result.training_conditions] == ["H >= 9", "W >= 9"]
