@@ -179,3 +179,11 @@ def test_tensor_size_follows_the_limits_module(monkeypatch):
     refused(HEAD + "layers: [{upsample: {scale: 200}}]\n", "the output size 1,600 is more than PyTorch's largest (1,000)")
     result = paramcalc.analyze("name: t\ninput: [3, H, W]\nlayers: [{upsample: {scale: 200}}]\n")
     assert [str(condition) for condition, _ in result.conditions] == ["H <= 5", "W <= 5"]
+
+
+def test_a_layer_may_make_as_many_dimensions_as_the_limit():
+    # 63 dimensions in, one split in two: 64, the limit, which is allowed; one more is refused
+    assert len(paramcalc.analyze({"name": "t", "input": [1] * 63, "layers": [
+        {"unflatten": {"dim": 1, "sizes": [1, 1]}}]}).totals.output_shape) == limits.MAX_RANK == 64
+    with pytest.raises(paramcalc.SpecError, match="the output has 65 dimensions; paramcalc takes at most 64"):
+        paramcalc.analyze({"name": "t", "input": [1] * 63, "layers": [{"unflatten": {"dim": 1, "sizes": [1, 1, 1]}}]})
