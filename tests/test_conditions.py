@@ -30,17 +30,29 @@ MANY = settings(max_examples=120, deadline=None)
 TRIED = range(1, 400)  # every period drawn here divides a number below 400 many times over
 
 
+def scaled_floor(k: int, a: int, b: int, d: int, c: int):
+    """k·floor((a·H + b)/d) + c as a symbolic size and as a function of H."""
+    return k * floor_of("H", a, b, d) + c, lambda h: k * ((a * h + b) // d) + c
+
+
 @st.composite
 def floors(draw, positive: bool = False):
-    """floor((a·H + b)/d) + c as a symbolic size and as a function of H."""
     a = draw(st.integers(1 if positive else -4, 4).filter(bool))
     b, d, c = draw(st.integers(-30, 30)), draw(st.integers(1, 12)), draw(st.integers(-10, 10))
-    k = 1 if positive else draw(st.sampled_from([1, 1, 2, -3, 9]))
-    return k * floor_of("H", a, b, d) + c, lambda h: k * ((a * h + b) // d) + c
+    return scaled_floor(1 if positive else draw(st.sampled_from([1, 1, 2, -3, 9])), a, b, d, c)
 
 
 def allowed(found, h: int) -> bool:
     return all(condition.holds({"H": h}) for condition in found)
+
+
+def assert_describes(answer, found, holds: list[int], sizes=TRIED) -> None:
+    """False: the question holds at none of the sizes tried; else the recorded conditions allow exactly those
+    where it holds."""
+    if answer is False:
+        assert not holds
+    else:
+        assert [h for h in sizes if allowed(found, h)] == holds
 
 
 def answered(question):
@@ -62,10 +74,8 @@ def test_at_least_one(sized):
         return
     answer, found = answered(lambda: require_positive(size))
     holds = [h for h in TRIED if at(h) >= 1]
-    if answer is False:
-        assert at(MAX_SIZE) < 1 and not holds
-    else:
-        assert [h for h in TRIED if allowed(found, h)] == holds
+    assert answer is not False or at(MAX_SIZE) < 1
+    assert_describes(answer, found, holds)
 
 
 @MANY
@@ -75,11 +85,7 @@ def test_two_sizes_agree(first, second):
     answer, found = answered(lambda: require_equal(a, b))
     if answer is None:
         return
-    holds = [h for h in TRIED if at_a(h) == at_b(h)]
-    if answer is False:
-        assert not holds
-    else:
-        assert [h for h in TRIED if allowed(found, h)] == holds
+    assert_describes(answer, found, [h for h in TRIED if at_a(h) == at_b(h)])
 
 
 @MANY
@@ -91,11 +97,7 @@ def test_a_divisor_divides(sized, divisor):
     answer, found = answered(lambda: require_divisible(divisor, size))
     if answer is None:
         return
-    holds = [h for h in TRIED if at(h) % divisor == 0]
-    if answer is False:
-        assert not holds
-    else:
-        assert [h for h in TRIED if allowed(found, h)] == holds
+    assert_describes(answer, found, [h for h in TRIED if at(h) % divisor == 0])
 
 
 def test_what_cannot_be_decided():
@@ -112,12 +114,11 @@ def test_what_cannot_be_decided():
     ((1, 1, 0, 1, 0), (2, 1, 0, 2, 0)),  # H = 2·floor(H/2) when H is even: no end
 ])
 def test_sizes_that_meet_at_a_few_sizes(first, second):
-    def sized(k, a, b, d, c):
-        return k * floor_of("H", a, b, d) + c, lambda h: k * ((a * h + b) // d) + c
-
-    (a, at_a), (b, at_b) = sized(*first), sized(*second)
+    (a, at_a), (b, at_b) = scaled_floor(*first), scaled_floor(*second)
     answer, found = answered(lambda: require_equal(a, b))
-    assert answer and [h for h in range(1, 1000) if allowed(found, h)] == [h for h in range(1, 1000) if at_a(h) == at_b(h)]
+    sizes = range(1, 1000)
+    assert answer
+    assert_describes(answer, found, [h for h in sizes if at_a(h) == at_b(h)], sizes)
 
 
 def test_divisibility_by_hand():

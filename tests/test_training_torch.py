@@ -60,24 +60,33 @@ def onednn(enabled):
             yield
 
 
-def measure(model, x, heads=(), fused=True):
-    """(bytes of the distinct storages saved for backward, each at its full size; FlopCounterMode's backward
-    FLOPs), for one training step in train mode with loss = output.sum() + the sum of each auxiliary head's
-    output (the submodules named in `heads`), as Inception v3 trains. `fused=False` turns oneDNN off, so that
-    an LSTM runs as autograd's cells."""
-    as_multihead_attention(model).train()
+@contextmanager
+def saving():
+    """The distinct storages autograd saves for backward while the block runs: data pointer -> bytes, each storage
+    at its full size."""
     storages: dict[int, int] = {}
-    extra: list = []
-    for name in heads:
-        model.get_submodule(name).register_forward_hook(lambda module, args, output: extra.append(output))
 
     def pack(tensor):
         storage = tensor.untyped_storage()
         storages[storage.data_ptr()] = storage.nbytes()
         return tensor
 
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        yield storages
+
+
+def measure(model, x, heads=(), fused=True):
+    """(bytes of the distinct storages saved for backward, each at its full size; FlopCounterMode's backward
+    FLOPs), for one training step in train mode with loss = output.sum() + the sum of each auxiliary head's
+    output (the submodules named in `heads`), as Inception v3 trains. `fused=False` turns oneDNN off, so that
+    an LSTM runs as autograd's cells."""
+    as_multihead_attention(model).train()
+    extra: list = []
+    for name in heads:
+        model.get_submodule(name).register_forward_hook(lambda module, args, output: extra.append(output))
+
     with onednn(fused):
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        with saving() as storages:
             output = model(x)
         counter = FlopCounterMode(display=False, custom_mapping=FLOP_FORMULAS)
         with counter:
@@ -272,13 +281,7 @@ def saved_under_bf16(spec):
     torch.manual_seed(0)
     training = analyze_training(spec, batch=2, amp="bf16").training
     model = as_multihead_attention(build(spec, batch=2)).train()
-    storages: dict[int, int] = {}
-
-    def pack(tensor):
-        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
-        return tensor
-
-    with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with torch.autocast("cpu", dtype=torch.bfloat16), saving() as storages:
         model(model.example_input())
     return training, sum(storages.values())
 
@@ -418,7 +421,7 @@ def test_what_window_attention_keeps(shape, window, shift, batch):
     torch.manual_seed(0)
     training = analyze_training(spec, batch=batch).training
     model = build(spec, batch=batch)
-    saved, backward = measure(model, model.example_input())
+    saved, _ = measure(model, model.example_input())
     one_window_one_sample = batch == 1 and shape[0] <= window and shape[1] <= window
     assert training.saved_bytes == saved - (shape[0] * shape[1] * 8 * 4 if one_window_one_sample else 0)
 

@@ -40,8 +40,8 @@ class Saved(namedtuple("Saved", "source index elements dtype batched", defaults=
     --amp), 'float32' (statistics PyTorch keeps in its accumulation type: float32, float64 in a float64
     model), 'int64' (max-pooling indices, token ids, an index buffer), 'param' (the parameters' type, which
     is also that of tensors autocast does not cast, such as a GRU's hidden state) or 'cast' (autocast's half
-    copy of such a tensor, which a product keeps: it exists under --amp only, and counts nothing without). A 'param' saved at 'activation' dtype is the copy autocast casts it
-    to under --amp.
+    copy of such a tensor, which a product keeps: it exists under --amp only, and counts nothing without). A
+    'param' saved at 'activation' dtype is the copy autocast casts it to under --amp.
     """
 
     __slots__ = ()
