@@ -23,7 +23,7 @@ from paramcalc.engine.conditions import (
     strongest,
 )
 from paramcalc.engine.layers import LayerError
-from paramcalc.engine.symbolic import floor_of, gcd_of, symbol
+from paramcalc.engine.symbolic import evaluate, floor_of, gcd_of, symbol
 from paramcalc.limits import MAX_SIZE
 
 MANY = settings(max_examples=120, deadline=None)
@@ -98,6 +98,31 @@ def test_a_divisor_divides(sized, divisor):
     if answer is None:
         return
     assert_describes(answer, found, [h for h in TRIED if at(h) % divisor == 0])
+
+
+@MANY
+@given(floors(), floors(), st.integers(1, 12))
+def test_a_divisor_divides_a_product_of_floors(first, second, divisor):
+    """A size of degree two repeats modulo the divisor as a floor does: decided, whatever it is."""
+    (a, at_a), (b, at_b) = first, second
+    size = a * b
+    if isinstance(size, int):
+        return
+    answer, found = answered(lambda: require_divisible(divisor, size))
+    assert answer is not None
+    assert_describes(answer, found, [h for h in TRIED if at_a(h) * at_b(h) % divisor == 0])
+
+
+def test_divisibility_of_a_square_by_hand():
+    H = symbol("H")
+    # H² is a multiple of 4 exactly when H is even; H² + H = H·(H + 1) always is even
+    answer, found = answered(lambda: require_divisible(4, H * H))
+    assert answer and [str(condition) for condition in found] == ["H divisible by 2"]
+    assert answered(lambda: require_divisible(2, H * H + H)) == (True, [])
+    # floor(H/2)·floor(H/3) is odd only when both are; by hand, from H = 0:
+    # floor(H/2) 0 0 1 1 2 2 3 3 4 4 5 5, floor(H/3) 0 0 0 1 1 1 2 2 2 3 3 3: both odd at H = 3, 10 and 11
+    answer, found = answered(lambda: require_divisible(2, (H // 2) * (H // 3)))
+    assert answer and [str(condition) for condition in found] == ["H mod 12 in {0, 1, 2, 4, 5, 6, 7, 8, 9}"]
 
 
 def test_what_cannot_be_decided():
@@ -219,3 +244,158 @@ def test_at_most_the_largest_under_known_conditions():
     assert answer == 2**40 * H and [str(condition) for condition in found] == ["H <= 1,024"]
     # a gcd does not grow steadily with H: not decided
     assert answered(lambda: require_at_most(2**62 * gcd_of(H, 4) + H, 2**63 - 1)) == (None, None)
+
+
+# --- sizes with terms of both signs: 64·(H - 2)·(W - 2) = 64·H·W - 128·H - 128·W + 256 ------------------------
+FLOORS_OF_H = [(1, 0, 1), (1, 0, 2), (2, 1, 3), (1, 2, 4), (3, 0, 2)]  # floor((a·H + b)/d)
+
+
+def floor_at(a: int, b: int, d: int, h: int) -> int:
+    return (a * h + b) // d
+
+
+def assert_at_most_answered(answer, found, at, low: int, largest: int, sizes) -> None:
+    """require_at_most's answer for a size of H from `low` on, against the size at every H tried: cannot decide;
+    Past, when no size tried is within the largest; or the size itself (at every size the conditions allow),
+    allowed exactly where it is within."""
+    if answer is None:
+        return
+    if isinstance(answer, Past):
+        assert answer.values == {"H": low} and answer.size == at(low) > largest
+        assert all(at(h) > largest for h in sizes)
+        return
+    assert [h for h in sizes if allowed(found, h)] == [h for h in sizes if at(h) <= largest]
+    assert all(evaluate(answer, {"H": h}) == at(h) for h in sizes if allowed(found, h))
+
+
+@st.composite
+def sums_of_products(draw, growing: bool):
+    """c + a sum of k·(product of one or two floors of H, each plus a shift), from H = low, as a size and as a
+    function of H. With growing, each shift is minus the floor's value at `low` plus m >= 0, each k > 0 and c > 0:
+    a polynomial in what the floors have grown since `low` with no negative coefficient, which never falls and is
+    at least 1, as the sizes of a layer are."""
+    low, constant = draw(st.integers(1, 6)), draw(st.integers(1 if growing else -20, 20))
+    terms = []
+    for _ in range(draw(st.integers(1, 3))):
+        k = draw(st.integers(1, 9) if growing else st.integers(-9, 9).filter(bool))
+        factors = []
+        for a, b, d in draw(st.lists(st.sampled_from(FLOORS_OF_H), min_size=1, max_size=2)):
+            shift = draw(st.integers(0, 3)) - floor_at(a, b, d, low) if growing else draw(st.integers(-8, 8))
+            factors.append((a, b, d, shift))
+        terms.append((k, factors))
+
+    size = constant
+    for k, factors in terms:
+        product = k
+        for a, b, d, shift in factors:
+            product = product * (floor_of("H", a, b, d) + shift)
+        size = size + product
+
+    def at(h: int) -> int:
+        total = constant
+        for k, factors in terms:
+            for a, b, d, shift in factors:
+                k *= floor_at(a, b, d, h) + shift
+            total += k
+        return total
+
+    return size, at, low
+
+
+@MANY
+@given(sums_of_products(growing=False), st.integers(1, 10**4))
+def test_at_most_the_largest_with_terms_of_both_signs(sized, largest):
+    size, at, low = sized
+    if isinstance(size, int):
+        return
+    answer, found = answered(lambda: require_at_most(size, largest, [Condition("H", "min", low)]))
+    assert_at_most_answered(answer, found, at, low, largest, range(low, low + 300))
+
+
+@MANY
+@given(sums_of_products(growing=True), st.integers(1, 10**4))
+def test_a_size_that_never_falls_is_decided(sized, largest):
+    size, at, low = sized
+    if isinstance(size, int):
+        return
+    answer, found = answered(lambda: require_at_most(size, largest, [Condition("H", "min", low)]))
+    assert answer is not None
+    assert_at_most_answered(answer, found, at, low, largest, range(low, low + 300))
+
+
+def test_a_size_that_falls_first_is_not_past_the_largest():
+    """H² - 5·H + 10 is 6, 4, 4, 6 at H = 1 to 4: within 5 at H = 2 and 3 only, though not at the smallest H."""
+    H = symbol("H")
+    answer, found = answered(lambda: require_at_most(H * H - 5 * H + 10, 5))
+    assert_at_most_answered(answer, found, lambda h: h * h - 5 * h + 10, 1, 5, range(1, 300))
+
+
+def power_tower(names: str, power: int):
+    """The product of each symbol named, to the power given."""
+    tower = 1
+    for name in names:
+        for _ in range(power):
+            tower = tower * symbol(name)
+    return tower
+
+
+def test_the_limit_on_terms_rewritten_about_the_smallest_sizes():
+    """A^9·B^9·C^9·D^9, rewritten about A = B = C = D = 1, has 10^4 terms (each power from 0 to 9 of what each
+    symbol has grown): exactly the limit, so A^9·B^9·C^9·D^9 - A is still decided."""
+    A, largest = symbol("A"), 2**63 - 1
+    size = power_tower("ABCD", 9) - A
+    answer, found = answered(lambda: require_at_most(size, largest))
+    assert answer == size and [(condition.kind, condition.bound) for condition in found] == [("size", (size, largest))]
+
+
+@pytest.mark.parametrize("make, constant, largest", [
+    (lambda A: A * A * power_tower("BCDE", 9), 10, 5),  # one product of 3·10^4 terms
+    (lambda A: A * A + power_tower("BCDE", 9), 11, 6),  # 10^4 + 2 terms in all
+])
+def test_past_the_limit_on_terms(make, constant, largest):
+    """With B to E known to be 1, each size is A² - 5·A + 10 (and + 1, the tower's value): 6, 4, 4, 6 from A = 1,
+    within `largest` at A = 2 and 3 only. Too many terms to tell that it falls first: not decided, and never
+    said to be past the largest."""
+    A = symbol("A")
+    ones = [Condition(name, "max", 1) for name in "BCDE"]
+    answer, found = answered(lambda: require_at_most(make(A) - 5 * A + constant, largest, ones))
+    if answer is not None:
+        assert not isinstance(answer, Past)
+        sizes = [{"A": a, **dict.fromkeys("BCDE", 1)} for a in range(1, 50)]
+        assert [point["A"] for point in sizes if all(condition.holds(point) for condition in found)] == [2, 3]
+
+
+def test_at_most_the_largest_from_the_conditions_recorded_before():
+    """H >= 5, recorded in the same block by an earlier question, is where 10·H starts: 50, past 30."""
+    H = symbol("H")
+    with collecting() as found:
+        assert require_positive(H - 4)
+        answer = require_at_most(10 * H, 30)
+    assert answer == Past({"H": 5}, 50) and [str(condition) for condition in found] == ["H >= 5"]
+
+
+def test_the_bound_on_coefficients_past_the_largest():
+    """c·(H - 1)·(W - 1) + H + W is 2 + (H - 1) + (W - 1) + c·(H - 1)·(W - 1): within 100 at H = 1 up to W = 99
+    (and the other way round), where a coefficient past 100 does not matter. The sizes layers make keep their
+    coefficients within 100·(2·10^9 + 2)^degree·terms (4 terms of degree 2 here): decided up to exactly that c,
+    not past it."""
+    H, W, largest = symbol("H"), symbol("W"), 100
+    bound = largest * (2 * MAX_SIZE + 2) ** 2 * 4
+    for c, decided in ((bound, True), (bound + 1, False)):
+        size = c * (H - 1) * (W - 1) + H + W
+        answer, found = answered(lambda size=size: require_at_most(size, largest))
+        assert (answer is not None) == decided
+        if decided:
+            assert answer == size and [(condition.kind, condition.bound) for condition in found] == [
+                ("size", (size, largest))]
+
+
+def test_a_size_of_two_symbols_that_falls_is_not_past_the_largest():
+    """H·W - 2·H + 12 is 12 - H at W = 1: 11 at the smallest sizes, but within 10 from H = 2 on."""
+    H, W = symbol("H"), symbol("W")
+    answer, found = answered(lambda: require_at_most(H * W - 2 * H + 12, 10))
+    if answer is not None:
+        assert not isinstance(answer, Past)
+        sizes = [{"H": h, "W": w} for h in range(1, 30) for w in range(1, 30)]
+        assert [point for point in sizes if all(condition.holds(point) for condition in found)] == [
+            point for point in sizes if point["H"] * point["W"] - 2 * point["H"] + 12 <= 10]
