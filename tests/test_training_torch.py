@@ -201,7 +201,8 @@ def layer_spec(kind, settings=None, shape=(4, 6, 6), extra=None):
 
 KINDS = [("relu", None), ("relu6", None), ("leaky_relu", None), ("sigmoid", None), ("tanh", None), ("silu", None),
          ("hardsigmoid", None), ("hardswish", None), ("gelu", None), ("softmax", None), ("dropout", 0.5),
-         ("dropout", 0.0), ("dropout", 1.0), ("identity", None), ("stochastic_depth", {"p": 0.5, "mode": "batch"}),
+         ("dropout", 0.0), ("dropout", 1.0), ("dropout2d", 0.5), ("dropout2d", 0.0), ("dropout2d", 1.0),
+         ("identity", None), ("stochastic_depth", {"p": 0.5, "mode": "batch"}),
          ("maxpool", {"kernel": 3, "stride": 2, "padding": 1}), ("avgpool", 2), ("adaptive_avgpool", 3),
          ("adaptive_avgpool", 1), ("global_avgpool", None), ("adaptive_maxpool", 3), ("global_maxpool", None),
          ("batchnorm", None), ("batchnorm", {"affine": False}), ("batchnorm", {"track_running_stats": False}),
@@ -231,6 +232,7 @@ SHAPED_KINDS = [
     ("gru", {"hidden": 7, "layers": 3, "dropout": 0.2}, (4, 5)), ("gru", {"hidden": 7, "batch_first": False}, (6, 5)),
     ("rnn", 7, (6, 5)), ("rnn", {"hidden": 7, "layers": 2, "bidirectional": True, "nonlinearity": "relu"}, (6, 5)),
     ("rnn", {"hidden": 7, "layers": 2, "bidirectional": True, "dropout": 0.3}, (6, 5)),
+    ("dropout1d", 0.3, (4, 6)), ("dropout3d", 0.3, (4, 3, 5, 6)),
     ("class_token", None, (5, 8)), ("class_token", 2, (5, 8)), ("position_embedding", None, (5, 8))]
 
 
@@ -245,6 +247,18 @@ def test_what_each_kind_saves(kind, settings, shape, batch):
     saved, _ = measure(model, model.example_input())
     assert training.not_modelled == ()
     assert training.saved_bytes == saved
+
+
+@pytest.mark.parametrize("kind, dropout, shape", [("dropout1d", nn.Dropout1d, (4, 6)),
+                                                   ("dropout2d", nn.Dropout2d, (4, 6, 6)),
+                                                   ("dropout3d", nn.Dropout3d, (4, 3, 5, 6))])
+def test_channel_dropout_against_torch_s_own_module(kind, dropout, shape):
+    """Written by hand, not built from the spec: Dropout2d keeps a mask of one value per channel (2 x 4 x 1 x 1),
+    not one per value as Dropout does."""
+    spec = layer_spec(kind, 0.3, shape)
+    first = nn.Conv2d(4, 4, 1) if len(shape) == 3 else nn.Linear(shape[-1], shape[-1])
+    saved, _ = measure(nn.Sequential(first, dropout(0.3)), torch.randn(2, *shape))
+    assert analyze_training(spec, batch=2).training.saved_bytes == saved
 
 
 # the kinds whose gradients share work (attention's scores, a recurrent layer's steps): each as the first layer

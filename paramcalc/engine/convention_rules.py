@@ -142,8 +142,8 @@ ADAPTIVE_POOLS = "adaptive_avgpool adaptive_avgpool1d adaptive_avgpool3d adaptiv
 RECURRENT = "lstm gru rnn"
 # Kinds that are data movement, bookkeeping or inference no-ops: no counter counts them.
 MOVES = {"concat", "flatten", "permute", "transpose", "reshape", "unflatten", "select", "channel_shuffle",
-         "channel_split", "pad", "pixel_shuffle", "pixel_unshuffle", "dropout", "identity", "stochastic_depth",
-         "assert_shape", "patch_merging", "class_token"}
+         "channel_split", "pad", "pixel_shuffle", "pixel_unshuffle", "dropout", "dropout1d", "dropout2d", "dropout3d",
+         "identity", "stochastic_depth", "assert_shape", "patch_merging", "class_token"}
 ACTIVATIONS = "relu relu6 leaky_relu sigmoid tanh silu hardsigmoid hardswish gelu"
 
 

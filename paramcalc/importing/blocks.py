@@ -75,7 +75,7 @@ def settings_text(kind_name: str, settings: dict) -> str:
              or (kind_name == "custom" and key == "macs")}  # the figure to fill in
     if not shown:
         return kind_name
-    if len(shown) == 1 and kind.primary in shown:
+    if len(shown) == 1 and kind.primary in shown and not isinstance(shown[kind.primary], dict):  # a mapping is fields
         return f"{kind_name}: {_value(shown[kind.primary])}"
     return f"{kind_name}: {{" + ", ".join(f"{key}: {_value(value)}" for key, value in shown.items()) + "}"
 

@@ -411,8 +411,9 @@ class _Converter:
                 raise Unsupported(f"mean over dimensions {dims}, the batch (dimension 0) among them")
             return "mean", {"dims": listed if isinstance(dims, (tuple, list)) else dims, "keepdim": keepdim}, \
                 inputs[:1]
-        if target in (F.dropout, "dropout"):
-            return "dropout", {"p": args[1] if len(args) > 1 else kwargs.get("p", 0.5)}, inputs[:1]
+        if target in (F.dropout, "dropout", F.dropout1d, F.dropout2d, F.dropout3d):
+            kind = "dropout" if target in (F.dropout, "dropout") else target.__name__
+            return kind, {"p": args[1] if len(args) > 1 else kwargs.get("p", 0.5)}, inputs[:1]
         if target is F.interpolate:
             mode = kwargs.get("mode", "nearest")
             settings: Settings = {"size": list(shape[2:]), "mode": mode}

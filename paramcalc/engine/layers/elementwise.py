@@ -86,7 +86,6 @@ class Softmax(_Elementwise):
 @register
 class Dropout(_Elementwise):
     kind = "dropout"
-    aliases = ("dropout2d",)
     torch_name = "nn.Dropout"
     summary = "zero random values while training; nothing at inference"
     flops_formula = "0 (inference)"
@@ -103,6 +102,29 @@ class Dropout(_Elementwise):
         if self.p == 0:
             return []
         return [Saved("own", 0, 1, batched=False) if self.p == 1 else Saved("own", 0, numel(output))]
+
+
+class _ChannelDropout(Dropout):
+    """Dropout1d/2d/3d: each channel of a sample kept or dropped whole, by one mask value spread over its map."""
+    spatial = 2
+    flops_formula = "0 (inference)"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        self.need_rank(inputs[0], self.spatial + 1, f"channels and a {self.spatial}-D map")
+        return inputs[0]
+
+    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
+              trainable: bool) -> list[Saved]:
+        # the mask has a value per channel of each sample (N x C x 1 x 1), of the input's type, on the CPU as on CUDA
+        if self.p == 0:
+            return []
+        return [Saved("own", 0, 1, batched=False) if self.p == 1 else Saved("own", 0, output[0])]
+
+
+for _spatial in (1, 2, 3):
+    register(type(f"Dropout{_spatial}d", (_ChannelDropout,), {
+        "kind": f"dropout{_spatial}d", "torch_name": f"nn.Dropout{_spatial}d", "spatial": _spatial,
+        "summary": f"zero random channels of a {_spatial}-D map (each whole) while training; nothing at inference"}))
 
 
 @register
