@@ -187,3 +187,15 @@ def test_a_layer_may_make_as_many_dimensions_as_the_limit():
         {"unflatten": {"dim": 1, "sizes": [1, 1]}}]}).totals.output_shape) == limits.MAX_RANK == 64
     with pytest.raises(paramcalc.SpecError, match="the output has 65 dimensions; paramcalc takes at most 64"):
         paramcalc.analyze({"name": "t", "input": [1] * 63, "layers": [{"unflatten": {"dim": 1, "sizes": [1, 1, 1]}}]})
+
+
+def test_a_growing_size_in_training_is_judged_under_the_training_conditions(monkeypatch):
+    # the train-only head needs H >= 50 (a 50-row kernel), where its transposed convolution makes H - 49 + 1,000
+    # = H + 951 rows: 1,001 at H = 50, past a largest size of 1,000 at every size training allows
+    monkeypatch.setattr(limits, "MAX_TENSOR_SIZE", 1000)
+    refused("name: t\ninput: [1, H, 4]\nlayers:\n  - {name: trunk, conv2d: {out: 1, kernel: 1}}\n"
+            "  - {name: head, conv2d: {out: 1, kernel: [50, 1]}, train_only: true}\n"
+            "  - {name: up, conv_transpose2d: {out: 1, kernel: [1001, 1]}, train_only: true}\n"
+            "  - {name: out, conv2d: {out: 1, kernel: 1}, from: trunk}\n",
+            "layer 'up': the output size H + 951 is more than PyTorch's largest (1,000) at every input size: "
+            "at H = 50 it is 1,001")
