@@ -14,7 +14,13 @@ from .conftest import require_torch
 
 torch = require_torch()
 
+from click.testing import CliRunner  # noqa: E402
+from torch import nn  # noqa: E402
+
+import paramcalc  # noqa: E402
+from paramcalc.cli import main  # noqa: E402
 from paramcalc.torch.build import build  # noqa: E402
+from paramcalc.torch.convert import Unsupported, converter, subclass_name  # noqa: E402
 from paramcalc.torch.importer import import_model  # noqa: E402
 
 MODELS = Path(__file__).resolve().parent / "data" / "torch_settings.py"
@@ -81,6 +87,11 @@ def test_imported_settings_are_written_as_a_person_would():
         "- {name: 1, conv2d: {out: 8, kernel: 3, padding: [0, 1], groups: depthwise}}",
         "- {name: 2, conv2d: {out: 12, kernel: 1, groups: 2}}",
         "- {name: 3, conv2d: {out: 6, kernel: [3, 4], padding: same, dilation: [2, 1]}}"]
+    # one channel to one is not depthwise (groups 1), two channels in two groups are
+    text = import_model(f"{MODELS}:model", (1, 6, 6), kwargs={"which": "one_channel"})
+    assert [line.strip() for line in text.splitlines() if line.strip().startswith("- {name:")] == [
+        "- {name: 0, conv2d: {out: 1, kernel: 3}}", "- {name: 1, conv2d: {out: 2, kernel: 1}}",
+        "- {name: 2, conv2d: {out: 2, kernel: 3, groups: depthwise}}"]
 
 
 def test_dropout_called_as_a_function_keeps_its_kind():
@@ -89,3 +100,63 @@ def test_dropout_called_as_a_function_keeps_its_kind():
               for layer in yaml.safe_load(text)["layers"]]
     assert [layer for layer in layers if "flatten" not in layer and "add" not in layer] == [
         {"dropout2d": 0.25}, {"dropout1d": 0.125}, {"dropout": None}]
+
+
+@pytest.mark.parametrize("which", sorted(torch_settings.UNSUPPORTED))
+def test_a_setting_no_kind_expresses_stops_the_import(which):
+    _, fragment = torch_settings.UNSUPPORTED[which]
+    result = CliRunner().invoke(main, ["import", f"{MODELS}:unsupported", "--kwargs", f'{{"which": "{which}"}}',
+                                       "--input", "6x16"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "paramcalc has no layer kind for 1 part(s)" in result.output and fragment in result.output
+
+
+def test_a_cumulative_batch_norm_imports_with_its_figures():
+    """momentum None (a cumulative average of the statistics) changes no figure: a batch norm as any other."""
+    text = import_model(f"{MODELS}:cumulative_batchnorm", (3, 4, 4))
+    assert [{key: value for key, value in layer.items() if key != "name"}
+            for layer in yaml.safe_load(text)["layers"]] == [{"conv2d": {"out": 3, "kernel": 1}}, {"batchnorm": None}]
+    assert paramcalc.analyze(text).totals.params == 3 * 3 + 3 + 2 * 3
+
+
+class ShiftedWindowAttention(nn.Module):
+    """Stands for torchvision's class of that name, with the attributes the importer reads."""
+
+    def __init__(self, window_size, shift_size):
+        super().__init__()
+        self.window_size, self.shift_size, self.num_heads = window_size, shift_size, 2
+        self.qkv = nn.Linear(8, 24)
+
+
+@pytest.mark.parametrize("window, shift", [([7, 4], [3, 3]), ([7, 7], [3, 2])])
+def test_windows_that_differ_between_axes_are_refused(window, shift):
+    module = ShiftedWindowAttention(window, shift)
+    with pytest.raises(Unsupported, match="windows or shifts that differ between height and width"):
+        converter(module)(module)
+    module = ShiftedWindowAttention([7, 7], [3, 3])
+    assert converter(module)(module) == ("window_attention", {"heads": 2, "window_size": 7, "shift": 3, "bias": True})
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Named as torchvision's LayerNorm2d, the standard class of the kind layernorm2d (which torch.nn has not)."""
+
+
+class Permute(nn.Module):
+    """A model's own class that has the name of a kind's class (torchvision's Permute) but is no torch.nn class."""
+
+
+class OwnPermute(Permute):
+    pass
+
+
+class MyConv(nn.Conv2d):
+    pass
+
+
+def test_which_classes_are_marked_as_subclasses():
+    assert subclass_name(nn.Conv2d(1, 1, 1), "conv2d") == ""
+    assert subclass_name(MyConv(1, 1, 1), "conv2d") == "MyConv"
+    assert subclass_name(LayerNorm2d(4), "layernorm2d") == ""
+    assert subclass_name(LayerNorm2d(4), "layernorm") == "LayerNorm2d"
+    # a subclass of a class that has a kind's name but is not torch.nn's: nothing to convert it as
+    assert converter(OwnPermute()) is None

@@ -14,6 +14,8 @@ Shapes come from running the graph on meta tensors (torch.fx's ShapeProp).
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -87,7 +89,8 @@ def trace(model: nn.Module, input_shape: tuple, dtype: torch.dtype, batch: int =
                         hint="paramcalc imports models that torch.fx.symbolic_trace can trace") from None
     try:
         # a batch of 2: in training mode a batch norm needs more than one value per channel
-        ShapeProp(graph_module).propagate(torch.zeros((2, *input_shape), dtype=dtype, device="meta"))
+        with _no_cumulative_averages(model):
+            ShapeProp(graph_module).propagate(torch.zeros((2, *input_shape), dtype=dtype, device="meta"))
     except Exception as err:
         message = (str(err).splitlines() or [""])[0][:300]
         raise SpecError(f"the model does not run on an input of shape {'x'.join(map(str, input_shape))} (one "
@@ -95,6 +98,21 @@ def trace(model: nn.Module, input_shape: tuple, dtype: torch.dtype, batch: int =
     finally:
         model.eval()
     return _Converter(graph_module, called, input_shape, custom).convert()
+
+
+@contextmanager
+def _no_cumulative_averages(model: nn.Module) -> Iterator[None]:
+    """A batch norm with momentum None averages its statistics over the batches seen, dividing by their count: a
+    value a model on the meta device does not have. The shapes do not depend on it: a momentum stands in."""
+    cumulative = [module for module in model.modules()
+                  if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.momentum is None]
+    for module in cumulative:
+        module.momentum = 0.1
+    try:
+        yield
+    finally:
+        for module in cumulative:
+            module.momentum = None
 
 
 def _called_at_inference(model: nn.Module, shape: tuple, dtype: torch.dtype) -> set[str]:
@@ -206,7 +224,10 @@ class _Converter:
     def _node(self, node: fx.Node) -> None:
         if node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[0], fx.Node) \
                 and node.args[0] in self.tuples:
-            self._tuple_item(node, node.args[0])
+            if node.args[0] in self.lost:  # an item of what was refused (attention with keys of another width)
+                self.lost.add(node)
+            else:
+                self._tuple_item(node, node.args[0])
             return
         shape = _tensor_shape(node)
         inputs = self._tensor_inputs(node)

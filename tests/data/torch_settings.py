@@ -78,6 +78,7 @@ CASES = {
                                             nn.Upsample(size=(7, 9)), nn.Upsample(scale_factor=(1.5, 1.5),
                                                                                   mode="bicubic")]),
     "shuffle": ((8, 3, 4), False, lambda: [nn.PixelShuffle(2), nn.PixelUnshuffle(2), nn.ChannelShuffle(4)]),
+    "one_channel": ((1, 6, 6), False, lambda: [nn.Conv2d(1, 1, 3), nn.Conv2d(1, 2, 1), nn.Conv2d(2, 2, 3, groups=2)]),
     "linear": ((5, 12), False, lambda: [nn.Linear(12, 7, bias=False), nn.Linear(7, 3)]),
     "lstm": ((9,), True, lambda: [Recurrent(nn.LSTM(8, 6, num_layers=2, bidirectional=True, batch_first=True,
                                                     dropout=0.1, proj_size=4))]),
@@ -91,3 +92,34 @@ CASES = {
 def model(which: str) -> nn.Sequential:
     _, _, modules = CASES[which]
     return nn.Sequential(*modules())
+
+
+class CrossAttention(nn.Module):
+    """Attention whose keys and values come from a map of another width (kdim, vdim)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(16, 4, kdim=8, vdim=8, batch_first=True)
+        self.keys = nn.Linear(16, 8)
+
+    def forward(self, tokens):
+        other = self.keys(tokens)
+        return self.attention(tokens, other, other, need_weights=False)[0]
+
+
+# modules with a setting no layer kind expresses: each stops the import, naming it
+UNSUPPORTED = {
+    "kdim": (CrossAttention, "keys or values of another size"),
+    "bias_kv": (lambda: SelfAttention(nn.MultiheadAttention(16, 4, add_bias_kv=True, batch_first=True)),
+                "added key/value biases"),
+    "sequence_first": (lambda: SelfAttention(nn.MultiheadAttention(16, 4)), "batch_first=False"),
+}
+
+
+def unsupported(which: str) -> nn.Module:
+    return UNSUPPORTED[which][0]()
+
+
+def cumulative_batchnorm() -> nn.Module:
+    """A batch norm whose running statistics are a cumulative average (momentum None)."""
+    return nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3, momentum=None))
