@@ -47,8 +47,7 @@ BEYOND = ["tests/test_examples_beyond.py", "tests/test_newcomers.py"]
 RECEPTIVE = ["tests/test_examples_and_fields.py", "tests/test_receptive_torch.py"]
 TRAINING = ["tests/test_training.py", "tests/test_readme_training.py", "tests/test_training_torch.py"]
 IMPORT = ["tests/test_import_settings.py", "tests/test_import_onnx_settings.py", "tests/test_import_onnx.py",
-          "tests/test_import.py",
-          "tests/test_import_onnx_torch.py", "tests/test_verify_against.py"]
+          "tests/test_import.py", "tests/test_import_onnx_torch.py", "tests/test_verify_against.py"]
 LAYERS = LAYER_HAND + BEYOND + LAYER_TORCH + ZOO + ["tests/test_receptive_torch.py"] + TRAINING
 
 MODULES: dict[str, list[str]] = {
