@@ -202,7 +202,7 @@ def recheck_at_import(work: Path, module: str, result: dict, checked: dict[str, 
     collection), run again in a fresh pytest process whose environment names the mutant from the start, as
     `mutmut apply` would; `checked` holds the statuses of an earlier check of the same run (--recount)."""
     mutants = work / "mutants"
-    tests = [t for t in MODULES[module] if (work / t).exists()]
+    tests = [t for t in result["tests"] if (work / t).exists()]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1",
                PYTHONPATH=str(mutants))
     env.pop("MUTANT_UNDER_TEST", None)
@@ -325,7 +325,7 @@ def equivalents() -> dict[tuple[str, str, str], str]:
     return entries
 
 
-def collect(work: Path, module: str, seconds: float, source: str, commit: str) -> dict:
+def collect(work: Path, module: str, seconds: float, source: str, commit: str, tests: list[str]) -> dict:
     from mutmut.stats import status_by_exit_code
 
     meta = json.loads((work / "mutants" / (module + ".meta")).read_text())
@@ -352,7 +352,8 @@ def collect(work: Path, module: str, seconds: float, source: str, commit: str) -
         "date": datetime.date.today().isoformat(),
         "source": source,
         "commit": commit,
-        "tests": MODULES[module],
+        "tests": tests,
+        "some_tests": tests != MODULES[module],
         "seconds": round(seconds),
         "all": mutants,
     })
@@ -381,15 +382,16 @@ def tally(result: dict) -> dict:
     return result
 
 
-def run(module: str, children: int, keep: bool, source: str, recount: bool) -> dict:
+def run(module: str, children: int, keep: bool, source: str, recount: bool, tests: list[str] | None = None) -> dict:
     work = OUT / "work" / slug(module)
+    tests = tests or MODULES[module]
     start = time.monotonic()
     if recount:
         if not (work / "mutants").exists():
             raise SystemExit(f"{work.relative_to(ROOT)}: no kept run to count again (run with --keep first)")
         print(f"== {module}: counting the kept run in {work.relative_to(ROOT)} again", flush=True)
         previous = json.loads((OUT / "results" / f"{slug(module)}.json").read_text())
-        source, seconds, commit = previous["source"], previous["seconds"], previous["commit"]
+        source, seconds, commit, tests = previous["source"], previous["seconds"], previous["commit"], previous["tests"]
         checked = {m["mutant"]: m["status"] for m in previous.get("all", []) if m.get("at_import")}
     else:
         print(f"== {module}: scratch copy in {work.relative_to(ROOT)}", flush=True)
@@ -397,7 +399,7 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool) -> d
                                 cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip() \
             + (" + working tree" if source == "worktree" else "")  # now: commits made during the run are not it
         scratch_copy(work, source)
-        configure(work, module, MODULES[module])
+        configure(work, module, tests)
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
         env.pop("PYTHONPATH", None)
         done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)], cwd=work,
@@ -405,7 +407,7 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool) -> d
         if done.returncode != 0:
             print(f"   mutmut exited {done.returncode}; results so far are kept in {work}", flush=True)
         seconds = time.monotonic() - start
-    result = collect(work, module, seconds, source, commit)
+    result = collect(work, module, seconds, source, commit, tests)
     recheck_at_import(work, module, result, checked if recount else {})
     result["seconds"] = round(seconds + time.monotonic() - start) if recount else round(time.monotonic() - start)
     (OUT / "results").mkdir(parents=True, exist_ok=True)
@@ -444,7 +446,8 @@ def markdown_table() -> str:
     for path in sorted((OUT / "results").glob("*.json")):
         r = json.loads(path.read_text())
         if "figure_score" in r:
-            rows.append(f"| `{r['module'].removeprefix('paramcalc/')}` | {r['commit']} | {r['mutants']} | "
+            commit = f"{r['commit']} ({len(r['tests'])} test files)" if r.get("some_tests") else r["commit"]
+            rows.append(f"| `{r['module'].removeprefix('paramcalc/')}` | {commit} | {r['mutants']} | "
                         f"{r['killed'] + r['timeout']} | {r['equivalent']} | {r['figure_score']} % | {r['score']} % |")
     return "\n".join(rows)
 
@@ -458,6 +461,9 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="print the last runs as a Markdown table, and stop")
     parser.add_argument("--recount", action="store_true",
                         help="count a kept run again (after editing tools/equivalent_mutants.txt), without mutmut")
+    parser.add_argument("--tests", nargs="+", metavar="FILE",
+                        help="run against these test files instead of the module's list: a quicker run, whose score "
+                             "can only be lower (the table names how many files it ran)")
     parser.add_argument("--source", default="HEAD",
                         help="what to mutate and test: a commit (default HEAD, so a score belongs to a commit) "
                              "or 'worktree' (the files as they are now, uncommitted tests included)")
@@ -475,7 +481,7 @@ def main() -> None:
         raise SystemExit("mutmut is missing: pip install -e '.[mutation]'")
     modules = [resolve(m) for m in args.modules] or list(MODULES)
     for module in modules:
-        run(module, args.max_children, args.keep, args.source, args.recount)
+        run(module, args.max_children, args.keep, args.source, args.recount, args.tests)
     summarize()
 
 
