@@ -32,7 +32,7 @@ torch_settings = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(torch_settings)
 
 EXPORTED = ["conv_transpose2d", "conv1d", "conv3d", "batchnorm1d", "pad", "pool2d", "pool1d", "pool3d", "one_channel",
-            "linear"]
+            "linear", "float_settings"]
 
 
 def layers(text: str) -> list[dict]:

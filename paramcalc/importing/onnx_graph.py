@@ -428,9 +428,23 @@ def _last_name(paths: tuple[str, ...]) -> str:
 
 
 def _attributes(node: Any) -> dict[str, Any]:
-    from onnx import helper
+    from onnx import AttributeProto, helper
 
-    return {attribute.name: helper.get_attribute_value(attribute) for attribute in node.attribute}
+    def value(attribute: Any) -> Any:
+        # a float attribute is stored as float32: written as its shortest decimal (0.2, not 0.20000000298023224)
+        if attribute.type == AttributeProto.FLOAT:
+            return _float32_text(attribute.f)
+        if attribute.type == AttributeProto.FLOATS:
+            return [_float32_text(number) for number in attribute.floats]
+        return helper.get_attribute_value(attribute)
+
+    return {attribute.name: value(attribute) for attribute in node.attribute}
+
+
+def _float32_text(number: float) -> float:
+    import numpy
+
+    return float(str(numpy.float32(number)))
 
 
 def _count(dims: Any) -> int:

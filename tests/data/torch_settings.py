@@ -60,6 +60,8 @@ CASES = {
     "activations": ((4, 5, 6), False, lambda: [
         nn.LeakyReLU(0.2), nn.ReLU6(), nn.Hardswish(), nn.Hardsigmoid(), nn.SiLU(), nn.GELU(), nn.Tanh(),
         nn.Sigmoid(), nn.ReLU(), nn.Softmax(dim=1), nn.Identity(), nn.Softmax(dim=-1)]),
+    "float_settings": ((4, 5, 6), False, lambda: [nn.LeakyReLU(0.2), nn.Hardsigmoid(), nn.ReLU6(), nn.Softmax(dim=1),
+                                                  nn.GELU(), nn.LayerNorm(6, eps=1e-6)]),
     "dropout": ((4, 5, 6), False, lambda: [nn.Dropout(0.3), nn.Dropout2d(0.2), nn.Dropout(0.0)]),
     "flatten": ((3, 4, 5), False, lambda: [nn.Flatten(1, 2), nn.Linear(5, 7, bias=False), nn.Flatten()]),
     "pad": ((2, 5, 6), False, lambda: [nn.ZeroPad2d((1, 2, 3, 4))]),
