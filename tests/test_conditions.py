@@ -399,3 +399,11 @@ def test_a_size_of_two_symbols_that_falls_is_not_past_the_largest():
         sizes = [{"H": h, "W": w} for h in range(1, 30) for w in range(1, 30)]
         assert [point for point in sizes if all(condition.holds(point) for condition in found)] == [
             point for point in sizes if point["H"] * point["W"] - 2 * point["H"] + 12 <= 10]
+
+
+def test_a_condition_on_a_whole_size_holds_up_to_the_largest_and_at_it():
+    H, W = symbol("H"), symbol("W")
+    condition = Condition(("H", "W"), "size", (H * W, 12))
+    assert [(h, w) for h in range(1, 14) for w in range(1, 14) if condition.holds({"H": h, "W": w})] == [
+        (h, w) for h in range(1, 14) for w in range(1, 14) if h * w <= 12]
+    assert condition.holds({"H": 3, "W": 4}) and not condition.holds({"H": 13, "W": 1})
