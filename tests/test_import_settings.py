@@ -92,6 +92,11 @@ def test_imported_settings_are_written_as_a_person_would():
     assert [line.strip() for line in text.splitlines() if line.strip().startswith("- {name:")] == [
         "- {name: 0, conv2d: {out: 1, kernel: 3}}", "- {name: 1, conv2d: {out: 2, kernel: 1}}",
         "- {name: 2, conv2d: {out: 2, kernel: 3, groups: depthwise}}"]
+    # an adaptive pool to one value per channel is a global pool
+    text = import_model(f"{MODELS}:model", (3, 10, 11), kwargs={"which": "adaptive"})
+    assert [line.strip() for line in text.splitlines() if line.strip().startswith("- {name:")] == [
+        "- {name: 0, adaptive_avgpool: [3, 4]}", "- {name: 1, adaptive_avgpool: 2}",
+        "- {name: 2, adaptive_maxpool: [2, 3]}", "- {name: 3, global_avgpool}"]
 
 
 def test_dropout_called_as_a_function_keeps_its_kind():

@@ -72,8 +72,8 @@ CASES = {
     "pool1d": ((3, 20), False, lambda: [nn.MaxPool1d(3, 2, 1, dilation=2), nn.AvgPool1d(2, ceil_mode=True)]),
     "pool3d": ((2, 4, 6, 7), False, lambda: [nn.AvgPool3d((2, 2, 3), stride=(1, 2, 2), count_include_pad=False,
                                                           padding=(1, 1, 1)), nn.MaxPool3d(2, stride=1)]),
-    "adaptive": ((3, 10, 11), False, lambda: [nn.AdaptiveAvgPool2d((3, 4)), nn.AdaptiveMaxPool2d((2, 3)),
-                                              nn.AdaptiveAvgPool2d(1)]),
+    "adaptive": ((3, 10, 11), False, lambda: [nn.AdaptiveAvgPool2d((3, 4)), nn.AdaptiveAvgPool2d(2),
+                                              nn.AdaptiveMaxPool2d((2, 3)), nn.AdaptiveAvgPool2d(1)]),
     "adaptive1d": ((3, 10), False, lambda: [nn.AdaptiveAvgPool1d(4)]),
     "adaptive3d": ((2, 4, 6, 7), False, lambda: [nn.AdaptiveAvgPool3d((1, 2, 3))]),
     "upsample": ((3, 6, 7), False, lambda: [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
@@ -115,6 +115,7 @@ UNSUPPORTED = {
     "bias_kv": (lambda: SelfAttention(nn.MultiheadAttention(16, 4, add_bias_kv=True, batch_first=True)),
                 "added key/value biases"),
     "sequence_first": (lambda: SelfAttention(nn.MultiheadAttention(16, 4)), "batch_first=False"),
+    "divisor_override": (lambda: nn.Sequential(nn.AvgPool2d(2, divisor_override=3)), "divisor_override"),
 }
 
 
