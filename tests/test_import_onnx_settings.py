@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import paramcalc
+
 from .conftest import require_torch
 
 torch = require_torch()
@@ -48,3 +50,23 @@ def test_an_exported_model_imports_with_every_setting(tmp_path, which):
         torch.onnx.export(torch_settings.model(which).eval(), (torch.randn(1, *shape),), path, dynamo=False,
                           training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
     assert layers(import_onnx(path)) == layers(import_model(f"{MODELS}:model", shape, kwargs={"which": which}))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_concat_dropout_resize_transpose_and_an_index(tmp_path, training):
+    """The model `Moves`, by hand: 4 + 3 channels, a dropout (kept in a training export only), a bilinear
+    resize to 10x12 (5·2, 6·2), flattened to 7 x 120, transposed to 120 x 7, and its sixth token."""
+    path = str(tmp_path / "moves.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(torch_settings.Moves().eval(), (torch.randn(1, 3, 5, 6),), path, dynamo=False,
+                          training=torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL,
+                          do_constant_folding=not training)
+    text = import_onnx(path)
+    dropout = [{"name": "drop", "dropout": 0.25}] if training else []
+    assert yaml.safe_load(text)["layers"] == [
+        {"name": "conv", "conv2d": {"out": 4, "kernel": 1}},
+        {"name": "concat", "concat": None, "from": ["conv", "input"]}, *dropout, {"name": "up", "upsample": {"size": [10, 12], "mode": "bilinear", "align_corners": True}},
+        {"name": "reshape", "reshape": [7, 120]}, {"name": "permute", "permute": [0, 2, 1]},
+        {"name": "select", "select": {"index": 5}}]
+    assert paramcalc.analyze(text).totals.output_shape == (7,)

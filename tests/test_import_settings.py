@@ -35,7 +35,8 @@ def one_size(value):
 
 
 def settings(module) -> tuple[str, dict]:
-    """The module's torch.nn class (paramcalc builds some as subclasses) and every setting it keeps as a plain value, with its parameters' and buffers' shapes."""
+    """The module's torch.nn class (paramcalc builds some as subclasses) and every setting it keeps as a plain
+    value, with its parameters' and buffers' shapes."""
     values = {key: one_size(value) for key, value in vars(module).items()
               if not key.startswith("_") and key != "training"
               and isinstance(value, (bool, int, float, str, tuple, type(None)))}

@@ -2,6 +2,7 @@
 defaults (not square, per-axis, without bias or affine, other eps and momentum), for the test that an
 imported spec builds back the same modules (tests/test_import_settings.py)."""
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -126,3 +127,18 @@ def unsupported(which: str) -> nn.Module:
 def cumulative_batchnorm() -> nn.Module:
     """A batch norm whose running statistics are a cumulative average (momentum None)."""
     return nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3, momentum=None))
+
+
+class Moves(nn.Module):
+    """A concatenation, a dropout, a resize, a transpose and an index: what ONNX writes as Concat, Dropout, Resize,
+    Transpose and Gather."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.drop = nn.Dropout(0.25)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+
+    def forward(self, x):
+        maps = self.up(self.drop(torch.cat([self.conv(x), x], 1)))
+        return maps.flatten(2).transpose(1, 2)[:, 5]
