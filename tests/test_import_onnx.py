@@ -280,3 +280,61 @@ def test_a_class_of_the_models_own_running_a_kind_is_named_with_module(tmp_path)
     assert yaml.safe_load(import_onnx(path))["layers"] == [
         {"name": "own", "conv2d": {"out": 2, "kernel": 1, "bias": False}, "module": "OwnConv"},
         {"name": "plain", "conv2d": {"out": 2, "kernel": 1, "bias": False}}]
+
+
+def scalar(name: str, value: float):
+    return helper.make_tensor(name, TensorProto.FLOAT, [], [value])
+
+
+# one node on a 1 x 3 x 4 x 5 input: (operator, its attributes, its other inputs (None: left out), the opset, the
+# output's shape, and the layer it is, or a fragment of why it is refused), from ONNX's operator definitions
+ONE_NODE = [
+    ("Clip", {}, [scalar("lo", 0.0), scalar("hi", 6.0)], 20, None, {"relu6": None}),
+    ("Clip", {}, [scalar("lo", 0.0), None], 20, None, {"relu": None}),
+    ("Clip", {}, [scalar("lo", 0.0), scalar("hi", 3.4e38)], 20, None, {"relu": None}),
+    ("Clip", {}, [scalar("lo", -1.0), scalar("hi", 1.0)], 20, None, "Clip to [-1.0, 1.0]"),
+    ("Clip", {}, [scalar("lo", 0.0), scalar("hi", 5.0)], 20, None, "Clip to [0.0, 5.0]"),
+    ("Clip", {}, [scalar("lo", 1.0), None], 20, None, "Clip to [1.0, None]"),
+    ("Clip", {}, [helper.make_tensor("lo", TensorProto.FLOAT, [2], [0.0, 0.0]), None], 20, None,
+     "a minimum that is not a single number"),
+    ("Clip", {}, [scalar("lo", 0.0), helper.make_tensor("hi", TensorProto.FLOAT, [2], [6.0, 6.0])], 20, None,
+     "a maximum that is not a single number"),
+    ("Clip", {"min": 0.0, "max": 6.0}, [], 6, None, {"relu6": None}),  # attributes before opset 11
+    ("Clip", {"min": 0.0}, [], 6, None, {"relu": None}),
+    ("HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}, [], 20, None, {"hardsigmoid": None}),
+    ("HardSigmoid", {}, [], 20, None, "HardSigmoid other than PyTorch's"),  # ONNX's alpha is 0.2
+    ("HardSigmoid", {"alpha": 1 / 6, "beta": 0.4}, [], 20, None, "HardSigmoid other than PyTorch's"),
+    ("HardSigmoid", {"alpha": 1 / 6}, [], 20, None, {"hardsigmoid": None}),  # beta 0.5 is ONNX's too
+    ("Gelu", {}, [], 20, None, {"gelu": None}),
+    ("Gelu", {"approximate": "none"}, [], 20, None, {"gelu": None}),
+    ("Gelu", {"approximate": "tanh"}, [], 20, None, "GELU with the tanh approximation"),
+    ("LayerNormalization", {"epsilon": 1e-3}, [weight("scale", 5), weight("bias", 5)], 20, None,
+     {"layernorm": {"eps": 0.001}}),
+    ("LayerNormalization", {}, [weight("scale", 5)], 20, None, {"layernorm": {"bias": False}}),
+    ("LayerNormalization", {"axis": 3}, [weight("scale", 5), None], 20, None, {"layernorm": {"bias": False}}),
+    ("LayerNormalization", {"axis": 2}, [weight("scale", 4, 5)], 20, None, "normalizing from axis 2"),
+    ("Softmax", {}, [], 20, None, {"softmax": -1}),
+    ("Softmax", {"axis": 1}, [], 20, None, {"softmax": None}),
+    ("Softmax", {"axis": 2}, [], 20, None, {"softmax": 2}),
+    ("Reshape", {}, [ints("shape", [1, 60])], 20, [1, 60], {"flatten": None}),
+    ("Reshape", {}, [ints("shape", [1, 12, 5])], 20, [1, 12, 5], {"reshape": [12, 5]}),
+    ("Reshape", {}, [ints("shape", [3, 20])], 20, [3, 20], "a reshape that changes the batch"),
+    ("Reshape", {}, [ints("shape", [1, 3, 20])], 20, [1, 3, 20], {"reshape": [3, 20]}),
+]
+
+
+@pytest.mark.parametrize("op, attributes, others, opset, shape, expected", ONE_NODE,
+                         ids=[f"{case[0]}-{index}" for index, case in enumerate(ONE_NODE)])
+def test_one_node(tmp_path, op, attributes, others, opset, shape, expected):
+    inputs = ["x", *("" if other is None else other.name for other in others)]
+    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
+    path = save(tmp_path, [node], [("x", [1, 3, 4, 5])], [other for other in others if other is not None],
+                output=("y", shape or [1, 3, 4, 5]), opset=opset)
+    if isinstance(expected, str):
+        with pytest.raises(SpecError) as caught:
+            import_onnx(path)
+        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
+        return
+    # a node in no module is marked functional, where counters tell the two apart (test_import_onnx_torch.py)
+    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
+            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
