@@ -199,3 +199,13 @@ def test_a_growing_size_in_training_is_judged_under_the_training_conditions(monk
             "  - {name: out, conv2d: {out: 1, kernel: 1}, from: trunk}\n",
             "layer 'up': the output size H + 951 is more than PyTorch's largest (1,000) at every input size: "
             "at H = 50 it is 1,001")
+
+
+def test_a_growing_size_at_inference_is_not_judged_under_the_training_conditions(monkeypatch):
+    # the same head (H >= 50, in training only) beside a transposed convolution that inference runs: H + 951 rows,
+    # within a largest size of 1,000 up to H = 49, which inference allows
+    monkeypatch.setattr(limits, "MAX_TENSOR_SIZE", 1000)
+    result = paramcalc.analyze("name: t\ninput: [1, H, 4]\nlayers:\n"
+                               "  - {name: head, conv2d: {out: 1, kernel: [50, 1]}, train_only: true}\n"
+                               "  - {name: up, conv_transpose2d: {out: 1, kernel: [952, 1]}, from: input}\n")
+    assert [str(condition) for condition, _ in result.conditions] == ["H <= 49"]

@@ -883,3 +883,23 @@ def test_a_merge_of_channels_last_paths_keeps_where_the_positions_are():
         {"name": "c", "conv2d": {"out": 1, "kernel": 3}}]})
     assert fields["s"].axes == (0, 1) and fields["q"].axes == (1, 2)
     assert fields["c"][:3] == ((3, 3), (1, 1), (0, 0))
+
+
+def test_flattened_maps_of_different_sizes_added_are_not_followed():
+    """flatten(x) + flatten(conv4x4(x)) on a 4 x 6 x 6 input (144 values each): unit i adds pixel i of x to a 4x4
+    window of the 3 x 3 map's unit i, which sit apart: unit 0 spans 4 x 4 pixels and unit 3 a 5 x 4 patch
+    (gradients), which no one size, stride and padding describe."""
+    fields = fields_of({"name": "flat", "input": [4, 6, 6], "layers": [
+        {"name": "a", "flatten": None}, {"name": "c", "conv2d": {"out": 16, "kernel": 4}, "from": "input"},
+        {"name": "d", "flatten": None}, {"name": "s", "add": None, "from": ["a", "d"]}]})
+    assert fields["a"] is not None and fields["d"] is not None and fields["s"] is None
+    image = torch.ones(1, 4, 6, 6, dtype=torch.float64, requires_grad=True)
+    summed = image.flatten(1) + F.conv2d(image, torch.ones(16, 4, 4, 4, dtype=torch.float64)).flatten(1)
+
+    def patch(unit: int) -> tuple[int, int]:
+        (gradient,) = torch.autograd.grad(summed[0, unit], image, retain_graph=True)
+        mask = gradient[0].abs().sum(0) != 0
+        rows, columns = extent(mask, 0), extent(mask, 1)
+        return rows[1] - rows[0] + 1, columns[1] - columns[0] + 1
+
+    assert patch(0) == (4, 4) and patch(3) == (5, 4)

@@ -304,6 +304,9 @@ class Analyzer:
             axes = known[0].axes  # type: ignore[union-attr]
             if layer.positions(inputs, figures.shape, axes) != axes:  # a concat along the map joins positions
                 return None
+            if (len(axes) == 1 and not any(field.is_global for field in known)  # type: ignore[union-attr]
+                    and len({field.map_size for field in known}) > 1):  # type: ignore[union-attr]
+                return None  # flattened maps of different sizes: a unit's pixel and its window sit apart
             return merge(known, _map_at(figures.shape, axes) or known[0].map_size)  # type: ignore
         field: ReceptiveField = known[0]  # type: ignore[assignment]
         stepped = self.single_step(layer, field, figures, inputs)
