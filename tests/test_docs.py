@@ -739,9 +739,13 @@ def test_the_mutation_commands_shown_are_real():
     assert len(runs_of_the_tool) >= 3
     options = script_options("tools/mutation.py")
     for arguments in runs_of_the_tool:
+        option = ""
         for word in arguments:
             if word.startswith("--"):
                 assert word in options
+                option = word
+            elif option == "--tests":
+                assert (ROOT / word).is_file()  # a test file
             else:
                 assert mutation.resolve(word) in mutation.MODULES  # a module or its short name
     assert all(line.startswith(("pip install", "python tools/mutation.py")) for line in lines)
