@@ -209,3 +209,20 @@ def test_a_growing_size_at_inference_is_not_judged_under_the_training_conditions
                                "  - {name: head, conv2d: {out: 1, kernel: [50, 1]}, train_only: true}\n"
                                "  - {name: up, conv_transpose2d: {out: 1, kernel: [952, 1]}, from: input}\n")
     assert [str(condition) for condition, _ in result.conditions] == ["H <= 49"]
+
+
+def test_a_layer_alike_in_training_and_at_inference_gives_each_its_condition():
+    # the train-only head and the trunk are the same convolution on the same input: the trunk's H >= 50 (a 50-row
+    # kernel, no padding) is inference's too, not only training's
+    result = paramcalc.analyze("name: t\ninput: [1, H, 4]\nlayers:\n"
+                               "  - {name: head, conv2d: {out: 1, kernel: [50, 1]}, train_only: true}\n"
+                               "  - {name: trunk, conv2d: {out: 1, kernel: [50, 1]}, from: input}\n")
+    assert [(str(condition), layer) for condition, layer in result.conditions] == [("H >= 50", "trunk")]
+
+
+@pytest.mark.parametrize("depth", [0, -1, True, 1.5, "2"])
+def test_depth_is_a_whole_number_of_at_least_one(depth):
+    with pytest.raises(paramcalc.SpecError, match=f"depth must be a whole number of at least 1, got {depth!r}"):
+        paramcalc.analyze(HEAD + "layers: [{conv2d: {out: 2, kernel: 3}}]\n", depth=depth)
+    assert [record.name for record in paramcalc.analyze(
+        HEAD + "layers: [{name: g, layers: [{name: c, conv2d: {out: 2, kernel: 3}}]}]\n", depth=1).records] == ["g"]

@@ -386,9 +386,9 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool, test
     work = OUT / "work" / slug(module)
     tests = tests or MODULES[module]
     start = time.monotonic()
+    if recount and not (work / "mutants").exists():
+        return recount_stored(module)
     if recount:
-        if not (work / "mutants").exists():
-            raise SystemExit(f"{work.relative_to(ROOT)}: no kept run to count again (run with --keep first)")
         print(f"== {module}: counting the kept run in {work.relative_to(ROOT)} again", flush=True)
         previous = json.loads((OUT / "results" / f"{slug(module)}.json").read_text())
         source, seconds, commit, tests = previous["source"], previous["seconds"], previous["commit"], previous["tests"]
@@ -419,6 +419,26 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool, test
             print(f"   {m['status']}: {module}:{m['line']}  {m['mutant']}  {m['changed']}", flush=True)
     if not keep and not recount:
         shutil.rmtree(work)
+    return result
+
+
+def recount_stored(module: str) -> dict:
+    """The last run's results counted again with EQUIVALENT as it is now, when no run was kept: each mutant's
+    status stays as the run found it."""
+    path = OUT / "results" / f"{slug(module)}.json"
+    if not path.exists():
+        raise SystemExit(f"{module}: no run to count again")
+    print(f"== {module}: counting {path.relative_to(ROOT)} again", flush=True)
+    result, known = json.loads(path.read_text()), equivalents()
+    for mutant in result["all"]:
+        function = mutant["mutant"].rpartition(".")[2].rpartition("__mutmut_")[0]
+        why = known.get((slug(module), function, mutant["changed"]))
+        mutant.pop("equivalent", None)
+        if why is not None:
+            mutant["equivalent"] = why
+    tally(result)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"   figure code {result['figure_score']} % ({result['equivalent']} equivalent)", flush=True)
     return result
 
 
@@ -460,7 +480,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep mutation/work/<module>/ to inspect with mutmut")
     parser.add_argument("--table", action="store_true", help="print the last runs as a Markdown table, and stop")
     parser.add_argument("--recount", action="store_true",
-                        help="count a kept run again (after editing tools/equivalent_mutants.txt), without mutmut")
+                        help="count the last run again after editing tools/equivalent_mutants.txt, without mutmut "
+                             "(with a run kept by --keep, its survivors run at import are checked again too)")
     parser.add_argument("--tests", nargs="+", metavar="FILE",
                         help="run against these test files instead of the module's list: a quicker run, whose score "
                              "can only be lower (the table names how many files it ran)")
