@@ -338,3 +338,68 @@ def test_one_node(tmp_path, op, attributes, others, opset, shape, expected):
     # a node in no module is marked functional, where counters tell the two apart (test_import_onnx_torch.py)
     assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
             for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
+
+
+def sizes(name: str, values: list[int]):
+    return ints(name, values)
+
+
+# as ONE_NODE, on an input of the shape given: (operator, attributes, other inputs, input shape, output shape, layer)
+SHAPED_NODE = [
+    ("Pad", {}, [ints("pads", [0, 0, 1, 2, 0, 0, 3, 4])], [1, 3, 4, 5], [1, 3, 8, 11],
+     {"pad": {"padding": {"left": 2, "right": 4, "top": 1, "bottom": 3}}}),
+    ("Pad", {"mode": "reflect"}, [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])], [1, 3, 4, 5], [1, 3, 6, 7],
+     "padding other than zeros around a 2-D map"),
+    ("Pad", {}, [ints("pads", [0, 1, 1, 1, 0, 0, 1, 1])], [1, 3, 4, 5], [1, 4, 6, 7],
+     "padding other than zeros around a 2-D map"),
+    # rows: (8 + 1 + 2 - 3) // 2 + 1 = 5; columns: (9 + 0 + 1 - 2) + 1 = 9
+    ("MaxPool", {"kernel_shape": [3, 2], "strides": [2, 1], "pads": [1, 0, 2, 1]}, [], [1, 3, 8, 9], [1, 3, 5, 9],
+     {"maxpool": {"kernel": [3, 2], "stride": [2, 1], "padding": {"top": 1, "bottom": 2, "left": 0, "right": 1}}}),
+    ("MaxPool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "dilations": [2, 1], "ceil_mode": 1}, [],
+     [1, 3, 8, 9], [1, 3, 6, 9], {"maxpool": {"kernel": 3, "stride": 1, "padding": 1, "dilation": [2, 1],
+                                             "ceil_mode": True}}),
+    ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2], "count_include_pad": 1, "pads": [1, 1, 1, 1]}, [],
+     [1, 3, 8, 9], [1, 3, 5, 5], {"avgpool": {"kernel": 2, "padding": 1}}),  # PyTorch's default, left out
+    ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2], "auto_pad": "VALID"}, [], [1, 3, 8, 9],
+     [1, 3, 4, 4], {"avgpool": {"kernel": 2, "count_include_pad": False}}),  # ONNX's default, not PyTorch's
+    ("AveragePool", {"kernel_shape": [3, 3], "auto_pad": "SAME_UPPER"}, [], [1, 3, 8, 9], [1, 3, 8, 9],
+     "auto_pad SAME_UPPER (write the padding out)"),
+    ("GlobalAveragePool", {}, [], [1, 3, 8, 9], [1, 3, 1, 1], {"global_avgpool": None}),
+    ("GlobalMaxPool", {}, [], [1, 3, 8, 9], [1, 3, 1, 1], {"global_maxpool": None}),
+    ("Resize", {"mode": "linear", "coordinate_transformation_mode": "align_corners"},
+     [None, None, sizes("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
+     {"upsample": {"size": [8, 10], "mode": "bilinear", "align_corners": True}}),
+    ("Resize", {"mode": "linear"}, [None, None, sizes("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
+     {"upsample": {"size": [8, 10], "mode": "bilinear"}}),  # half_pixel: align_corners false
+    ("Resize", {"mode": "cubic", "coordinate_transformation_mode": "pytorch_half_pixel"},
+     [None, None, sizes("to", [1, 3, 8, 8])], [1, 3, 4, 5], [1, 3, 8, 8], {"upsample": {"size": 8, "mode": "bicubic"}}),
+    ("Resize", {}, [None, None, sizes("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
+     {"upsample": {"size": [8, 10]}}),  # nearest
+    ("Resize", {"mode": "cubic"}, [None, None, sizes("to", [1, 3, 8])], [1, 3, 4], [1, 3, 8],
+     "Resize in mode cubic over 1 axes"),
+    ("Resize", {"mode": "linear"}, [None, None, sizes("to", [1, 3, 8])], [1, 3, 4], [1, 3, 8],
+     {"upsample": {"size": 8, "mode": "linear"}}),
+    ("Transpose", {"perm": [0, 2, 3, 1]}, [], [1, 3, 4, 5], [1, 4, 5, 3], {"permute": [0, 2, 3, 1]}),
+    ("Transpose", {}, [], [1, 3, 4, 5], [5, 4, 3, 1], "that moves the batch"),  # no perm: every axis reversed
+    ("Gemm", {"transB": 1}, [weight("w", 7, 5), weight("b", 7)], [1, 5], [1, 7], {"linear": 7}),
+    ("Gemm", {}, [weight("w", 5, 7)], [1, 5], [1, 7], {"linear": {"out": 7, "bias": False}}),
+    ("Gemm", {"transB": 1, "alpha": 2.0}, [weight("w", 7, 5)], [1, 5], [1, 7], "Gemm with transA, alpha or beta"),
+    ("Gemm", {"transB": 1, "beta": 0.5}, [weight("w", 7, 5), weight("b", 7)], [1, 5], [1, 7],
+     "Gemm with transA, alpha or beta"),
+]
+
+
+@pytest.mark.parametrize("op, attributes, others, shape, out, expected", SHAPED_NODE,
+                         ids=[f"{case[0]}-{index}" for index, case in enumerate(SHAPED_NODE)])
+def test_one_node_on_a_shape(tmp_path, op, attributes, others, shape, out, expected):
+    inputs = ["x", *("" if other is None else other.name for other in others)]
+    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
+    path = save(tmp_path, [node], [("x", shape)], [other for other in others if other is not None],
+                output=("y", out))
+    if isinstance(expected, str):
+        with pytest.raises(SpecError) as caught:
+            import_onnx(path)
+        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
+        return
+    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
+            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
