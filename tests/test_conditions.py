@@ -407,3 +407,29 @@ def test_a_condition_on_a_whole_size_holds_up_to_the_largest_and_at_it():
     assert [(h, w) for h in range(1, 14) for w in range(1, 14) if condition.holds({"H": h, "W": w})] == [
         (h, w) for h in range(1, 14) for w in range(1, 14) if h * w <= 12]
     assert condition.holds({"H": 3, "W": 4}) and not condition.holds({"H": 13, "W": 1})
+
+
+def test_at_least_one_only_where_a_size_never_falls():
+    H = symbol("H")
+    # 10 - H falls as H grows (at least 1 up to H = 9); gcd(H, 4) - 1 goes up and down (1, 0, 3, 0, 1, ...): paramcalc
+    # decides neither, or decides them right
+    for size, at in ((10 - H, lambda h: 10 - h), (gcd_of(H, 4) - 1, lambda h: math.gcd(h, 4) - 1)):
+        answer, found = answered(lambda size=size: require_positive(size))
+        if answer is not None:
+            assert_describes(answer, found, [h for h in TRIED if at(h) >= 1])
+    # floor(H/10^9) reaches 1 at the largest size a spec allows only; floor(H/(2·10^9)) never does
+    answer, found = answered(lambda: require_positive(floor_of("H", 1, 0, 10**9)))
+    assert answer is True and [str(condition) for condition in found] == ["H >= 1000000000"]
+    assert answered(lambda: require_positive(floor_of("H", 1, 0, 2 * 10**9))) == (False, [])
+
+
+def test_the_quick_bound_counts_a_floor_s_offset():
+    # floor((2·H + 1)/3) is 666,666,667 at H = 10^9 (without the + 1, 666,666,666): past 666,666,666 there, and
+    # within it up to H = 999,999,999
+    answer, found = answered(lambda: require_at_most(floor_of("H", 2, 1, 3), 666_666_666))
+    assert answer == floor_of("H", 2, 1, 3) and [str(condition) for condition in found] == ["H <= 999,999,999"]
+
+
+def test_the_strongest_keeps_residues_of_different_moduli():
+    by_two, by_three = Condition("H", "mod", (2, frozenset({0}))), Condition("H", "mod", (3, frozenset({1})))
+    assert strongest([(by_two, "a"), (by_three, "b"), (by_two, "c")]) == [(by_two, "a"), (by_three, "b")]
