@@ -335,3 +335,58 @@ def test_deeper_and_projected_recurrent_layers(tmp_path):
     assert deep["layers 1-2"] == ["2·1·(3·3·3 + 3·3·3 + 2·3·3) params"] and deep["params"] == ["225"]
     projected = explain(spec, "p")  # nn.LSTM(4, 4, proj_size=2): the state is 2 wide, and weight_hr is 2 x 4
     assert projected["layer 0"] == ["1·(4·4·4 + 4·4·2 + 2·4 + 2·4·4) params"] and projected["params"] == ["136"]
+
+
+DEFAULT_ARITHMETIC = """name: pools
+input: [4, 6, 7]
+layers:
+  - {name: gn, groupnorm: 2}
+  - {name: lrn, lrn: 3, from: input}
+  - {name: sc, scale, from: input}
+  - {name: ap, adaptive_avgpool: [3, 2], from: input}
+  - {name: mp, adaptive_maxpool: [3, 2], from: input}
+  - {name: gap, global_avgpool, from: input}
+  - {name: gmp, global_maxpool, from: input}
+"""
+
+
+def test_kinds_that_state_their_flops_by_formula(tmp_path):
+    """4 x 6 x 7 = 168 values. The adaptive pools to 3 x 2 have windows of 2 rows and 4 columns (columns 0-3 and
+    3-6 of 7): 24 windows of 8 values."""
+    spec = tmp_path / "pools.yaml"
+    spec.write_text(DEFAULT_ARITHMETIC)
+    expected = {"gn": f"5 per element + 2 with affine = {7 * 168:,}",
+                "lrn": f"2·size + 3 per element (squares and sums over the window, scale, power, divide) = "
+                       f"{(2 * 3 + 3) * 168:,}",
+                "sc": "1 per element = 168",
+                "ap": f"one per input element read by each window (adds + 1 divide per output) = {24 * 8}",
+                "mp": f"(window elements − 1) comparisons per output element = {24 * 7}",
+                "gap": f"H·W per channel = {4 * 6 * 7}", "gmp": f"H·W − 1 per channel = {4 * (6 * 7 - 1)}"}
+    assert {layer: explain(spec, layer)["FLOPs"] for layer in expected} == {
+        layer: [line] for layer, line in expected.items()}
+
+
+SETTINGS = """name: settings
+input: [4, 6, 7]
+layers:
+  - {name: c, conv2d: {out: 8, kernel: [3, 1], padding: {top: 1, bottom: 2, left: 0, right: 0}, bias: false}}
+  - {name: c2, conv2d: {out: 8, kernel: 3, padding: [1, 2]}, from: input}
+  - {name: c3, conv2d: {out: 8, kernel: 3, padding: {top: 1, bottom: 1, left: 2, right: 2}}, from: input}
+  - {name: c4, conv2d: {out: 8, kernel: 3, padding: {top: 1, bottom: 1, left: 1, right: 1}}, from: input}
+  - {name: up, upsample: {scale: 2}, from: input}
+  - {name: r, relu, from: input}
+"""
+
+
+def test_a_layer_s_settings_as_a_spec_writes_them(tmp_path):
+    """Every field, the defaults too; padding as one number, per axis, or by side; a field left out (upsample's
+    size, when it has a scale) not at all; true and false as YAML writes them."""
+    spec = tmp_path / "settings.yaml"
+    spec.write_text(SETTINGS)
+    conv = "out=8, kernel={kernel}, stride=1, padding={padding}, dilation=1, groups=1, bias={bias}"
+    assert {layer: explain(spec, layer)["settings"] for layer in ("c", "c2", "c3", "c4", "up", "r")} == {
+        "c": [conv.format(kernel="[3, 1]", padding="{top: 1, bottom: 2, left: 0, right: 0}", bias="false")],
+        "c2": [conv.format(kernel=3, padding="[1, 2]", bias="true")],
+        "c3": [conv.format(kernel=3, padding="[1, 2]", bias="true")],
+        "c4": [conv.format(kernel=3, padding=1, bias="true")],
+        "up": ["scale=2.0, mode=nearest, align_corners=false"], "r": ["(none)"]}
