@@ -903,3 +903,14 @@ def test_flattened_maps_of_different_sizes_added_are_not_followed():
         return rows[1] - rows[0] + 1, columns[1] - columns[0] + 1
 
     assert patch(0) == (4, 4) and patch(3) == (5, 4)
+
+
+def test_a_softmax_over_a_flattened_map_makes_every_unit_global():
+    """softmax(flatten(x)) over the flattened axis: each unit's value divides by a sum over every pixel of the
+    2 x 4 x 5 input (gradients: all 4 x 5 positions)."""
+    fields = fields_of({"name": "soft", "input": [2, 4, 5], "layers": [
+        {"name": "flat", "flatten": None}, {"name": "sm", "softmax": 1}]})
+    assert fields["sm"].is_global and fields["sm"].size == (4, 5)
+    image = torch.rand(1, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+    (gradient,) = torch.autograd.grad(image.flatten(1).softmax(dim=1)[0, 0], image)
+    assert bool((gradient[0].abs().sum(0) != 0).all())
