@@ -403,3 +403,67 @@ def test_one_node_on_a_shape(tmp_path, op, attributes, others, shape, out, expec
         return
     assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
             for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
+
+
+def floats(name: str, dims: list[int], value: float = 0.5):
+    return weight(name, *dims, value=value)
+
+
+TRAINING = helper.make_tensor("training", TensorProto.BOOL, [], [True])
+
+# nodes that read the input twice, constants the model holds, and the remaining operators: as SHAPED_NODE; "x" in
+# the other inputs is the input itself
+MORE_NODES = [
+    ("Concat", {"axis": 1}, ["x"], [1, 3, 4, 5], [1, 6, 4, 5], {"concat": None, "from": ["input", "input"]}),
+    ("Concat", {"axis": -3}, ["x"], [1, 3, 4, 5], [1, 6, 4, 5], {"concat": None, "from": ["input", "input"]}),
+    ("Concat", {"axis": 2}, ["x"], [1, 3, 4, 5], [1, 3, 8, 5], {"concat": {"dim": 2}, "from": ["input", "input"]}),
+    ("Add", {}, ["x"], [1, 3, 4, 5], [1, 3, 4, 5], {"add": None, "from": ["input", "input"]}),
+    ("Mul", {}, [floats("gamma", [3, 1, 1])], [1, 3, 4, 5], [1, 3, 4, 5], {"scale": None}),
+    ("Add", {}, [floats("shift", [3, 1, 1])], [1, 3, 4, 5], [1, 3, 4, 5], "Add with a constant of shape [3, 1, 1]"),
+    ("Mul", {}, [floats("gamma", [4, 1])], [1, 3, 4, 5], [1, 3, 4, 5], "Mul with a constant of shape [4, 1]"),
+    ("Add", {}, [floats("pos", [1, 5, 8])], [1, 5, 8], [1, 5, 8], {"position_embedding": 5}),
+    ("Gather", {"axis": 1}, [helper.make_tensor("i", TensorProto.INT64, [], [2])], [1, 3, 4, 5], [1, 4, 5],
+     {"select": {"index": 2}}),  # dim 1 is select's default
+    ("Gather", {"axis": -1}, [helper.make_tensor("i", TensorProto.INT64, [], [-1])], [1, 3, 4, 5], [1, 3, 4],
+     {"select": {"dim": 3, "index": 4}}),
+    ("Gather", {"axis": 0}, [helper.make_tensor("i", TensorProto.INT64, [], [0])], [1, 3, 4, 5], [3, 4, 5],
+     "a gather other than one index of one axis of a sample"),
+    ("Gather", {"axis": 1}, [ints("i", [0, 2])], [1, 3, 4, 5], [1, 2, 4, 5],
+     "a gather other than one index of one axis of a sample"),
+    # in training mode (an exporter's training export; at inference a Dropout gives its input and is left out)
+    ("Dropout", {}, [helper.make_tensor("ratio", TensorProto.FLOAT, [], [0.25]), TRAINING], [1, 3, 4, 5],
+     [1, 3, 4, 5], {"dropout": 0.25}),
+    ("Dropout", {}, [None, TRAINING], [1, 3, 4, 5], [1, 3, 4, 5], {"dropout": None}),  # ONNX's 0.5, PyTorch's p
+    ("BatchNormalization", {"epsilon": 1e-3, "momentum": 0.8},
+     [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3])], [1, 3, 4, 5], [1, 3, 4, 5],
+     {"batchnorm": {"eps": 0.001, "momentum": 0.2}}),  # ONNX's momentum keeps the running value: 1 - PyTorch's
+    ("BatchNormalization", {}, [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3])],
+     [1, 3, 4, 5], [1, 3, 4, 5], {"batchnorm": None}),  # ONNX's 1e-5 and 0.9 are PyTorch's 1e-5 and 0.1
+    ("Flatten", {}, [], [1, 3, 4, 5], [1, 60], {"flatten": None}),
+    ("Flatten", {"axis": 2}, [], [1, 3, 4, 5], [3, 20], "Flatten from axis 2"),
+    ("Conv", {"group": 3, "kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, [floats("w", [3, 1, 3, 3])], [1, 3, 4, 5],
+     [1, 3, 4, 5], {"conv2d": {"out": 3, "kernel": 3, "padding": 1, "groups": "depthwise", "bias": False}}),
+    ("Conv", {"strides": [2, 1], "dilations": [1, 2]}, [floats("w", [6, 3, 1, 2]), floats("b", [6])], [1, 3, 4, 5],
+     [1, 6, 2, 3], {"conv2d": {"out": 6, "kernel": [1, 2], "stride": [2, 1], "dilation": [1, 2]}}),
+    ("ConvTranspose", {"strides": [2, 2], "output_padding": [1, 0], "group": 3}, [floats("w", [3, 2, 2, 2])],
+     [1, 3, 4, 5], [1, 6, 9, 10],
+     {"conv_transpose2d": {"out": 6, "kernel": 2, "stride": 2, "groups": 3, "bias": False, "output_padding": [1, 0]}}),
+    ("ConvTranspose", {"output_shape": [9, 10]}, [floats("w", [3, 2, 2, 2])], [1, 3, 4, 5], [1, 2, 9, 10],
+     "an output_shape attribute"),
+]
+
+
+@pytest.mark.parametrize("op, attributes, others, shape, out, expected", MORE_NODES,
+                         ids=[f"{case[0]}-{index}" for index, case in enumerate(MORE_NODES)])
+def test_more_nodes(tmp_path, op, attributes, others, shape, out, expected):
+    inputs = ["x", *("" if other is None else other if isinstance(other, str) else other.name for other in others)]
+    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
+    path = save(tmp_path, [node], [("x", shape)], [other for other in others if other is not None
+                                                  and not isinstance(other, str)], output=("y", out))
+    if isinstance(expected, str):
+        with pytest.raises(SpecError) as caught:
+            import_onnx(path)
+        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
+        return
+    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
+            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
