@@ -390,3 +390,12 @@ def test_a_layer_s_settings_as_a_spec_writes_them(tmp_path):
         "c3": [conv.format(kernel=3, padding="[1, 2]", bias="true")],
         "c4": [conv.format(kernel=3, padding=1, bias="true")],
         "up": ["scale=2.0, mode=nearest, align_corners=false"], "r": ["(none)"]}
+
+
+def test_a_layer_without_flops_shows_no_flops_line(tmp_path):
+    spec = tmp_path / "moves.yaml"
+    spec.write_text("name: moves\ninput: [4, 6, 7]\nlayers:\n  - {name: f, flatten}\n"
+                    "  - {name: p, pad: 1, from: input}\n")
+    for layer in ("f", "p"):
+        lines = explain(spec, layer)
+        assert "FLOPs" not in lines and lines["totals"] == ["params 0, buffers 0, MACs 0, FLOPs 0"]
