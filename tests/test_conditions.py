@@ -302,25 +302,27 @@ def sums_of_products(draw, growing: bool):
     return size, at, low
 
 
+def at_most_from_the_smallest_size(sized, largest):
+    """require_at_most's answer for a drawn size, from H = low, checked against the size at every H tried."""
+    size, at, low = sized
+    if isinstance(size, int):
+        return None
+    answer, found = answered(lambda: require_at_most(size, largest, [Condition("H", "min", low)]))
+    assert_at_most_answered(answer, found, at, low, largest, range(low, low + 300))
+    return answer
+
+
 @MANY
 @given(sums_of_products(growing=False), st.integers(1, 10**4))
 def test_at_most_the_largest_with_terms_of_both_signs(sized, largest):
-    size, at, low = sized
-    if isinstance(size, int):
-        return
-    answer, found = answered(lambda: require_at_most(size, largest, [Condition("H", "min", low)]))
-    assert_at_most_answered(answer, found, at, low, largest, range(low, low + 300))
+    at_most_from_the_smallest_size(sized, largest)
 
 
 @MANY
 @given(sums_of_products(growing=True), st.integers(1, 10**4))
 def test_a_size_that_never_falls_is_decided(sized, largest):
-    size, at, low = sized
-    if isinstance(size, int):
-        return
-    answer, found = answered(lambda: require_at_most(size, largest, [Condition("H", "min", low)]))
-    assert answer is not None
-    assert_at_most_answered(answer, found, at, low, largest, range(low, low + 300))
+    if not isinstance(sized[0], int):
+        assert at_most_from_the_smallest_size(sized, largest) is not None
 
 
 def test_a_size_that_falls_first_is_not_past_the_largest():

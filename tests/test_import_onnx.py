@@ -282,6 +282,24 @@ def test_a_class_of_the_models_own_running_a_kind_is_named_with_module(tmp_path)
         {"name": "plain", "conv2d": {"out": 2, "kernel": 1, "bias": False}}]
 
 
+def assert_one_node(tmp_path, op, attributes, others, shape, out, expected, opset=20):
+    """A graph of one node on an input `x` of the given shape: its other inputs are tensors the file holds, names
+    of graph values ("x": the input again) or None (left out). `expected` is the layer it imports as, or a
+    fragment of why it is refused."""
+    inputs = ["x", *("" if other is None else other if isinstance(other, str) else other.name for other in others)]
+    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
+    path = save(tmp_path, [node], [("x", shape)], [other for other in others if other is not None
+                                                  and not isinstance(other, str)], output=("y", out), opset=opset)
+    if isinstance(expected, str):
+        with pytest.raises(SpecError) as caught:
+            import_onnx(path)
+        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
+        return
+    # a node in no module is marked functional, where counters tell the two apart (test_import_onnx_torch.py)
+    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
+            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
+
+
 def scalar(name: str, value: float):
     return helper.make_tensor(name, TensorProto.FLOAT, [], [value])
 
@@ -326,22 +344,7 @@ ONE_NODE = [
 @pytest.mark.parametrize("op, attributes, others, opset, shape, expected", ONE_NODE,
                          ids=[f"{case[0]}-{index}" for index, case in enumerate(ONE_NODE)])
 def test_one_node(tmp_path, op, attributes, others, opset, shape, expected):
-    inputs = ["x", *("" if other is None else other.name for other in others)]
-    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
-    path = save(tmp_path, [node], [("x", [1, 3, 4, 5])], [other for other in others if other is not None],
-                output=("y", shape or [1, 3, 4, 5]), opset=opset)
-    if isinstance(expected, str):
-        with pytest.raises(SpecError) as caught:
-            import_onnx(path)
-        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
-        return
-    # a node in no module is marked functional, where counters tell the two apart (test_import_onnx_torch.py)
-    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
-            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
-
-
-def sizes(name: str, values: list[int]):
-    return ints(name, values)
+    assert_one_node(tmp_path, op, attributes, others, [1, 3, 4, 5], shape or [1, 3, 4, 5], expected, opset)
 
 
 # as ONE_NODE, on an input of the shape given: (operator, attributes, other inputs, input shape, output shape, layer)
@@ -367,17 +370,17 @@ SHAPED_NODE = [
     ("GlobalAveragePool", {}, [], [1, 3, 8, 9], [1, 3, 1, 1], {"global_avgpool": None}),
     ("GlobalMaxPool", {}, [], [1, 3, 8, 9], [1, 3, 1, 1], {"global_maxpool": None}),
     ("Resize", {"mode": "linear", "coordinate_transformation_mode": "align_corners"},
-     [None, None, sizes("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
+     [None, None, ints("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
      {"upsample": {"size": [8, 10], "mode": "bilinear", "align_corners": True}}),
-    ("Resize", {"mode": "linear"}, [None, None, sizes("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
+    ("Resize", {"mode": "linear"}, [None, None, ints("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
      {"upsample": {"size": [8, 10], "mode": "bilinear"}}),  # half_pixel: align_corners false
     ("Resize", {"mode": "cubic", "coordinate_transformation_mode": "pytorch_half_pixel"},
-     [None, None, sizes("to", [1, 3, 8, 8])], [1, 3, 4, 5], [1, 3, 8, 8], {"upsample": {"size": 8, "mode": "bicubic"}}),
-    ("Resize", {}, [None, None, sizes("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
+     [None, None, ints("to", [1, 3, 8, 8])], [1, 3, 4, 5], [1, 3, 8, 8], {"upsample": {"size": 8, "mode": "bicubic"}}),
+    ("Resize", {}, [None, None, ints("to", [1, 3, 8, 10])], [1, 3, 4, 5], [1, 3, 8, 10],
      {"upsample": {"size": [8, 10]}}),  # nearest
-    ("Resize", {"mode": "cubic"}, [None, None, sizes("to", [1, 3, 8])], [1, 3, 4], [1, 3, 8],
+    ("Resize", {"mode": "cubic"}, [None, None, ints("to", [1, 3, 8])], [1, 3, 4], [1, 3, 8],
      "Resize in mode cubic over 1 axes"),
-    ("Resize", {"mode": "linear"}, [None, None, sizes("to", [1, 3, 8])], [1, 3, 4], [1, 3, 8],
+    ("Resize", {"mode": "linear"}, [None, None, ints("to", [1, 3, 8])], [1, 3, 4], [1, 3, 8],
      {"upsample": {"size": 8, "mode": "linear"}}),
     ("Transpose", {"perm": [0, 2, 3, 1]}, [], [1, 3, 4, 5], [1, 4, 5, 3], {"permute": [0, 2, 3, 1]}),
     ("Transpose", {}, [], [1, 3, 4, 5], [5, 4, 3, 1], "that moves the batch"),  # no perm: every axis reversed
@@ -392,21 +395,7 @@ SHAPED_NODE = [
 @pytest.mark.parametrize("op, attributes, others, shape, out, expected", SHAPED_NODE,
                          ids=[f"{case[0]}-{index}" for index, case in enumerate(SHAPED_NODE)])
 def test_one_node_on_a_shape(tmp_path, op, attributes, others, shape, out, expected):
-    inputs = ["x", *("" if other is None else other.name for other in others)]
-    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
-    path = save(tmp_path, [node], [("x", shape)], [other for other in others if other is not None],
-                output=("y", out))
-    if isinstance(expected, str):
-        with pytest.raises(SpecError) as caught:
-            import_onnx(path)
-        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
-        return
-    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
-            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
-
-
-def floats(name: str, dims: list[int], value: float = 0.5):
-    return weight(name, *dims, value=value)
+    assert_one_node(tmp_path, op, attributes, others, shape, out, expected)
 
 
 TRAINING = helper.make_tensor("training", TensorProto.BOOL, [], [True])
@@ -418,10 +407,10 @@ MORE_NODES = [
     ("Concat", {"axis": -3}, ["x"], [1, 3, 4, 5], [1, 6, 4, 5], {"concat": None, "from": ["input", "input"]}),
     ("Concat", {"axis": 2}, ["x"], [1, 3, 4, 5], [1, 3, 8, 5], {"concat": {"dim": 2}, "from": ["input", "input"]}),
     ("Add", {}, ["x"], [1, 3, 4, 5], [1, 3, 4, 5], {"add": None, "from": ["input", "input"]}),
-    ("Mul", {}, [floats("gamma", [3, 1, 1])], [1, 3, 4, 5], [1, 3, 4, 5], {"scale": None}),
-    ("Add", {}, [floats("shift", [3, 1, 1])], [1, 3, 4, 5], [1, 3, 4, 5], "Add with a constant of shape [3, 1, 1]"),
-    ("Mul", {}, [floats("gamma", [4, 1])], [1, 3, 4, 5], [1, 3, 4, 5], "Mul with a constant of shape [4, 1]"),
-    ("Add", {}, [floats("pos", [1, 5, 8])], [1, 5, 8], [1, 5, 8], {"position_embedding": 5}),
+    ("Mul", {}, [weight("gamma", 3, 1, 1)], [1, 3, 4, 5], [1, 3, 4, 5], {"scale": None}),
+    ("Add", {}, [weight("shift", 3, 1, 1)], [1, 3, 4, 5], [1, 3, 4, 5], "Add with a constant of shape [3, 1, 1]"),
+    ("Mul", {}, [weight("gamma", 4, 1)], [1, 3, 4, 5], [1, 3, 4, 5], "Mul with a constant of shape [4, 1]"),
+    ("Add", {}, [weight("pos", 1, 5, 8)], [1, 5, 8], [1, 5, 8], {"position_embedding": 5}),
     ("Gather", {"axis": 1}, [helper.make_tensor("i", TensorProto.INT64, [], [2])], [1, 3, 4, 5], [1, 4, 5],
      {"select": {"index": 2}}),  # dim 1 is select's default
     ("Gather", {"axis": -1}, [helper.make_tensor("i", TensorProto.INT64, [], [-1])], [1, 3, 4, 5], [1, 3, 4],
@@ -435,20 +424,20 @@ MORE_NODES = [
      [1, 3, 4, 5], {"dropout": 0.25}),
     ("Dropout", {}, [None, TRAINING], [1, 3, 4, 5], [1, 3, 4, 5], {"dropout": None}),  # ONNX's 0.5, PyTorch's p
     ("BatchNormalization", {"epsilon": 1e-3, "momentum": 0.8},
-     [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3])], [1, 3, 4, 5], [1, 3, 4, 5],
+     [weight("s", 3), weight("b", 3), weight("m", 3), weight("v", 3)], [1, 3, 4, 5], [1, 3, 4, 5],
      {"batchnorm": {"eps": 0.001, "momentum": 0.2}}),  # ONNX's momentum keeps the running value: 1 - PyTorch's
-    ("BatchNormalization", {}, [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3])],
+    ("BatchNormalization", {}, [weight("s", 3), weight("b", 3), weight("m", 3), weight("v", 3)],
      [1, 3, 4, 5], [1, 3, 4, 5], {"batchnorm": None}),  # ONNX's 1e-5 and 0.9 are PyTorch's 1e-5 and 0.1
     ("Flatten", {}, [], [1, 3, 4, 5], [1, 60], {"flatten": None}),
     ("Flatten", {"axis": 2}, [], [1, 3, 4, 5], [3, 20], "Flatten from axis 2"),
-    ("Conv", {"group": 3, "kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, [floats("w", [3, 1, 3, 3])], [1, 3, 4, 5],
+    ("Conv", {"group": 3, "kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, [weight("w", 3, 1, 3, 3)], [1, 3, 4, 5],
      [1, 3, 4, 5], {"conv2d": {"out": 3, "kernel": 3, "padding": 1, "groups": "depthwise", "bias": False}}),
-    ("Conv", {"strides": [2, 1], "dilations": [1, 2]}, [floats("w", [6, 3, 1, 2]), floats("b", [6])], [1, 3, 4, 5],
+    ("Conv", {"strides": [2, 1], "dilations": [1, 2]}, [weight("w", 6, 3, 1, 2), weight("b", 6)], [1, 3, 4, 5],
      [1, 6, 2, 3], {"conv2d": {"out": 6, "kernel": [1, 2], "stride": [2, 1], "dilation": [1, 2]}}),
-    ("ConvTranspose", {"strides": [2, 2], "output_padding": [1, 0], "group": 3}, [floats("w", [3, 2, 2, 2])],
+    ("ConvTranspose", {"strides": [2, 2], "output_padding": [1, 0], "group": 3}, [weight("w", 3, 2, 2, 2)],
      [1, 3, 4, 5], [1, 6, 9, 10],
      {"conv_transpose2d": {"out": 6, "kernel": 2, "stride": 2, "groups": 3, "bias": False, "output_padding": [1, 0]}}),
-    ("ConvTranspose", {"output_shape": [9, 10]}, [floats("w", [3, 2, 2, 2])], [1, 3, 4, 5], [1, 2, 9, 10],
+    ("ConvTranspose", {"output_shape": [9, 10]}, [weight("w", 3, 2, 2, 2)], [1, 3, 4, 5], [1, 2, 9, 10],
      "an output_shape attribute"),
 ]
 
@@ -456,14 +445,4 @@ MORE_NODES = [
 @pytest.mark.parametrize("op, attributes, others, shape, out, expected", MORE_NODES,
                          ids=[f"{case[0]}-{index}" for index, case in enumerate(MORE_NODES)])
 def test_more_nodes(tmp_path, op, attributes, others, shape, out, expected):
-    inputs = ["x", *("" if other is None else other if isinstance(other, str) else other.name for other in others)]
-    node = helper.make_node(op, inputs, ["y"], f"/{op}", **attributes)
-    path = save(tmp_path, [node], [("x", shape)], [other for other in others if other is not None
-                                                  and not isinstance(other, str)], output=("y", out))
-    if isinstance(expected, str):
-        with pytest.raises(SpecError) as caught:
-            import_onnx(path)
-        assert f"node '/{op}' ({op})" in str(caught.value) and expected in str(caught.value)
-        return
-    assert [{key: value for key, value in layer.items() if key not in ("name", "functional")}
-            for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
+    assert_one_node(tmp_path, op, attributes, others, shape, out, expected)

@@ -325,6 +325,15 @@ def equivalents() -> dict[tuple[str, str, str], str]:
     return entries
 
 
+def mark_equivalent(mutant: dict, module: str, known: dict[tuple[str, str, str], str]) -> None:
+    """Give the mutant the reason EQUIVALENT holds for it, or take away one it no longer holds."""
+    function = mutant["mutant"].rpartition(".")[2].rpartition("__mutmut_")[0]
+    why = known.get((slug(module), function, mutant["changed"]))
+    mutant.pop("equivalent", None)
+    if why is not None:
+        mutant["equivalent"] = why
+
+
 def collect(work: Path, module: str, seconds: float, source: str, commit: str, tests: list[str]) -> dict:
     from mutmut.stats import status_by_exit_code
 
@@ -343,9 +352,7 @@ def collect(work: Path, module: str, seconds: float, source: str, commit: str, t
                   "kind": "text" if name.rpartition(".")[2] in text else "figure", "changed": changed_lines(diff),
                   "diff": "\n".join(l for l in diff.splitlines() if l.startswith(("-", "+", "@@"))
                                     and not l.startswith(("---", "+++")))}
-        why = known.get((slug(module), function, mutant["changed"]))
-        if why is not None:
-            mutant["equivalent"] = why
+        mark_equivalent(mutant, module, known)
         mutants.append(mutant)
     return tally({
         "module": module,
@@ -431,11 +438,7 @@ def recount_stored(module: str) -> dict:
     print(f"== {module}: counting {path.relative_to(ROOT)} again", flush=True)
     result, known = json.loads(path.read_text()), equivalents()
     for mutant in result["all"]:
-        function = mutant["mutant"].rpartition(".")[2].rpartition("__mutmut_")[0]
-        why = known.get((slug(module), function, mutant["changed"]))
-        mutant.pop("equivalent", None)
-        if why is not None:
-            mutant["equivalent"] = why
+        mark_equivalent(mutant, module, known)
     tally(result)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"   figure code {result['figure_score']} % ({result['equivalent']} equivalent)", flush=True)

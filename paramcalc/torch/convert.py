@@ -222,5 +222,7 @@ ELEMENTWISE = {F.relu: "relu", torch.relu: "relu", F.relu6: "relu6", torch.sigmo
                F.hardswish: "hardswish", F.gelu: "gelu"}
 METHODS_ELEMENTWISE = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "relu_": "relu",
                        "sigmoid_": "sigmoid", "contiguous": "identity"}
+DROPOUTS = {F.dropout: "dropout", "dropout": "dropout", F.dropout1d: "dropout1d", F.dropout2d: "dropout2d",
+            F.dropout3d: "dropout3d"}
 ARITHMETIC = {operator.add: "add", operator.iadd: "add", torch.add: "add", operator.mul: "mul",
               operator.imul: "mul", torch.mul: "mul"}

@@ -28,6 +28,7 @@ from ..errors import SpecError
 from ..importing.layers import Op, Traced, growing_concats
 from .convert import (
     ARITHMETIC,
+    DROPOUTS,
     ELEMENTWISE,
     METHODS_ELEMENTWISE,
     MODULES,
@@ -432,9 +433,8 @@ class _Converter:
                 raise Unsupported(f"mean over dimensions {dims}, the batch (dimension 0) among them")
             return "mean", {"dims": listed if isinstance(dims, (tuple, list)) else dims, "keepdim": keepdim}, \
                 inputs[:1]
-        if target in (F.dropout, "dropout", F.dropout1d, F.dropout2d, F.dropout3d):
-            kind = "dropout" if target in (F.dropout, "dropout") else target.__name__
-            return kind, {"p": args[1] if len(args) > 1 else kwargs.get("p", 0.5)}, inputs[:1]
+        if target in DROPOUTS:
+            return DROPOUTS[target], {"p": args[1] if len(args) > 1 else kwargs.get("p", 0.5)}, inputs[:1]
         if target is F.interpolate:
             mode = kwargs.get("mode", "nearest")
             settings: Settings = {"size": list(shape[2:]), "mode": mode}

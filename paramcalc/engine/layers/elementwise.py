@@ -101,24 +101,22 @@ class Dropout(_Elementwise):
         # whose fused kernel keeps it as bool); p = 1 multiplies by a zero scalar.
         if self.p == 0:
             return []
-        return [Saved("own", 0, 1, batched=False) if self.p == 1 else Saved("own", 0, numel(output))]
+        return [Saved("own", 0, 1, batched=False) if self.p == 1 else Saved("own", 0, self.mask_elements(output))]
+
+    def mask_elements(self, output: Shape) -> Dim:
+        return numel(output)
 
 
 class _ChannelDropout(Dropout):
     """Dropout1d/2d/3d: each channel of a sample kept or dropped whole, by one mask value spread over its map."""
     spatial = 2
-    flops_formula = "0 (inference)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         self.need_rank(inputs[0], self.spatial + 1, f"channels and a {self.spatial}-D map")
         return inputs[0]
 
-    def saved(self, inputs: list[Shape], output: Shape, needs_grad: tuple[bool, ...],
-              trainable: bool) -> list[Saved]:
-        # the mask has a value per channel of each sample (N x C x 1 x 1), of the input's type, on the CPU as on CUDA
-        if self.p == 0:
-            return []
-        return [Saved("own", 0, 1, batched=False) if self.p == 1 else Saved("own", 0, output[0])]
+    def mask_elements(self, output: Shape) -> Dim:
+        return output[0]  # one value per channel of each sample (N x C x 1 x 1), on the CPU as on CUDA
 
 
 for _spatial in (1, 2, 3):
