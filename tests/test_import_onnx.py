@@ -12,6 +12,7 @@ from paramcalc.cli import main
 from paramcalc.errors import SpecError
 
 onnx = pytest.importorskip("onnx")
+import numpy
 from onnx import TensorProto, helper
 
 from paramcalc.importing import onnx_graph
@@ -300,6 +301,10 @@ def assert_one_node(tmp_path, op, attributes, others, shape, out, expected, opse
             for layer in yaml.safe_load(import_onnx(path))["layers"]] == [expected]
 
 
+FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
+BELOW_FLOAT32_MAX = float(numpy.nextafter(numpy.float32(FLOAT32_MAX), numpy.float32(0)))
+
+
 def scalar(name: str, value: float):
     return helper.make_tensor(name, TensorProto.FLOAT, [], [value])
 
@@ -309,7 +314,9 @@ def scalar(name: str, value: float):
 ONE_NODE = [
     ("Clip", {}, [scalar("lo", 0.0), scalar("hi", 6.0)], 20, None, {"relu6": None}),
     ("Clip", {}, [scalar("lo", 0.0), None], 20, None, {"relu": None}),
-    ("Clip", {}, [scalar("lo", 0.0), scalar("hi", 3.4e38)], 20, None, {"relu": None}),
+    ("Clip", {}, [scalar("lo", 0.0), scalar("hi", FLOAT32_MAX)], 20, None, {"relu": None}),  # no upper bound
+    ("Clip", {}, [scalar("lo", 0.0), scalar("hi", BELOW_FLOAT32_MAX)], 20, None, "Clip to [0.0, 3.40282"),
+    ("Clip", {"min": 0.0, "max": FLOAT32_MAX}, [], 6, None, {"relu": None}),
     ("Clip", {}, [scalar("lo", -1.0), scalar("hi", 1.0)], 20, None, "Clip to [-1.0, 1.0]"),
     ("Clip", {}, [scalar("lo", 0.0), scalar("hi", 5.0)], 20, None, "Clip to [0.0, 5.0]"),
     ("Clip", {}, [scalar("lo", 1.0), None], 20, None, "Clip to [1.0, None]"),
@@ -329,6 +336,8 @@ ONE_NODE = [
     ("LayerNormalization", {"epsilon": 1e-3}, [weight("scale", 5), weight("bias", 5)], 20, None,
      {"layernorm": {"eps": 0.001}}),
     ("LayerNormalization", {}, [weight("scale", 5)], 20, None, {"layernorm": {"bias": False}}),
+    ("LayerNormalization", {"epsilon": 1e-12}, [weight("scale", 5), weight("bias", 5)], 20, None,
+     {"layernorm": {"eps": 1e-12}}),  # BERT's
     ("LayerNormalization", {"axis": 3}, [weight("scale", 5), None], 20, None, {"layernorm": {"bias": False}}),
     ("LayerNormalization", {"axis": 2}, [weight("scale", 4, 5)], 20, None, "normalizing from axis 2"),
     ("Softmax", {}, [], 20, None, {"softmax": -1}),
@@ -387,6 +396,25 @@ SHAPED_NODE = [
     ("Gemm", {"transB": 1}, [weight("w", 7, 5), weight("b", 7)], [1, 5], [1, 7], {"linear": 7}),
     ("Gemm", {}, [weight("w", 5, 7)], [1, 5], [1, 7], {"linear": {"out": 7, "bias": False}}),
     ("Gemm", {"transB": 1, "alpha": 2.0}, [weight("w", 7, 5)], [1, 5], [1, 7], "Gemm with transA, alpha or beta"),
+    ("Gemm", {"transA": 1, "transB": 1}, [weight("w", 7, 5)], [5, 1], [1, 7], "Gemm with transA, alpha or beta"),
+    ("Reshape", {}, [ints("shape", [1, 60])], [1, 12, 5], [1, 60], {"flatten": None}),  # torch.flatten(x, 1)
+    ("Reshape", {}, [ints("shape", [1, 60])], [1, 60], [1, 60], {"reshape": [60]}),
+    ("GlobalAveragePool", {}, [], [1, 3, 8], [1, 3, 1], {"adaptive_avgpool1d": 1}),
+    ("GlobalAveragePool", {}, [], [1, 3, 2, 4, 5], [1, 3, 1, 1, 1], {"adaptive_avgpool3d": 1}),
+    ("GlobalMaxPool", {}, [], [1, 3, 2, 4, 5], [1, 3, 1, 1, 1], "a global max pool over 3 axes"),
+    # ReduceMean over every axis of a sample but the channels, keeping them: a global pool (see above)
+    ("ReduceMean", {}, [ints("axes", [-1, -2, -3])], [1, 3, 2, 4, 5], [1, 3, 1, 1, 1], {"adaptive_avgpool3d": 1}),
+    ("ReduceMean", {"keepdims": 0}, [ints("axes", [-1, -2])], [1, 3, 4, 5], [1, 3], {"mean": [-1, -2]}),
+    ("ReduceMean", {"noop_with_empty_axes": 1}, [], [1, 3, 4, 5], [1, 3, 4, 5], {"identity": None}),
+    ("Resize", {"mode": "linear"}, [None, None, ints("to", [1, 3, 4, 6, 8])], [1, 3, 2, 3, 4], [1, 3, 4, 6, 8],
+     {"upsample": {"size": [4, 6, 8], "mode": "trilinear"}}),
+    ("Pad", {}, [ints("pads", [0, 0, 1, 0, 0, 1])], [1, 3, 4], [1, 3, 6], "padding other than zeros around a 2-D map"),
+    ("Pad", {}, [ints("pads", [1, 0, 0, 0, 0, 0, 0, 0])], [1, 3, 4, 5], [2, 3, 4, 5], "padding other than zeros"),
+    ("Pad", {}, [ints("pads", [0, 0, 0, 0, 1, 0, 0, 0])], [1, 3, 4, 5], [2, 3, 4, 5], "padding other than zeros"),
+    ("Pad", {}, [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1]), scalar("v", 1.0)], [1, 3, 4, 5], [1, 3, 6, 7],
+     "padding other than zeros"),
+    ("Pad", {}, [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1]), scalar("v", 0.0)], [1, 3, 4, 5], [1, 3, 6, 7],
+     {"pad": {"padding": {"left": 1, "right": 1, "top": 1, "bottom": 1}}}),
     ("Gemm", {"transB": 1, "beta": 0.5}, [weight("w", 7, 5), weight("b", 7)], [1, 5], [1, 7],
      "Gemm with transA, alpha or beta"),
 ]
@@ -417,6 +445,13 @@ MORE_NODES = [
      {"select": {"dim": 3, "index": 4}}),
     ("Gather", {"axis": 0}, [helper.make_tensor("i", TensorProto.INT64, [], [0])], [1, 3, 4, 5], [3, 4, 5],
      "a gather other than one index of one axis of a sample"),
+    ("Gather", {}, [helper.make_tensor("i", TensorProto.INT64, [], [0])], [1, 3, 4, 5], [3, 4, 5],
+     "a gather other than one index of one axis of a sample"),  # ONNX's axis is 0 unless written
+    ("Gather", {"axis": -4}, [helper.make_tensor("i", TensorProto.INT64, [], [0])], [1, 3, 4, 5], [3, 4, 5],
+     "a gather other than one index of one axis of a sample"),  # the batch, from the end
+    ("Gather", {"axis": 2}, [helper.make_tensor("i", TensorProto.INT64, [], [0])], [1, 3, 4, 5], [1, 3, 5],
+     {"select": {"dim": 2}}),  # index 0 is select's default
+    ("Concat", {"axis": 0}, ["x"], [1, 3, 4, 5], [2, 3, 4, 5], "a concatenation along the batch (axis 0)"),
     ("Gather", {"axis": 1}, [ints("i", [0, 2])], [1, 3, 4, 5], [1, 2, 4, 5],
      "a gather other than one index of one axis of a sample"),
     # in training mode (an exporter's training export; at inference a Dropout gives its input and is left out)
@@ -426,6 +461,9 @@ MORE_NODES = [
     ("BatchNormalization", {"epsilon": 1e-3, "momentum": 0.8},
      [weight("s", 3), weight("b", 3), weight("m", 3), weight("v", 3)], [1, 3, 4, 5], [1, 3, 4, 5],
      {"batchnorm": {"eps": 0.001, "momentum": 0.2}}),  # ONNX's momentum keeps the running value: 1 - PyTorch's
+    ("BatchNormalization", {"epsilon": 1e-12, "momentum": 0.1234567},
+     [weight("s", 3), weight("b", 3), weight("m", 3), weight("v", 3)], [1, 3, 4, 5], [1, 3, 4, 5],
+     {"batchnorm": {"eps": 1e-12, "momentum": 0.8765433}}),
     ("BatchNormalization", {}, [weight("s", 3), weight("b", 3), weight("m", 3), weight("v", 3)],
      [1, 3, 4, 5], [1, 3, 4, 5], {"batchnorm": None}),  # ONNX's 1e-5 and 0.9 are PyTorch's 1e-5 and 0.1
     ("Flatten", {}, [], [1, 3, 4, 5], [1, 60], {"flatten": None}),
@@ -446,3 +484,72 @@ MORE_NODES = [
                          ids=[f"{case[0]}-{index}" for index, case in enumerate(MORE_NODES)])
 def test_more_nodes(tmp_path, op, attributes, others, shape, out, expected):
     assert_one_node(tmp_path, op, attributes, others, shape, out, expected)
+
+
+def test_pad_before_opset_11_reads_its_attributes(tmp_path):
+    """Until opset 11 Pad's pads and value are attributes (then inputs): read as the inputs are."""
+    node = helper.make_node("Pad", ["x"], ["y"], "/Pad", pads=[0, 0, 1, 2, 0, 0, 3, 4])
+    path = save(tmp_path, [node], [("x", [1, 3, 4, 5])], [], output=("y", [1, 3, 8, 11]), opset=10)
+    assert yaml.safe_load(import_onnx(path))["layers"] == [
+        {"name": "pad", "pad": {"padding": {"left": 2, "right": 4, "top": 1, "bottom": 3}}}]
+    node = helper.make_node("Pad", ["x"], ["y"], "/Pad", pads=[0, 0, 1, 2, 0, 0, 3, 4], value=1.0)
+    path = save(tmp_path, [node], [("x", [1, 3, 4, 5])], [], output=("y", [1, 3, 8, 11]), opset=10)
+    with pytest.raises(SpecError, match="node '/Pad' \\(Pad\\): padding other than zeros around a 2-D map"):
+        import_onnx(path)
+
+
+@pytest.mark.parametrize("op, inputs, traced, why", [
+    ("Reshape", ["x", "c"], False, "an output size that shape inference cannot work out"),
+    ("Resize", ["x", "", "", "c"], False, "an output size that shape inference cannot work out"),
+    # an exporter that records the sizes it traced: they hold for one input's values only
+    ("Reshape", ["x", "c"], True, "a size computed from the input's values"),
+    ("Resize", ["x", "", "", "c"], True, "a size computed from the input's values"),
+    ("ReduceMean", ["x", "c"], True, "a mean over axes computed from the input"),
+])
+def test_sizes_computed_from_the_input_values_are_refused(tmp_path, op, inputs, traced, why):
+    nodes = [helper.make_node("Cast", ["x"], ["c"], "/Cast", to=TensorProto.INT64),
+             helper.make_node(op, inputs, ["r"], f"/{op}"), helper.make_node("Relu", ["r"], ["y"], "/Relu")]
+    recorded = [helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 1, 2, 2])] if traced else []
+    path = save(tmp_path, nodes, [("x", [1, 1, 1, 4])], [], output=("y", [1, 1, 2, 2]), value_info=recorded)
+    with pytest.raises(SpecError, match=f"node '/{op}' \\({op}\\): {why}"):
+        import_onnx(path)
+
+
+@pytest.mark.parametrize("inputs, shapes, axis, expected", [
+    (["cls", "x"], [(1, 2, 8), (1, 5, 8)], 1, {"class_token": 2}),  # ViT's [class token; patches]
+    (["cls", "x"], [(1, 2, 8), (1, 5, 8)], -2, {"class_token": 2}),
+    (["x", "cls"], [(1, 2, 8), (1, 5, 8)], 1, "a concatenation with a constant"),  # the token last
+    (["cls", "x"], [(1, 5, 2), (1, 5, 8)], 2, "a concatenation with a constant"),  # along the features
+    (["cls", "x"], [(1, 2, 4, 8), (1, 5, 4, 8)], 1, "a concatenation with a constant"),  # a map
+    (["cls", "x", "cls2"], [(1, 2, 8), (1, 5, 8), (1, 1, 8)], 1, "a concatenation with a constant"),
+])
+def test_a_constant_concatenated_before_the_tokens_is_a_class_token(tmp_path, inputs, shapes, axis, expected):
+    """The exporters write ViT's torch.cat([class_token.expand(n, -1, -1), x], dim=1) as a Concat of the parameter
+    and the patches: paramcalc's class_token; any other concatenation with a constant is refused."""
+    constants = [weight(name, *shape) for name, shape in zip(inputs, shapes) if name != "x"]
+    x = shapes[inputs.index("x")]
+    out = [sum(shape[axis] for shape in shapes) if position == axis % len(x) else size
+           for position, size in enumerate(x)]
+    node = helper.make_node("Concat", inputs, ["y"], "/Concat", axis=axis)
+    path = save(tmp_path, [node], [("x", list(x))], constants, output=("y", out))
+    if isinstance(expected, str):
+        with pytest.raises(SpecError, match=f"node '/Concat' \\(Concat\\): {expected}"):
+            import_onnx(path)
+    else:
+        assert yaml.safe_load(import_onnx(path))["layers"] == [{"name": "class_token", **expected}]
+
+
+def test_a_shape_partly_worked_out_is_refused_and_a_scalar_has_no_batch(tmp_path):
+    """x.reshape(1, int(x.max()), 4, 5): shape inference knows every size but one; the scalar x.max() unsqueezed
+    has no batch to keep."""
+    nodes = [helper.make_node("Cast", ["x"], ["c"], "/Cast", to=TensorProto.INT64),
+             helper.make_node("ReduceMax", ["c"], ["m"], "/ReduceMax", keepdims=0),
+             helper.make_node("Unsqueeze", ["m", "zero"], ["m1"], "/Unsqueeze"),
+             helper.make_node("Concat", ["one", "m1", "rest"], ["s"], "/Concat", axis=0),
+             helper.make_node("Reshape", ["x", "s"], ["r"], "/Reshape"), helper.make_node("Relu", ["r"], ["y"], "/Relu")]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 5])], [ints("zero", [0]), ints("one", [1]), ints("rest", [4, 5])],
+                output=("y", [1, 3, 4, 5]))
+    with pytest.raises(SpecError) as caught:
+        import_onnx(path)
+    assert "node '/Reshape' (Reshape): an output size that shape inference cannot work out" in str(caught.value)
+    assert "node '/Unsqueeze' (Unsqueeze): a reshape that changes the batch" in str(caught.value)

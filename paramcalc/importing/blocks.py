@@ -21,9 +21,9 @@ from .writer import Entry
 def _setting(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        text = repr(value)
-        return text if "e" in text or "." in text else text + ".0"
+    if isinstance(value, float):  # with a dot: YAML 1.1 (PyYAML) reads 1e-05 as a string, 1.0e-05 as a number
+        mantissa, e, exponent = repr(value).partition("e")
+        return (mantissa if "." in mantissa else mantissa + ".0") + e + exponent
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_setting(v) for v in value) + "]"
     if isinstance(value, dict):

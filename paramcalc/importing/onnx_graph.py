@@ -436,6 +436,8 @@ def _attributes(node: Any) -> dict[str, Any]:
             return _float32_text(attribute.f)
         if attribute.type == AttributeProto.FLOATS:
             return [_float32_text(number) for number in attribute.floats]
+        if attribute.type == AttributeProto.STRING:  # modes and the like: ONNX stores them as bytes
+            return attribute.s.decode()
         return helper.get_attribute_value(attribute)
 
     return {attribute.name: value(attribute) for attribute in node.attribute}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 Settings = dict[str, Any]
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 class Unsupported(Exception):
@@ -38,13 +40,12 @@ class Operand:
     """A tensor that does not depend on the model's input: a weight, or a constant such as an axis."""
 
     shape: tuple
-    value: Any = None  # the values as a list, for small constants; None when not read
+    value: list | None = None  # the values, for small constants; None when not read
 
     def number(self, what: str) -> float:
-        values = self.value if isinstance(self.value, list) else None
-        if not values or len(values) != 1:
+        if not self.value or len(self.value) != 1:
             raise Unsupported(f"{what} that is not a single number")
-        return values[0]
+        return self.value[0]
 
 
 def _size(values: Any) -> Any:
@@ -63,12 +64,10 @@ def _spatial_padding(pads: list[int], rank: int) -> Any:
 
 
 def _padding(node: NodeView, rank: int) -> Any:
-    auto_pad = node.attribute("auto_pad", b"NOTSET")
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
+    auto_pad = node.attribute("auto_pad", "NOTSET")
     if auto_pad not in ("NOTSET", "VALID"):
         raise Unsupported(f"auto_pad {auto_pad} (write the padding out)")
-    return _spatial_padding(list(node.attribute("pads") or [0] * 2 * rank) if auto_pad == "NOTSET" else [0] * 2 * rank,
-                            rank)
+    return _spatial_padding(list(node.attribute("pads") or [0] * 2 * rank), rank)  # ONNX: no pads beside auto_pad
 
 
 def _weight(node: NodeView) -> tuple:
@@ -85,7 +84,7 @@ def _conv(node: NodeView) -> tuple[str, Settings]:
     groups = int(node.attribute("group", 1))
     inputs = node.data_shapes[0][1]
     out = weight[1] * groups if transposed else weight[0]
-    settings: Settings = {"out": out, "kernel": _size(node.attribute("kernel_shape") or weight[2:]),
+    settings: Settings = {"out": out, "kernel": _size(weight[2:]),  # kernel_shape, where written, is the same
                           "stride": _size(node.attribute("strides") or [1] * rank), "padding": _padding(node, rank),
                           "dilation": _size(node.attribute("dilations") or [1] * rank), "groups": groups,
                           "bias": len(node.operands) > 2 and node.operands[2] is not None}
@@ -100,24 +99,24 @@ def _conv(node: NodeView) -> tuple[str, Settings]:
 
 
 def _gemm(node: NodeView) -> tuple[str, Settings]:
-    if node.attribute("transA", 0) or node.attribute("alpha", 1.0) != 1.0 or node.attribute("beta", 1.0) != 1.0:
+    if node.attribute("transA") or node.attribute("alpha", 1.0) != 1.0 or node.attribute("beta", 1.0) != 1.0:
         raise Unsupported("Gemm with transA, alpha or beta (paramcalc's linear is x W^T + b)")
     weight = _weight(node)
-    out = weight[0] if node.attribute("transB", 0) else weight[1]
+    out = weight[0] if node.attribute("transB") else weight[1]
     return "linear", {"out": out, "bias": len(node.operands) > 2 and node.operands[2] is not None}
 
 
 def _batchnorm(node: NodeView) -> tuple[str, Settings]:
     # ONNX keeps 'momentum' of the running mean (0.9); PyTorch that of the new batch (0.1)
-    return "batchnorm", {"eps": round(float(node.attribute("epsilon", 1e-5)), 10),
-                         "momentum": round(1.0 - float(node.attribute("momentum", 0.9)), 6)}
+    momentum = Decimal(str(node.attribute("momentum", 0.9)))  # as written: 1 - 0.9 is 0.1, not 0.09999999999999998
+    return "batchnorm", {"eps": node.attribute("epsilon", 1e-5), "momentum": float(1 - momentum)}
 
 
 def _layernorm(node: NodeView) -> tuple[str, Settings]:
     axis = node.attribute("axis", -1)
     if axis not in (-1, len(node.data_shapes[0]) - 1):
         raise Unsupported(f"normalizing from axis {axis} (paramcalc's layernorm normalizes the last one)")
-    return "layernorm", {"eps": round(float(node.attribute("epsilon", 1e-5)), 10),
+    return "layernorm", {"eps": node.attribute("epsilon", 1e-5),
                          "bias": len(node.operands) > 2 and node.operands[2] is not None}
 
 
@@ -126,11 +125,11 @@ def _pool(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
         kernel = list(node.attribute("kernel_shape"))
         rank = len(kernel)
         settings: Settings = {"kernel": _size(kernel), "stride": _size(node.attribute("strides") or [1] * rank),
-                              "padding": _padding(node, rank), "ceil_mode": bool(node.attribute("ceil_mode", 0))}
+                              "padding": _padding(node, rank), "ceil_mode": bool(node.attribute("ceil_mode"))}
         if kind == "maxpool":
             settings["dilation"] = _size(node.attribute("dilations") or [1] * rank)
         else:
-            settings["count_include_pad"] = bool(node.attribute("count_include_pad", 0))
+            settings["count_include_pad"] = bool(node.attribute("count_include_pad"))
         return (kind if rank == 2 else f"{kind}{rank}d"), settings
     return convert
 
@@ -138,7 +137,11 @@ def _pool(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
 def _global(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
     def convert(node: NodeView) -> tuple[str, Settings]:
         rank = len(node.data_shapes[0]) - 2
-        return (f"global_{kind}", {}) if rank == 2 else (f"adaptive_{kind}{rank}d", {"out": 1})
+        if rank == 2:
+            return f"global_{kind}", {}
+        if kind == "maxpool":
+            raise Unsupported(f"a global max pool over {rank} axes (paramcalc's is over a 2-D map)")
+        return f"adaptive_{kind}{rank}d", {"out": 1}
     return convert
 
 
@@ -153,9 +156,9 @@ def _reduce_mean(node: NodeView) -> tuple[str, Settings]:
     if len(node.data_shapes) > 1 or axes_operand is not None and not isinstance(axes_operand.value, list):
         raise Unsupported("a mean over axes computed from the input")
     axes = axes_operand.value if axes_operand is not None else node.attribute("axes")
-    keepdims = bool(node.attribute("keepdims", 1))
+    keepdims = bool(node.attribute("keepdims", True))
     if not axes:
-        if node.attribute("noop_with_empty_axes", 0):
+        if node.attribute("noop_with_empty_axes"):
             return "identity", {}
         raise Unsupported("a mean over every axis, the batch's too (paramcalc counts one sample)")
     axes = [int(axis) for axis in axes]
@@ -172,7 +175,7 @@ def _clip(node: NodeView) -> tuple[str, Settings]:
     high = maximum.number("a maximum") if maximum else node.attribute("max")
     if low == 0 and high == 6:
         return "relu6", {}
-    if low == 0 and (high is None or high > 3e38):
+    if low == 0 and (high is None or high >= FLOAT32_MAX):  # the largest float32 (or infinity): no upper bound
         return "relu", {}
     raise Unsupported(f"Clip to [{low}, {high}] (paramcalc has ReLU and ReLU6)")
 
@@ -184,8 +187,7 @@ def _hard_sigmoid(node: NodeView) -> tuple[str, Settings]:
 
 
 def _gelu(node: NodeView) -> tuple[str, Settings]:
-    approximate = node.attribute("approximate", b"none")
-    if (approximate.decode() if isinstance(approximate, bytes) else approximate) != "none":
+    if node.attribute("approximate", "none") != "none":
         raise Unsupported("GELU with the tanh approximation")
     return "gelu", {}
 
@@ -205,11 +207,18 @@ def _arithmetic(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
     return convert
 
 
+def _axis(axis: int, shape: tuple) -> int:
+    """An axis as a position from the start (0: the batch); a tensor whose shape is not known has none."""
+    if not shape:
+        raise Unsupported("a tensor of a size that shape inference cannot work out")
+    return axis % len(shape)
+
+
 def _concat(node: NodeView) -> tuple[str, Settings]:
     constants = [operand for operand in node.operands if operand is not None]
-    axis = node.attribute("axis")
-    if axis < 0:
-        axis += len(node.output_shape)
+    axis = _axis(node.attribute("axis"), node.output_shape)
+    if axis == 0:
+        raise Unsupported("a concatenation along the batch (axis 0): paramcalc counts one sample")
     if constants:
         if len(constants) == 1 and len(node.output_shape) == 3 and axis == 1 and node.operands[0] is not None:
             return "class_token", {"count": node.output_shape[1] - sum(shape[1] for shape in node.data_shapes)}
@@ -234,11 +243,13 @@ def _flatten(node: NodeView) -> tuple[str, Settings]:
 def _known_output(node: NodeView) -> None:
     if not node.output_shape or not all(isinstance(size, int) for size in node.output_shape[1:]):
         raise Unsupported("an output size that shape inference cannot work out")
+    if len(node.data_shapes) > 1:  # an exporter may have recorded the size it traced: one input's
+        raise Unsupported("a size computed from the input's values")
 
 
 def _reshape(node: NodeView) -> tuple[str, Settings]:
     _known_output(node)
-    if not node.output_shape or node.output_shape[0] != node.data_shapes[0][0]:
+    if not node.data_shapes[0] or node.output_shape[0] != node.data_shapes[0][0]:  # a scalar has no batch
         raise Unsupported("a reshape that changes the batch")
     if len(node.output_shape) == 2 and len(node.data_shapes[0]) > 2:  # torch.flatten(x, 1), as exporters write it
         return "flatten", {}
@@ -247,12 +258,10 @@ def _reshape(node: NodeView) -> tuple[str, Settings]:
 
 def _gather(node: NodeView) -> tuple[str, Settings]:
     index = node.constant(1)
-    axis = node.attribute("axis", 0)
+    axis = _axis(node.attribute("axis", 0), node.data_shapes[0])
     if index is None or index.shape != () or axis == 0:
         raise Unsupported("a gather other than one index of one axis of a sample")
     position = int(index.number("an index"))
-    if axis < 0:
-        axis += len(node.data_shapes[0])
     return "select", {"dim": axis, "index": position + (node.data_shapes[0][axis] if position < 0 else 0)}
 
 
@@ -264,27 +273,25 @@ def _softmax(node: NodeView) -> tuple[str, Settings]:
 def _resize(node: NodeView) -> tuple[str, Settings]:
     _known_output(node)
     rank = len(node.output_shape) - 2
-    mode = node.attribute("mode", b"nearest")
-    mode = mode.decode() if isinstance(mode, bytes) else mode
+    mode = node.attribute("mode", "nearest")
     names = {"nearest": "nearest", "linear": {1: "linear", 2: "bilinear", 3: "trilinear"}.get(rank),
              "cubic": "bicubic" if rank == 2 else None}
     if not names.get(mode):
         raise Unsupported(f"Resize in mode {mode} over {rank} axes")
     settings: Settings = {"size": _size(node.output_shape[2:]), "mode": names[mode]}
-    transform = node.attribute("coordinate_transformation_mode", b"half_pixel")
     if mode != "nearest":
-        settings["align_corners"] = (transform.decode() if isinstance(transform, bytes) else transform) \
-            == "align_corners"
+        settings["align_corners"] = node.attribute("coordinate_transformation_mode") == "align_corners"
     return "upsample", settings
 
 
 def _pad(node: NodeView) -> tuple[str, Settings]:
-    mode = node.attribute("mode", b"constant")
-    pads = node.constant(1)
-    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant" or pads is None or \
-            not isinstance(pads.value, list) or len(pads.value) != 8 or any(pads.value[i] for i in (0, 1, 4, 5)):
+    pads_operand, value_operand = node.constant(1), node.constant(2)  # inputs since opset 11, attributes before
+    pads = pads_operand.value if pads_operand else node.attribute("pads")
+    value = value_operand.number("a padding value") if value_operand else node.attribute("value", 0.0)
+    if node.attribute("mode", "constant") != "constant" or value != 0 or not pads or len(pads) != 8 or \
+            any(pads[i] for i in (0, 1, 4, 5)):
         raise Unsupported("padding other than zeros around a 2-D map")
-    top, left, bottom, right = (int(pads.value[i]) for i in (2, 3, 6, 7))
+    top, left, bottom, right = (int(pads[i]) for i in (2, 3, 6, 7))
     return "pad", {"padding": {"left": left, "right": right, "top": top, "bottom": bottom}}
 
 
