@@ -458,6 +458,8 @@ MORE_NODES = [
     ("Dropout", {}, [helper.make_tensor("ratio", TensorProto.FLOAT, [], [0.25]), TRAINING], [1, 3, 4, 5],
      [1, 3, 4, 5], {"dropout": 0.25}),
     ("Dropout", {}, [None, TRAINING], [1, 3, 4, 5], [1, 3, 4, 5], {"dropout": None}),  # ONNX's 0.5, PyTorch's p
+    ("Dropout", {}, [helper.make_tensor("ratio", TensorProto.FLOAT, [], [1e-7]), TRAINING], [1, 3, 4, 5],
+     [1, 3, 4, 5], {"dropout": 1e-7}),  # as written: float32's 1e-7 is 1.0000000116860974e-07
     ("BatchNormalization", {"epsilon": 1e-3, "momentum": 0.8},
      [weight("s", 3), weight("b", 3), weight("m", 3), weight("v", 3)], [1, 3, 4, 5], [1, 3, 4, 5],
      {"batchnorm": {"eps": 0.001, "momentum": 0.2}}),  # ONNX's momentum keeps the running value: 1 - PyTorch's

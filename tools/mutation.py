@@ -52,7 +52,7 @@ LAYERS = LAYER_HAND + BEYOND + LAYER_TORCH + ZOO + ["tests/test_receptive_torch.
 
 MODULES: dict[str, list[str]] = {
     "paramcalc/engine/layers/base.py": LAYERS,
-    "paramcalc/engine/layers/fields.py": LAYERS,
+    "paramcalc/engine/layers/fields.py": ["tests/test_fields.py"] + LAYERS,
     "paramcalc/engine/layers/conv.py": LAYERS,
     "paramcalc/engine/layers/pool.py": LAYERS,
     "paramcalc/engine/layers/dense.py": LAYERS,
@@ -78,6 +78,7 @@ MODULES: dict[str, list[str]] = {
     "paramcalc/importing/layers.py": IMPORT,
     "paramcalc/importing/onnx_ops.py": IMPORT,
     "paramcalc/importing/onnx_graph.py": IMPORT,
+    "paramcalc/importing/blocks.py": IMPORT,
     "paramcalc/torch/convert.py": IMPORT,
     "paramcalc/torch/importer.py": IMPORT,
     "paramcalc/torch/trace.py": IMPORT,
@@ -243,11 +244,16 @@ TEXT_KEYWORDS = {"doc", "hint", "summary", "help"}
 TEXT_CALLS = {"need_rank"}
 
 
+# methods that describe a field for people and editors (docs/layer-kinds.md, `paramcalc schema`), not a figure:
+# the schema is checked against the loader by tests/test_schema.py, the descriptions by the docs' tests
+DESCRIBING = {"describe", "json_schema"}
+
+
 def text_only(mutants_source: Path) -> set[str]:
     """The mutants (by function name) that change only text for people: inside a `raise` statement (a message,
-    its field, its hint), in a function that only builds an error, or the value of a `doc=`/`hint=` argument, or
-    such an argument left out. mutmut writes each mutant as a function beside the original (`..._mutmut_orig`):
-    the two are compared node by node."""
+    its field, its hint), in a function that only builds an error or describes the spec format (DESCRIBING), or
+    the value of a `doc=`/`hint=` argument, or such an argument left out. mutmut writes each mutant as a function
+    beside the original (`..._mutmut_orig`): the two are compared node by node."""
     functions = {node.name: node for node in ast.walk(ast.parse(mutants_source.read_text()))
                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     text = set()
@@ -256,7 +262,8 @@ def text_only(mutants_source: Path) -> set[str]:
         original = functions.get(stem + "__mutmut_orig")
         if number.isdigit() and original is not None:
             places = set(_differences(original.body, function.body, None))
-            if _makes_an_error(original) or (places and places <= {"raise", "text"}):
+            describing = stem.rpartition("ǁ")[2] in DESCRIBING
+            if _makes_an_error(original) or describing or (places and places <= {"raise", "text"}):
                 text.add(name)
     return text
 

@@ -145,7 +145,7 @@ class _GraphReader:
         self.constants: dict[str, Operand] = {}
         for tensor in graph.initializer:
             small = 0 < _count(tensor.dims) <= _SMALL or not tensor.dims
-            value = numpy_helper.to_array(tensor).reshape(-1).tolist() if small and not _external(tensor) else None
+            value = _values(numpy_helper.to_array(tensor)) if small and not _external(tensor) else None
             self.constants[tensor.name] = Operand(tuple(tensor.dims), value)
         self.shapes: dict[str, tuple] = {}
         for info in [*graph.value_info, *graph.input, *graph.output]:
@@ -208,7 +208,7 @@ class _GraphReader:
             raw = helper.get_attribute_value(attribute)
             if attribute.name == "value":
                 dims = tuple(raw.dims)
-                value = numpy_helper.to_array(raw).reshape(-1).tolist() if _count(dims) <= _SMALL else None
+                value = _values(numpy_helper.to_array(raw)) if _count(dims) <= _SMALL else None
                 self.constants[node.output[0]] = Operand(dims, value)
                 return
             value = list(raw) if isinstance(raw, (list, tuple)) else [raw]
@@ -441,6 +441,15 @@ def _attributes(node: Any) -> dict[str, Any]:
         return helper.get_attribute_value(attribute)
 
     return {attribute.name: value(attribute) for attribute in node.attribute}
+
+
+def _values(array: Any) -> list:
+    """A constant's values: float32 ones as their shortest decimals, as attributes are (a ratio of 0.1, not
+    0.10000000149011612)."""
+    import numpy
+
+    values = array.reshape(-1).tolist()
+    return [_float32_text(number) for number in values] if array.dtype == numpy.float32 else values
 
 
 def _float32_text(number: float) -> float:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 Settings = dict[str, Any]
-FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_MAX = 3.4028235e38  # float32's largest, as its shortest decimal: how attributes and constants are read
 
 
 class Unsupported(Exception):
@@ -297,7 +297,7 @@ def _pad(node: NodeView) -> tuple[str, Settings]:
 
 def _dropout(node: NodeView) -> tuple[str, Settings]:
     ratio = node.constant(1)
-    return "dropout", {"p": round(ratio.number("a ratio"), 6) if ratio else node.attribute("ratio", 0.5)}
+    return "dropout", {"p": ratio.number("a ratio") if ratio else node.attribute("ratio", 0.5)}
 
 
 def _plain(kind: str, **fields: str) -> Callable[[NodeView], tuple[str, Settings]]:
