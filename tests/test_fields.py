@@ -46,7 +46,8 @@ READ = [
 ]
 
 
-@pytest.mark.parametrize("field, value, expected", READ, ids=[f"{type(f).__name__}-{i}" for i, (f, *_) in enumerate(READ)])
+@pytest.mark.parametrize("field, value, expected", READ,
+                         ids=[f"{type(f).__name__}-{i}" for i, (f, *_) in enumerate(READ)])
 def test_a_field_reads_what_it_takes(field, value, expected):
     assert field.read(value) == expected
 

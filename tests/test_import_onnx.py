@@ -548,7 +548,8 @@ def test_a_shape_partly_worked_out_is_refused_and_a_scalar_has_no_batch(tmp_path
              helper.make_node("ReduceMax", ["c"], ["m"], "/ReduceMax", keepdims=0),
              helper.make_node("Unsqueeze", ["m", "zero"], ["m1"], "/Unsqueeze"),
              helper.make_node("Concat", ["one", "m1", "rest"], ["s"], "/Concat", axis=0),
-             helper.make_node("Reshape", ["x", "s"], ["r"], "/Reshape"), helper.make_node("Relu", ["r"], ["y"], "/Relu")]
+             helper.make_node("Reshape", ["x", "s"], ["r"], "/Reshape"),
+             helper.make_node("Relu", ["r"], ["y"], "/Relu")]
     path = save(tmp_path, nodes, [("x", [1, 3, 4, 5])], [ints("zero", [0]), ints("one", [1]), ints("rest", [4, 5])],
                 output=("y", [1, 3, 4, 5]))
     with pytest.raises(SpecError) as caught:

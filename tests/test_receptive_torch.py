@@ -796,6 +796,38 @@ def test_layers_reading_the_whole_map_give_the_same_field_whether_or_not_the_pat
     assert fields["rows"] is None and fields["l1"] == fields["l2"] == fields["s"] == flat
 
 
+def test_a_1x1_convolution_over_a_channels_last_map_mixes_its_rows():
+    """Permuted to H x W x C, a map's rows are a 1x1 convolution's channels: each output unit reads every row of
+    its column (gradients), so its field is not followed; a 1x1 max pool there leaves each position's field."""
+    fields = fields_of({"name": "c", "input": [3, 8, 8], "layers": [
+        {"name": "p", "permute": [0, 2, 3, 1]}, {"name": "pool", "maxpool": {"kernel": 1}},
+        {"name": "c", "conv2d": {"out": 4, "kernel": 1}}]})
+    assert fields["pool"][:3] == ((1, 1), (1, 1), (0, 0)) and fields["pool"].axes == (0, 1)
+    assert fields["c"] is None
+    image = torch.rand(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
+    out = F.conv2d(image.permute(0, 2, 3, 1), torch.rand(4, 8, 1, 1, dtype=torch.float64) + 0.5)
+    (gradient,) = torch.autograd.grad(out[0, 0, 5, :].sum(), image)  # unit 0 of column 5, every channel
+    assert torch.nonzero(gradient[0].abs().sum(0).any(1)).flatten().tolist() == list(range(8))  # every row
+
+
+@pytest.mark.parametrize("order", [["f", "g"], ["g", "f"]])
+def test_a_flattened_map_plus_a_flattened_global_gate_is_global_whatever_the_order(order):
+    """flatten(x) + flatten(gap(conv1x1(x))) on a 1 x 4 x 4 input: each of the 16 units sees every pixel
+    (gradients). As any broadcast merge, the field moves with the full-resolution operand: the 4 x 4 input at
+    stride 1 on its 4 x 4 map, whichever operand comes first."""
+    rf = fields_of({"name": "a", "input": [1, 4, 4], "layers": [
+        {"name": "f", "flatten": None}, {"name": "c", "conv2d": {"out": 16, "kernel": 1}, "from": "input"},
+        {"name": "p", "global_avgpool": None}, {"name": "g", "flatten": None},
+        {"name": "s", "add": None, "from": order}]})["s"]
+    assert rf == ((4, 4), (1, 1), (0, 0), (4, 4), True, True, (0,))
+    image = torch.rand(1, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    weight = torch.rand(16, 1, 1, 1, dtype=torch.float64) + 0.5
+    total = image.flatten(1) + F.conv2d(image, weight).mean((2, 3))
+    for unit in range(16):
+        (gradient,) = torch.autograd.grad(total[0, unit], image, retain_graph=True)
+        assert bool((gradient != 0).all())
+
+
 def test_paths_halving_a_symbolic_map_two_ways_merge_as_one_map():
     """ceil(H/2) rows from a 3x3 convolution (stride 2, padding 1) and floor(H/2) from a 2x2 max pool: one map
     where the concat is valid (H even). The union at unit 0: rows -1..1 and 0..1, so 3 px, stride 2, padding 1;

@@ -191,6 +191,9 @@ class Conv2d(_Conv):
     flops_formula = "2·MACs + (bias ? out·H_out·W_out : 0); MACs = out·H_out·W_out·(in/groups)·kh·kw"
     fields = _Conv.conv_fields(2)
 
+    def mixed_axes(self, inputs: list[Shape]) -> tuple[int, ...]:
+        return (0,)  # the channels: on a channels-last map (positions on axes 0 and 1) a 1x1 convolution mixes rows
+
 
 @register
 class Conv1d(_Conv):
