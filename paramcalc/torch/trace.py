@@ -224,7 +224,7 @@ class _Converter:
 
     def _node(self, node: fx.Node) -> None:
         if node.op == "call_function" and node.target is operator.getitem and isinstance(node.args[0], fx.Node) \
-                and node.args[0] in self.tuples:
+                and (node.args[0] in self.tuples or node.args[0] in self.lost and _tensor_shape(node.args[0]) is None):
             if node.args[0] in self.lost:  # an item of what was refused (attention with keys of another width)
                 self.lost.add(node)
             else:
@@ -285,8 +285,9 @@ class _Converter:
         parts = source.args[1] if len(source.args) > 1 else source.kwargs.get("chunks")
         dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
         if dim != 1:
-            self._refuse(node, f"chunk along dimension {dim} (paramcalc splits the channels)")
-            self.index[node] = -1
+            if source not in self.lost:  # said once for the chunk, not for each of its items
+                self._refuse(source, f"chunk along dimension {dim} (paramcalc splits the channels)")
+            self.lost.add(node)
             return
         chunked: Any = source.args[0]
         self._add(node, "channel_split", {"take": position, "parts": parts}, [chunked], _tensor_shape(node), "split")

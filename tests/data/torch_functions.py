@@ -1,0 +1,152 @@
+"""Small PyTorch models written by hand whose forward calls functions, methods and operators rather than
+modules (F.max_pool2d, x.chunk, x[:, 0], x.mean, x * parameter ...), each in the forms PyTorch takes them
+(positional, keyword, method, function), for tests/test_import_functions.py. The layers each one should import
+as are written out there from PyTorch's documentation of each call."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Calls(nn.Module):
+    """forward(x) = self.call(x): one model per call, named in CALLS."""
+
+    def __init__(self, which: str):
+        super().__init__()
+        self.which = which
+        self.scale = nn.Parameter(torch.ones(3, 1, 1))  # one factor per channel of a 3-channel map
+        self.position = nn.Parameter(torch.zeros(1, 5, 8))  # one vector per token of 5 tokens of 8
+        self.token = nn.Parameter(torch.zeros(1, 2, 8))  # two class tokens
+        self.column = nn.Parameter(torch.ones(10))  # one factor per column of a map 10 wide
+
+    def forward(self, x):
+        return CALLS[self.which](self, x)
+
+
+def _thirds(x, chunk):
+    first, _, third = chunk(x)
+    return torch.cat([third, first], 1)  # two of the three, swapped: each item is a layer of its own
+
+
+def _swap_rows(x):
+    top, bottom = x.chunk(2, 2)
+    return torch.cat([bottom, top], 2)
+
+
+CALLS = {
+    # x: 3 x 8 x 10 unless the test says otherwise
+    "max_pool_positional": lambda m, x: F.max_pool2d(x, 3, 2, 1, 2, True),  # kernel, stride, padding, dilation, ceil
+    "max_pool_keywords": lambda m, x: F.max_pool2d(x, kernel_size=(2, 3)),  # stride: the kernel
+    "avg_pool_positional": lambda m, x: F.avg_pool2d(x, (3, 2), (1, 2), 1, False, False),
+    "avg_pool_keywords": lambda m, x: F.avg_pool2d(x, 2, stride=1, ceil_mode=True),
+    "adaptive_global": lambda m, x: F.adaptive_avg_pool2d(x, (1, 1)),
+    "adaptive": lambda m, x: F.adaptive_avg_pool2d(x, output_size=(2, 3)),
+    "adaptive_one_number": lambda m, x: F.adaptive_avg_pool2d(x, 4),
+    "mean_method": lambda m, x: x.mean([2, 3], keepdim=True),
+    "mean_function": lambda m, x: torch.mean(x, 1),
+    "mean_negative": lambda m, x: x.mean(dim=(-1,)),
+    "interpolate": lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True),
+    "interpolate_nearest": lambda m, x: F.interpolate(x, size=(5, 7)),
+    "flatten": lambda m, x: torch.flatten(x, 1),
+    "flatten_method": lambda m, x: x.flatten(2),
+    "flatten_end": lambda m, x: x.flatten(start_dim=1, end_dim=2),
+    "reshape": lambda m, x: x.reshape(x.shape[0], 24, 10),
+    "view": lambda m, x: x.view(-1, 3, 80),
+    "permute": lambda m, x: x.permute(0, 2, 3, 1),
+    "permute_list": lambda m, x: x.permute([0, 3, 1, 2]),
+    "transpose": lambda m, x: x.transpose(1, 3),
+    "transpose_function": lambda m, x: torch.transpose(x, 2, 3),
+    "chunk_method": lambda m, x: _thirds(x, lambda t: t.chunk(3, 1)),
+    "chunk_function": lambda m, x: _thirds(x, lambda t: torch.chunk(t, 3, dim=1)),
+    "chunk_keywords": lambda m, x: _thirds(x, lambda t: t.chunk(chunks=3, dim=1)),
+    "select_first": lambda m, x: x[:, 0],
+    "select_last_row": lambda m, x: x[:, :, -1],
+    "scale": lambda m, x: x * m.scale,
+    "scale_method": lambda m, x: x.mul(m.scale),
+    "sum": lambda m, x: x + F.relu(x),
+    "sum_method": lambda m, x: x.add(torch.sigmoid(x)),
+    "one_part": lambda m, x: torch.relu(torch.cat([x], 1)),  # DenseNet's first layer: a list of one map
+    "concat": lambda m, x: torch.cat((x, torch.tanh(x)), dim=2),
+    # on 5 tokens of 8
+    "position": lambda m, x: x + m.position,
+    "class_token": lambda m, x: torch.cat([m.token.expand(x.shape[0], -1, -1), x], 1),
+    "select_token": lambda m, x: x[:, -2],
+    # refused
+    "max_pool_indices": lambda m, x: F.max_pool2d(x, 2, return_indices=True)[0],
+    "flatten_batch": lambda m, x: x.flatten(),
+    "mean_everything": lambda m, x: x.mean(),
+    "mean_batch": lambda m, x: x.mean(0),
+    "mean_batch_from_the_end": lambda m, x: x.mean((-4, 1)),
+    "add_constant": lambda m, x: x + 1,
+    "mul_constant": lambda m, x: 2 * x,
+    "scale_columns": lambda m, x: x * m.column,
+    "chunk_rows": lambda m, x: _swap_rows(x),
+    "index_ellipsis": lambda m, x: x[..., 0],
+    "index_batch": lambda m, x: x[0],
+    "index_range": lambda m, x: x[:, 1:],
+    "erf": lambda m, x: torch.erf(x),
+}
+
+
+def calls(which: str) -> nn.Module:
+    return Calls(which)
+
+
+class Pair(nn.Module):
+    """A module that returns two tensors."""
+
+    def forward(self, x):
+        return x, -x
+
+
+class Bilinear(nn.Module):
+    """x -> a refused function, then modules of no kind and of a kind: every part without a kind is named."""
+
+    def __init__(self):
+        super().__init__()
+        self.pair = Pair()
+        self.bilinear = nn.Bilinear(10, 10, 4)
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        y = torch.erf(x)
+        y = self.conv(y)
+        y = torch.special.erfinv(torch.tanh(y))
+        return self.bilinear(y, y)
+
+
+class Custom(nn.Module):
+    """A module of the model's own (named as custom) between two convolutions, and a function named as custom."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.own = Own()
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        return self.head(torch.erf(self.own(self.conv(x))))
+
+
+class Own(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(4, 5))
+
+    def forward(self, x):
+        return x[:, :, :4, :] * 2
+
+
+class CustomPair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pair = Pair()
+
+    def forward(self, x):
+        first, second = self.pair(x)
+        return first + second
+
+
+class TwoInputs(nn.Module):
+    def forward(self, x, y):
+        return x + y

@@ -1,0 +1,157 @@
+"""`paramcalc import` of what a forward calls besides modules: functions, methods and operators, each in the
+forms PyTorch takes (positional, keyword, method, function). The models are in tests/data/torch_functions.py;
+the layers each imports as are written out here from PyTorch's documentation of the call, and each imported
+spec, built back, computes what the model computes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import require_torch
+
+torch = require_torch()
+
+from paramcalc.errors import SpecError  # noqa: E402
+from paramcalc.torch.build import build  # noqa: E402
+from paramcalc.torch.importer import import_model  # noqa: E402
+
+MODELS = Path(__file__).resolve().parent / "data" / "torch_functions.py"
+_spec = importlib.util.spec_from_file_location("torch_functions", MODELS)
+torch_functions = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(torch_functions)
+TOKENS = (5, 8)  # 5 tokens of 8; the rest run on a 3 x 8 x 10 map
+
+# the call -> the layers (name left out), from PyTorch's signatures: F.max_pool2d(input, kernel_size, stride,
+# padding, dilation, ceil_mode), F.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad),
+# a pool's stride defaulting to its kernel, x.chunk(chunks, dim), x[:, i] one index of dimension 1 ...
+IMPORTED = {
+    "max_pool_positional": [{"maxpool": {"kernel": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True},
+                             "functional": True}],
+    "max_pool_keywords": [{"maxpool": [2, 3], "functional": True}],
+    "avg_pool_positional": [{"avgpool": {"kernel": [3, 2], "stride": [1, 2], "padding": 1,
+                                         "count_include_pad": False}, "functional": True}],
+    "avg_pool_keywords": [{"avgpool": {"kernel": 2, "stride": 1, "ceil_mode": True}, "functional": True}],
+    "adaptive_global": [{"global_avgpool": None, "functional": True}],
+    "adaptive": [{"adaptive_avgpool": [2, 3], "functional": True}],
+    "adaptive_one_number": [{"adaptive_avgpool": [4, 4], "functional": True}],
+    "mean_method": [{"mean": {"dims": [2, 3], "keepdim": True}}],
+    "mean_function": [{"mean": 1}],
+    "mean_negative": [{"mean": [-1]}],
+    "interpolate": [{"upsample": {"size": [16, 20], "mode": "bilinear", "align_corners": True}, "functional": True}],
+    "interpolate_nearest": [{"upsample": {"size": [5, 7]}, "functional": True}],
+    "flatten": [{"flatten": None}],
+    "flatten_method": [{"flatten": {"start_dim": 2}}],
+    "flatten_end": [{"flatten": {"end_dim": 2}}],
+    "reshape": [{"reshape": [24, 10]}],
+    "view": [{"reshape": [3, 80]}],
+    "permute": [{"permute": [0, 2, 3, 1]}],
+    "permute_list": [{"permute": [0, 3, 1, 2]}],
+    "transpose": [{"transpose": {"dim0": 1, "dim1": 3}}],
+    "transpose_function": [{"transpose": {"dim0": 2, "dim1": 3}}],
+    **{f"chunk_{form}": [{"channel_split": {"take": 0, "parts": 3}},
+                         {"channel_split": {"take": 1, "parts": 3}, "from": "input"},
+                         {"channel_split": {"take": 2, "parts": 3}, "from": "input"},
+                         {"concat": None, "from": ["split_3", "split"]}]  # the third, then the first
+       for form in ("method", "function", "keywords")},
+    "select_first": [{"select": None}],  # dim 1, index 0: select's defaults
+    "select_last_row": [{"select": {"dim": 2, "index": 7}}],  # -1 of 8 rows
+    "scale": [{"scale": None}],
+    "scale_method": [{"scale": None}],
+    "sum": [{"relu": None, "functional": True}, {"add": None, "from": ["input", "relu"]}],
+    "sum_method": [{"sigmoid": None}, {"add": None, "from": ["input", "sigmoid"]}],
+    "one_part": [{"relu": None, "functional": True}],  # the concatenation of one map is that map
+    "concat": [{"tanh": None}, {"concat": {"dim": 2}, "from": ["input", "tanh"]}],
+    "position": [{"position_embedding": 5}],
+    "class_token": [{"class_token": 2}],
+    "select_token": [{"select": {"index": 3}}],  # -2 of 5 tokens
+}
+
+
+def shape_of(which: str) -> tuple:
+    return TOKENS if which in ("position", "class_token", "select_token") else (3, 8, 10)
+
+
+@pytest.mark.parametrize("which", sorted(IMPORTED))
+def test_a_call_imports_as_its_layer_and_computes_the_same(which):
+    text = import_model(f"{MODELS}:calls", shape_of(which), kwargs={"which": which})
+    assert [{key: value for key, value in layer.items() if key != "name"}
+            for layer in yaml.safe_load(text)["layers"]] == IMPORTED[which]
+    if any("functional" in layer or "channel_split" in layer for layer in IMPORTED[which]):
+        torch.manual_seed(0)
+        sample = torch.randn(2, *shape_of(which))
+        model = torch_functions.calls(which).eval()
+        with torch.no_grad():
+            assert torch.allclose(build(text).eval()(sample), model(sample), atol=1e-6)
+
+
+# the call -> why it is refused (each once, at the line that calls it)
+REFUSED = {
+    "max_pool_indices": "max_pool2d_with_indices: no layer kind",  # F.max_pool2d(return_indices=True)
+    "flatten_batch": "flatten: flattening the batch into a sample",
+    "mean_everything": "mean: a mean over every dimension, the batch's too (paramcalc counts one sample)",
+    "mean_batch": "mean: mean over dimensions 0, the batch (dimension 0) among them",
+    "mean_batch_from_the_end": "mean: mean over dimensions (-4, 1), the batch (dimension 0) among them",
+    "add_constant": "add: add with a constant (paramcalc's add takes tensors)",
+    "mul_constant": "mul: mul with a constant (paramcalc's mul takes tensors)",
+    "scale_columns": "mul: mul with a parameter of shape [10]",  # one factor per column, not per channel
+    "chunk_rows": "chunk along dimension 2 (paramcalc splits the channels)",
+    "index_ellipsis": "getitem: indexing with (Ellipsis, 0)",
+    "index_batch": "getitem: indexing with 0",
+    "index_range": "getitem: indexing with (slice(None, None, None), slice(1, None, None))",
+    "erf": "erf: no layer kind",
+}
+
+
+@pytest.mark.parametrize("which", sorted(REFUSED))
+def test_a_call_without_a_kind_is_named_once_with_its_line(which):
+    with pytest.raises(SpecError) as caught:
+        import_model(f"{MODELS}:calls", shape_of(which), kwargs={"which": which})
+    line = next(number for number, text in enumerate(MODELS.read_text().splitlines(), 1)
+                if text.strip().startswith(f'"{which}"') or which == "chunk_rows" and "x.chunk(2, 2)" in text)
+    assert str(caught.value).splitlines()[1:-1] == [f"  - torch_functions.py:{line}: {REFUSED[which]}"]
+
+
+def parts(model: str, custom: tuple[str, ...] = ()) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        import_model(f"{MODELS}:{model}", (3, 8, 10), custom=custom)
+    return [line.split(": ", 1)[1] for line in str(caught.value).splitlines() if line.startswith("  - ")]
+
+
+def test_every_part_without_a_kind_is_named_even_after_a_refused_one():
+    """After erf (refused), a convolution has a kind (not named), erfinv and nn.Bilinear have none (named); erf
+    named as custom is a layer."""
+    assert parts("Bilinear") == ["erf: no layer kind", "special_erfinv: no layer kind", "bilinear (Bilinear)"]
+    assert parts("Bilinear", ("erf",)) == ["special_erfinv: no layer kind", "bilinear (Bilinear)"]
+    text = import_model(f"{MODELS}:Bilinear", (3, 8, 10), custom=("erf", "special_erfinv", "Bilinear"))
+    assert [next(key for key in layer if key != "name") for layer in yaml.safe_load(text)["layers"]] == [
+        "custom", "conv2d", "tanh", "custom", "custom"]
+    assert yaml.safe_load(text)["layers"][-1]["custom"]["params"] == 10 * 10 * 4 + 4  # nn.Bilinear: W 4x10x10, b 4
+
+
+def test_a_module_or_function_named_custom_is_a_custom_layer_with_its_parameters():
+    """Own holds a 4 x 5 parameter and gives 4 x 4 x 10 (the first 4 rows, doubled); erf keeps the shape."""
+    # unnamed, Own's own operations are traced and refused
+    assert parts("Custom") == [
+        "getitem: indexing with (slice(None, None, None), slice(None, None, None), slice(None, 4, None), "
+        "slice(None, None, None))", "mul: mul with a constant (paramcalc's mul takes tensors)", "erf: no layer kind"]
+    text = import_model(f"{MODELS}:Custom", (3, 8, 10), custom=("Own", "erf"))
+    assert [{key: value for key, value in layer.items() if key != "name"}
+            for layer in yaml.safe_load(text)["layers"]] == [
+        {"conv2d": {"out": 4, "kernel": 1}}, {"custom": {"out": [4, 4, 10], "params": 20, "macs": 0}},
+        {"custom": {"out": [4, 4, 10], "macs": 0}}, {"conv2d": {"out": 2, "kernel": 1}}]
+    text = import_model(f"{MODELS}:Custom", (3, 8, 10), custom=("own", "erf"))  # the module's path, too
+    assert [layer["name"] for layer in yaml.safe_load(text)["layers"]] == ["conv", "own", "erf", "head"]
+
+
+def test_a_custom_module_must_give_a_tensor():
+    assert parts("CustomPair") == ["neg: no layer kind"]  # traced through: -x
+    assert parts("CustomPair", ("Pair",)) == ["pair: a custom layer needs a tensor output"]
+
+
+def test_a_model_of_two_inputs_is_refused():
+    with pytest.raises(SpecError, match="the model does not run on an input of shape 1x3x8x10: TypeError"):
+        import_model(f"{MODELS}:TwoInputs", (3, 8, 10))
