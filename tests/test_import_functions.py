@@ -98,7 +98,7 @@ REFUSED = {
     "add_constant": "add: add with a constant (paramcalc's add takes tensors)",
     "mul_constant": "mul: mul with a constant (paramcalc's mul takes tensors)",
     "scale_columns": "mul: mul with a parameter of shape [10]",  # one factor per column, not per channel
-    "chunk_rows": "chunk along dimension 2 (paramcalc splits the channels)",
+    "chunk_batch": "cat: a concatenation of a tuple the model computes (write its items out)",
     "index_ellipsis": "getitem: indexing with (Ellipsis, 0)",
     "index_batch": "getitem: indexing with 0",
     "index_range": "getitem: indexing with (slice(None, None, None), slice(1, None, None))",
@@ -110,9 +110,23 @@ REFUSED = {
 def test_a_call_without_a_kind_is_named_once_with_its_line(which):
     with pytest.raises(SpecError) as caught:
         import_model(f"{MODELS}:calls", shape_of(which), kwargs={"which": which})
-    line = next(number for number, text in enumerate(MODELS.read_text().splitlines(), 1)
-                if text.strip().startswith(f'"{which}"') or which == "chunk_rows" and "x.chunk(2, 2)" in text)
+    line = line_of(f'"{which}"')
     assert str(caught.value).splitlines()[1:-1] == [f"  - torch_functions.py:{line}: {REFUSED[which]}"]
+
+
+def line_of(text: str) -> int:
+    return next(number for number, line in enumerate(MODELS.read_text().splitlines(), 1) if text in line)
+
+
+def test_a_chunk_of_other_dimensions_is_named_once():
+    """x.chunk(2, 2), its two items swapped along the rows, then erf: the chunk is named once (not for each
+    item), and erf, which has no kind either."""
+    with pytest.raises(SpecError) as caught:
+        import_model(f"{MODELS}:calls", (3, 8, 10), kwargs={"which": "chunk_rows"})
+    chunk, erf = line_of("x.chunk(2, 2)"), line_of('"chunk_rows"')
+    assert str(caught.value).splitlines()[1:-1] == [
+        f"  - torch_functions.py:{chunk}: chunk along dimension 2 (paramcalc splits the channels)",
+        f"  - torch_functions.py:{erf}: erf: no layer kind"]
 
 
 def parts(model: str, custom: tuple[str, ...] = ()) -> list[str]:
@@ -122,14 +136,15 @@ def parts(model: str, custom: tuple[str, ...] = ()) -> list[str]:
 
 
 def test_every_part_without_a_kind_is_named_even_after_a_refused_one():
-    """After erf (refused), a convolution has a kind (not named), erfinv and nn.Bilinear have none (named); erf
-    named as custom is a layer."""
-    assert parts("Bilinear") == ["erf: no layer kind", "special_erfinv: no layer kind", "bilinear (Bilinear)"]
-    assert parts("Bilinear", ("erf",)) == ["special_erfinv: no layer kind", "bilinear (Bilinear)"]
-    text = import_model(f"{MODELS}:Bilinear", (3, 8, 10), custom=("erf", "special_erfinv", "Bilinear"))
-    assert [next(key for key in layer if key != "name") for layer in yaml.safe_load(text)["layers"]] == [
-        "custom", "conv2d", "tanh", "custom", "custom"]
-    assert yaml.safe_load(text)["layers"][-1]["custom"]["params"] == 10 * 10 * 4 + 4  # nn.Bilinear: W 4x10x10, b 4
+    """After erf (refused), each call is judged by its kind alone: a convolution, a max pool and a per-channel
+    scale have one (not named); the rest are named as they would be on their own; named as custom, none is."""
+    calls = ["mean: a mean over every dimension, the batch's too (paramcalc counts one sample)",
+             "add: add with a constant (paramcalc's add takes tensors)", "getitem: indexing with (Ellipsis, 0)",
+             "mul: mul with a parameter of shape [10]", "flatten: flattening the batch into a sample",
+             "special_erfinv: no layer kind"]
+    assert parts("Bilinear") == ["erf: no layer kind", *calls, "bilinear (Bilinear)"]
+    assert parts("Bilinear", ("erf",)) == [*calls, "bilinear (Bilinear)"]
+    assert parts("Bilinear", ("Bilinear", "erf")) == calls
 
 
 def test_a_module_or_function_named_custom_is_a_custom_layer_with_its_parameters():
@@ -153,5 +168,8 @@ def test_a_custom_module_must_give_a_tensor():
 
 
 def test_a_model_of_two_inputs_is_refused():
-    with pytest.raises(SpecError, match="the model does not run on an input of shape 1x3x8x10: TypeError"):
+    """forward(x, y=2.0): it runs on one input, but paramcalc's models take one; said without a line (the
+    input is no call)."""
+    with pytest.raises(SpecError) as caught:
         import_model(f"{MODELS}:TwoInputs", (3, 8, 10))
+    assert str(caught.value).splitlines()[1:-1] == ["  - a second input (paramcalc models take one)"]

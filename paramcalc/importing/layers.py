@@ -20,11 +20,9 @@ class Op:
     kind: str
     settings: dict[str, Any]
     inputs: list[int]  # indices of the ops it reads; -1 is the model's input
-    shape: tuple  # per sample
     source: str = ""
     train_only: bool = False
     functional: bool = False  # called as a function, not a module, where counters see the difference (peers.py)
-    module_class: str = ""  # for a module call: its class, for the blocks of the spec
     module: str = ""  # the class that runs it when a subclass of its kind's standard one (Conv3DSimple): peers.py
     comment: str = ""  # said after the layer in the spec: what to fill in
 

@@ -67,9 +67,14 @@ def _source(node: fx.Node) -> str:
 
 
 def _carries_tensor(node: fx.Node) -> bool:
-    """Does the node give a tensor (or tensors), as opposed to a size, a flag or nothing?"""
-    meta = node.meta.get("tensor_meta")
-    return meta is not None or node.meta.get("type") is torch.Tensor
+    """Does the node give a tensor (or tensors), as opposed to a size, a flag or nothing? ShapeProp records a
+    node's tensor_meta only when its result holds a tensor."""
+    return node.meta.get("tensor_meta") is not None
+
+
+def _function_name(target: Any) -> str:
+    """x.flatten -> 'flatten', torch.erf -> 'erf': the name a refusal says and --custom takes."""
+    return target if isinstance(target, str) else getattr(target, "__name__", str(target))
 
 
 def _tensor_shape(node: Any) -> tuple | None:
@@ -232,7 +237,7 @@ class _Converter:
             return
         shape = _tensor_shape(node)
         inputs = self._tensor_inputs(node)
-        params = [arg for arg in node.args if isinstance(arg, fx.Node) and arg in self.parameters]
+        params = self._parameters_read(node)
         if any(arg in self.lost for arg in node.all_input_nodes):  # after a part refused: refused with it,
             self._check_kind(node)  # and said too when it has no kind itself
             self.lost.add(node)
@@ -247,7 +252,7 @@ class _Converter:
                 self.tuples[node] = "chunk"
                 self.index[node] = self.index[inputs[0]]
             elif _carries_tensor(node) and any(user.op != "output" for user in node.users):
-                self._refuse(node, f"{getattr(node.target, '__name__', node.target)}: no layer kind")
+                self._refuse(node, f"{_function_name(node.target)}: no layer kind")
             return
         if not inputs:
             if params or node.op == "call_method":
@@ -258,20 +263,23 @@ class _Converter:
         else:
             self._function(node, inputs, params, shape)
 
+    def _parameters_read(self, node: fx.Node) -> list[fx.Node]:
+        return [arg for arg in node.args if isinstance(arg, fx.Node) and arg in self.parameters]
+
     def _check_kind(self, node: fx.Node) -> None:
         """After a refused part: is there a kind for this one (so that the message lists every part at once)?"""
         if node.op == "call_module":
             module = self.module.get_submodule(str(node.target))
             if converter(module) is None and type(module).__name__ not in self.custom:
                 self._refuse(node, f"{node.target} ({type(module).__name__})")
-        elif node.op in ("call_function", "call_method") and _carries_tensor(node):
-            name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "op")
-            shape = _tensor_shape(node) or ()
+        elif _carries_tensor(node):  # a function or a method
+            params = self._parameters_read(node)
             try:
-                self._function_kind(node, node.target, node.args, list(node.all_input_nodes), [], shape)
+                self._function_kind(node, node.target, node.args, list(node.all_input_nodes), params,
+                                    _tensor_shape(node) or ())
             except Unsupported as err:
-                if name not in self.custom:
-                    self._refuse(node, f"{name}: {err}")
+                if _function_name(node.target) not in self.custom:
+                    self._refuse(node, f"{_function_name(node.target)}: {err}")
             except Exception:  # noqa: BLE001  # its inputs are unknown: judged by its kind alone
                 pass
 
@@ -290,16 +298,15 @@ class _Converter:
             self.lost.add(node)
             return
         chunked: Any = source.args[0]
-        self._add(node, "channel_split", {"take": position, "parts": parts}, [chunked], _tensor_shape(node), "split")
+        self._add(node, "channel_split", {"take": position, "parts": parts}, [chunked], "split")
 
-    def _add(self, node: fx.Node, kind: str, settings: Settings, inputs: list[fx.Node], shape: tuple | None,
-             name: str, module_class: str = "", functional: bool = False) -> None:
+    def _add(self, node: fx.Node, kind: str, settings: Settings, inputs: list[fx.Node], name: str,
+             functional: bool = False) -> None:
         scope = self._scope(node)
         module_paths = [*scope, str(node.target)] if node.op == "call_module" else list(scope)
         train_only = any(path not in self.called for path in module_paths if path)
         op = Op(scope=scope, name=name, kind=kind, settings=settings, inputs=[self.index[i] for i in inputs],
-                shape=tuple(shape[1:]) if shape is not None else (), source=_source(node), train_only=train_only,
-                functional=functional, module_class=module_class)
+                source=_source(node), train_only=train_only, functional=functional)
         self.index[node] = len(self.ops)
         self.ops.append(op)
 
@@ -307,8 +314,8 @@ class _Converter:
         module = self.module.get_submodule(str(node.target))
         class_name = type(module).__name__
         if class_name in self.custom or str(node.target) in self.custom:
-            self._custom(node, inputs, shape or self._first_output_shape(node), sum(p.numel() for p in module.parameters()),
-                         str(node.target).rsplit(".", 1)[-1], class_name)
+            self._custom(node, inputs, shape, sum(p.numel() for p in module.parameters()),
+                         str(node.target).rsplit(".", 1)[-1])
             return
         convert = converter(module)
         if convert is None:
@@ -322,31 +329,21 @@ class _Converter:
         if kind == "attention" and len(inputs) != 1:
             self._refuse(node, f"{node.target}: attention whose query, key and value differ")
             return
-        if shape is None:
-            shape = self._first_output_shape(node)
-        self._add(node, kind, settings, inputs[:1], shape, str(node.target).rsplit(".", 1)[-1], class_name)
+        self._add(node, kind, settings, inputs[:1], str(node.target).rsplit(".", 1)[-1])
         self.ops[-1].module = subclass_name(module, kind)  # a subclass (Conv3DSimple): counters that hook by type miss it
 
-    def _custom(self, node: fx.Node, inputs: list[fx.Node], shape: tuple | None, params: int, name: str,
-                module_class: str = "") -> None:
+    def _custom(self, node: fx.Node, inputs: list[fx.Node], shape: tuple | None, params: int, name: str) -> None:
         """A placeholder the user completes: parameters and shape as PyTorch gives them, MACs to fill in."""
         if shape is None:
             self._refuse(node, f"{name}: a custom layer needs a tensor output")
             return
-        self._add(node, "custom", {"out": list(shape[1:]), "params": params, "macs": 0}, inputs, shape, name,
-                  module_class)
+        self._add(node, "custom", {"out": list(shape[1:]), "params": params, "macs": 0}, inputs, name)
         self.ops[-1].comment = "fill in the MACs per sample (and flops, when they are not 2 per MAC)"
-
-    def _first_output_shape(self, node: fx.Node) -> tuple | None:
-        meta = node.meta.get("tensor_meta")
-        while isinstance(meta, (tuple, list)) and meta:
-            meta = meta[0]
-        return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
     # --- functions and methods ---------------------------------------------------------------------------
     def _function(self, node: fx.Node, inputs: list[fx.Node], params: list[fx.Node], shape: tuple) -> None:
         target, args = node.target, node.args
-        name = target if isinstance(target, str) else getattr(target, "__name__", "op")
+        name = _function_name(target)
         try:
             kind, settings, used = self._function_kind(node, target, args, inputs, params, shape)
         except Unsupported as err:
@@ -359,7 +356,7 @@ class _Converter:
             self.index[node] = self.index[used[0]]
             return
         # a function call (F.relu, F.max_pool2d, F.interpolate): counters that hook modules count it differently
-        self._add(node, kind, settings, used, shape, kind, functional=kind in FUNCTIONAL_KINDS)
+        self._add(node, kind, settings, used, kind, functional=kind in FUNCTIONAL_KINDS)
 
     def _function_kind(self, node: fx.Node, target: Any, args: Any, inputs: list[fx.Node],
                        params: list[fx.Node], shape: tuple) -> tuple[str, Settings, list[Any]]:
@@ -379,6 +376,8 @@ class _Converter:
         if target is torch.cat:
             parts = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            if not isinstance(parts, (tuple, list)):  # torch.cat(x.chunk(2)): the tuple itself
+                raise Unsupported("a concatenation of a tuple the model computes (write its items out)")
             tokens = [part for part in parts if part in self.parameters]
             if tokens:
                 return "class_token", {"count": int(self.parameters[tokens[0]][1])}, inputs

@@ -80,7 +80,8 @@ CALLS = {
     "add_constant": lambda m, x: x + 1,
     "mul_constant": lambda m, x: 2 * x,
     "scale_columns": lambda m, x: x * m.column,
-    "chunk_rows": lambda m, x: _swap_rows(x),
+    "chunk_rows": lambda m, x: torch.erf(_swap_rows(x)),  # erf: named too
+    "chunk_batch": lambda m, x: torch.cat(x.chunk(2), 0),  # dim 0 unless said
     "index_ellipsis": lambda m, x: x[..., 0],
     "index_batch": lambda m, x: x[0],
     "index_range": lambda m, x: x[:, 1:],
@@ -100,19 +101,19 @@ class Pair(nn.Module):
 
 
 class Bilinear(nn.Module):
-    """x -> a refused function, then modules of no kind and of a kind: every part without a kind is named."""
+    """x -> a refused function, then modules and calls with a kind and without: every part without one is named."""
 
     def __init__(self):
         super().__init__()
-        self.pair = Pair()
         self.bilinear = nn.Bilinear(10, 10, 4)
         self.conv = nn.Conv2d(3, 3, 1)
+        self.scale = nn.Parameter(torch.ones(3, 1, 1))
+        self.column = nn.Parameter(torch.ones(10))
 
     def forward(self, x):
-        y = torch.erf(x)
-        y = self.conv(y)
-        y = torch.special.erfinv(torch.tanh(y))
-        return self.bilinear(y, y)
+        y = self.conv(torch.erf(x))
+        others = (F.max_pool2d(y, 2), y.mean(), y + 1, y[..., 0], y * self.scale, y * self.column, y.flatten())
+        return self.bilinear(torch.special.erfinv(torch.tanh(y)), y), others
 
 
 class Custom(nn.Module):
@@ -148,5 +149,7 @@ class CustomPair(nn.Module):
 
 
 class TwoInputs(nn.Module):
-    def forward(self, x, y):
-        return x + y
+    """A second input, with a default: the model runs on one."""
+
+    def forward(self, x, y=2.0):
+        return x * y
