@@ -408,7 +408,9 @@ SHAPED_NODE = [
     ("ReduceMean", {"noop_with_empty_axes": 1}, [], [1, 3, 4, 5], [1, 3, 4, 5], {"identity": None}),
     ("Resize", {"mode": "linear"}, [None, None, ints("to", [1, 3, 4, 6, 8])], [1, 3, 2, 3, 4], [1, 3, 4, 6, 8],
      {"upsample": {"size": [4, 6, 8], "mode": "trilinear"}}),
-    ("Pad", {}, [ints("pads", [0, 0, 1, 0, 0, 1])], [1, 3, 4], [1, 3, 6], "padding other than zeros around a 2-D map"),
+    ("Pad", {}, [ints("pads", [0, 0, 1, 0, 0, 0])], [1, 3, 4], [1, 3, 5], "padding other than zeros around a 2-D map"),
+    ("Pad", {}, [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1]), helper.make_tensor("v", TensorProto.FLOAT, [2], [0.0, 0.0])],
+     [1, 3, 4, 5], [1, 3, 6, 7], "a padding value that is not a single number"),
     ("Pad", {}, [ints("pads", [1, 0, 0, 0, 0, 0, 0, 0])], [1, 3, 4, 5], [2, 3, 4, 5], "padding other than zeros"),
     ("Pad", {}, [ints("pads", [0, 0, 0, 0, 1, 0, 0, 0])], [1, 3, 4, 5], [2, 3, 4, 5], "padding other than zeros"),
     ("Pad", {}, [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1]), scalar("v", 1.0)], [1, 3, 4, 5], [1, 3, 6, 7],
@@ -458,6 +460,8 @@ MORE_NODES = [
     ("Dropout", {}, [helper.make_tensor("ratio", TensorProto.FLOAT, [], [0.25]), TRAINING], [1, 3, 4, 5],
      [1, 3, 4, 5], {"dropout": 0.25}),
     ("Dropout", {}, [None, TRAINING], [1, 3, 4, 5], [1, 3, 4, 5], {"dropout": None}),  # ONNX's 0.5, PyTorch's p
+    ("Dropout", {}, [helper.make_tensor("ratio", TensorProto.FLOAT, [2], [0.1, 0.2]), TRAINING], [1, 3, 4, 5],
+     [1, 3, 4, 5], "a ratio that is not a single number"),
     ("Dropout", {}, [helper.make_tensor("ratio", TensorProto.FLOAT, [], [1e-7]), TRAINING], [1, 3, 4, 5],
      [1, 3, 4, 5], {"dropout": 1e-7}),  # as written: float32's 1e-7 is 1.0000000116860974e-07
     ("BatchNormalization", {"epsilon": 1e-3, "momentum": 0.8},

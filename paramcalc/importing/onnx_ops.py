@@ -297,7 +297,7 @@ def _pad(node: NodeView) -> tuple[str, Settings]:
 
 def _dropout(node: NodeView) -> tuple[str, Settings]:
     ratio = node.constant(1)
-    return "dropout", {"p": ratio.number("a ratio") if ratio else node.attribute("ratio", 0.5)}
+    return "dropout", {"p": ratio.number("a ratio") if ratio else 0.5}  # a node in training: opset 12 on
 
 
 def _plain(kind: str, **fields: str) -> Callable[[NodeView], tuple[str, Settings]]:
