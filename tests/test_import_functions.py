@@ -100,7 +100,8 @@ REFUSED = {
     "scale_columns": "mul: mul with a parameter of shape [10]",  # one factor per column, not per channel
     "chunk_batch": "cat: a concatenation of a tuple the model computes (write its items out)",
     "index_ellipsis": "getitem: indexing with (Ellipsis, 0)",
-    "index_batch": "getitem: indexing with 0",
+    "index_batch": "getitem: indexing with -1",
+    "index_range_then_one": "getitem: indexing with (slice(None, None, None), slice(1, None, None), 0)",
     "index_range": "getitem: indexing with (slice(None, None, None), slice(1, None, None))",
     "erf": "erf: no layer kind",
 }
@@ -116,6 +117,16 @@ def test_a_call_without_a_kind_is_named_once_with_its_line(which):
 
 def line_of(text: str) -> int:
     return next(number for number, line in enumerate(MODELS.read_text().splitlines(), 1) if text in line)
+
+
+def test_a_chunk_along_the_batch_is_named_when_an_item_is_used():
+    """x.chunk(2) (dim 0 unless said), item 0 into erf: both named."""
+    with pytest.raises(SpecError) as caught:
+        import_model(f"{MODELS}:calls", (3, 8, 10), kwargs={"which": "chunk_default"})
+    line = line_of('"chunk_default"')
+    assert str(caught.value).splitlines()[1:-1] == [
+        f"  - torch_functions.py:{line}: chunk along dimension 0 (paramcalc splits the channels)",
+        f"  - torch_functions.py:{line}: erf: no layer kind"]
 
 
 def test_a_chunk_of_other_dimensions_is_named_once():
@@ -145,6 +156,11 @@ def test_every_part_without_a_kind_is_named_even_after_a_refused_one():
     assert parts("Bilinear") == ["erf: no layer kind", *calls, "bilinear (Bilinear)"]
     assert parts("Bilinear", ("erf",)) == [*calls, "bilinear (Bilinear)"]
     assert parts("Bilinear", ("Bilinear", "erf")) == calls
+    assert parts("Bilinear", ("special_erfinv",)) == ["erf: no layer kind", *calls[:-1], "bilinear (Bilinear)"]
+
+
+def test_a_module_without_a_kind_is_named_by_its_path_and_class():
+    assert parts("NoKind") == ["shrink (Hardshrink)"]
 
 
 def test_a_module_or_function_named_custom_is_a_custom_layer_with_its_parameters():
@@ -153,13 +169,12 @@ def test_a_module_or_function_named_custom_is_a_custom_layer_with_its_parameters
     assert parts("Custom") == [
         "getitem: indexing with (slice(None, None, None), slice(None, None, None), slice(None, 4, None), "
         "slice(None, None, None))", "mul: mul with a constant (paramcalc's mul takes tensors)", "erf: no layer kind"]
-    text = import_model(f"{MODELS}:Custom", (3, 8, 10), custom=("Own", "erf"))
-    assert [{key: value for key, value in layer.items() if key != "name"}
-            for layer in yaml.safe_load(text)["layers"]] == [
-        {"conv2d": {"out": 4, "kernel": 1}}, {"custom": {"out": [4, 4, 10], "params": 20, "macs": 0}},
-        {"custom": {"out": [4, 4, 10], "macs": 0}}, {"conv2d": {"out": 2, "kernel": 1}}]
-    text = import_model(f"{MODELS}:Custom", (3, 8, 10), custom=("own", "erf"))  # the module's path, too
-    assert [layer["name"] for layer in yaml.safe_load(text)["layers"]] == ["conv", "own", "erf", "head"]
+    expected = [{"name": "conv", "conv2d": {"out": 4, "kernel": 1}},
+                {"name": "wrap", "layers": [{"name": "own", "custom": {"out": [4, 4, 10], "params": 20, "macs": 0}}]},
+                {"name": "erf", "custom": {"out": [4, 4, 10], "macs": 0}},
+                {"name": "head", "conv2d": {"out": 2, "kernel": 1}}]
+    for custom in (("Own", "erf"), ("wrap.own", "erf")):  # by class, or by the module's path
+        assert yaml.safe_load(import_model(f"{MODELS}:Custom", (3, 8, 10), custom=custom))["layers"] == expected
 
 
 def test_a_custom_module_must_give_a_tensor():

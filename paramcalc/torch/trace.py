@@ -448,7 +448,7 @@ class _Converter:
     def _select(self, index: Any, shape: tuple, inputs: list[fx.Node]) -> tuple[str, Settings, list[fx.Node]]:
         """x[:, 0] (ViT's class token) or x[:, -1] (an RNN's last step): one index of one dimension."""
         items = index if isinstance(index, tuple) else (index,)
-        whole = slice(None, None, None)
+        whole = slice(None)
         if items and isinstance(items[-1], int) and all(item == whole for item in items[:-1]) and len(items) >= 2:
             dim, position = len(items) - 1, items[-1]
             size = _tensor_shape(inputs[0])

@@ -82,8 +82,10 @@ CALLS = {
     "scale_columns": lambda m, x: x * m.column,
     "chunk_rows": lambda m, x: torch.erf(_swap_rows(x)),  # erf: named too
     "chunk_batch": lambda m, x: torch.cat(x.chunk(2), 0),  # dim 0 unless said
+    "chunk_default": lambda m, x: torch.erf(x.chunk(2)[0]),  # one item only
     "index_ellipsis": lambda m, x: x[..., 0],
-    "index_batch": lambda m, x: x[0],
+    "index_batch": lambda m, x: x[-1],
+    "index_range_then_one": lambda m, x: x[:, 1:, 0],
     "index_range": lambda m, x: x[:, 1:],
     "erf": lambda m, x: torch.erf(x),
 }
@@ -122,11 +124,23 @@ class Custom(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 1)
-        self.own = Own()
+        self.wrap = nn.ModuleDict({"own": Own()})
         self.head = nn.Conv2d(4, 2, 1)
 
     def forward(self, x):
-        return self.head(torch.erf(self.own(self.conv(x))))
+        return self.head(torch.erf(self.wrap["own"](self.conv(x))))
+
+
+class NoKind(nn.Module):
+    """A torch.nn module paramcalc has no kind for, first."""
+
+    def __init__(self):
+        super().__init__()
+        self.shrink = nn.Hardshrink()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return self.conv(self.shrink(x))
 
 
 class Own(nn.Module):
