@@ -200,8 +200,9 @@ def _arithmetic(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
         shape, out = constants[0].shape, node.output_shape
         if kind == "add" and len(shape) == 3 and shape[0] == 1 and len(out) == 3 and tuple(shape[1:]) == tuple(out[1:]):
             return "position_embedding", {"length": shape[1]}
-        if kind == "mul" and len(out) >= 2 and [s for s in shape if s != 1] == [out[1]] and (
-                len(shape) == 1 or shape[-len(out) + 1] == out[1]):
+        # one factor per channel: the constant's one size above 1 meets the channels when aligned from the end
+        if kind == "mul" and len(out) >= 2 and [s for s in shape if s != 1] == [out[1]] and \
+                len(shape) >= len(out) - 1 and shape[-len(out) + 1] == out[1]:
             return "scale", {}
         raise Unsupported(f"{node.op_type} with a constant of shape {list(shape)}")
     return convert
