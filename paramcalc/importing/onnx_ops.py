@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from decimal import Decimal
 from typing import Any
 
@@ -120,29 +121,25 @@ def _layernorm(node: NodeView) -> tuple[str, Settings]:
                          "bias": len(node.operands) > 2 and node.operands[2] is not None}
 
 
-def _pool(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
-    def convert(node: NodeView) -> tuple[str, Settings]:
-        kernel = list(node.attribute("kernel_shape"))
-        rank = len(kernel)
-        settings: Settings = {"kernel": _size(kernel), "stride": _size(node.attribute("strides") or [1] * rank),
-                              "padding": _padding(node, rank), "ceil_mode": bool(node.attribute("ceil_mode"))}
-        if kind == "maxpool":
-            settings["dilation"] = _size(node.attribute("dilations") or [1] * rank)
-        else:
-            settings["count_include_pad"] = bool(node.attribute("count_include_pad"))
-        return (kind if rank == 2 else f"{kind}{rank}d"), settings
-    return convert
+def _pool(node: NodeView, kind: str) -> tuple[str, Settings]:
+    kernel = list(node.attribute("kernel_shape"))
+    rank = len(kernel)
+    settings: Settings = {"kernel": _size(kernel), "stride": _size(node.attribute("strides") or [1] * rank),
+                          "padding": _padding(node, rank), "ceil_mode": bool(node.attribute("ceil_mode"))}
+    if kind == "maxpool":
+        settings["dilation"] = _size(node.attribute("dilations") or [1] * rank)
+    else:
+        settings["count_include_pad"] = bool(node.attribute("count_include_pad"))
+    return (kind if rank == 2 else f"{kind}{rank}d"), settings
 
 
-def _global(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
-    def convert(node: NodeView) -> tuple[str, Settings]:
-        rank = len(node.data_shapes[0]) - 2
-        if rank == 2:
-            return f"global_{kind}", {}
-        if kind == "maxpool":
-            raise Unsupported(f"a global max pool over {rank} axes (paramcalc's is over a 2-D map)")
-        return f"adaptive_{kind}{rank}d", {"out": 1}
-    return convert
+def _global(node: NodeView, kind: str) -> tuple[str, Settings]:
+    rank = len(node.data_shapes[0]) - 2
+    if rank == 2:
+        return f"global_{kind}", {}
+    if kind == "maxpool":
+        raise Unsupported(f"a global max pool over {rank} axes (paramcalc's is over a 2-D map)")
+    return f"adaptive_{kind}{rank}d", {"out": 1}
 
 
 def _reduce_mean(node: NodeView) -> tuple[str, Settings]:
@@ -165,7 +162,7 @@ def _reduce_mean(node: NodeView) -> tuple[str, Settings]:
     if any(axis % rank == 0 for axis in axes):
         raise Unsupported(f"a mean over axes {axes}, the batch (axis 0) among them")
     if keepdims and rank in (4, 5) and axes == list(range(-1, 1 - rank, -1)):
-        return _global("avgpool")(node)
+        return _global(node, "avgpool")
     return "mean", {"dims": axes, "keepdim": keepdims}
 
 
@@ -192,20 +189,18 @@ def _gelu(node: NodeView) -> tuple[str, Settings]:
     return "gelu", {}
 
 
-def _arithmetic(kind: str) -> Callable[[NodeView], tuple[str, Settings]]:
-    def convert(node: NodeView) -> tuple[str, Settings]:
-        constants = [operand for operand in node.operands if operand is not None]
-        if not constants:
-            return kind, {}
-        shape, out = constants[0].shape, node.output_shape
-        if kind == "add" and len(shape) == 3 and shape[0] == 1 and len(out) == 3 and tuple(shape[1:]) == tuple(out[1:]):
-            return "position_embedding", {"length": shape[1]}
-        # one factor per channel: the constant's one size above 1 meets the channels when aligned from the end
-        if kind == "mul" and len(out) >= 2 and [s for s in shape if s != 1] == [out[1]] and \
-                len(shape) >= len(out) - 1 and shape[-len(out) + 1] == out[1]:
-            return "scale", {}
-        raise Unsupported(f"{node.op_type} with a constant of shape {list(shape)}")
-    return convert
+def _arithmetic(node: NodeView, kind: str) -> tuple[str, Settings]:
+    constants = [operand for operand in node.operands if operand is not None]
+    if not constants:
+        return kind, {}
+    shape, out = constants[0].shape, node.output_shape
+    if kind == "add" and len(shape) == 3 and shape[0] == 1 and len(out) == 3 and tuple(shape[1:]) == tuple(out[1:]):
+        return "position_embedding", {"length": shape[1]}
+    # one factor per channel: the constant's one size above 1 meets the channels when aligned from the end
+    if kind == "mul" and len(out) >= 2 and [s for s in shape if s != 1] == [out[1]] and \
+            len(shape) >= len(out) - 1 and shape[-len(out) + 1] == out[1]:
+        return "scale", {}
+    raise Unsupported(f"{node.op_type} with a constant of shape {list(shape)}")
 
 
 def _axis(axis: int, shape: tuple) -> int:
@@ -301,24 +296,25 @@ def _dropout(node: NodeView) -> tuple[str, Settings]:
     return "dropout", {"p": ratio.number("a ratio") if ratio else 0.5}  # a node in training: opset 12 on
 
 
-def _plain(kind: str, **fields: str) -> Callable[[NodeView], tuple[str, Settings]]:
-    """A kind whose settings are attributes under other names: {spec field: attribute}."""
-    return lambda node: (kind, {field: node.attribute(attribute) for field, attribute in fields.items()
-                                if node.attribute(attribute) is not None})
+def _plain(node: NodeView, kind: str, fields: dict[str, str] | None = None) -> tuple[str, Settings]:
+    """A kind whose settings, if any, are attributes under other names: {spec field: attribute}."""
+    return kind, {field: node.attribute(attribute) for field, attribute in (fields or {}).items()
+                  if node.attribute(attribute) is not None}
 
 
 OPERATORS: dict[str, Callable[[NodeView], tuple[str, Settings]]] = {
     "Conv": _conv, "ConvTranspose": _conv, "Gemm": _gemm,
     "BatchNormalization": _batchnorm, "LayerNormalization": _layernorm,
-    "MaxPool": _pool("maxpool"), "AveragePool": _pool("avgpool"),
-    "GlobalAveragePool": _global("avgpool"), "GlobalMaxPool": _global("maxpool"),
+    # partial, not closures: a mutation run switches mutants of a function on where it is called
+    "MaxPool": partial(_pool, kind="maxpool"), "AveragePool": partial(_pool, kind="avgpool"),
+    "GlobalAveragePool": partial(_global, kind="avgpool"), "GlobalMaxPool": partial(_global, kind="maxpool"),
     "ReduceMean": _reduce_mean,
-    **{op: (lambda kind: lambda node: (kind, {}))(kind) for op, kind in [
+    **{op: partial(_plain, kind=kind) for op, kind in [
         ("Relu", "relu"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh"), ("HardSwish", "hardswish")]},
     "Clip": _clip, "HardSigmoid": _hard_sigmoid, "Gelu": _gelu,
-    "LeakyRelu": _plain("leaky_relu", negative_slope="alpha"),
+    "LeakyRelu": partial(_plain, kind="leaky_relu", fields={"negative_slope": "alpha"}),
     "Softmax": _softmax,
-    "Add": _arithmetic("add"), "Mul": _arithmetic("mul"),
+    "Add": partial(_arithmetic, kind="add"), "Mul": partial(_arithmetic, kind="mul"),
     "Concat": _concat, "Transpose": _transpose, "Flatten": _flatten,
     "Reshape": _reshape, "Squeeze": _reshape, "Unsqueeze": _reshape,
     "Gather": _gather, "Resize": _resize, "Pad": _pad, "Dropout": _dropout,
