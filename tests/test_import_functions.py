@@ -140,9 +140,9 @@ def test_a_chunk_of_other_dimensions_is_named_once():
         f"  - torch_functions.py:{erf}: erf: no layer kind"]
 
 
-def parts(model: str, custom: tuple[str, ...] = ()) -> list[str]:
+def parts(model: str, custom: tuple[str, ...] = (), shape: tuple = (3, 8, 10)) -> list[str]:
     with pytest.raises(SpecError) as caught:
-        import_model(f"{MODELS}:{model}", (3, 8, 10), custom=custom)
+        import_model(f"{MODELS}:{model}", shape, custom=custom)
     return [line.split(": ", 1)[1] for line in str(caught.value).splitlines() if line.startswith("  - ")]
 
 
@@ -188,3 +188,27 @@ def test_a_model_of_two_inputs_is_refused():
     with pytest.raises(SpecError) as caught:
         import_model(f"{MODELS}:TwoInputs", (3, 8, 10))
     assert str(caught.value).splitlines()[1:-1] == ["  - a second input (paramcalc models take one)"]
+
+
+def test_modules_in_containers_keep_their_paths_and_a_training_head_is_marked():
+    """Nested (tests/data/torch_functions.py): groups follow the containers, a subclass of nn.Conv2d is a
+    convolution run by its own class, a parameter of a submodule multiplied per channel is a scale, and the head
+    the forward calls only in training is train_only."""
+    text = import_model(f"{MODELS}:Nested", (3, 8, 10))
+    assert yaml.safe_load(text)["layers"] == [
+        {"name": "stem", "layers": [{"name": 0, "layers": [{"name": 0, "conv2d": {"out": 4, "kernel": 1},
+                                                            "module": "MyConv"}]},
+                                    {"name": 1, "relu": None}]},
+        {"name": "blocks", "layers": [{"name": 0, "conv2d": {"out": 4, "kernel": 3, "padding": 1}},
+                                      {"name": 1, "conv2d": {"out": 4, "kernel": 1}}]},
+        {"name": "scale", "scale": None},
+        {"name": "aux", "conv2d": {"out": 2, "kernel": 1}, "train_only": True}]
+
+
+def test_a_recurrent_layer_s_state_and_attention_over_other_inputs_are_refused():
+    """fc(lstm(x)[1][0][-1]) reads the final state, which no layer gives (its output's last step would);
+    attention whose keys come from another layer is not self-attention."""
+    assert parts("State", shape=(5, 10)) == [
+        "lstm's item 1 (paramcalc's layer gives item 0, the output; an LSTM's h_n[-1] is its output[:, -1] when it "
+        "runs one way)", "getitem: indexing with -1"]
+    assert parts("CrossAttention", shape=(5, 8)) == ["attention: attention whose query, key and value differ"]

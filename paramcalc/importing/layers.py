@@ -20,7 +20,6 @@ class Op:
     kind: str
     settings: dict[str, Any]
     inputs: list[int]  # indices of the ops it reads; -1 is the model's input
-    source: str = ""
     train_only: bool = False
     functional: bool = False  # called as a function, not a module, where counters see the difference (peers.py)
     module: str = ""  # the class that runs it when a subclass of its kind's standard one (Conv3DSimple): peers.py

@@ -369,10 +369,9 @@ class _GraphReader:
             else:  # a function the model (or a module) calls, where the exporter says which module calls what
                 scope, name = paths, unit.kind
                 functional = unit.scoped and unit.kind in FUNCTIONAL_KINDS
-            source = [n.name for n in unit.nodes[:1] if n.name]
             ops.append(Op(scope=scope, name=name, kind=unit.kind, settings=unit.settings,
-                          inputs=[index[name] for name in unit.inputs], source=source[0] if source else "",
-                          functional=functional, module=module, comment=unit.comment))
+                          inputs=[index[name] for name in unit.inputs], functional=functional, module=module,
+                          comment=unit.comment))
             index[unit.output] = len(ops) - 1
         output = self.data.get(self.graph.output[0].name, "") if self.graph.output else ""
         growing_concats(ops)

@@ -74,7 +74,7 @@ def _carries_tensor(node: fx.Node) -> bool:
 
 def _function_name(target: Any) -> str:
     """x.flatten -> 'flatten', torch.erf -> 'erf': the name a refusal says and --custom takes."""
-    return target if isinstance(target, str) else getattr(target, "__name__", str(target))
+    return getattr(target, "__name__", str(target))  # a method's name is the target itself
 
 
 def _tensor_shape(node: Any) -> tuple | None:
@@ -289,6 +289,9 @@ class _Converter:
         if self.tuples[source] == "first":
             if position == 0:
                 self.index[node] = self.index[source]
+            elif node.users:  # a recurrent layer's final state, attention's weights, read: no layer gives them
+                self._refuse(node, f"{source.target}'s item {position} (paramcalc's layer gives item 0, the output; "
+                                   "an LSTM's h_n[-1] is its output[:, -1] when it runs one way)")
             return
         parts = source.args[1] if len(source.args) > 1 else source.kwargs.get("chunks")
         dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
@@ -306,7 +309,7 @@ class _Converter:
         module_paths = [*scope, str(node.target)] if node.op == "call_module" else list(scope)
         train_only = any(path not in self.called for path in module_paths if path)
         op = Op(scope=scope, name=name, kind=kind, settings=settings, inputs=[self.index[i] for i in inputs],
-                source=_source(node), train_only=train_only, functional=functional)
+                train_only=train_only, functional=functional)
         self.index[node] = len(self.ops)
         self.ops.append(op)
 

@@ -167,3 +167,51 @@ class TwoInputs(nn.Module):
 
     def forward(self, x, y=2.0):
         return x * y
+
+
+class State(nn.Module):
+    """An LSTM's final hidden state, not its outputs, into a linear layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(10, 6, batch_first=True)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[1][0][-1])
+
+
+class Nested(nn.Module):
+    """Modules inside containers, one of the model's own convolution class, a parameter of a submodule read
+    directly, a head that runs only in training, and attention over two different inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Sequential(MyConv(3, 4, 1)), nn.ReLU())
+        self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1)])
+        self.gate = nn.Module()
+        self.gate.weight = nn.Parameter(torch.ones(4, 1, 1))
+        self.aux = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        x = x * self.gate.weight
+        if self.training:
+            return x, self.aux(x)
+        return x
+
+
+class MyConv(nn.Conv2d):
+    pass
+
+
+class CrossAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.keys = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.attention(x, self.keys(x), self.keys(x), need_weights=False)[0]
