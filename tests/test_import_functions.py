@@ -65,6 +65,15 @@ IMPORTED = {
     "sum_method": [{"sigmoid": None}, {"add": None, "from": ["input", "sigmoid"]}],
     "one_part": [{"relu": None, "functional": True}],  # the concatenation of one map is that map
     "concat": [{"tanh": None}, {"concat": {"dim": 2}, "from": ["input", "tanh"]}],
+    "flatten_positional_end": [{"flatten": {"end_dim": 2}}],
+    "mean_keepdim_positional": [{"mean": {"dims": [2, 3], "keepdim": True}}],
+    "mean_one_dim": [{"mean": 2}],
+    "dropout_positional": [{"dropout": 0.3}],  # counters see no difference between F.dropout and nn.Dropout
+    "dropout_default": [{"dropout": None}],  # F.dropout's p: 0.5
+    "interpolate_bilinear": [{"upsample": {"size": [16, 20], "mode": "bilinear"}, "functional": True}],
+    "concat_keywords": [{"tanh": None}, {"concat": None, "from": ["input", "tanh"]}],
+    "sum_in_place": [{"relu": None, "functional": True}, {"add": None, "from": ["relu", "input"]}],
+    "scale_in_place": [{"sigmoid": None}, {"scale": None}],
     "position": [{"position_embedding": 5}],
     "class_token": [{"class_token": 2}],
     "select_token": [{"select": {"index": 3}}],  # -2 of 5 tokens
@@ -104,6 +113,9 @@ REFUSED = {
     "index_range_then_one": "getitem: indexing with (slice(None, None, None), slice(1, None, None), 0)",
     "index_range": "getitem: indexing with (slice(None, None, None), slice(1, None, None))",
     "erf": "erf: no layer kind",
+    "concat_batch": "cat: a concatenation along the batch (dimension 0): paramcalc counts one sample",
+    "add_parameter_per_channel": "add: add with a parameter of shape [3, 1, 1]",
+    "mean_computed_dim": "mean: mean over dimensions sub that are not numbers written in the code",
 }
 
 

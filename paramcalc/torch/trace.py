@@ -387,6 +387,8 @@ class _Converter:
             joined = [part for part in parts if part in self.index]
             if len(joined) == 1:  # DenseNet's first layer concatenates a list of one map: that map
                 return "alias", {}, joined
+            if dim % len(shape) == 0:
+                raise Unsupported("a concatenation along the batch (dimension 0): paramcalc counts one sample")
             return "concat", {"dim": dim}, joined
         if target in ELEMENTWISE or (isinstance(target, str) and target in METHODS_ELEMENTWISE):
             return ELEMENTWISE.get(target) or METHODS_ELEMENTWISE[target], {}, inputs[:1]
@@ -404,7 +406,7 @@ class _Converter:
         if target in ("transpose", torch.transpose):
             return "transpose", {"dim0": args[1], "dim1": args[2]}, inputs[:1]
         if target is operator.getitem:
-            return self._select(args[1], shape, inputs)
+            return self._select(args[1], inputs)
         if target in (F.adaptive_avg_pool2d, torch.nn.functional.adaptive_avg_pool2d):
             size = args[1] if len(args) > 1 else kwargs.get("output_size")
             sizes = list(size) if isinstance(size, (tuple, list)) else [size, size]
@@ -414,8 +416,6 @@ class _Converter:
             names = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"] if target is F.avg_pool2d \
                 else ["kernel_size", "stride", "padding", "dilation", "ceil_mode"]
             values = dict(zip(names, args[1:]), **{k: v for k, v in kwargs.items() if k in names})
-            if target is F.max_pool2d and values.get("return_indices"):
-                raise Unsupported("return_indices")
             pooling: Settings = {"kernel": values["kernel_size"]}
             pooling["stride"] = values.get("stride") or values["kernel_size"]
             for key in names[2:]:
@@ -431,7 +431,7 @@ class _Converter:
             if not all(isinstance(dim, int) and not isinstance(dim, bool) for dim in listed) or \
                     not isinstance(keepdim, bool):
                 raise Unsupported(f"mean over dimensions {dims} that are not numbers written in the code")
-            rank = len(_tensor_shape(inputs[0]) or ()) if inputs else 0
+            rank = len(_tensor_shape(inputs[0]) or ())
             if rank and any(dim % rank == 0 for dim in listed):
                 raise Unsupported(f"mean over dimensions {dims}, the batch (dimension 0) among them")
             return "mean", {"dims": listed if isinstance(dims, (tuple, list)) else dims, "keepdim": keepdim}, \
@@ -448,7 +448,7 @@ class _Converter:
             return "patch_merging", {}, inputs[:1]
         raise Unsupported("no layer kind")
 
-    def _select(self, index: Any, shape: tuple, inputs: list[fx.Node]) -> tuple[str, Settings, list[fx.Node]]:
+    def _select(self, index: Any, inputs: list[fx.Node]) -> tuple[str, Settings, list[fx.Node]]:
         """x[:, 0] (ViT's class token) or x[:, -1] (an RNN's last step): one index of one dimension."""
         items = index if isinstance(index, tuple) else (index,)
         whole = slice(None)

@@ -67,6 +67,15 @@ CALLS = {
     "sum_method": lambda m, x: x.add(torch.sigmoid(x)),
     "one_part": lambda m, x: torch.relu(torch.cat([x], 1)),  # DenseNet's first layer: a list of one map
     "concat": lambda m, x: torch.cat((x, torch.tanh(x)), dim=2),
+    "flatten_positional_end": lambda m, x: torch.flatten(x, 1, 2),
+    "mean_keepdim_positional": lambda m, x: torch.mean(x, (2, 3), True),
+    "mean_one_dim": lambda m, x: x.mean(dim=2),
+    "dropout_positional": lambda m, x: F.dropout(x, 0.3, m.training),
+    "dropout_default": lambda m, x: F.dropout(x, training=m.training),
+    "interpolate_bilinear": lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear"),  # align_corners None
+    "concat_keywords": lambda m, x: torch.cat(tensors=(x, torch.tanh(x)), dim=1),
+    "sum_in_place": lambda m, x: torch.relu(x).add_(x),
+    "scale_in_place": lambda m, x: torch.sigmoid(x).mul_(m.scale),
     # on 5 tokens of 8
     "position": lambda m, x: x + m.position,
     "class_token": lambda m, x: torch.cat([m.token.expand(x.shape[0], -1, -1), x], 1),
@@ -88,6 +97,9 @@ CALLS = {
     "index_range_then_one": lambda m, x: x[:, 1:, 0],
     "index_range": lambda m, x: x[:, 1:],
     "erf": lambda m, x: torch.erf(x),
+    "concat_batch": lambda m, x: torch.cat([x, torch.tanh(x)]),  # dim 0 unless said
+    "add_parameter_per_channel": lambda m, x: x + m.scale,  # a bias per channel: no kind
+    "mean_computed_dim": lambda m, x: x.mean(x.dim() - 1),
 }
 
 
