@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import paramcalc
+
 from .conftest import require_torch
 
 torch = require_torch()
@@ -215,6 +217,7 @@ def test_modules_in_containers_keep_their_paths_and_a_training_head_is_marked():
                                       {"name": 1, "conv2d": {"out": 4, "kernel": 1}}]},
         {"name": "scale", "scale": None},
         {"name": "aux", "conv2d": {"out": 2, "kernel": 1}, "train_only": True}]
+    assert yaml.safe_load(text)["output"] == "scale"  # the first of (x, aux(x)): what inference gives
 
 
 def test_a_recurrent_layer_s_state_and_attention_over_other_inputs_are_refused():
@@ -224,3 +227,14 @@ def test_a_recurrent_layer_s_state_and_attention_over_other_inputs_are_refused()
         "lstm's item 1 (paramcalc's layer gives item 0, the output; an LSTM's h_n[-1] is its output[:, -1] when it "
         "runs one way)", "getitem: indexing with -1"]
     assert parts("CrossAttention", shape=(5, 8)) == ["attention: attention whose query, key and value differ"]
+
+
+def test_a_module_reached_through_one_never_called_runs_at_inference():
+    """head.inner.conv is called directly; head and head.inner never are, yet the convolution runs at inference
+    (not train_only). The output is the mapping's first value, not the layer written last."""
+    spec = yaml.safe_load(import_model(f"{MODELS}:Reached", (3, 8, 10)))
+    assert spec["layers"] == [
+        {"name": "head", "layers": [{"name": "inner", "layers": [{"name": "conv", "conv2d": {"out": 4, "kernel": 1}}]}]},
+        {"name": "side", "conv2d": {"out": 2, "kernel": 1}, "from": "input"}]
+    assert spec["output"] == "head.inner"
+    assert paramcalc.analyze(spec).totals.macs == (4 + 2) * 3 * 8 * 10  # both 1x1 convolutions run at inference

@@ -77,8 +77,8 @@ def _function_name(target: Any) -> str:
     return getattr(target, "__name__", str(target))  # a method's name is the target itself
 
 
-def _tensor_shape(node: Any) -> tuple | None:
-    meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
+def _tensor_shape(node: fx.Node) -> tuple | None:
+    meta = node.meta.get("tensor_meta")
     return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
 
@@ -134,11 +134,11 @@ def _called_at_inference(model: nn.Module, shape: tuple, dtype: torch.dtype) -> 
     finally:
         for hook in hooks:
             hook.remove()
-    # a container that is not called itself (a ModuleList) runs when one of its modules does
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.ModuleList, nn.ModuleDict)) and any(
-                f"{name}.{child}" in called for child, _ in module.named_children()):
-            called.add(name)
+    # a module that is not called itself (a ModuleList, or any module whose parts the model calls directly)
+    # runs when one of its parts does
+    for path in list(called):
+        parts = path.split(".")
+        called.update(".".join(parts[:end]) for end in range(1, len(parts)))
     return called
 
 
