@@ -442,6 +442,7 @@ MORE_NODES = [
     ("Mul", {}, [weight("gamma", 4, 1)], [1, 3, 4, 5], [1, 3, 4, 5], "Mul with a constant of shape [4, 1]"),
     ("Mul", {}, [weight("gamma", 5)], [1, 5], [1, 5], {"scale": None}),  # features: the channels of a vector
     ("Mul", {}, [weight("gamma", 3)], [1, 3, 4, 3], [1, 3, 4, 3], "Mul with a constant of shape [3]"),  # columns
+    ("Mul", {}, [weight("gamma", 3, 1)], [1, 3, 3, 5], [1, 3, 3, 5], "Mul with a constant of shape [3, 1]"),  # rows
     ("Mul", {}, [weight("pos", 1, 5, 8)], [1, 5, 8], [1, 5, 8], "Mul with a constant of shape [1, 5, 8]"),
     ("Add", {}, [weight("pos", 1, 5, 8)], [1, 5, 8], [1, 5, 8], {"position_embedding": 5}),
     ("Gather", {"axis": 1}, [helper.make_tensor("i", TensorProto.INT64, [], [2])], [1, 3, 4, 5], [1, 4, 5],
