@@ -238,3 +238,19 @@ def test_a_module_reached_through_one_never_called_runs_at_inference():
         {"name": "side", "conv2d": {"out": 2, "kernel": 1}, "from": "input"}]
     assert spec["output"] == "head.inner"
     assert paramcalc.analyze(spec).totals.macs == (4 + 2) * 3 * 8 * 10  # both 1x1 convolutions run at inference
+
+
+def test_a_model_of_token_ids_takes_custom_names_too():
+    """Traced on whole numbers after floats fail (an embedding reads ids): Mix, named custom, is one layer with
+    its linear layer's 8 x 8 + 8 parameters."""
+    spec = yaml.safe_load(import_model(f"{MODELS}:Tokens", (5,), custom=("Mix",)))
+    assert spec["layers"] == [{"name": "embedding", "embedding": {"num": 20, "dim": 8}},
+                              {"name": "mix", "custom": {"out": [5, 8], "params": 8 * 8 + 8, "macs": 0}}]
+
+
+def test_the_spec_is_named_after_the_model_and_says_where_it_came_from():
+    text = import_model(f"{MODELS}:calls", (3, 8, 10), kwargs={"which": "flatten"})
+    assert text.splitlines()[0] == (f'# Imported by paramcalc from {MODELS}:calls with {{"which": "flatten"}}, '
+                                    "traced at input 3x8x10.")
+    assert yaml.safe_load(text)["name"] == "calls"
+    assert yaml.safe_load(import_model(f"{MODELS}:Nested", (3, 8, 10), name="mine"))["name"] == "mine"

@@ -242,3 +242,24 @@ class Reached(nn.Module):
 
     def forward(self, x):
         return {"out": self.head.inner.conv(x), "side": self.side(x)}
+
+
+class Tokens(nn.Module):
+    """Token ids into an embedding, then a module of the model's own (named custom when imported)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(20, 8)
+        self.mix = Mix()
+
+    def forward(self, ids):
+        return self.mix(self.embedding(ids))
+
+
+class Mix(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.linear(x).cumsum(1)
