@@ -254,3 +254,20 @@ def test_the_spec_is_named_after_the_model_and_says_where_it_came_from():
                                     "traced at input 3x8x10.")
     assert yaml.safe_load(text)["name"] == "calls"
     assert yaml.safe_load(import_model(f"{MODELS}:Nested", (3, 8, 10), name="mine"))["name"] == "mine"
+
+
+def test_alike_modules_become_one_block_repeated_with_what_differs_as_arguments():
+    """Stages: six residual blocks of one class, the fourth widening and halving the map with a projection.
+    One block, each Sequential a repeat; what differs between the copies is an argument, an expression of
+    `index` where it changes within a repeat; the parameters and batch-norm statistics are the model's."""
+    model = torch_functions.Stages()
+    spec = yaml.safe_load(import_model(f"{MODELS}:Stages", (8, 16, 16)))
+    assert list(spec["blocks"]) == ["residual"]
+    assert [(layer["name"], layer.get("repeat")) for layer in spec["layers"]] == [
+        ("first", 3), ("second", 3), ("mean", None), ("head", None)]
+    assert spec["layers"][1]["residual"] == {"with_project": "index == 0", "conv1_out": 16,
+                                             "conv1_stride": "2 if index == 0 else 1"}
+    result = paramcalc.analyze(spec)
+    assert result.totals.params == sum(p.numel() for p in model.parameters())
+    statistics = sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
+    assert result.totals.buffers == statistics and result.totals.output_shape == (10,)

@@ -263,3 +263,32 @@ class Mix(nn.Module):
 
     def forward(self, x):
         return self.linear(x).cumsum(1)
+
+
+class Residual(nn.Module):
+    """conv-bn-relu-conv-bn plus the input (a 1x1 projection where the width or stride changes), then relu."""
+
+    def __init__(self, inputs: int, width: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, width, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.project = nn.Conv2d(inputs, width, 1, stride, bias=False) if stride != 1 or inputs != width else None
+
+    def forward(self, x):
+        shortcut = x if self.project is None else self.project(x)
+        return torch.relu(self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))) + shortcut)
+
+
+class Stages(nn.Module):
+    """Three alike residual blocks, then three that widen (the first halving the map), then a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Sequential(*[Residual(8, 8) for _ in range(3)])
+        self.second = nn.Sequential(Residual(8, 16, 2), Residual(16, 16), Residual(16, 16))
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.second(self.first(x)).mean((2, 3)))
