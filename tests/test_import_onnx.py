@@ -564,3 +564,28 @@ def test_a_shape_partly_worked_out_is_refused_and_a_scalar_has_no_batch(tmp_path
         import_onnx(path)
     assert "node '/Reshape' (Reshape): an output size that shape inference cannot work out" in str(caught.value)
     assert "node '/Unsqueeze' (Unsqueeze): a reshape that changes the batch" in str(caught.value)
+
+
+def test_torchscript_names_of_one_stem_are_taken_for_one_class(tmp_path):
+    """Without classes (the TorchScript exporter names nodes by path only), layer1.0 and layer1.1 are one class
+    (LayerBlock: the parent's stem and 'block'), encoder_layer_0 and encoder_layer_1 another (EncoderLayer), a
+    module of numbered children a Sequential: alike uses become one block, repeated."""
+    def conv(source: str, out: str, path: str, name: str):
+        parts = path.split(".")
+        scopes = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        return helper.make_node("Conv", [source, f"{path}.{name}.weight"], [out],
+                                "/" + "/".join([*scopes, name, "Conv"]), kernel_shape=[1, 1])
+
+    nodes = [conv("x", "a", "layer1.0", "conv"), helper.make_node("Relu", ["a"], ["b"], "/layer1/layer1.0/relu/Relu"),
+             conv("b", "c", "layer1.1", "conv"), helper.make_node("Relu", ["c"], ["d"], "/layer1/layer1.1/relu/Relu"),
+             conv("d", "e", "encoder.encoder_layer_0", "fc"), conv("e", "y", "encoder.encoder_layer_1", "fc")]
+    paths = ("layer1.0.conv", "layer1.1.conv", "encoder.encoder_layer_0.fc", "encoder.encoder_layer_1.fc")
+    weights = [weight(f"{path}.weight", 4, 4, 1, 1) for path in paths]
+    path = save(tmp_path, nodes, [("x", [1, 4, 5, 5])], weights, output=("y", [1, 4, 5, 5]), opset=13)
+    spec = yaml.safe_load(import_onnx(path))
+    conv_layer = {"conv2d": {"out": 4, "kernel": 1, "bias": False}}
+    assert spec["blocks"] == {
+        "layer_block": {"layers": [{"name": "conv", **conv_layer}, {"name": "relu", "relu": None}]},
+        "encoder_layer": {"layers": [{"name": "fc", **conv_layer}]}}
+    assert spec["layers"] == [{"name": "layer1", "repeat": 2, "layer_block": None},
+                              {"name": "encoder", "repeat": 2, "names": "encoder_layer_0", "encoder_layer": None}]
