@@ -589,3 +589,51 @@ def test_torchscript_names_of_one_stem_are_taken_for_one_class(tmp_path):
         "encoder_layer": {"layers": [{"name": "fc", **conv_layer}]}}
     assert spec["layers"] == [{"name": "layer1", "repeat": 2, "layer_block": None},
                               {"name": "encoder", "repeat": 2, "names": "encoder_layer_0", "encoder_layer": None}]
+
+
+def attention_graph(tmp_path, one_projection: bool = True) -> str:
+    """nn.MultiheadAttention(8, 2) on 5 tokens as the TorchScript exporter writes it, in module `attn`: the
+    projection to queries, keys and values (one 8 x 24 weight and bias, or three 8 x 8 without bias), the heads
+    split, scores, softmax, the weighted sum, the heads merged and the output projection (8 x 8 and a bias)."""
+    def node(op, inputs, outputs, name, **attributes):
+        return helper.make_node(op, inputs, outputs, f"/attn/{name}", **attributes)
+
+    heads = [node("Reshape", [f"{x}0", "split"], [f"{x}1"], f"Reshape_{x}") for x in "qkv"] + [
+        node("Transpose", ["q1"], ["q"], "Transpose_q", perm=[0, 2, 1, 3]),
+        node("Transpose", ["k1"], ["kt"], "Transpose_k", perm=[0, 2, 3, 1]),
+        node("Transpose", ["v1"], ["v"], "Transpose_v", perm=[0, 2, 1, 3])]
+    if one_projection:
+        project = [node("MatMul", ["x", "w_in"], ["p"], "MatMul"), node("Add", ["p", "b_in"], ["qkv"], "Add"),
+                   *(node("Slice", ["qkv", f"from_{x}", f"to_{x}", "last"], [f"{x}0"], f"Slice_{x}") for x in "qkv")]
+        weights = [weight("w_in", 8, 24), weight("b_in", 24),
+                   *(ints(f"from_{x}", [8 * i]) for i, x in enumerate("qkv")),
+                   *(ints(f"to_{x}", [8 * i + 8]) for i, x in enumerate("qkv")), ints("last", [2])]
+    else:
+        project = [node("MatMul", ["x", f"w_{x}"], [f"{x}0"], f"MatMul_{x}") for x in "qkv"]
+        weights = [weight(f"w_{x}", 8, 8) for x in "qkv"]
+    nodes = [*project, *heads,
+             node("MatMul", ["q", "kt"], ["s"], "MatMul_1"), node("Mul", ["s", "scale"], ["s2"], "Mul"),
+             node("Softmax", ["s2"], ["a"], "Softmax", axis=-1), node("MatMul", ["a", "v"], ["o"], "MatMul_2"),
+             node("Transpose", ["o"], ["ot"], "Transpose_o", perm=[0, 2, 1, 3]),
+             node("Reshape", ["ot", "merge"], ["m"], "Reshape_o"),
+             node("MatMul", ["m", "w_out"], ["po"], "out_proj/MatMul"),
+             node("Add", ["po", "b_out"], ["y"], "out_proj/Add")]
+    weights += [ints("split", [1, 5, 2, 4]), scalar("scale", 0.5), ints("merge", [1, 5, 8]), weight("w_out", 8, 8),
+                weight("b_out", 8)]
+    return save(tmp_path, nodes, [("x", [1, 5, 8])], weights, output=("y", [1, 5, 8]), opset=13)
+
+
+def test_attention_split_into_nodes_is_one_attention_layer(tmp_path):
+    """The nodes of module `attn` (a softmax between products of computed tensors) are read back as one layer:
+    2 heads from the scores' shape (1 x 2 x 5 x 5), its parameters the file's: 8·24 + 24 + 8·8 + 8 = 288."""
+    spec = yaml.safe_load(import_onnx(attention_graph(tmp_path)))
+    assert spec["layers"] == [{"name": "attn", "attention": 2}]
+    assert paramcalc.analyze(spec).totals.params == 8 * 24 + 24 + 8 * 8 + 8
+    # named custom, the module is one custom layer with the file's parameters
+    spec = yaml.safe_load(import_onnx(attention_graph(tmp_path), custom=("attn",)))
+    assert spec["layers"] == [{"name": "attn", "custom": {"out": [5, 8], "params": 288, "macs": 0}}]
+
+
+def test_attention_with_a_projection_each_is_refused(tmp_path):
+    with pytest.raises(SpecError, match="attention without one projection for queries, keys and values"):
+        import_onnx(attention_graph(tmp_path, one_projection=False))

@@ -146,7 +146,7 @@ class _GraphReader:
         for tensor in graph.initializer:
             small = 0 < _count(tensor.dims) <= _SMALL or not tensor.dims
             value = _values(numpy_helper.to_array(tensor)) if small and not _external(tensor) else None
-            self.constants[tensor.name] = Operand(tuple(tensor.dims), value)
+            self.constants[tensor.name] = Operand(tuple(tensor.dims), value, _is_parameter(tensor))
         self.shapes: dict[str, tuple] = {}
         for info in [*graph.value_info, *graph.input, *graph.output]:
             dims = info.type.tensor_type.shape.dim
@@ -209,7 +209,7 @@ class _GraphReader:
             if attribute.name == "value":
                 dims = tuple(raw.dims)
                 value = _values(numpy_helper.to_array(raw)) if _count(dims) <= _SMALL else None
-                self.constants[node.output[0]] = Operand(dims, value)
+                self.constants[node.output[0]] = Operand(dims, value, _is_parameter(raw))
                 return
             value = list(raw) if isinstance(raw, (list, tuple)) else [raw]
         for output in node.output:
@@ -338,7 +338,8 @@ class _GraphReader:
             self._refuse(unit, str(err))
 
     def _custom(self, unit: _Unit) -> None:
-        weights = {name for n in unit.nodes for name in n.input if name in self.constants}
+        weights = {name for n in unit.nodes for name in n.input if name in self.constants
+                   and self.constants[name].parameter}
         params = sum(_count(self.constants[name].shape) for name in weights)
         unit.kind = "custom"
         unit.settings = {"out": list(self.shapes.get(unit.output, ())[1:]), "params": params, "macs": 0}
@@ -461,6 +462,14 @@ def _count(dims: Any) -> int:
     for size in dims:
         count *= int(size)
     return count
+
+
+def _is_parameter(tensor: Any) -> bool:
+    """A floating-point tensor of one axis or more: a weight, not a size, an index or a scalar factor."""
+    from onnx import TensorProto
+
+    floats = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE)
+    return tensor.data_type in floats and len(tensor.dims) > 0
 
 
 def _external(tensor: Any) -> bool:

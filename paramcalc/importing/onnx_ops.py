@@ -42,6 +42,7 @@ class Operand:
 
     shape: tuple
     value: list | None = None  # the values, for small constants; None when not read
+    parameter: bool = False  # a weight the file holds (floating point, one axis or more): a custom layer counts it
 
     def number(self, what: str) -> float:
         if not self.value or len(self.value) != 1:
