@@ -76,6 +76,7 @@ IMPORTED = {
     "concat_keywords": [{"tanh": None}, {"concat": None, "from": ["input", "tanh"]}],
     "sum_in_place": [{"relu": None, "functional": True}, {"add": None, "from": ["relu", "input"]}],
     "scale_in_place": [{"sigmoid": None}, {"scale": None}],
+    "scale_reshaped": [{"scale": None}],
     "position": [{"position_embedding": 5}],
     "class_token": [{"class_token": 2}],
     "select_token": [{"select": {"index": 3}}],  # -2 of 5 tokens

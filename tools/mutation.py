@@ -400,7 +400,7 @@ def run(module: str, children: int, keep: bool, source: str, recount: bool, test
     work = OUT / "work" / slug(module)
     tests = tests or MODULES[module]
     start = time.monotonic()
-    if recount and not (work / "mutants").exists():
+    if recount and not (work / "mutants" / (module + ".meta")).exists():  # no kept run (or one still running)
         return recount_stored(module)
     if recount:
         print(f"== {module}: counting the kept run in {work.relative_to(ROOT)} again", flush=True)

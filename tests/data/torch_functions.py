@@ -76,6 +76,7 @@ CALLS = {
     "concat_keywords": lambda m, x: torch.cat(tensors=(x, torch.tanh(x)), dim=1),
     "sum_in_place": lambda m, x: torch.relu(x).add_(x),
     "scale_in_place": lambda m, x: torch.sigmoid(x).mul_(m.scale),
+    "scale_reshaped": lambda m, x: x * torch.reshape(m.scale, (3, 1)).unsqueeze(-1),  # a parameter, reshaped
     # on 5 tokens of 8
     "position": lambda m, x: x + m.position,
     "class_token": lambda m, x: torch.cat([m.token.expand(x.shape[0], -1, -1), x], 1),
