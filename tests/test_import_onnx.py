@@ -637,3 +637,26 @@ def test_attention_split_into_nodes_is_one_attention_layer(tmp_path):
 def test_attention_with_a_projection_each_is_refused(tmp_path):
     with pytest.raises(SpecError, match="attention without one projection for queries, keys and values"):
         import_onnx(attention_graph(tmp_path, one_projection=False))
+
+
+BATCHNORM = "torch.nn.modules.batchnorm.BatchNorm2d"
+
+
+@pytest.mark.parametrize("scopes, classes, weight_name, expected", [
+    # the dynamo exporter folds bn into conv and scopes the node as bn's; the weight's name says it is conv's
+    (["block", "block.bn"], ["net.Block", BATCHNORM], "block.conv.weight", [("block", "conv")]),
+    (["bn"], [BATCHNORM], "conv.weight", [(None, "conv")]),  # at the top level
+    # a weight of another module's name (not the norm's sibling), or not a module's weight: the norm's scope stays
+    (["block", "block.bn"], ["net.Block", BATCHNORM], "other.conv.weight", [("block", "bn")]),
+    (["block", "block.bn"], ["net.Block", BATCHNORM], "onnx::Conv_7", [("block", "bn")]),
+    (["bn"], [BATCHNORM], "block.conv.weight", [(None, "bn")]),
+    (["block", "block.conv"], ["net.Block", CONV2D], "block.conv.weight", [("block", "conv")]),
+])
+def test_a_convolution_folded_into_the_batch_norm_after_it_takes_its_weight_s_name(tmp_path, scopes, classes,
+                                                                                    weight_name, expected):
+    node = scoped(helper.make_node("Conv", ["x", weight_name], ["y"], kernel_shape=[1, 1]), scopes, classes)
+    path = save(tmp_path, [node], [("x", [1, 3, 4, 4])], [weight(weight_name, 3, 3, 1, 1)], output=("y", [1, 3, 4, 4]))
+    layers = yaml.safe_load(import_onnx(path))["layers"]
+    found = [(layer["name"], layer["layers"][0]["name"]) if "layers" in layer else (None, layer["name"])
+             for layer in layers]
+    assert found == expected
