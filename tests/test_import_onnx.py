@@ -660,3 +660,22 @@ def test_a_convolution_folded_into_the_batch_norm_after_it_takes_its_weight_s_na
     found = [(layer["name"], layer["layers"][0]["name"]) if "layers" in layer else (None, layer["name"])
              for layer in layers]
     assert found == expected
+
+
+def test_nodes_that_give_their_input_are_no_layers_and_a_module_of_several_nodes_is_a_group(tmp_path):
+    """Identity, Cast, a Dropout at inference (one output, no training flag) and a Concat of one tensor give their
+    input: no layer. Two nodes in one module's scope (/block/Conv, /block/Relu) are that module's functions,
+    named by kind; a module's only node (/head/Conv) is the module, named by it."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], "/block/Conv", kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], "/block/Relu"),
+             helper.make_node("Identity", ["r"], ["i"], "/Identity"),
+             helper.make_node("Cast", ["i"], ["k"], "/Cast", to=TensorProto.FLOAT),
+             helper.make_node("Dropout", ["k"], ["d"], "/drop/Dropout"),
+             helper.make_node("Concat", ["d"], ["j"], "/Concat", axis=1),
+             helper.make_node("Conv", ["j", "w2"], ["y"], "/head/Conv", kernel_shape=[1, 1])]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], [weight("w", 3, 3, 1, 1), weight("w2", 2, 3, 1, 1)],
+                output=("y", [1, 2, 4, 4]), opset=13)
+    assert yaml.safe_load(import_onnx(path))["layers"] == [
+        {"name": "block", "layers": [{"name": "conv2d", "conv2d": {"out": 3, "kernel": 1, "bias": False}},
+                                     {"name": "relu", "relu": None, "functional": True}]},
+        {"name": "head", "conv2d": {"out": 2, "kernel": 1, "bias": False}}]
