@@ -679,3 +679,26 @@ def test_nodes_that_give_their_input_are_no_layers_and_a_module_of_several_nodes
         {"name": "block", "layers": [{"name": "conv2d", "conv2d": {"out": 3, "kernel": 1, "bias": False}},
                                      {"name": "relu", "relu": None, "functional": True}]},
         {"name": "head", "conv2d": {"out": 2, "kernel": 1, "bias": False}}]
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (0, 1, {"flatten": None}),  # x.reshape(x.shape[0], -1)
+    (None, None, {"reshape": [3, 4, 5]}),  # the whole shape, and nothing more: x itself
+    (-1, None, "a reshape that changes the batch"),  # the last size (5) first: 5 x 12
+])
+def test_shape_arithmetic_with_start_and_end_is_worked_out(tmp_path, start, end, expected):
+    """Shape(x, start, end) (opset 15), then Concat with -1 and Reshape: the size folded from the slice of the
+    shape it reads."""
+    bounds = {key: value for key, value in (("start", start), ("end", end)) if value is not None}
+    nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape", **bounds),
+             helper.make_node("Concat", ["s", "rest"], ["target"], "/Concat", axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["y"], "/Reshape")]
+    rest = [-1] if start is not None else []
+    sizes = {0: [1, 60], None: [1, 3, 4, 5], -1: [5, 12]}[start]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 5])], [ints("rest", rest)], output=("y", sizes), opset=15)
+    if isinstance(expected, str):
+        with pytest.raises(SpecError, match=expected):
+            import_onnx(path)
+        return
+    layers = yaml.safe_load(import_onnx(path))["layers"]
+    assert [{key: value for key, value in layer.items() if key != "name"} for layer in layers] == [expected]
