@@ -591,21 +591,24 @@ def test_torchscript_names_of_one_stem_are_taken_for_one_class(tmp_path):
                               {"name": "encoder", "repeat": 2, "names": "encoder_layer_0", "encoder_layer": None}]
 
 
-def attention_graph(tmp_path, one_projection: bool = True) -> str:
+def attention_graph(tmp_path, one_projection: bool = True, bias: bool = True, batched_heads: bool = False) -> str:
     """nn.MultiheadAttention(8, 2) on 5 tokens as the TorchScript exporter writes it, in module `attn`: the
     projection to queries, keys and values (one 8 x 24 weight and bias, or three 8 x 8 without bias), the heads
-    split, scores, softmax, the weighted sum, the heads merged and the output projection (8 x 8 and a bias)."""
+    split, scores, softmax, the weighted sum, the heads merged and the output projection (8 x 8 and a bias).
+    The heads sit on axis 1 of the scores (1 x 2 x 5 x 5) or, batched_heads, with the batch on axis 0 (2 x 5 x 5)."""
     def node(op, inputs, outputs, name, **attributes):
         return helper.make_node(op, inputs, outputs, f"/attn/{name}", **attributes)
 
+    order = ([1, 0, 2], [1, 2, 0], [1, 0, 2]) if batched_heads else ([0, 2, 1, 3], [0, 2, 3, 1], [0, 2, 1, 3])
     heads = [node("Reshape", [f"{x}0", "split"], [f"{x}1"], f"Reshape_{x}") for x in "qkv"] + [
-        node("Transpose", ["q1"], ["q"], "Transpose_q", perm=[0, 2, 1, 3]),
-        node("Transpose", ["k1"], ["kt"], "Transpose_k", perm=[0, 2, 3, 1]),
-        node("Transpose", ["v1"], ["v"], "Transpose_v", perm=[0, 2, 1, 3])]
+        node("Transpose", ["q1"], ["q"], "Transpose_q", perm=order[0]),
+        node("Transpose", ["k1"], ["kt"], "Transpose_k", perm=order[1]),
+        node("Transpose", ["v1"], ["v"], "Transpose_v", perm=order[2])]
     if one_projection:
-        project = [node("MatMul", ["x", "w_in"], ["p"], "MatMul"), node("Add", ["p", "b_in"], ["qkv"], "Add"),
+        project = [node("MatMul", ["x", "w_in"], ["p" if bias else "qkv"], "MatMul"),
+                   *([node("Add", ["p", "b_in"], ["qkv"], "Add")] if bias else []),
                    *(node("Slice", ["qkv", f"from_{x}", f"to_{x}", "last"], [f"{x}0"], f"Slice_{x}") for x in "qkv")]
-        weights = [weight("w_in", 8, 24), weight("b_in", 24),
+        weights = [weight("w_in", 8, 24), *([weight("b_in", 24)] if bias else []),
                    *(ints(f"from_{x}", [8 * i]) for i, x in enumerate("qkv")),
                    *(ints(f"to_{x}", [8 * i + 8]) for i, x in enumerate("qkv")), ints("last", [2])]
     else:
@@ -614,12 +617,12 @@ def attention_graph(tmp_path, one_projection: bool = True) -> str:
     nodes = [*project, *heads,
              node("MatMul", ["q", "kt"], ["s"], "MatMul_1"), node("Mul", ["s", "scale"], ["s2"], "Mul"),
              node("Softmax", ["s2"], ["a"], "Softmax", axis=-1), node("MatMul", ["a", "v"], ["o"], "MatMul_2"),
-             node("Transpose", ["o"], ["ot"], "Transpose_o", perm=[0, 2, 1, 3]),
+             node("Transpose", ["o"], ["ot"], "Transpose_o", perm=[1, 0, 2] if batched_heads else [0, 2, 1, 3]),
              node("Reshape", ["ot", "merge"], ["m"], "Reshape_o"),
-             node("MatMul", ["m", "w_out"], ["po"], "out_proj/MatMul"),
-             node("Add", ["po", "b_out"], ["y"], "out_proj/Add")]
-    weights += [ints("split", [1, 5, 2, 4]), scalar("scale", 0.5), ints("merge", [1, 5, 8]), weight("w_out", 8, 8),
-                weight("b_out", 8)]
+             node("MatMul", ["m", "w_out"], ["po" if bias else "y"], "out_proj/MatMul"),
+             *([node("Add", ["po", "b_out"], ["y"], "out_proj/Add")] if bias else [])]
+    weights += [ints("split", [5, 2, 4] if batched_heads else [1, 5, 2, 4]), scalar("scale", 0.5),
+                ints("merge", [1, 5, 8]), weight("w_out", 8, 8), *([weight("b_out", 8)] if bias else [])]
     return save(tmp_path, nodes, [("x", [1, 5, 8])], weights, output=("y", [1, 5, 8]), opset=13)
 
 
@@ -632,6 +635,15 @@ def test_attention_split_into_nodes_is_one_attention_layer(tmp_path):
     # named custom, the module is one custom layer with the file's parameters
     spec = yaml.safe_load(import_onnx(attention_graph(tmp_path), custom=("attn",)))
     assert spec["layers"] == [{"name": "attn", "custom": {"out": [5, 8], "params": 288, "macs": 0}}]
+
+
+@pytest.mark.parametrize("options, expected, params", [
+    ({"bias": False}, {"attention": {"heads": 2, "bias": False}}, 8 * 24 + 8 * 8),
+    ({"batched_heads": True}, {"attention": 2}, 8 * 24 + 24 + 8 * 8 + 8),  # 2 x 5 x 5 scores, a batch of 1: 2 heads
+])
+def test_attention_s_heads_and_biases_are_read_from_the_graph(tmp_path, options, expected, params):
+    spec = yaml.safe_load(import_onnx(attention_graph(tmp_path, **options)))
+    assert spec["layers"] == [{"name": "attn", **expected}] and paramcalc.analyze(spec).totals.params == params
 
 
 def test_attention_with_a_projection_each_is_refused(tmp_path):
@@ -702,3 +714,13 @@ def test_shape_arithmetic_with_start_and_end_is_worked_out(tmp_path, start, end,
         return
     layers = yaml.safe_load(import_onnx(path))["layers"]
     assert [{key: value for key, value in layer.items() if key != "name"} for layer in layers] == [expected]
+
+
+def test_scope_metadata_another_tool_wrote_is_no_scope(tmp_path):
+    """Metadata under the dynamo exporter's keys that is not its lists: the node is in no module, and no call is
+    marked a function (there are no scopes to tell)."""
+    node = helper.make_node("Relu", ["x"], ["y"], "relu_node")
+    helper.set_metadata_props(node, {"pkg.torch.onnx.name_scopes": "block/relu",
+                                     "pkg.torch.onnx.class_hierarchy": "Block/ReLU"})
+    path = save(tmp_path, [node], [("x", [1, 3, 4, 4])], [], output=("y", [1, 3, 4, 4]))
+    assert yaml.safe_load(import_onnx(path))["layers"] == [{"name": "relu", "relu": None}]
