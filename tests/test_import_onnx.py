@@ -724,3 +724,15 @@ def test_scope_metadata_another_tool_wrote_is_no_scope(tmp_path):
                                      "pkg.torch.onnx.class_hierarchy": "Block/ReLU"})
     path = save(tmp_path, [node], [("x", [1, 3, 4, 4])], [], output=("y", [1, 3, 4, 4]))
     assert yaml.safe_load(import_onnx(path))["layers"] == [{"name": "relu", "relu": None}]
+
+
+def test_a_weight_written_as_a_large_constant_node_is_a_weight(tmp_path):
+    """A Constant node too large to work out (over 100,000 values, 400 x 300 here) is read for its shape: the Gemm
+    it feeds is a linear layer of 400 outputs, and named custom its 120,000 values are the parameters."""
+    value = helper.make_tensor("w", TensorProto.FLOAT, [400, 300], [0.5] * 120_000)
+    nodes = [helper.make_node("Constant", [], ["w"], "/fc/Constant", value=value),
+             helper.make_node("Gemm", ["x", "w"], ["y"], "/fc/Gemm", transB=1)]
+    path = save(tmp_path, nodes, [("x", [1, 300])], [], output=("y", [1, 400]))
+    assert yaml.safe_load(import_onnx(path))["layers"] == [{"name": "fc", "linear": {"out": 400, "bias": False}}]
+    assert yaml.safe_load(import_onnx(path, custom=("fc",)))["layers"] == [
+        {"name": "fc", "custom": {"out": [400], "params": 120_000, "macs": 0}}]
