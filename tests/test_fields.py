@@ -52,6 +52,7 @@ def test_a_field_reads_what_it_takes(field, value, expected):
     assert field.read(value) == expected
 
 
+WILDCARD = " (-1: the size that makes the total agree)"
 # (field, value, the message, the hint or None)
 REFUSED = [
     (Int(), "depthwise", "the value must be a whole number, got 'depthwise'", None),  # a keyword of another field
@@ -93,10 +94,10 @@ REFUSED = [
     (Numbers("dimensions", scalar=True), "all", "must be a list of dimensions, got 'all'", None),
     (Numbers("dimensions"), [0, 1.5], "each entry must be a whole number, got 1.5", None),
     (Numbers("dimensions"), [0, -1], "dimensions must be at least 0, got -1", None),  # -1 only where said
-    (Numbers("sizes", minimum=1, wildcard=True), [0, 4], "sizes must be at least 1, got 0 (-1: the size that "
-     "makes the total agree)", None),
-    (Numbers("sizes", minimum=1, wildcard=True), [-2], "sizes must be at least 1, got -2 (-1: the size that "
-     "makes the total agree)", None),
+    (Numbers("sizes", minimum=1, wildcard=True), [0, 4],
+     "sizes must be at least 1, got 0" + WILDCARD, None),
+    (Numbers("sizes", minimum=1, wildcard=True), [-2],
+     "sizes must be at least 1, got -2" + WILDCARD, None),
     (Numbers("sizes", minimum=1), [MAX_SIZE + 1], f"must be at most {MAX_SIZE:,}, got {MAX_SIZE + 1:,}", None),
 ]
 

@@ -181,9 +181,9 @@ def test_a_module_without_a_kind_is_named_by_its_path_and_class():
 def test_a_module_or_function_named_custom_is_a_custom_layer_with_its_parameters():
     """Own holds a 4 x 5 parameter and gives 4 x 4 x 10 (the first 4 rows, doubled); erf keeps the shape."""
     # unnamed, Own's own operations are traced and refused
-    assert parts("Custom") == [
-        "getitem: indexing with (slice(None, None, None), slice(None, None, None), slice(None, 4, None), "
-        "slice(None, None, None))", "mul: mul with a constant (paramcalc's mul takes tensors)", "erf: no layer kind"]
+    rows = "(slice(None, None, None), slice(None, None, None), slice(None, 4, None), slice(None, None, None))"
+    assert parts("Custom") == [f"getitem: indexing with {rows}",
+                               "mul: mul with a constant (paramcalc's mul takes tensors)", "erf: no layer kind"]
     expected = [{"name": "conv", "conv2d": {"out": 4, "kernel": 1}},
                 {"name": "wrap", "layers": [{"name": "own", "custom": {"out": [4, 4, 10], "params": 20, "macs": 0}}]},
                 {"name": "erf", "custom": {"out": [4, 4, 10], "macs": 0}},
@@ -224,9 +224,9 @@ def test_modules_in_containers_keep_their_paths_and_a_training_head_is_marked():
 def test_a_recurrent_layer_s_state_and_attention_over_other_inputs_are_refused():
     """fc(lstm(x)[1][0][-1]) reads the final state, which no layer gives (its output's last step would);
     attention whose keys come from another layer is not self-attention."""
-    assert parts("State", shape=(5, 10)) == [
-        "lstm's item 1 (paramcalc's layer gives item 0, the output; an LSTM's h_n[-1] is its output[:, -1] when it "
-        "runs one way)", "getitem: indexing with -1"]
+    state = ("lstm's item 1 (paramcalc's layer gives item 0, the output; an LSTM's h_n[-1] is its output[:, -1] "
+             "when it runs one way)")
+    assert parts("State", shape=(5, 10)) == [state, "getitem: indexing with -1"]
     assert parts("CrossAttention", shape=(5, 8)) == ["attention: attention whose query, key and value differ"]
 
 
