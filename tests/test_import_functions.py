@@ -272,3 +272,18 @@ def test_alike_modules_become_one_block_repeated_with_what_differs_as_arguments(
     assert result.totals.params == sum(p.numel() for p in model.parameters())
     statistics = sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
     assert result.totals.buffers == statistics and result.totals.output_shape == (10,)
+
+
+def test_a_size_that_is_a_multiple_of_another_argument_is_written_as_one():
+    """Bottlenecks: conv3 gives 4 x conv1's width in every use (16 then 32): one argument and `4 * conv1_out`; the
+    projection, in one use only, keeps that use's settings. Parameters and output are the model's."""
+    model = torch_functions.Bottlenecks()
+    spec = yaml.safe_load(import_model(f"{MODELS}:Bottlenecks", (16, 8, 8)))
+    block = spec["blocks"]["bottleneck"]
+    assert block["args"] == {"with_project": None, "conv1_out": None, "conv2_stride": None}
+    convolutions = {layer["name"]: layer["conv2d"] for layer in block["layers"] if "conv2d" in layer}
+    assert convolutions["conv3"]["out"] == "4 * conv1_out" and convolutions["project"]["out"] == 32
+    assert [layer["bottleneck"]["conv1_out"] for layer in spec["layers"]] == [4, 8]
+    result = paramcalc.analyze(spec)
+    assert result.totals.params == sum(p.numel() for p in model.parameters())
+    assert result.totals.output_shape == tuple(model(torch.zeros(1, 16, 8, 8)).shape[1:])

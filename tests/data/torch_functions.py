@@ -293,3 +293,31 @@ class Stages(nn.Module):
 
     def forward(self, x):
         return self.head(self.second(self.first(x)).mean((2, 3)))
+
+
+class Bottleneck(nn.Module):
+    """ResNet's bottleneck: 1x1 to `width`, 3x3 (the stride), 1x1 to 4 x width, plus the input or its projection."""
+
+    def __init__(self, inputs: int, width: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, width, 1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.conv3 = nn.Conv2d(width, 4 * width, 1, bias=False)
+        self.project = nn.Conv2d(inputs, 4 * width, 1, stride, bias=False) if stride != 1 or inputs != 4 * width \
+            else None
+
+    def forward(self, x):
+        shortcut = x if self.project is None else self.project(x)
+        return torch.relu(self.conv3(torch.relu(self.conv2(torch.relu(self.conv1(x))))) + shortcut)
+
+
+class Bottlenecks(nn.Module):
+    """Two stages of bottlenecks, 4 then 8 wide: the second stage's widths are twice the first's."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer1 = nn.Sequential(Bottleneck(16, 4), Bottleneck(16, 4))
+        self.layer2 = nn.Sequential(Bottleneck(16, 8, 2), Bottleneck(32, 8))
+
+    def forward(self, x):
+        return self.layer2(self.layer1(x))
