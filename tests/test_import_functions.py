@@ -254,6 +254,8 @@ def test_the_spec_is_named_after_the_model_and_says_where_it_came_from():
     assert text.splitlines()[0] == (f'# Imported by paramcalc from {MODELS}:calls with {{"which": "flatten"}}, '
                                     "traced at input 3x8x10.")
     assert yaml.safe_load(text)["name"] == "calls"
+    text = import_model(f"{MODELS}:Nested", (3, 8, 10))  # no arguments: none said
+    assert text.splitlines()[0] == f"# Imported by paramcalc from {MODELS}:Nested, traced at input 3x8x10."
     assert yaml.safe_load(import_model(f"{MODELS}:Nested", (3, 8, 10), name="mine"))["name"] == "mine"
 
 
