@@ -77,6 +77,8 @@ IMPORTED = {
     "sum_in_place": [{"relu": None, "functional": True}, {"add": None, "from": ["relu", "input"]}],
     "scale_in_place": [{"sigmoid": None}, {"scale": None}],
     "scale_reshaped": [{"scale": None}],
+    "double": [{"add": None, "from": ["input", "input"]}],
+    "square": [{"mul": None, "from": ["input", "input"]}],
     "position": [{"position_embedding": 5}],
     "class_token": [{"class_token": 2}],
     "select_token": [{"select": {"index": 3}}],  # -2 of 5 tokens
@@ -117,6 +119,7 @@ REFUSED = {
     "index_range": "getitem: indexing with (slice(None, None, None), slice(1, None, None))",
     "erf": "erf: no layer kind",
     "concat_batch": "cat: a concatenation along the batch (dimension 0): paramcalc counts one sample",
+    "concat_batch_from_the_end": "cat: a concatenation along the batch (dimension 0): paramcalc counts one sample",
     "add_parameter_per_channel": "add: add with a parameter of shape [3, 1, 1]",
     "mean_computed_dim": "mean: mean over dimensions sub that are not numbers written in the code",
 }

@@ -373,9 +373,10 @@ class _Converter:
                 if kind == "mul" and parameter and parameter[0] == shape[1]:
                     return "scale", {}, inputs
                 raise Unsupported(f"{kind} with a parameter of shape {list(parameter)}")
-            if len(inputs) < 2 or any(not isinstance(arg, fx.Node) for arg in args[:2]):
+            operands = list(args[:2])  # in order, the same tensor twice in x + x
+            if len(operands) < 2 or not all(isinstance(arg, fx.Node) and arg in inputs for arg in operands):
                 raise Unsupported(f"{kind} with a constant (paramcalc's {kind} takes tensors)")
-            return kind, {}, inputs
+            return kind, {}, operands
         if target is torch.cat:
             parts = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)

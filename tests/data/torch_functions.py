@@ -75,6 +75,8 @@ CALLS = {
     "interpolate_bilinear": lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear"),  # align_corners None
     "concat_keywords": lambda m, x: torch.cat(tensors=(x, torch.tanh(x)), dim=1),
     "sum_in_place": lambda m, x: torch.relu(x).add_(x),
+    "double": lambda m, x: x + x,
+    "square": lambda m, x: torch.mul(x, x),
     "scale_in_place": lambda m, x: torch.sigmoid(x).mul_(m.scale),
     "scale_reshaped": lambda m, x: x * torch.reshape(m.scale, (3, 1)).unsqueeze(-1),  # a parameter, reshaped
     # on 5 tokens of 8
@@ -99,6 +101,7 @@ CALLS = {
     "index_range": lambda m, x: x[:, 1:],
     "erf": lambda m, x: torch.erf(x),
     "concat_batch": lambda m, x: torch.cat([x, torch.tanh(x)]),  # dim 0 unless said
+    "concat_batch_from_the_end": lambda m, x: torch.cat([x, torch.tanh(x)], -4),
     "add_parameter_per_channel": lambda m, x: x + m.scale,  # a bias per channel: no kind
     "mean_computed_dim": lambda m, x: x.mean(x.dim() - 1),
 }
