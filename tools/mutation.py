@@ -476,7 +476,8 @@ def markdown_table() -> str:
     for path in sorted((OUT / "results").glob("*.json")):
         r = json.loads(path.read_text())
         if "figure_score" in r:
-            commit = f"{r['commit']} ({len(r['tests'])} test files)" if r.get("some_tests") else r["commit"]
+            files = len(r["tests"])
+            commit = f"{r['commit']} ({files} test file{'s' * (files != 1)})" if r.get("some_tests") else r["commit"]
             rows.append(f"| `{r['module'].removeprefix('paramcalc/')}` | {commit} | {r['mutants']} | "
                         f"{r['killed'] + r['timeout']} | {r['equivalent']} | {r['figure_score']} % | {r['score']} % |")
     return "\n".join(rows)
