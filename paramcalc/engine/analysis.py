@@ -308,9 +308,8 @@ class Analyzer:
                     and len({field.map_size for field in known}) > 1):  # type: ignore[union-attr]
                 return None  # flattened maps of different sizes: a unit's pixel and its window sit apart
             # flat: the map a full-resolution operand's units sit on (a global one's is 1 x 1, broadcast over it)
-            flat_map = next((field.map_size for field in known  # type: ignore[union-attr]
-                             if not field.is_global), known[0].map_size)  # type: ignore[union-attr]
-            return merge(known, _map_at(figures.shape, axes) or flat_map)  # type: ignore
+            return merge(known, _map_at(figures.shape, axes) or next(  # type: ignore
+                (field.map_size for field in known if not field.is_global), known[0].map_size))  # type: ignore
         field: ReceptiveField = known[0]  # type: ignore[assignment]
         stepped = self.single_step(layer, field, figures, inputs)
         return field if stepped is None and field.is_global else stepped  # once global, global from then on

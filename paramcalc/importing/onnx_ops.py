@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 Settings = dict[str, Any]
@@ -34,6 +34,11 @@ class NodeView:
 
     def constant(self, position: int) -> Operand | None:
         return self.operands[position] if position < len(self.operands) else None
+
+    def number(self, position: int, attribute: str, what: str, default: Any = None) -> Any:
+        """A setting that is an input in later opsets and an attribute before (Clip's bounds, Pad's value)."""
+        operand = self.constant(position)
+        return operand.number(what) if operand else self.attribute(attribute, default)
 
 
 @dataclass
@@ -168,9 +173,7 @@ def _reduce_mean(node: NodeView) -> tuple[str, Settings]:
 
 
 def _clip(node: NodeView) -> tuple[str, Settings]:
-    minimum, maximum = node.constant(1), node.constant(2)  # inputs since opset 11, attributes before
-    low = minimum.number("a minimum") if minimum else node.attribute("min")
-    high = maximum.number("a maximum") if maximum else node.attribute("max")
+    low, high = node.number(1, "min", "a minimum"), node.number(2, "max", "a maximum")  # inputs since opset 11
     if low == 0 and high == 6:
         return "relu6", {}
     if low == 0 and (high is None or high >= FLOAT32_MAX):  # the largest float32 (or infinity): no upper bound
@@ -282,9 +285,9 @@ def _resize(node: NodeView) -> tuple[str, Settings]:
 
 
 def _pad(node: NodeView) -> tuple[str, Settings]:
-    pads_operand, value_operand = node.constant(1), node.constant(2)  # inputs since opset 11, attributes before
+    pads_operand = node.constant(1)  # inputs since opset 11, attributes before
     pads = pads_operand.value if pads_operand else node.attribute("pads")
-    value = value_operand.number("a padding value") if value_operand else node.attribute("value", 0.0)
+    value = node.number(2, "value", "a padding value", 0.0)
     if node.attribute("mode", "constant") != "constant" or value != 0 or not pads or len(pads) != 8 or \
             any(pads[i] for i in (0, 1, 4, 5)):
         raise Unsupported("padding other than zeros around a 2-D map")

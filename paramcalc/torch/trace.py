@@ -278,8 +278,9 @@ class _Converter:
                 self._function_kind(node, node.target, node.args, list(node.all_input_nodes), params,
                                     _tensor_shape(node) or ())
             except Unsupported as err:
-                if _function_name(node.target) not in self.custom:
-                    self._refuse(node, f"{_function_name(node.target)}: {err}")
+                name = _function_name(node.target)
+                if name not in self.custom:
+                    self._refuse(node, f"{name}: {err}")
             except Exception:  # noqa: BLE001  # its inputs are unknown: judged by its kind alone
                 pass
 

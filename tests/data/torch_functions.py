@@ -269,8 +269,20 @@ class Mix(nn.Module):
         return self.linear(x).cumsum(1)
 
 
-class Residual(nn.Module):
-    """conv-bn-relu-conv-bn plus the input (a 1x1 projection where the width or stride changes), then relu."""
+class _Shortcut(nn.Module):
+    """relu(branch(x) + x), or + a 1x1 projection of x where the width or the stride changes."""
+
+    def add_shortcut(self, inputs: int, outputs: int, stride: int) -> None:
+        self.project = nn.Conv2d(inputs, outputs, 1, stride, bias=False) if stride != 1 or inputs != outputs \
+            else None
+
+    def forward(self, x):
+        shortcut = x if self.project is None else self.project(x)
+        return torch.relu(self.branch(x) + shortcut)
+
+
+class Residual(_Shortcut):
+    """conv-bn-relu-conv-bn plus the shortcut, then relu."""
 
     def __init__(self, inputs: int, width: int, stride: int = 1):
         super().__init__()
@@ -278,11 +290,10 @@ class Residual(nn.Module):
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
-        self.project = nn.Conv2d(inputs, width, 1, stride, bias=False) if stride != 1 or inputs != width else None
+        self.add_shortcut(inputs, width, stride)
 
-    def forward(self, x):
-        shortcut = x if self.project is None else self.project(x)
-        return torch.relu(self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))) + shortcut)
+    def branch(self, x):
+        return self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
 
 
 class Stages(nn.Module):
@@ -298,20 +309,18 @@ class Stages(nn.Module):
         return self.head(self.second(self.first(x)).mean((2, 3)))
 
 
-class Bottleneck(nn.Module):
-    """ResNet's bottleneck: 1x1 to `width`, 3x3 (the stride), 1x1 to 4 x width, plus the input or its projection."""
+class Bottleneck(_Shortcut):
+    """ResNet's bottleneck: 1x1 to `width`, 3x3 (the stride), 1x1 to 4 x width, plus the shortcut, then relu."""
 
     def __init__(self, inputs: int, width: int, stride: int = 1):
         super().__init__()
         self.conv1 = nn.Conv2d(inputs, width, 1, bias=False)
         self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
         self.conv3 = nn.Conv2d(width, 4 * width, 1, bias=False)
-        self.project = nn.Conv2d(inputs, 4 * width, 1, stride, bias=False) if stride != 1 or inputs != 4 * width \
-            else None
+        self.add_shortcut(inputs, 4 * width, stride)
 
-    def forward(self, x):
-        shortcut = x if self.project is None else self.project(x)
-        return torch.relu(self.conv3(torch.relu(self.conv2(torch.relu(self.conv1(x))))) + shortcut)
+    def branch(self, x):
+        return self.conv3(torch.relu(self.conv2(torch.relu(self.conv1(x)))))
 
 
 class Bottlenecks(nn.Module):
