@@ -57,7 +57,8 @@ def _value(value: Any) -> str:
 
 def _name(name: str) -> str:
     """A name as YAML reads it back (names read from a model file are anyone's: JSON's quoting is YAML's)."""
-    return name if re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name) or name.isdigit() else json.dumps(name)
+    plain = re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name) or re.fullmatch(r"0|[1-9][0-9]*", name)  # 01 is octal
+    return name if plain else json.dumps(name)
 
 
 def _block_name(class_name: str) -> str:
@@ -141,9 +142,11 @@ class Template:
             for use, entry in enumerate(row):
                 if entry is None:
                     continue
-                read = stands_for[use]
-                if [read.get(i, i) for i in entry.inputs] != [read.get(i, i) for i in first.inputs]:
+                if entry.inputs != [stands_for[use].get(i, i) for i in first.inputs]:
                     raise _Mismatch("inputs differ")
+        last = self.order[-1]  # the template's output: in each use, its own last layer (a body read as absent: [])
+        if any(body and stands_for[use].get(last, last) != body[-1].name for use, body in enumerate(bodies)):
+            raise _Mismatch("outputs differ")
 
 
     def representative(self, row: list[Entry | None]) -> Entry:
@@ -161,10 +164,9 @@ class Block:
         self.expressions: dict[tuple, Expr] = {}  # (path, field) -> expression, ('if' for presence)
         self._arguments(self.template, "")
 
-    def _argument(self, base: str, values: list[Any], cares: list[bool] | None = None) -> Expr:
+    def _argument(self, base: str, values: list[Any], cares: list[bool]) -> Expr:
         """An argument (or an expression over one) for values that differ between the uses. Where a layer is
         missing from a use its value does not matter (`cares` False): any argument that fits the others will do."""
-        cares = cares or [True] * len(values)
         for name, known in self.arguments.items():
             pairs = [(v, w) for v, w, care in zip(known, values, cares) if care]
             if all(v == w and type(v) is type(w) for v, w in pairs):
@@ -174,12 +176,10 @@ class Block:
                 factors = {w // v for v, w in pairs}
                 if len(factors) == 1 and factors != {1}:
                     return Expr(f"{factors.pop()} * {name}")
-        filled = list(values)
-        for index, care in enumerate(cares):  # a value that does not matter repeats the one before it
-            if not care:
-                earlier = [filled[i] for i in range(index) if cares[i]]
-                later = [values[i] for i in range(index, len(values)) if cares[i]]
-                filled[index] = (earlier or later or [values[index]])[-1 if earlier else 0]
+        filled, last = [], next(v for v, care in zip(values, cares) if care)
+        for value, care in zip(values, cares):  # a value that does not matter repeats the one before it (the first)
+            last = value if care else last
+            filled.append(last)
         name, count = base, 2
         while name in self.arguments:
             name, count = f"{base}_{count}", count + 1
