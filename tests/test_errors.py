@@ -101,6 +101,12 @@ CASES = {
     "two_kinds_in_one_layer": (
         HEAD + "layers:\n  - conv2d: {out: 8, kernel: 3}\n    relu:\n",
         "4:5", "0", ["one layer has several kinds: conv2d, relu", "its own '- '"]),
+    "block_named_as_a_kind": (
+        HEAD + "blocks:\n  conv: {layers: [relu]}\nlayers:\n  - conv\n",
+        "4:9", None, ["block 'conv' has the name of a built-in layer kind", "e.g. 'conv_block'"]),
+    "block_named_as_a_layer_key": (
+        HEAD + "blocks:\n  module: {layers: [relu]}\nlayers:\n  - {name: m, module}\n",
+        "4:11", None, ["block 'module' has the name of a layer's key", "e.g. 'module_block'"]),
     "unknown_top_level_key": (
         HEAD + "layer:\n  - relu\n",
         "3:1", None, ["unknown top-level key 'layer'", "did you mean 'layers'"]),

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from ..engine.layers import REGISTRY, REQUIRED, lookup
+from ..spec.format import LAYER_KEYS
 from .writer import Entry
 
 
@@ -314,7 +315,7 @@ def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
             if len(uses) < 2:
                 continue
             try:
-                while name in taken or lookup(name) is not None:  # a kind or an alias of one (conv)
+                while name in taken or lookup(name) is not None or name in LAYER_KEYS:  # conv, module
                     name += "_block"
                 block = Block(name, uses)
             except _Mismatch:

@@ -33,14 +33,13 @@ class _Unit:
     """One layer to be: a node, or the nodes of a module put back together."""
 
     nodes: list[Any]
-    kind: str
-    settings: dict[str, Any]
     inputs: list[str]  # the computed tensors it reads
     output: str
     paths: tuple[str, ...]  # the module paths it sits in, outermost first
-    comment: str = ""
-    classes: tuple[str, ...] = field(default=())
     scoped: bool = False  # the exporter recorded the module scopes of its node(s), none perhaps
+    kind: str = ""  # set once the unit is read: a layer kind, 'custom' or 'unsupported'
+    settings: dict[str, Any] = field(default_factory=dict)
+    comment: str = ""
 
 
 def read_onnx(path: str, custom: frozenset[str] = frozenset()) -> tuple[Traced, dict[str, str], str]:
@@ -116,6 +115,7 @@ def _fold_constants(model: Any) -> Any:
 def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], opsets: dict[str, int], evaluator: Any) -> Any:
     """The node's outputs when it is a small computation on known values; None otherwise."""
     import numpy
+    from onnx import helper
 
     if node.domain not in ("", "ai.onnx") or node.op_type.startswith("Random"):
         return None
@@ -133,7 +133,10 @@ def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], opsets: dic
         out = shapes.get(node.output[0])
         if not out or None in out or _count(out) > MAX_FOLDED_VALUES:
             return None
-    outputs = evaluator(node, opsets=opsets).run(None, {name: known[name] for name in inputs})
+    # a graph of the one node, as the file's opset runs it (a lone node runs as the newest opset does)
+    graph = helper.make_graph([node], "fold", [helper.make_empty_tensor_value_info(name) for name in inputs],
+                              [helper.make_empty_tensor_value_info(name) for name in node.output])
+    outputs = evaluator(graph, opsets=opsets).run(None, {name: known[name] for name in inputs})
     return outputs if all(numpy.asarray(v).size <= MAX_FOLDED_VALUES for v in outputs) else None
 
 
@@ -178,9 +181,8 @@ class _GraphReader:
                     (node.op_type == "Concat" and len(node.input) == 1):  # DenseNet's cat([x]): x
                 self.data[node.output[0]] = self.data[computed[0]]
                 continue
-            paths, classes, scoped = self._scope(node)
-            unit = _Unit([node], "", {}, [self.data[name] for name in computed], node.output[0], paths, classes=classes,
-                         scoped=scoped)
+            paths, scoped = self._scope(node)
+            unit = _Unit([node], [self.data[name] for name in computed], node.output[0], paths, scoped)
             units.append(unit)
             self.data[node.output[0]] = node.output[0]
             for output in node.output[1:]:  # a layer gives one tensor: a node that reads another is refused
@@ -199,43 +201,37 @@ class _GraphReader:
         return bool(operand and operand.value and operand.value[0])
 
     def _constant(self, node: Any) -> None:
-        """A node that does not read the input: its output is a constant (a Constant's value is read)."""
-        from onnx import helper, numpy_helper
+        """A node that does not read the input: its output is a constant, of a value unknown here (a constant of
+        up to MAX_FOLDED_VALUES values was worked out before: it is an initializer now). A Constant node larger
+        than that is read for its shape, and is a weight if it holds floats."""
+        from onnx import helper
 
-        value = None
-        if node.op_type == "Constant" and node.attribute:
-            attribute = node.attribute[0]
-            raw = helper.get_attribute_value(attribute)
-            if attribute.name == "value":
-                dims = tuple(raw.dims)
-                value = _values(numpy_helper.to_array(raw)) if _count(dims) <= _SMALL else None
-                self.constants[node.output[0]] = Operand(dims, value, _is_parameter(raw))
-                return
-            value = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            raw = helper.get_attribute_value(node.attribute[0])
+            self.constants[node.output[0]] = Operand(tuple(raw.dims), None, _is_parameter(raw))
+            return
         for output in node.output:
-            shape = self.shapes.get(output)
-            if output not in self.constants:
-                self.constants[output] = Operand(shape if shape is not None else (), value)
+            self.constants[output] = Operand(self.shapes.get(output, ()), None)
 
-    def _scope(self, node: Any) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-        """(module paths, their classes), outermost first, and whether the exporter recorded them (then a node
-        in no module's scope, or not a module's only node, is a function the model calls)."""
+    def _scope(self, node: Any) -> tuple[tuple[str, ...], bool]:
+        """The module paths the node sits in, outermost first, and whether the exporter recorded them (then a
+        node in no module's scope, or not a module's only node, is a function the model calls). The dynamo
+        exporter's classes of those modules are noted as it goes."""
         metadata = {prop.key: prop.value for prop in node.metadata_props}
         scopes = metadata.get("pkg.torch.onnx.name_scopes")
         if not scopes:
-            return _torchscript_paths(node.name), (), node.name.startswith("/")
+            return _torchscript_paths(node.name), node.name.startswith("/")
         try:
             names = [str(name) for name in ast.literal_eval(scopes)][1:-1]  # the model ''; the op's own name
-            qualified = [str(c) for c in ast.literal_eval(metadata.get("pkg.torch.onnx.class_hierarchy", "[]"))][1:-1]
+            hierarchy = metadata.get("pkg.torch.onnx.class_hierarchy")
+            qualified = [str(c) for c in ast.literal_eval(hierarchy)][1:-1] if hierarchy else []
         except (ValueError, SyntaxError):  # metadata some other tool wrote: no scope
-            return (), (), False
-        classes = [re.sub(r"\W", "", name.rsplit(".", 1)[-1]) for name in qualified]  # block names
-        paths = tuple(name for name in names if name)
-        for name, class_name, full in zip(names, classes, qualified):
-            self.classes.setdefault(name, class_name)
+            return (), False
+        for name, full in zip(names, qualified):
+            self.classes.setdefault(name, re.sub(r"\W", "", full.rpartition(".")[2]))  # a block's name
             if not full.startswith("torch.nn."):  # a class of the model's own (Conv3DSimple): `module` may say so
                 self.own_classes.add(name)
-        return paths, tuple(classes[:len(paths)]), True
+        return tuple(name for name in names if name), True
 
     # --- modules split into several nodes ------------------------------------------------------------------
     def _put_back_together(self, units: list[_Unit]) -> list[_Unit]:
@@ -267,9 +263,8 @@ class _GraphReader:
     def _join(self, module: str, members: list[_Unit]) -> _Unit:
         produced = {u.output for u in members}
         outside = list(dict.fromkeys(name for u in members for name in u.inputs if name not in produced))
-        depth = members[0].paths.index(module) + 1
-        unit = _Unit([n for u in members for n in u.nodes], "", {}, outside, members[-1].output,
-                     members[0].paths[:depth], classes=members[0].classes[:depth], scoped=members[0].scoped)
+        paths = members[0].paths[:members[0].paths.index(module) + 1]
+        unit = _Unit([n for u in members for n in u.nodes], outside, members[-1].output, paths, members[0].scoped)
         try:
             if module in self.custom:
                 self._custom(unit)
@@ -311,8 +306,8 @@ class _GraphReader:
                 previous.output, previous.settings["bias"] = unit.output, True
                 continue
             if node.op_type == "MatMul" and not unit.kind and len(unit.inputs) == 1 and node.input[0] in self.data:
-                weight = self.constants.get(node.input[1])
-                if weight is not None and len(weight.shape) == 2:
+                weight = self.constants[node.input[1]]  # what does not read the input is a constant
+                if len(weight.shape) == 2:
                     unit.kind, unit.settings = "linear", {"out": weight.shape[1], "bias": False}
             joined.append(unit)
         return joined
@@ -323,17 +318,17 @@ class _GraphReader:
     # --- one layer -----------------------------------------------------------------------------------------
     def _convert(self, unit: _Unit) -> None:
         node = unit.nodes[0]
-        if node.op_type in self.custom or any(path in self.custom for path in unit.paths):
-            self._custom(unit)
-            return
         convert = OPERATORS.get(node.op_type)
         try:
-            if convert is None:
+            if node.op_type in self.custom or any(path in self.custom for path in unit.paths):
+                self._custom(unit)
+            elif convert is None:
                 raise Unsupported("no layer kind" if node.op_type != "MatMul" else
                                   "a product of two computed tensors outside attention")
-            view = NodeView(node.op_type, _attributes(node), [self.shapes.get(name, ()) for name in unit.inputs],
-                            [self.constants.get(name) for name in node.input], self.shapes.get(unit.output, ()))
-            unit.kind, unit.settings = convert(view)
+            else:
+                view = NodeView(node.op_type, _attributes(node), [self.shapes.get(name, ()) for name in unit.inputs],
+                                [self.constants.get(name) for name in node.input], self.shapes.get(unit.output, ()))
+                unit.kind, unit.settings = convert(view)
         except Unsupported as err:
             self._refuse(unit, str(err))
 
@@ -341,8 +336,10 @@ class _GraphReader:
         weights = {name for n in unit.nodes for name in n.input if name in self.constants
                    and self.constants[name].parameter}
         params = sum(_count(self.constants[name].shape) for name in weights)
+        if unit.output not in self.shapes:
+            raise Unsupported("a custom layer whose output's shape ONNX shape inference cannot work out")
         unit.kind = "custom"
-        unit.settings = {"out": list(self.shapes.get(unit.output, ())[1:]), "params": params, "macs": 0}
+        unit.settings = {"out": list(self.shapes[unit.output][1:]), "params": params, "macs": 0}
         unit.comment = "fill in the MACs per sample (and flops, when they are not 2 per MAC)"
 
     def _refuse(self, unit: _Unit, why: str) -> None:
@@ -363,10 +360,9 @@ class _GraphReader:
             functional, module = False, ""
             if paths and paths[-1] not in parents and alone:  # a module call: the layer has the module's name
                 scope, name = paths[:-1], _last_name(paths)
-                module_class = self.classes.get(paths[-1], "")
-                if paths[-1] in self.own_classes and KIND_CLASSES.get(unit.kind) != module_class and \
-                        unit.kind not in ("custom", "unsupported"):
-                    module = module_class  # a subclass of the kind's module: counters that hook by type miss it
+                if paths[-1] in self.own_classes and unit.kind not in ("custom", "unsupported") and \
+                        KIND_CLASSES.get(unit.kind) != self.classes[paths[-1]]:
+                    module = self.classes[paths[-1]]  # a subclass of the kind's module: hooks by type miss it
             else:  # a function the model (or a module) calls, where the exporter says which module calls what
                 scope, name = paths, unit.kind
                 functional = unit.scoped and unit.kind in FUNCTIONAL_KINDS
@@ -387,7 +383,7 @@ class _GraphReader:
         children: dict[str, set[str]] = {}
         for op in ops:
             for depth, path in enumerate(op.scope):
-                inner = op.scope[depth + 1] if depth + 1 < len(op.scope) else None
+                inner = depth + 1 < len(op.scope)  # the op sits in a child of `path`: that child's name
                 children.setdefault(path, set()).add(_last_name(op.scope[:depth + 2]) if inner else op.name)
         for path, names in children.items():
             parts = path.split(".")
@@ -416,8 +412,7 @@ def _torchscript_paths(node_name: str) -> tuple[str, ...]:
     for part in node_name.split("/")[1:-1] if node_name.startswith("/") else []:
         parent = paths[-1] if paths else ""
         candidates = [f"{ancestor}.{part}" if ancestor else part for ancestor in ["", *paths]]
-        paths.append(next((path for path in candidates if not parent or path.startswith(parent + ".")),
-                          f"{parent}.{part}"))
+        paths.append(next(path for path in candidates if not parent or path.startswith(parent + ".")))  # the last
     return tuple(paths)
 
 

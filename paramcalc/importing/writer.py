@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import SpecError
 from .layers import Traced
 
 
@@ -106,8 +107,12 @@ class Writer:
 
     def reference(self, source: int, group: Group) -> str:
         """The name by which a layer in `group` reads op `source` (or the model's input, -1)."""
-        if source == self.inputs[id(group)] or source == -1:
+        if source == self.inputs[id(group)] or (source == -1 and group.parent is None):
             return "input"
+        if source == -1:  # inside a group, `input` is the group's own
+            raise SpecError(f"module '{group.path}' reads the model's input beside its own input (another "
+                            "tensor): a spec names the model's input only outside groups",
+                            hint="paramcalc cannot import this model as it is; write its spec by hand")
         chain, mine = self.owners[source].chain(), group.chain()
         common = 0  # the deepest common group, then the path from there down
         while common < len(chain) and common < len(mine) and chain[common] is mine[common]:

@@ -340,6 +340,9 @@ class _SpecReader:
         if self.lookup(name) is not None:
             raise self.fail(f"block '{name}' has the name of a built-in layer kind", pos,
                             hint=f"give the block another name, e.g. '{name}_block'")
+        if name in _LAYER_KEY_SET:  # {name: x, module} would read as the layer's `module` key
+            raise self.fail(f"block '{name}' has the name of a layer's key", pos,
+                            hint=f"give the block another name, e.g. '{name}_block'")
         if not isinstance(body, dict) or "layers" not in body:
             raise self.fail(f"block '{name}' needs a 'layers' list", pos,
                             hint="blocks: {name: {args: {planes: ~}, layers: [...]}}")

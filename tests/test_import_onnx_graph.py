@@ -1,0 +1,351 @@
+"""How `paramcalc import model.onnx` reads a graph (paramcalc.importing.onnx_graph): the names, scopes and metadata the
+exporters write, the shape arithmetic it works out first, and what it refuses, on graphs written node by node here
+as each exporter writes them. The expected layers follow from the graphs as written; the figures are worked out by
+hand."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import paramcalc
+from paramcalc.errors import SpecError
+
+onnx = pytest.importorskip("onnx")
+import numpy
+from onnx import TensorProto, helper, numpy_helper
+
+from paramcalc.importing import onnx_graph
+from paramcalc.importing.onnx_graph import import_onnx
+
+from .test_import_onnx import BATCHNORM, CONV2D, RELU, SEQUENTIAL, attention_graph, conv_net, ints, save, scoped, weight
+
+
+def layers_of(path: str, **options) -> list:
+    return yaml.safe_load(import_onnx(path, **options))["layers"]
+
+
+def refusal(path: str, **options) -> str:
+    with pytest.raises(SpecError) as caught:
+        import_onnx(path, **options)
+    return caught.value.message
+
+
+def relu_model(tmp_path, opsets: list, producer: str = "", name: str = "m.onnx") -> str:
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], "/act/Relu")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(*opset) for opset in opsets],
+                              producer_name=producer)
+    onnx.save(model, str(tmp_path / name))
+    return str(tmp_path / name)
+
+
+# --- what the spec says about the file ------------------------------------------------------------------------
+def test_the_header_says_which_opset_and_what_wrote_the_file(tmp_path):
+    assert import_onnx(conv_net(tmp_path)).splitlines()[:3] == [
+        "# Imported by paramcalc from model.onnx (opset 20, written by hand).",
+        "# Layer names are the exporter's module names. The figures are those of the graph in the file: an",
+        "# exporter may have folded batch norms into the convolutions before them."]
+    # ONNX's own domain spelled out; another domain's opset and a missing producer are not listed
+    path = relu_model(tmp_path, [("ai.onnx", 13), ("com.example", 1)])
+    assert import_onnx(path).splitlines()[0] == "# Imported by paramcalc from m.onnx (opset 13)."
+
+
+def test_every_refused_part_is_listed_once_by_its_node(tmp_path):
+    # Split has no kind; Erf (a node without a name: named by its output) reads Split's second output
+    nodes = [helper.make_node("Split", ["x"], ["a", "b"], "/split/Split", axis=1, num_outputs=2),
+             helper.make_node("Erf", ["b"], ["e"]),
+             helper.make_node("Add", ["a", "e"], ["y"], "/Add")]
+    path = save(tmp_path, nodes, [("x", [1, 4, 2])], [], output=("y", [1, 2, 2]))
+    assert refusal(path) == (
+        f"paramcalc has no layer kind for 2 part(s) of {path}:\n"
+        "  - node 'e' (Erf): it reads a second output of a node (paramcalc's layers give one)\n"
+        "  - node '/split/Split' (Split in split): no layer kind")
+
+
+def test_a_model_of_two_inputs_is_refused_by_its_file(tmp_path):
+    path = save(tmp_path, [helper.make_node("Add", ["a", "b"], ["y"])], [("a", [1, 4]), ("b", [1, 4])], [],
+                output=("y", [1, 4]))
+    assert refusal(path) == f"{path}: the model has 2 inputs (paramcalc models take one)"
+
+
+def test_a_file_of_the_largest_size_is_read_and_one_byte_more_is_refused(tmp_path, monkeypatch):
+    path = conv_net(tmp_path)
+    size = (tmp_path / "model.onnx").stat().st_size
+    monkeypatch.setattr(onnx_graph, "MAX_ONNX_BYTES", size)
+    assert len(layers_of(path)) == 7
+    monkeypatch.setattr(onnx_graph, "MAX_ONNX_BYTES", size - 1)
+    assert refusal(path) == f"{path}: {size:,} bytes is larger than an ONNX file can be ({size - 1:,})"
+
+
+def test_weights_kept_in_a_separate_file_are_not_read(tmp_path):
+    """A large model keeps its weights beside the .onnx file; only their shapes count, so the file of weights need
+    not even be there."""
+    fc = [numpy_helper.from_array(numpy.full((400, 300), 0.5, numpy.float32), "fc.weight"),
+          numpy_helper.from_array(numpy.zeros(400, numpy.float32), "fc.bias")]
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "fc.weight", "fc.bias"], ["y"], "/fc/Gemm", transB=1)],
+                              "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 300])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 400])], initializer=fc)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(tmp_path / "big.onnx"), save_as_external_data=True, location="big.data", size_threshold=1024)
+    (tmp_path / "big.data").unlink()
+    spec = yaml.safe_load(import_onnx(str(tmp_path / "big.onnx")))
+    assert spec["layers"] == [{"name": "fc", "linear": 400}]
+    assert paramcalc.analyze(spec).totals.params == 300 * 400 + 400
+
+
+# --- shape arithmetic -----------------------------------------------------------------------------------------
+def test_shape_arithmetic_is_worked_out_as_the_file_s_opset_says(tmp_path):
+    """Opset 11 writes Unsqueeze's axes as an attribute (an input since 13): x.view(x.size(0), -1) folds as opset 11
+    runs it, and is a flatten."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape"),
+             helper.make_node("Gather", ["s", "zero"], ["n"], "/Gather", axis=0),
+             helper.make_node("Unsqueeze", ["n"], ["n1"], "/Unsqueeze", axes=[0]),
+             helper.make_node("Concat", ["n1", "minus_one"], ["target"], "/Concat", axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["r"], "/Reshape"),
+             helper.make_node("Relu", ["r"], ["y"], "/act/Relu")]
+    zero = helper.make_tensor("zero", TensorProto.INT64, [], [0])
+    path = save(tmp_path, nodes, [("x", [1, 4, 2, 3])], [zero, ints("minus_one", [-1])], output=("y", [1, 24]),
+                opset=11)
+    assert layers_of(path) == [{"name": "flatten", "flatten": None}, {"name": "act", "relu": None}]
+
+
+@pytest.mark.parametrize("sizes, out, expected", [
+    ([0], [60], {"flatten": None}),  # x.view(x.size(0), -1)
+    ([0, 1], [3, 20], {"reshape": [3, 20]}),  # x.view(x.size(0), x.size(1), -1)
+])
+def test_a_model_exported_for_any_batch_size_reads_its_sizes(tmp_path, sizes, out, expected):
+    """The batch is a name (N), not a number: the shape's other sizes are known, the batch's is not, and no size is
+    taken for 0."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape")]
+    for axis in sizes:
+        nodes += [helper.make_node("Gather", ["s", f"i{axis}"], [f"g{axis}"], f"/Gather_{axis}", axis=0),
+                  helper.make_node("Unsqueeze", [f"g{axis}", "axes"], [f"u{axis}"], f"/Unsqueeze_{axis}")]
+    nodes += [helper.make_node("Concat", [*(f"u{axis}" for axis in sizes), "minus_one"], ["t"], "/Concat", axis=0),
+              helper.make_node("Reshape", ["x", "t"], ["y"], "/Reshape")]
+    indices = [helper.make_tensor(f"i{axis}", TensorProto.INT64, [], [axis]) for axis in sizes]
+    path = save(tmp_path, nodes, [("x", ["N", 3, 4, 5])], [*indices, ints("axes", [0]), ints("minus_one", [-1])],
+                output=("y", ["N", *out]), opset=13)
+    layers = layers_of(path)
+    assert [{key: value for key, value in layer.items() if key != "name"} for layer in layers] == [expected]
+    assert paramcalc.analyze(import_onnx(path)).totals.output_shape == tuple(out)
+
+
+def test_a_batch_of_any_size_and_shape_start_and_end(tmp_path):
+    """Shape(x, end=1) and Shape(x, start=1, end=2) of an input of any batch: x.view(x.size(0), x.size(1), -1)."""
+    nodes = [helper.make_node("Shape", ["x"], ["n"], "/Shape", end=1),
+             helper.make_node("Shape", ["x"], ["c"], "/Shape_1", start=1, end=2),
+             helper.make_node("Concat", ["n", "c", "minus_one"], ["t"], "/Concat", axis=0),
+             helper.make_node("Reshape", ["x", "t"], ["y"], "/Reshape")]
+    path = save(tmp_path, nodes, [("x", ["N", 3, 4, 5])], [ints("minus_one", [-1])], output=("y", ["N", 3, 20]),
+                opset=15)
+    assert layers_of(path) == [{"name": "reshape", "reshape": [3, 20]}]
+
+
+def test_a_dropout_with_a_ratio_at_inference_is_no_layer(tmp_path):
+    nodes = [helper.make_node("Dropout", ["x", "ratio"], ["d"], "/drop/Dropout"),
+             helper.make_node("Relu", ["d"], ["y"], "/act/Relu")]
+    ratio = helper.make_tensor("ratio", TensorProto.FLOAT, [], [0.25])
+    path = save(tmp_path, nodes, [("x", [1, 4])], [ratio], output=("y", [1, 4]), opset=13)
+    assert layers_of(path) == [{"name": "act", "relu": None}]
+
+
+# --- the exporters' scopes ------------------------------------------------------------------------------------
+def conv_node(source: str, out: str, weight_name: str, name: str = "") -> object:
+    return helper.make_node("Conv", [source, weight_name], [out], name, kernel_shape=[1, 1])
+
+
+def test_dynamo_scopes_without_classes_name_the_layers(tmp_path):
+    node = conv_node("x", "y", "block.conv.weight")
+    helper.set_metadata_props(node, {"pkg.torch.onnx.name_scopes": repr(["", "block", "block.conv", "op"])})
+    path = save(tmp_path, [node], [("x", [1, 3, 4, 4])], [weight("block.conv.weight", 3, 3, 1, 1)],
+                output=("y", [1, 3, 4, 4]))
+    assert layers_of(path) == [{"name": "block", "layers": [
+        {"name": "conv", "conv2d": {"out": 3, "kernel": 1, "bias": False}}]}]
+
+
+def test_a_function_a_module_calls_beside_its_children_is_marked_functional(tmp_path):
+    """F.relu in Block's forward, after its conv: in the dynamo exporter's scopes, and in TorchScript's names."""
+    dynamo = [scoped(conv_node("x", "c", "block.conv.weight"), ["block", "block.conv"], ["net.Block", CONV2D]),
+              scoped(helper.make_node("Relu", ["c"], ["y"]), ["block"], ["net.Block"])]
+    torchscript = [conv_node("x", "c", "block.conv.weight", "/block/conv/Conv"),
+                   helper.make_node("Relu", ["c"], ["y"], "/block/Relu")]
+    for nodes in (dynamo, torchscript):
+        path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], [weight("block.conv.weight", 3, 3, 1, 1)],
+                    output=("y", [1, 3, 4, 4]))
+        assert layers_of(path) == [{"name": "block", "layers": [
+            {"name": "conv", "conv2d": {"out": 3, "kernel": 1, "bias": False}},
+            {"name": "relu", "relu": None, "functional": True}]}]
+
+
+def test_a_class_name_is_a_block_s_name_without_other_characters(tmp_path):
+    nodes, previous = [], "x"
+    for index in range(2):  # two functions each: the module is a group
+        nodes += [scoped(helper.make_node(op, [previous if op == "Relu" else f"r{index}"], [f"{op[0].lower()}{index}"]),
+                         [f"unit{index}"], ["net.<locals>.Odd Block!"]) for op in ("Relu", "Sigmoid")]
+        previous = f"s{index}"
+    nodes[-1].output[0] = "y"
+    spec = yaml.safe_load(import_onnx(save(tmp_path, nodes, [("x", [1, 4])], [], output=("y", [1, 4]))))
+    assert list(spec["blocks"]) == ["odd_block"]
+    assert spec["layers"] == [{"name": "unit0", "odd_block": None}, {"name": "unit1", "odd_block": None}]
+
+
+def test_a_class_of_the_model_s_own_is_marked_only_where_it_runs_a_kind_under_another_name(tmp_path):
+    """`module` says a layer is run by a class other than its kind's module: a class outside torch.nn that is the
+    kind's own module (torchvision's Permute) is no other class, and a custom layer has no kind's module."""
+    nodes = [scoped(conv_node("x", "c", "conv.weight"), ["conv"], ["net.FancyConv"]),
+             scoped(helper.make_node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]), ["permute"],
+                    ["torchvision.ops.misc.Permute"]),
+             scoped(helper.make_node("Erf", ["t"], ["y"]), ["act"], ["net.Fancy"])]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], [weight("conv.weight", 3, 3, 1, 1)],
+                output=("y", [1, 4, 4, 3]))
+    assert layers_of(path, custom=("act",)) == [
+        {"name": "conv", "conv2d": {"out": 3, "kernel": 1, "bias": False}, "module": "FancyConv"},
+        {"name": "permute", "permute": [0, 2, 3, 1]}, {"name": "act", "custom": {"out": [4, 4, 3], "macs": 0}}]
+
+
+def test_names_that_are_not_torchscript_paths_are_no_scopes(tmp_path):
+    """tf2onnx names nodes 'model/dense/Relu': not a path of PyTorch modules."""
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"], "model/dense/Relu")], [("x", [1, 4])], [],
+                output=("y", [1, 4]))
+    assert layers_of(path) == [{"name": "relu", "relu": None}]
+
+
+def test_a_nested_torchscript_path_is_the_module_s_full_path(tmp_path):
+    """'/layer1/layer1.0/conv1/Conv' is module layer1.0.conv1, which --custom names."""
+    nodes = [conv_node("x", "y", "layer1.0.conv1.weight", "/layer1/layer1.0/conv1/Conv")]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], [weight("layer1.0.conv1.weight", 3, 3, 1, 1)],
+                output=("y", [1, 3, 4, 4]))
+    assert layers_of(path, custom=("layer1.0.conv1",)) == [{"name": "layer1", "layers": [{"name": 0, "layers": [
+        {"name": "conv1", "custom": {"out": [3, 4, 4], "params": 9, "macs": 0}}]}]}]
+
+
+def two_conv_modules(paths: list[str]) -> list:
+    """For each path: a module of a 1x1 conv and a ReLU, named as the TorchScript exporter names them."""
+    nodes, previous = [], "x"
+    for index, path in enumerate(paths):
+        scopes = "/".join(".".join(path.split(".")[:end]) for end in range(1, len(path.split(".")) + 1))
+        nodes += [conv_node(previous, f"c{index}", f"{path}.conv.weight", f"/{scopes}/conv/Conv"),
+                  helper.make_node("Relu", [f"c{index}"], [f"r{index}"], f"/{scopes}/act/Relu")]
+        previous = f"r{index}"
+    nodes[-1].output[0] = "y"
+    return nodes
+
+
+@pytest.mark.parametrize("paths, blocks, layers", [
+    # a model that is an nn.Sequential: its children 0 and 1 are one class, named after the model's modules
+    (["0", "1"], ["module_block"], [{"name": 0, "module_block": None}, {"name": 1, "module_block": None}]),
+    # stages of numbered children are Sequentials, whose children are one class of the stages' stem
+    (["layer1.0", "layer1.1", "layer2.0", "layer2.1"], ["layer_block"],
+     [{"name": "layer1", "repeat": 2, "layer_block": None}, {"name": "layer2", "repeat": 2, "layer_block": None}]),
+    # a stem of no letters is a Module, whose block is not named as a layer's key (module)
+    (["_1", "_2"], ["module_block"], [{"name": "_1", "module_block": None}, {"name": "_2", "module_block": None}]),
+])
+def test_torchscript_modules_are_taken_for_one_class_by_their_stem(tmp_path, paths, blocks, layers):
+    weights = [weight(f"{path}.conv.weight", 3, 3, 1, 1) for path in paths]
+    spec = yaml.safe_load(import_onnx(save(tmp_path, two_conv_modules(paths), [("x", [1, 3, 4, 4])], weights,
+                                           output=("y", [1, 3, 4, 4]))))
+    assert list(spec["blocks"]) == blocks and spec["layers"] == layers
+    assert spec["blocks"][blocks[0]]["layers"] == [{"name": "conv", "conv2d": {"out": 3, "kernel": 1, "bias": False}},
+                                                   {"name": "act", "relu": None}]
+    assert paramcalc.analyze(spec).totals.params == 9 * len(paths)
+
+
+@pytest.mark.parametrize("op, shape, weight_shape, scopes, classes, weight_name, expected", [
+    ("ConvTranspose", [1, 3, 4, 4], (3, 3, 1, 1), ["block", "block.bn"], ["net.Block", BATCHNORM],
+     "block.up.weight", ["block", "up"]),
+    ("Gemm", [1, 3], (3, 3), ["block", "block.bn"], ["net.Block", "torch.nn.modules.batchnorm.BatchNorm1d"],
+     "block.fc.weight", ["block", "fc"]),
+    ("Conv", [1, 3, 4, 4], (3, 3, 1, 1), ["layer1", "layer1.0", "layer1.0.bn1"],
+     [SEQUENTIAL, "net.BasicBlock", BATCHNORM], "layer1.0.conv1.weight", ["layer1", 0, "conv1"]),
+    # a module that is no batch norm keeps the node, whatever its weight's name
+    ("Conv", [1, 3, 4, 4], (3, 3, 1, 1), ["block", "block.fused"], ["net.Block", "net.Fused"], "block.conv.weight",
+     ["block", "fused"]),
+])
+def test_a_layer_folded_into_a_batch_norm_takes_its_weight_s_module(tmp_path, op, shape, weight_shape, scopes,
+                                                                      classes, weight_name, expected):
+    attributes = {"transB": 1} if op == "Gemm" else {"kernel_shape": [1, 1]}
+    node = scoped(helper.make_node(op, ["x", weight_name], ["y"], **attributes), scopes, classes)
+    path = save(tmp_path, [node], [("x", shape)], [weight(weight_name, *weight_shape)], output=("y", shape))
+    names, layers = [], layers_of(path)
+    while layers:
+        names.append(layers[0]["name"])
+        layers = layers[0].get("layers")
+    assert names == expected
+
+
+# --- modules read as one layer ----------------------------------------------------------------------------------
+def test_a_module_named_custom_is_one_custom_layer_with_its_weights(tmp_path):
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], "/mlp/fc1/MatMul"),
+             helper.make_node("Relu", ["h"], ["r"], "/mlp/Relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["y"], "/mlp/fc2/MatMul")]
+    path = save(tmp_path, nodes, [("x", [1, 5, 8])], [weight("w1", 8, 16), weight("w2", 16, 4)],
+                output=("y", [1, 5, 4]))
+    assert layers_of(path, custom=("mlp",)) == [{"name": "mlp", "custom": {"out": [5, 4], "params": 192, "macs": 0}}]
+
+
+def test_a_product_of_two_computed_tensors_is_attention_only_beside_a_softmax(tmp_path):
+    gram = [helper.make_node("Transpose", ["x"], ["t"], "/gram/Transpose", perm=[0, 2, 1]),
+            helper.make_node("MatMul", ["x", "t"], ["y"], "/gram/MatMul")]
+    path = save(tmp_path, gram, [("x", [1, 5, 8])], [], output=("y", [1, 5, 5]))
+    assert "node '/gram/MatMul' (MatMul in gram): a product of two computed tensors outside attention" in \
+        refusal(path)
+    # a classifier's product by a weight, then a softmax: a linear layer and a softmax
+    head = [helper.make_node("MatMul", ["x", "w"], ["m"], "/head/MatMul"),
+            helper.make_node("Softmax", ["m"], ["y"], "/head/Softmax", axis=-1)]
+    path = save(tmp_path, head, [("x", [1, 5, 8])], [weight("w", 8, 10)], output=("y", [1, 5, 10]))
+    assert layers_of(path) == [{"name": "head", "layers": [{"name": "linear", "linear": {"out": 10, "bias": False}},
+                                                           {"name": "softmax", "softmax": -1, "functional": True}]}]
+
+
+def test_attention_in_a_module_s_child_is_named_by_the_attention_module(tmp_path):
+    """The projection in a child scope (attn.in_proj), the module inside another (encoder.attn)."""
+    model = onnx.load(attention_graph(tmp_path))
+    for node in model.graph.node:
+        node.name = node.name.replace("/attn/MatMul", "/attn/in_proj/MatMul", 1) if node.name == "/attn/MatMul" \
+            else node.name
+        node.name = "/encoder" + node.name.replace("/attn/", "/encoder.attn/", 1)
+    onnx.save(model, str(tmp_path / "nested.onnx"))
+    spec = yaml.safe_load(import_onnx(str(tmp_path / "nested.onnx")))
+    assert spec["layers"] == [{"name": "encoder", "layers": [{"name": "attn", "attention": 2}]}]
+    assert paramcalc.analyze(spec).totals.params == 8 * 24 + 24 + 8 * 8 + 8
+
+
+# --- where the graph's layers end up -------------------------------------------------------------------------
+def test_the_spec_s_output_is_the_graph_s_output(tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["y"], "/act/Relu"),
+             helper.make_node("Sigmoid", ["y"], ["unused"], "/gate/Sigmoid")]
+    text = import_onnx(save(tmp_path, nodes, [("x", [1, 4])], [], output=("y", [1, 4])))
+    assert yaml.safe_load(text)["output"] == "act"
+    assert [layer["name"] for layer in yaml.safe_load(text)["layers"]] == ["act", "gate"]
+
+
+def test_a_module_that_reads_the_model_s_input_beside_its_own_is_refused(tmp_path):
+    """block(stem(x), x): inside a group, `input` is the group's input; the spec cannot name the model's."""
+    nodes = [conv_node("x", "s", "w0", "/stem/Conv"), conv_node("s", "c", "w1", "/block/conv/Conv"),
+             helper.make_node("Add", ["c", "x"], ["y"], "/block/Add")]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], [weight("w0", 3, 3, 1, 1), weight("w1", 3, 3, 1, 1)],
+                output=("y", [1, 3, 4, 4]))
+    assert refusal(path).startswith("module 'block' reads the model's input beside its own input")
+    # at the model's level the input is `input`
+    nodes[2].name = "/Add"
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], [weight("w0", 3, 3, 1, 1), weight("w1", 3, 3, 1, 1)],
+                output=("y", [1, 3, 4, 4]))
+    assert layers_of(path)[-1] == {"name": "add", "add": None, "from": ["block", "input"]}
+
+
+def test_a_layer_of_another_domain_is_refused_and_its_shape_is_not_guessed(tmp_path):
+    """An operator of another domain (com.example.Mystery): shape inference does not know its output. Named custom
+    it still needs its output's shape; the layers after it are read where they can be."""
+    nodes = [helper.make_node("Mystery", ["x"], ["m"], "/odd/Mystery", domain="com.example"),
+             helper.make_node("Relu", ["m"], ["y"], "/act/Relu")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
+    path = str(tmp_path / "odd.onnx")
+    onnx.save(model, path)
+    assert refusal(path).endswith(":\n  - node '/odd/Mystery' (Mystery in odd): no layer kind")
+    assert refusal(path, custom=("odd",)).endswith(
+        ":\n  - node '/odd/Mystery' (Mystery in odd): a custom layer whose output's shape ONNX shape inference "
+        "cannot work out")
