@@ -339,7 +339,7 @@ def test_a_layer_of_another_domain_is_refused_and_its_shape_is_not_guessed(tmp_p
     """An operator of another domain (com.example.Mystery): shape inference does not know its output. Named custom
     it still needs its output's shape; the layers after it are read where they can be."""
     nodes = [helper.make_node("Mystery", ["x"], ["m"], "/odd/Mystery", domain="com.example"),
-             helper.make_node("Relu", ["m"], ["y"], "/act/Relu")]
+             helper.make_node("Flatten", ["m"], ["y"], "/flatten/Flatten")]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
@@ -349,3 +349,56 @@ def test_a_layer_of_another_domain_is_refused_and_its_shape_is_not_guessed(tmp_p
     assert refusal(path, custom=("odd",)).endswith(
         ":\n  - node '/odd/Mystery' (Mystery in odd): a custom layer whose output's shape ONNX shape inference "
         "cannot work out")
+
+
+def test_a_computation_of_another_domain_on_constants_is_not_worked_out(tmp_path):
+    """onnx cannot run an operator of another domain: its output is a constant of unknown value, and a graph that
+    does not use it imports."""
+    nodes = [helper.make_node("Table", ["c"], ["t"], "/Table", domain="com.example"),
+             helper.make_node("Relu", ["x"], ["y"], "/act/Relu")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=[weight("c", 4)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
+    onnx.save(model, str(tmp_path / "table.onnx"))
+    assert layers_of(str(tmp_path / "table.onnx")) == [{"name": "act", "relu": None}]
+
+
+@pytest.mark.parametrize("shape", [[1, "H", None], [1, 0, 4], [1]])
+def test_an_input_of_sizes_not_fixed_is_refused_with_them(tmp_path, shape):
+    """A size named (H) or unnamed (?) is not fixed, and neither is a size of 0; an input of the batch alone has none."""
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"], "/Relu")], [("x", shape)], [], output=("y", shape))
+    shown = [("?" if size is None else size) for size in shape]
+    assert refusal(path) == f"{path}: the input's size {shown} is not fixed"
+
+
+def computed_pads(tmp_path) -> str:
+    """F.pad(x, (0, h - 3, 0, h - 3)) with h = x.shape[2], as an exporter writes it: Shape (start 2, end 3), Sub,
+    then the pads put together by Concat; worked out, the pads are [0, 0, 0, 0, 0, 0, 1, 1] (bottom and right)."""
+    nodes = [helper.make_node("Shape", ["x"], ["h"], "/Shape", start=2, end=3),
+             helper.make_node("Sub", ["h", "three"], ["d"], "/Sub"),
+             helper.make_node("Concat", ["zeros", "d", "d"], ["last"], "/Concat", axis=0),
+             helper.make_node("Concat", ["first", "last"], ["pads"], "/Concat_1", axis=0),
+             helper.make_node("Pad", ["x", "pads"], ["y"], "/pad/Pad")]
+    constants = [ints("three", [3]), ints("zeros", [0, 0]), ints("first", [0, 0, 0, 0])]
+    return save(tmp_path, nodes, [("x", [1, 3, 4, 5])], constants, output=("y", [1, 3, 5, 6]), opset=15)
+
+
+def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, monkeypatch):
+    path = computed_pads(tmp_path)
+    spec = yaml.safe_load(import_onnx(path))
+    assert spec["layers"] == [{"name": "pad", "pad": {"padding": {"left": 0, "right": 1, "top": 0, "bottom": 1}}}]
+    assert paramcalc.analyze(spec).totals.output_shape == (3, 5, 6)
+    # the pads are 8 values: worked out when 8 values may be, not when 7
+    monkeypatch.setattr(onnx_graph, "MAX_FOLDED_VALUES", 8)
+    assert layers_of(path) == [{"name": "pad", "pad": {"padding": {"left": 0, "right": 1, "top": 0, "bottom": 1}}}]
+    monkeypatch.setattr(onnx_graph, "MAX_FOLDED_VALUES", 7)
+    assert "node '/pad/Pad' (Pad in pad)" in refusal(path)
+
+
+def test_a_constant_of_the_input_s_shape_is_not_worked_out_for_any_batch(tmp_path):
+    """zeros of x's shape, where the batch has no number: too many values to say, and none taken for 0."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape"),
+             helper.make_node("ConstantOfShape", ["s"], ["z"], "/ConstantOfShape"),
+             helper.make_node("Add", ["x", "z"], ["y"], "/Add")]
+    path = save(tmp_path, nodes, [("x", ["N", 3, 4])], [], output=("y", ["N", 3, 4]))
+    assert "node '/Add' (Add): Add with a constant" in refusal(path)

@@ -166,7 +166,7 @@ class _GraphReader:
 
     # --- which nodes are layers --------------------------------------------------------------------------
     def read(self) -> Traced:
-        shape = self.shapes.get(self.input, ())
+        shape = self.shapes[self.input]
         if len(shape) < 2 or not all(isinstance(size, int) and size > 0 for size in shape[1:]):
             raise SpecError(f"{self.path}: the input's size {list(shape)} is not fixed",
                             hint="export the model at one input size (a fixed batch size need not be)")
@@ -196,8 +196,8 @@ class _GraphReader:
         return self._traced(units)
 
     def _is_training(self, node: Any) -> bool:
-        mode = node.input[2] if len(node.input) > 2 else ""
-        operand = self.constants.get(mode)
+        """Dropout's third input, training_mode, when it is given and true."""
+        operand = self.constants.get(node.input[2]) if len(node.input) > 2 else None
         return bool(operand and operand.value and operand.value[0])
 
     def _constant(self, node: Any) -> None:
@@ -468,7 +468,9 @@ def _is_parameter(tensor: Any) -> bool:
 
 
 def _external(tensor: Any) -> bool:
-    return tensor.HasField("data_location") and tensor.data_location == 1
+    from onnx import TensorProto
+
+    return bool(tensor.data_location == TensorProto.EXTERNAL)
 
 
 def import_onnx(path: str, *, name: str | None = None, custom: tuple[str, ...] = ()) -> str:
