@@ -68,7 +68,8 @@ layers:
 
 @pytest.mark.parametrize("module_class, block", [
     ("_DenseLayer", "dense_layer"), ("InvertedResidual", "inverted_residual"), ("SE2Block", "se2_block"),
-    ("__", "block"), ("Conv", "conv_block"), ("Linear", "linear_block")])
+    ("__", "block"), ("Xception_", "xception"), ("Conv", "conv_block"), ("Linear", "linear_block"),
+    ("Module", "module_block"), ("Output", "output_block")])  # a layer kind's name or a layer's key is taken
 def test_a_block_is_named_after_its_class_and_never_after_a_layer_kind(module_class, block):
     root = [conv_unit("first", 8, module_class=module_class), conv_unit("second", 8, module_class=module_class)]
     lines = written(root).splitlines()
@@ -302,6 +303,15 @@ def test_a_layer_whose_input_differs_in_a_later_use_is_seen_after_a_use_without_
     assert not is_block(uses)
 
 
+def test_a_last_layer_in_some_uses_only_is_written_with_if():
+    # the second use ends with bn, which the layer it lacks (relu) stands for
+    first = unit_of("x", conv("conv"), layer("bn", "batchnorm"), layer("relu", "relu"))
+    second = unit_of("y", conv("conv"), layer("bn", "batchnorm"))
+    assert written([first, second]).splitlines()[2:8] == ["    args: {with_relu: ~}", "    layers:",
+        "      - {name: conv, conv2d: {out: 4, kernel: 1}}", "      - {name: bn, batchnorm}",
+        "      - {name: relu, relu, if: with_relu}", "layers:"]
+
+
 def test_uses_that_end_in_different_layers_are_not_one_block():
     # the template would end with the first use's last layer, which the second use lacks: its output would be
     # read as that layer's input, and the second use's own last layer would lead nowhere
@@ -327,6 +337,13 @@ def test_uses_run_by_other_classes_are_one_block_per_class():
     assert lines[-6:] == ["  - {name: a, basic_block_conv3dsimple}", "  - {name: b, basic_block_conv3dsimple}",
                           "  - {name: c, basic_block_conv3dnotemporal}", "  - {name: d, basic_block_conv3dnotemporal}",
                           "  - {name: e, basic_block}", "  - {name: f, basic_block}"]
+
+
+def test_a_class_run_by_another_class_once_leaves_its_other_uses_a_block():
+    root = [mc3_block("a", "Conv3DSimple"), mc3_block("b", "Conv3DNoTemporal"), mc3_block("c", "Conv3DNoTemporal")]
+    lines = written(root).splitlines()
+    assert block_names(written(root)) == ["basic_block_conv3dnotemporal"]
+    assert lines[-2:] == ["  - {name: b, basic_block_conv3dnotemporal}", "  - {name: c, basic_block_conv3dnotemporal}"]
 
 
 def test_uses_all_run_by_one_other_class_keep_the_block_s_name():
@@ -439,6 +456,7 @@ def test_a_repeat_inside_a_group_names_its_tables_by_the_whole_path():
     ("upsample", {"scale": 2, "mode": "nearest"}, "upsample: {scale: 2}"),
     ("upsample", {"scale": 2, "mode": "bi linear"}, 'upsample: {scale: 2, mode: "bi linear"}'),
     ("upsample", {"scale": 2, "mode": "1x"}, 'upsample: {scale: 2, mode: "1x"}'),
+    ("upsample", {"scale": 2, "mode": "Nearest"}, "upsample: {scale: 2, mode: Nearest}"),
     ("upsample", {"scale": 2, "mode": "b-spline.2"}, "upsample: {scale: 2, mode: b-spline.2}"),
     ("custom", {"out": [4, 2], "params": 0, "macs": 0}, "custom: {out: [4, 2], macs: 0}"),  # the MACs to fill in
     ("reshape", {"shape": {"a": [1, 2]}}, "reshape: {shape: {a: [1, 2]}}"),

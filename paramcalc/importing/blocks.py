@@ -52,7 +52,7 @@ class Expr(str):
 
 def _value(value: Any) -> str:
     if isinstance(value, Expr):
-        return str(value) if _PLAIN.match(value) else '"' + value.replace('"', '\\"') + '"'
+        return str(value) if _PLAIN.match(value) else json.dumps(str(value))
     return _setting(value)
 
 
@@ -84,7 +84,7 @@ def settings_text(kind_name: str, settings: dict) -> str:
 
 # --- unifying the uses of a class ---------------------------------------------------------------------------
 class _Mismatch(Exception):
-    pass
+    """The uses of a class cannot be one block: they stay written out as groups."""
 
 
 def _order(bodies: list[list[Entry]]) -> list[str]:
@@ -95,7 +95,7 @@ def _order(bodies: list[list[Entry]]) -> list[str]:
             if entry.name in order:
                 position = order.index(entry.name)
                 if position < last:
-                    raise _Mismatch("layers in another order")
+                    raise _Mismatch  # layers in another order
                 last = position
             else:
                 last += 1
@@ -112,7 +112,7 @@ class Template:
         inside = [body for body, present in zip(bodies, within or [True] * len(bodies)) if present]
         optional = sum(1 for name in self.order if not all(any(e.name == name for e in body) for body in inside))
         if optional * 2 > len(self.order):  # uses with mostly other layers are not one block
-            raise _Mismatch("mostly different layers")
+            raise _Mismatch  # mostly different layers
         # the use with the most layers shows the names the others read (what a layer they lack would read)
         self.fullest = max(range(len(bodies)), key=lambda use: len(bodies[use]))
         self.rows: list[list[Entry | None]] = []
@@ -123,7 +123,7 @@ class Template:
             first = present[0]
             if any(e.kind != first.kind or e.train_only != first.train_only or e.functional != first.functional or
                    e.module != first.module or set(e.settings) != set(first.settings) for e in present):
-                raise _Mismatch(f"{name} differs")
+                raise _Mismatch  # a layer differs
             if first.kind == "group":
                 self.children[name] = Template([e.body if e is not None else [] for e in row],
                                                [e is not None for e in row])
@@ -144,10 +144,10 @@ class Template:
                 if entry is None:
                     continue
                 if entry.inputs != [stands_for[use].get(i, i) for i in first.inputs]:
-                    raise _Mismatch("inputs differ")
+                    raise _Mismatch  # inputs differ
         last = self.order[-1]  # the template's output: in each use, its own last layer (a body read as absent: [])
         if any(body and stands_for[use].get(last, last) != body[-1].name for use, body in enumerate(bodies)):
-            raise _Mismatch("outputs differ")
+            raise _Mismatch  # outputs differ
 
 
     def representative(self, row: list[Entry | None]) -> Entry:
