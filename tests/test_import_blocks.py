@@ -474,3 +474,17 @@ def test_a_layer_s_settings_are_written_without_its_defaults(kind, settings, tex
 def test_a_layer_s_name_is_written_as_yaml_reads_it_back(name, text):
     lines = written([layer(name, "relu")]).splitlines()
     assert lines[-1] == f"  - {{name: {text}, relu}}"
+
+
+def test_a_block_whose_uses_all_sit_in_another_block_s_uses_is_not_defined():
+    def outer(name: str) -> Entry:
+        return group(name, "Stage", [group("body", "Body", [conv(), layer("act", "relu")]), layer("pool", "maxpool",
+                                                                                                  kernel=2)])
+    assert block_names(written([outer("a"), outer("b")])) == ["stage"]
+    # used on its own as well, the inner class is a block, and the outer block writes it in place still
+    root = [outer("a"), outer("b"), group("c", "Body", [conv(), layer("act", "relu")]),
+            group("d", "Body", [conv(), layer("act", "relu")])]
+    assert block_names(written(root)) == ["stage", "body"]
+    assert written(root).splitlines()[3:7] == ["      - name: body", "        layers:",
+                                               "          - {name: conv, conv2d: {out: 4, kernel: 1}}",
+                                               "          - {name: act, relu}"]

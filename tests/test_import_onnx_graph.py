@@ -396,9 +396,65 @@ def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, mon
 
 
 def test_a_constant_of_the_input_s_shape_is_not_worked_out_for_any_batch(tmp_path):
-    """zeros of x's shape, where the batch has no number: too many values to say, and none taken for 0."""
+    """zeros of x's shape, where the batch has no number: not worked out, and its shape is the output's, not that of
+    the value it repeats."""
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
     nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape"),
-             helper.make_node("ConstantOfShape", ["s"], ["z"], "/ConstantOfShape"),
+             helper.make_node("ConstantOfShape", ["s"], ["z"], "/ConstantOfShape", value=zero),
              helper.make_node("Add", ["x", "z"], ["y"], "/Add")]
     path = save(tmp_path, nodes, [("x", ["N", 3, 4])], [], output=("y", ["N", 3, 4]))
-    assert "node '/Add' (Add): Add with a constant" in refusal(path)
+    assert refusal(path).endswith(":\n  - node '/Add' (Add): Add with a constant of shape ['N', 3, 4]")
+
+
+def test_a_weight_too_large_to_work_out_is_read_for_its_shape(tmp_path):
+    """x @ W.T with W of 400 x 300 (120,000 values, more than are worked out): the transposed weight's shape comes
+    from shape inference, and the product is a linear layer of 400 outputs."""
+    big = numpy_helper.from_array(numpy.full((400, 300), 0.5, numpy.float32), "fc.weight")
+    nodes = [helper.make_node("Transpose", ["fc.weight"], ["t"], "/fc/Transpose", perm=[1, 0]),
+             helper.make_node("MatMul", ["x", "t"], ["y"], "/fc/MatMul")]
+    path = save(tmp_path, nodes, [("x", [1, 5, 300])], [big], output=("y", [1, 5, 400]))
+    spec = yaml.safe_load(import_onnx(path))
+    assert spec["layers"] == [{"name": "fc", "linear": {"out": 400, "bias": False}}]
+    assert paramcalc.analyze(spec).totals.params == 120_000
+
+
+def test_a_module_inside_a_block_s_use_is_written_in_the_block(tmp_path):
+    """stage.0 and stage.1 (one class) each hold a module `body` (another class, used twice as well): the block
+    of the stage writes its body in place, and no block is left that nothing uses."""
+    paths = ["stage.0.body", "stage.1.body"]
+    weights = [weight(f"{path}.conv.weight", 3, 3, 1, 1) for path in paths]
+    spec = yaml.safe_load(import_onnx(save(tmp_path, two_conv_modules(paths), [("x", [1, 3, 4, 4])], weights,
+                                           output=("y", [1, 3, 4, 4]))))
+    assert spec["blocks"] == {"stage_block": {"layers": [{"name": "body", "layers": [
+        {"name": "conv", "conv2d": {"out": 3, "kernel": 1, "bias": False}}, {"name": "act", "relu": None}]}]}}
+    assert spec["layers"] == [{"name": "stage", "repeat": 2, "stage_block": None}]
+
+
+def edited_attention(tmp_path, edit) -> str:
+    model = onnx.load(attention_graph(tmp_path))
+    edit(model.graph)
+    onnx.save(model, str(tmp_path / "edited.onnx"))
+    return str(tmp_path / "edited.onnx")
+
+
+def test_attention_that_reads_another_tensor_or_whose_scores_have_no_shape_is_refused(tmp_path):
+    def gated(graph):  # the output projection's bias replaced by relu(x), computed outside the module
+        graph.node.insert(0, helper.make_node("Relu", ["x"], ["r"], "/gate/Relu"))
+        next(node for node in graph.node if node.name == "/attn/out_proj/Add").input[1] = "r"
+
+    def foreign(graph):  # the scores scaled by an operator shape inference does not know
+        scale = next(node for node in graph.node if node.name == "/attn/Mul")
+        scale.op_type, scale.domain = "Scale", "com.example"
+        graph.ClearField("value_info")
+        graph.output[0].type.tensor_type.ClearField("shape")
+
+    assert refusal(edited_attention(tmp_path, gated)).endswith(
+        ":\n  - node '/attn/MatMul' (MatMul in attn): attention whose query, key and value differ")
+    path = edited_attention(tmp_path, foreign)
+    onnx_model = onnx.load(path)
+    onnx_model.opset_import.append(helper.make_opsetid("com.example", 1))
+    onnx.save(onnx_model, path)
+    assert refusal(path).endswith(
+        ":\n  - node '/attn/MatMul' (MatMul in attn): attention whose number of heads cannot be read from the graph")
+    assert refusal(attention_graph(tmp_path, one_projection=False)).endswith(
+        ":\n  - node '/attn/MatMul_q' (MatMul in attn): attention without one projection for queries, keys and values")

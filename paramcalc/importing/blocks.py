@@ -326,9 +326,21 @@ def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
                 blocks[id(use)] = (block, number)
     variables: dict[str, list] = {}
     layers = _entry_lines(root, blocks, "  ", variables)
+    used: set[int] = set()
+    _blocks_used(root, blocks, used)
+    made = [block for block in made if id(block) in used]  # not those whose uses all sit in another block's
     definitions = ["blocks:"] + [line for block in made for line in block.definition()] if made else []
     tables = ["vars:"] + [f"  {name}: {_value(values)}" for name, values in variables.items()] if variables else []
     return tables + definitions, layers
+
+
+def _blocks_used(entries: list[Entry], blocks: dict[int, tuple[Block, int]], used: set[int]) -> None:
+    """The blocks the layers use: a use inside another block's use is written in that block's definition."""
+    for entry in entries:
+        if id(entry) in blocks:
+            used.add(id(blocks[id(entry)][0]))
+        elif entry.kind == "group":
+            _blocks_used(entry.body, blocks, used)
 
 
 def _numbered(names: list[str]) -> bool | None:

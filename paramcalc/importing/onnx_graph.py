@@ -417,8 +417,8 @@ def _torchscript_paths(node_name: str) -> tuple[str, ...]:
 
 
 def _last_name(paths: tuple[str, ...]) -> str:
-    path, parent = paths[-1], paths[-2] if len(paths) > 1 else ""
-    return path[len(parent) + 1:] if parent and path.startswith(parent + ".") else path
+    """The module's name in its parent: what follows the path's last dot (PyTorch's names hold none)."""
+    return paths[-1].rpartition(".")[2]
 
 
 def _attributes(node: Any) -> dict[str, Any]:
