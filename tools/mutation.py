@@ -46,8 +46,10 @@ ZOO = ["tests/test_more_models.py", "tests/test_zoo.py", "tests/test_zoo_beyond.
 BEYOND = ["tests/test_examples_beyond.py", "tests/test_newcomers.py"]
 RECEPTIVE = ["tests/test_examples_and_fields.py", "tests/test_receptive_torch.py"]
 TRAINING = ["tests/test_training.py", "tests/test_readme_training.py", "tests/test_training_torch.py"]
-IMPORT = ["tests/test_import_settings.py", "tests/test_import_onnx_settings.py", "tests/test_import_onnx.py",
-          "tests/test_import.py", "tests/test_import_onnx_torch.py", "tests/test_verify_against.py"]
+IMPORT = ["tests/test_import_blocks.py", "tests/test_growing_concats.py", "tests/test_import_functions.py",
+          "tests/test_import_onnx_graph.py", "tests/test_import_settings.py", "tests/test_import_onnx_settings.py",
+          "tests/test_import_onnx.py", "tests/test_import.py", "tests/test_import_onnx_torch.py",
+          "tests/test_verify_against.py"]
 LAYERS = LAYER_HAND + BEYOND + LAYER_TORCH + ZOO + ["tests/test_receptive_torch.py"] + TRAINING
 
 MODULES: dict[str, list[str]] = {
@@ -79,6 +81,7 @@ MODULES: dict[str, list[str]] = {
     "paramcalc/importing/onnx_ops.py": IMPORT,
     "paramcalc/importing/onnx_graph.py": IMPORT,
     "paramcalc/importing/blocks.py": IMPORT,
+    "paramcalc/importing/writer.py": IMPORT,
     "paramcalc/torch/convert.py": IMPORT,
     "paramcalc/torch/importer.py": IMPORT,
     "paramcalc/torch/trace.py": IMPORT,
