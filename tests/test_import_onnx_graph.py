@@ -345,10 +345,11 @@ def test_a_layer_of_another_domain_is_refused_and_its_shape_is_not_guessed(tmp_p
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
     path = str(tmp_path / "odd.onnx")
     onnx.save(model, path)
-    assert refusal(path).endswith(":\n  - node '/odd/Mystery' (Mystery in odd): no layer kind")
-    assert refusal(path, custom=("odd",)).endswith(
-        ":\n  - node '/odd/Mystery' (Mystery in odd): a custom layer whose output's shape ONNX shape inference "
-        "cannot work out")
+    assert refusal(path).endswith(":\n  - node '/odd/Mystery' (Mystery in odd): no layer kind\n"
+                                  "  - node '/flatten/Flatten' (Flatten in flatten): it reads a tensor whose shape ONNX "
+                                  "shape inference cannot work out")
+    assert ":\n  - node '/odd/Mystery' (Mystery in odd): a custom layer whose output's shape ONNX shape inference " \
+           "cannot work out\n" in refusal(path, custom=("odd",))
 
 
 def test_a_computation_of_another_domain_on_constants_is_not_worked_out(tmp_path):
@@ -371,16 +372,28 @@ def test_an_input_of_sizes_not_fixed_is_refused_with_them(tmp_path, shape):
     assert refusal(path) == f"{path}: the input's size {shown} is not fixed"
 
 
-def computed_pads(tmp_path) -> str:
+def computed_pads(tmp_path, domain: str = "") -> str:
     """F.pad(x, (0, h - 3, 0, h - 3)) with h = x.shape[2], as an exporter writes it: Shape (start 2, end 3), Sub,
-    then the pads put together by Concat; worked out, the pads are [0, 0, 0, 0, 0, 0, 1, 1] (bottom and right)."""
+    the pads put together by Concat, then added to 8 zeros of an initializer and 8 of ConstantOfShape; worked
+    out, the pads are [0, 0, 0, 0, 0, 0, 1, 1] (bottom and right)."""
     nodes = [helper.make_node("Shape", ["x"], ["h"], "/Shape", start=2, end=3),
              helper.make_node("Sub", ["h", "three"], ["d"], "/Sub"),
              helper.make_node("Concat", ["zeros", "d", "d"], ["last"], "/Concat", axis=0),
-             helper.make_node("Concat", ["first", "last"], ["pads"], "/Concat_1", axis=0),
+             helper.make_node("Concat", ["first", "last"], ["sum"], "/Concat_1", axis=0),
+             helper.make_node("ConstantOfShape", ["eight"], ["more"], "/ConstantOfShape",
+                              value=helper.make_tensor("zero", TensorProto.INT64, [1], [0])),
+             helper.make_node("Add", ["sum", "zeros8"], ["sum8"], "/Add"),
+             helper.make_node("Add", ["sum8", "more"], ["pads"], "/Add_1"),
              helper.make_node("Pad", ["x", "pads"], ["y"], "/pad/Pad")]
-    constants = [ints("three", [3]), ints("zeros", [0, 0]), ints("first", [0, 0, 0, 0])]
-    return save(tmp_path, nodes, [("x", [1, 3, 4, 5])], constants, output=("y", [1, 3, 5, 6]), opset=15)
+    nodes[1].domain = domain  # the Sub
+    constants = [ints("three", [3]), ints("zeros", [0, 0]), ints("first", [0, 0, 0, 0]), ints("eight", [8]),
+                 ints("zeros8", [0] * 8)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 5, 6])],
+                              initializer=constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(name, 15) for name in {"", domain}])
+    onnx.save(model, str(tmp_path / f"pads{domain}.onnx"))
+    return str(tmp_path / f"pads{domain}.onnx")
 
 
 def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, monkeypatch):
@@ -388,7 +401,9 @@ def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, mon
     spec = yaml.safe_load(import_onnx(path))
     assert spec["layers"] == [{"name": "pad", "pad": {"padding": {"left": 0, "right": 1, "top": 0, "bottom": 1}}}]
     assert paramcalc.analyze(spec).totals.output_shape == (3, 5, 6)
-    # the pads are 8 values: worked out when 8 values may be, not when 7
+    # a node of ONNX's domain spelled out ('ai.onnx', not ''): worked out as well
+    assert layers_of(computed_pads(tmp_path, "ai.onnx")) == spec["layers"]
+    # the pads, an initializer and a ConstantOfShape are 8 values: worked out when 8 values may be, not when 7
     monkeypatch.setattr(onnx_graph, "MAX_FOLDED_VALUES", 8)
     assert layers_of(path) == [{"name": "pad", "pad": {"padding": {"left": 0, "right": 1, "top": 0, "bottom": 1}}}]
     monkeypatch.setattr(onnx_graph, "MAX_FOLDED_VALUES", 7)
@@ -458,3 +473,27 @@ def test_attention_that_reads_another_tensor_or_whose_scores_have_no_shape_is_re
         ":\n  - node '/attn/MatMul' (MatMul in attn): attention whose number of heads cannot be read from the graph")
     assert refusal(attention_graph(tmp_path, one_projection=False)).endswith(
         ":\n  - node '/attn/MatMul_q' (MatMul in attn): attention without one projection for queries, keys and values")
+
+
+def test_a_constant_of_a_shape_shape_inference_does_not_know_is_refused_where_read(tmp_path):
+    nodes = [helper.make_node("Table", ["c"], ["t"], "/Table", domain="com.example"),
+             helper.make_node("Mul", ["x", "t"], ["y"], "/Mul")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=[weight("c", 4)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
+    onnx.save(model, str(tmp_path / "table.onnx"))
+    assert "node '/Mul' (Mul): Mul with a constant of shape" in refusal(str(tmp_path / "table.onnx"))
+
+
+def test_attention_whose_projection_is_a_gemm_on_the_flattened_tokens(tmp_path):
+    """x.view(5, 8) @ W.T + b by Gemm (W of 24 x 8, as nn.MultiheadAttention holds in_proj_weight), viewed back
+    as 1 x 5 x 24: one projection for queries, keys and values still."""
+    def gemm(graph):
+        for name in ("/attn/MatMul", "/attn/Add"):
+            graph.node.remove(next(node for node in graph.node if node.name == name))
+        graph.node.insert(0, helper.make_node("Reshape", ["x", "flat"], ["x2"], "/attn/Reshape_in"))
+        graph.node.insert(1, helper.make_node("Gemm", ["x2", "w_in_t", "b_in"], ["g"], "/attn/Gemm", transB=1))
+        graph.node.insert(2, helper.make_node("Reshape", ["g", "tokens"], ["qkv"], "/attn/Reshape_out"))
+        graph.initializer.extend([weight("w_in_t", 24, 8), ints("flat", [5, 8]), ints("tokens", [1, 5, 24])])
+    spec = yaml.safe_load(import_onnx(edited_attention(tmp_path, gemm)))
+    assert spec["layers"] == [{"name": "attn", "attention": 2}]

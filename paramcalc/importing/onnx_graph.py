@@ -88,6 +88,7 @@ def _fold_constants(model: Any) -> Any:
     from onnx.reference import ReferenceEvaluator
 
     opsets = {o.domain: o.version for o in model.opset_import}
+    version = opsets.get("", opsets.get("ai.onnx", 0))  # ONNX's own operators, however the file names the domain
     for _ in range(8):
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
         graph = model.graph
@@ -98,7 +99,7 @@ def _fold_constants(model: Any) -> Any:
         folded: dict[str, Any] = {}
         kept = []
         for node in graph.node:
-            values = _fold(node, known, shapes, opsets, ReferenceEvaluator)
+            values = _fold(node, known, shapes, version, ReferenceEvaluator)
             if values is None:
                 kept.append(node)
                 continue
@@ -112,10 +113,10 @@ def _fold_constants(model: Any) -> Any:
     return model
 
 
-def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], opsets: dict[str, int], evaluator: Any) -> Any:
+def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], version: int, evaluator: Any) -> Any:
     """The node's outputs when it is a small computation on known values; None otherwise."""
     import numpy
-    from onnx import helper
+    from onnx import NodeProto, helper
 
     if node.domain not in ("", "ai.onnx") or node.op_type.startswith("Random"):
         return None
@@ -123,9 +124,8 @@ def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], opsets: dic
         shape = shapes.get(node.input[0])
         if not shape or None in shape:
             return None
-        attributes = _attributes(node)
-        start, end = attributes.get("start", 0), attributes.get("end", len(shape))
-        return [numpy.array(shape[start:end], dtype=numpy.int64)]
+        attributes = _attributes(node)  # start and end: from the end when negative, as Python slices
+        return [numpy.array(shape[attributes.get("start"):attributes.get("end")], dtype=numpy.int64)]
     inputs = [name for name in node.input if name]
     if not all(name in known for name in inputs):
         return None
@@ -133,10 +133,14 @@ def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], opsets: dic
         out = shapes.get(node.output[0])
         if not out or None in out or _count(out) > MAX_FOLDED_VALUES:
             return None
-    # a graph of the one node, as the file's opset runs it (a lone node runs as the newest opset does)
-    graph = helper.make_graph([node], "fold", [helper.make_empty_tensor_value_info(name) for name in inputs],
-                              [helper.make_empty_tensor_value_info(name) for name in node.output])
-    outputs = evaluator(graph, opsets=opsets).run(None, {name: known[name] for name in inputs})
+    # a graph of the one node, run as the file's opset says (a lone node runs as the newest opset does), in the
+    # domain onnx's evaluator knows ONNX's operators by ('', where the file may say 'ai.onnx')
+    own = NodeProto()
+    own.CopyFrom(node)
+    own.domain = ""
+    graph = helper.make_graph([own], "fold", [helper.make_empty_tensor_value_info(name) for name in inputs],
+                              [helper.make_empty_tensor_value_info(name) for name in own.output])
+    outputs = evaluator(graph, opsets={"": version}).run(None, {name: known[name] for name in inputs})
     return outputs if all(numpy.asarray(v).size <= MAX_FOLDED_VALUES for v in outputs) else None
 
 
@@ -147,7 +151,7 @@ class _GraphReader:
         self.graph, self.path, self.custom = graph, path, custom
         self.constants: dict[str, Operand] = {}
         for tensor in graph.initializer:
-            small = 0 < _count(tensor.dims) <= _SMALL or not tensor.dims
+            small = _count(tensor.dims) <= _SMALL
             value = _values(numpy_helper.to_array(tensor)) if small and not _external(tensor) else None
             self.constants[tensor.name] = Operand(tuple(tensor.dims), value, _is_parameter(tensor))
         self.shapes: dict[str, tuple] = {}
@@ -325,8 +329,10 @@ class _GraphReader:
             elif convert is None:
                 raise Unsupported("no layer kind" if node.op_type != "MatMul" else
                                   "a product of two computed tensors outside attention")
+            elif any(name not in self.shapes for name in unit.inputs):
+                raise Unsupported("it reads a tensor whose shape ONNX shape inference cannot work out")
             else:
-                view = NodeView(node.op_type, _attributes(node), [self.shapes.get(name, ()) for name in unit.inputs],
+                view = NodeView(node.op_type, _attributes(node), [self.shapes[name] for name in unit.inputs],
                                 [self.constants.get(name) for name in node.input], self.shapes.get(unit.output, ()))
                 unit.kind, unit.settings = convert(view)
         except Unsupported as err:
