@@ -497,3 +497,41 @@ def test_attention_whose_projection_is_a_gemm_on_the_flattened_tokens(tmp_path):
         graph.initializer.extend([weight("w_in_t", 24, 8), ints("flat", [5, 8]), ints("tokens", [1, 5, 24])])
     spec = yaml.safe_load(import_onnx(edited_attention(tmp_path, gemm)))
     assert spec["layers"] == [{"name": "attn", "attention": 2}]
+
+
+def test_the_model_s_output_must_be_a_layer_s(tmp_path):
+    shape = [helper.make_node("Relu", ["x"], ["r"], "/act/Relu"), helper.make_node("Shape", ["r"], ["y"], "/Shape")]
+    graph = helper.make_graph(shape, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT64, [2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(tmp_path / "shape.onnx"))
+    expected = ": the model's output is no layer's: it does not depend on the input, or it sits inside a module read " \
+               "as one layer"
+    assert refusal(str(tmp_path / "shape.onnx")) == str(tmp_path / "shape.onnx") + expected
+    # the product before its bias is added: inside the linear layer the two nodes are read as
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], "/fc/MatMul"),
+             helper.make_node("Add", ["y", "b"], ["a"], "/fc/Add")]
+    path = save(tmp_path, nodes, [("x", [1, 5, 8])], [weight("w", 8, 4), weight("b", 4)], output=("y", [1, 5, 4]))
+    assert refusal(path) == path + expected
+
+
+def test_a_padding_value_of_a_scalar_worked_out(tmp_path):
+    """F.pad's value as the TorchScript exporter may write it: ConstantOfShape of an empty shape, a scalar 0."""
+    nodes = [helper.make_node("ConstantOfShape", ["empty"], ["zero"], "/ConstantOfShape",
+                              value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0])),
+             helper.make_node("Pad", ["x", "pads", "zero"], ["y"], "/pad/Pad")]
+    empty = helper.make_tensor("empty", TensorProto.INT64, [0], [])
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 5])], [empty, ints("pads", [0, 0, 1, 0, 0, 0, 1, 0])],
+                output=("y", [1, 3, 6, 5]))
+    assert layers_of(path) == [{"name": "pad", "pad": {"padding": {"left": 0, "right": 0, "top": 1, "bottom": 1}}}]
+
+
+def test_stages_of_numbered_modules_nested_deeper_are_sequentials(tmp_path):
+    """stage1.0.body ... stage2.1.body: stage1 and stage2 hold numbered modules only (Sequentials, never one block
+    of their own); stage1.0 to stage2.1 are one class (StageBlock), each holding a body."""
+    paths = ["stage1.0.body", "stage1.1.body", "stage2.0.body", "stage2.1.body"]
+    weights = [weight(f"{path}.conv.weight", 3, 3, 1, 1) for path in paths]
+    spec = yaml.safe_load(import_onnx(save(tmp_path, two_conv_modules(paths), [("x", [1, 3, 4, 4])], weights,
+                                           output=("y", [1, 3, 4, 4]))))
+    assert list(spec["blocks"]) == ["stage_block"]
+    assert spec["layers"] == [{"name": "stage1", "repeat": 2, "stage_block": None},
+                              {"name": "stage2", "repeat": 2, "stage_block": None}]

@@ -131,7 +131,7 @@ def _fold(node: Any, known: dict[str, Any], shapes: dict[str, list], version: in
         return None
     if node.op_type in _GENERATORS:
         out = shapes.get(node.output[0])
-        if not out or None in out or _count(out) > MAX_FOLDED_VALUES:
+        if out is None or None in out or _count(out) > MAX_FOLDED_VALUES:  # a scalar ([]) is worked out
             return None
     # a graph of the one node, run as the file's opset says (a lone node runs as the newest opset does), in the
     # domain onnx's evaluator knows ONNX's operators by ('', where the file may say 'ai.onnx')
@@ -376,11 +376,14 @@ class _GraphReader:
                           inputs=[index[name] for name in unit.inputs], functional=functional, module=module,
                           comment=unit.comment))
             index[unit.output] = len(ops) - 1
-        output = self.data.get(self.graph.output[0].name, "") if self.graph.output else ""
+        output = self.data.get(self.graph.output[0].name) if self.graph.output else None
+        if output not in index:  # None among them
+            raise SpecError(f"{self.path}: the model's output is no layer's: it does not depend on the input, or it "
+                            "sits inside a module read as one layer")
         growing_concats(ops)
         if not self.classes:
             self._classes_by_name(ops)
-        return Traced(ops, self.shapes[self.input][1:], index.get(output, len(ops) - 1), self.unsupported)
+        return Traced(ops, self.shapes[self.input][1:], index[output], self.unsupported)
 
     def _classes_by_name(self, ops: list[Op]) -> None:
         """Without the exporter's classes, modules of the same name stem are taken for one class (layer1.0 and
@@ -448,7 +451,7 @@ def _values(array: Any) -> list:
     0.10000000149011612)."""
     import numpy
 
-    values = array.reshape(-1).tolist()
+    values = array.ravel().tolist()
     return [_float32_text(number) for number in values] if array.dtype == numpy.float32 else values
 
 
