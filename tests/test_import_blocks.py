@@ -488,3 +488,10 @@ def test_a_block_whose_uses_all_sit_in_another_block_s_uses_is_not_defined():
     assert written(root).splitlines()[3:7] == ["      - name: body", "        layers:",
                                                "          - {name: conv, conv2d: {out: 4, kernel: 1}}",
                                                "          - {name: act, relu}"]
+
+
+def test_uses_of_one_other_class_that_differ_leave_those_of_the_next_a_block():
+    differ = [mc3_block("a", "Conv3DSimple"), mc3_block("b", "Conv3DSimple")]
+    differ[1].body[0].body[1].kind = "sigmoid"  # b's conv1 ends in another kind: a and b are no block
+    root = [*differ, mc3_block("c", "Conv3DNoTemporal"), mc3_block("d", "Conv3DNoTemporal")]
+    assert block_names(written(root)) == ["basic_block_conv3dnotemporal"]

@@ -71,9 +71,8 @@ def settings_text(kind_name: str, settings: dict) -> str:
     """'conv2d: {out: 64, kernel: 3, padding: 1, bias: false}', defaults left out (an expression never is)."""
     kind = REGISTRY[kind_name]
     defaults = {f.name: f.default for f in kind.fields}
-    shown = {key: value for key, value in settings.items()
-             if isinstance(value, Expr) or defaults.get(key, REQUIRED) is REQUIRED
-             or not _same(value, defaults[key], key, settings)
+    shown = {key: value for key, value in settings.items()  # a required field's default (REQUIRED) is no value
+             if isinstance(value, Expr) or not _same(value, defaults[key], key, settings)
              or (kind_name == "custom" and key == "macs")}  # the figure to fill in
     if not shown:
         return kind_name
