@@ -535,3 +535,52 @@ def test_stages_of_numbered_modules_nested_deeper_are_sequentials(tmp_path):
     assert list(spec["blocks"]) == ["stage_block"]
     assert spec["layers"] == [{"name": "stage1", "repeat": 2, "stage_block": None},
                               {"name": "stage2", "repeat": 2, "stage_block": None}]
+
+
+# --- how layers name what they read ------------------------------------------------------------------------
+def test_a_model_without_a_layer_is_refused(tmp_path):
+    path = save(tmp_path, [helper.make_node("Identity", ["x"], ["y"], "/Identity")], [("x", [1, 4])], [],
+                output=("y", [1, 4]))
+    assert refusal(path) == "model: the model has no layer (its output is its input): a spec has one at least"
+
+
+def test_modules_the_exporter_gave_no_class_are_no_block(tmp_path):
+    """The dynamo exporter's class of one module (head), none of unit0 and unit1: alike as they are, a module
+    of no known class is no block."""
+    nodes = []
+    for index, source in enumerate(("x", "s0")):
+        for op, read, out in (("Relu", source, f"r{index}"), ("Sigmoid", f"r{index}", f"s{index}")):
+            node = helper.make_node(op, [read], [out])
+            helper.set_metadata_props(node, {"pkg.torch.onnx.name_scopes": repr(["", f"unit{index}", "op"])})
+            nodes.append(node)
+    nodes.append(scoped(helper.make_node("Tanh", ["s1"], ["y"]), ["head"], ["net.Head"]))
+    spec = yaml.safe_load(import_onnx(save(tmp_path, nodes, [("x", [1, 4])], [], output=("y", [1, 4]))))
+    assert "blocks" not in spec
+    assert [layer["name"] for layer in spec["layers"]] == ["unit0", "unit1", "head"]
+
+
+def test_a_layer_reads_others_by_their_paths(tmp_path):
+    """TorchScript names: stem, then block (conv, then a projection group `down` of conv and bn, then add of conv
+    and down; the add reads down by the group's name), then head (add of block's conv, a layer inside another
+    group that is not its last, and the stem, a layer above)."""
+    nodes = [conv_node("x", "s", "stem.weight", "/stem/Conv"),
+             conv_node("s", "c", "block.conv.weight", "/block/conv/Conv"),
+             conv_node("s", "d", "block.down.0.weight", "/block/down/down.0/Conv"),
+             helper.make_node("BatchNormalization", ["d", "g", "b", "m", "v"], ["n"], "/block/down/down.1/BatchNormalization"),
+             helper.make_node("Add", ["c", "n"], ["a"], "/block/Add"),
+             helper.make_node("Add", ["a", "c"], ["h"], "/head/Add"),
+             helper.make_node("Add", ["h", "s"], ["y"], "/head/Add_1")]
+    weights = [weight(name, 3, 3, 1, 1) for name in ("stem.weight", "block.conv.weight", "block.down.0.weight")]
+    weights += [weight(name, 3) for name in "gbmv"]
+    path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], weights, output=("y", [1, 3, 4, 4]))
+    assert paramcalc.analyze(import_onnx(path)).totals.params == 3 * 9 + 2 * 3  # three 3 x 3 weights, bn's 2 x 3
+    layers = layers_of(path)
+    conv = {"conv2d": {"out": 3, "kernel": 1, "bias": False}}
+    assert layers == [
+        {"name": "stem", **conv},
+        {"name": "block", "layers": [
+            {"name": "conv", **conv},
+            {"name": "down", "from": "input", "layers": [{"name": 0, **conv}, {"name": 1, "batchnorm": None}]},
+            {"name": "add", "add": None, "from": ["conv", "down"]}]},
+        {"name": "head", "layers": [{"name": "add", "add": None, "from": ["input", "block.conv"]},
+                                    {"name": "add_2", "add": None, "from": ["add", "stem"]}]}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import SpecError
 from .blocks import emit
 from .layers import Traced
 from .writer import Writer, build_tree
@@ -9,6 +10,8 @@ from .writer import Writer, build_tree
 
 def write_spec(traced: Traced, classes: dict[str, str], name: str, header: list[str], input_shape: tuple) -> str:
     """`classes` gives each module path's class (for blocks); `header` is comment lines, written first."""
+    if not traced.ops:
+        raise SpecError(f"{name}: the model has no layer (its output is its input): a spec has one at least")
     root, owners = build_tree(traced, classes)
     writer = Writer(traced, root, owners)
     blocks, layers = emit(writer.body(root))

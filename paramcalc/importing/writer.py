@@ -12,8 +12,8 @@ from .layers import Traced
 
 @dataclass(eq=False)
 class Group:
-    path: str  # the module's path: 'layer1.0' ('' for the model)
-    name: str  # its name in its parent: '0'
+    path: str = ""  # the module's path: 'layer1.0' ('' for the model)
+    name: str = ""  # its name in its parent: '0'
     parent: Group | None = None
     items: list[Group | int] = field(default_factory=list)  # child groups and op indices, in order
     ops: list[int] = field(default_factory=list)  # every op inside, in order (a group's ops are consecutive)
@@ -37,7 +37,7 @@ class Group:
 
 def build_tree(traced: Traced, classes: dict[str, str]) -> tuple[Group, list[Group]]:
     """The groups, following the module calls each op sits in; and for each op, the group it sits in."""
-    root = Group("", "")
+    root = Group()
     open_groups: list[Group] = [root]
     used_names: dict[int, set[str]] = {id(root): set()}
     owners: list[Group] = []
@@ -107,7 +107,7 @@ class Writer:
 
     def reference(self, source: int, group: Group) -> str:
         """The name by which a layer in `group` reads op `source` (or the model's input, -1)."""
-        if source == self.inputs[id(group)] or (source == -1 and group.parent is None):
+        if source == self.inputs[id(group)]:  # the group's own input (the model's, for the model)
             return "input"
         if source == -1:  # inside a group, `input` is the group's own
             raise SpecError(f"module '{group.path}' reads the model's input beside its own input (another "
