@@ -221,7 +221,8 @@ def test_modules_in_containers_keep_their_paths_and_a_training_head_is_marked():
         {"name": "blocks", "layers": [{"name": 0, "conv2d": {"out": 4, "kernel": 3, "padding": 1}},
                                       {"name": 1, "conv2d": {"out": 4, "kernel": 1}}]},
         {"name": "scale", "scale": None},
-        {"name": "aux", "conv2d": {"out": 2, "kernel": 1}, "train_only": True}]
+        {"name": "aux", "train_only": True, "layers": [{"name": 0, "conv2d": {"out": 2, "kernel": 1}},
+                                                       {"name": 1, "relu": None}]}]
     assert yaml.safe_load(text)["output"] == "scale"  # the first of (x, aux(x)): what inference gives
 
 

@@ -372,10 +372,10 @@ def test_an_input_of_sizes_not_fixed_is_refused_with_them(tmp_path, shape):
     assert refusal(path) == f"{path}: the input's size {shown} is not fixed"
 
 
-def computed_pads(tmp_path, domain: str = "") -> str:
+def computed_pads(tmp_path, domain: str = "", more: bool = True) -> str:
     """F.pad(x, (0, h - 3, 0, h - 3)) with h = x.shape[2], as an exporter writes it: Shape (start 2, end 3), Sub,
-    the pads put together by Concat, then added to 8 zeros of an initializer and 8 of ConstantOfShape; worked
-    out, the pads are [0, 0, 0, 0, 0, 0, 1, 1] (bottom and right)."""
+    the pads put together by Concat, then (more) added to 8 zeros of an initializer and 8 of ConstantOfShape;
+    worked out, the pads are [0, 0, 0, 0, 0, 0, 1, 1] (bottom and right)."""
     nodes = [helper.make_node("Shape", ["x"], ["h"], "/Shape", start=2, end=3),
              helper.make_node("Sub", ["h", "three"], ["d"], "/Sub"),
              helper.make_node("Concat", ["zeros", "d", "d"], ["last"], "/Concat", axis=0),
@@ -386,14 +386,16 @@ def computed_pads(tmp_path, domain: str = "") -> str:
              helper.make_node("Add", ["sum8", "more"], ["pads"], "/Add_1"),
              helper.make_node("Pad", ["x", "pads"], ["y"], "/pad/Pad")]
     nodes[1].domain = domain  # the Sub
+    if not more:
+        nodes = [*nodes[:3], helper.make_node("Concat", ["first", "last"], ["pads"], "/Concat_1", axis=0), nodes[-1]]
     constants = [ints("three", [3]), ints("zeros", [0, 0]), ints("first", [0, 0, 0, 0]), ints("eight", [8]),
                  ints("zeros8", [0] * 8)]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 5, 6])],
                               initializer=constants)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(name, 15) for name in {"", domain}])
-    onnx.save(model, str(tmp_path / f"pads{domain}.onnx"))
-    return str(tmp_path / f"pads{domain}.onnx")
+    onnx.save(model, str(tmp_path / f"pads{domain}{more}.onnx"))
+    return str(tmp_path / f"pads{domain}{more}.onnx")
 
 
 def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, monkeypatch):
@@ -408,6 +410,7 @@ def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, mon
     assert layers_of(path) == [{"name": "pad", "pad": {"padding": {"left": 0, "right": 1, "top": 0, "bottom": 1}}}]
     monkeypatch.setattr(onnx_graph, "MAX_FOLDED_VALUES", 7)
     assert "node '/pad/Pad' (Pad in pad)" in refusal(path)
+    assert "node '/pad/Pad' (Pad in pad)" in refusal(computed_pads(tmp_path, more=False))  # Concat's 8 alone
 
 
 def test_a_constant_of_the_input_s_shape_is_not_worked_out_for_any_batch(tmp_path):
@@ -584,3 +587,39 @@ def test_a_layer_reads_others_by_their_paths(tmp_path):
             {"name": "add", "add": None, "from": ["conv", "down"]}]},
         {"name": "head", "layers": [{"name": "add", "add": None, "from": ["input", "block.conv"]},
                                     {"name": "add_2", "add": None, "from": ["add", "stem"]}]}]
+
+
+def test_a_file_that_names_onnx_s_domain_ai_onnx_only(tmp_path):
+    """An opset imported as 'ai.onnx' alone (no ''): the shape arithmetic runs as that opset (13: Unsqueeze's
+    axes an input)."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape"),
+             helper.make_node("Gather", ["s", "zero"], ["n"], "/Gather", axis=0),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], "/Unsqueeze"),
+             helper.make_node("Concat", ["n1", "minus_one"], ["t"], "/Concat", axis=0),
+             helper.make_node("Reshape", ["x", "t"], ["y"], "/Reshape")]
+    constants = [helper.make_tensor("zero", TensorProto.INT64, [], [0]), ints("axes", [0]), ints("minus_one", [-1])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 24])], initializer=constants)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx", 13)]), str(tmp_path / "a.onnx"))
+    assert layers_of(str(tmp_path / "a.onnx")) == [{"name": "flatten", "flatten": None}]
+
+
+def test_a_graph_without_outputs_is_refused(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], "/act/Relu")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(tmp_path / "none.onnx"))
+    assert refusal(str(tmp_path / "none.onnx")).endswith(": the model's output is no layer's: it does not depend on "
+                                                         "the input, or it sits inside a module read as one layer")
+
+
+def test_a_file_of_another_domain_s_operators_only_says_no_opset(tmp_path):
+    """Only com.example's opset, its operator named custom (its output's shape given in the file): the header
+    names no opset of ONNX's, and no producer."""
+    graph = helper.make_graph([helper.make_node("Mystery", ["x"], ["y"], "/odd/Mystery", domain="com.example")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("com.example", 1)])
+    onnx.save(model, str(tmp_path / "odd.onnx"))
+    text = import_onnx(str(tmp_path / "odd.onnx"), custom=("Mystery",))
+    assert text.splitlines()[0] == "# Imported by paramcalc from odd.onnx."
+    assert yaml.safe_load(text)["layers"] == [{"name": "odd", "custom": {"out": [6], "macs": 0}}]

@@ -19,11 +19,11 @@ class Group:
     ops: list[int] = field(default_factory=list)  # every op inside, in order (a group's ops are consecutive)
     module_class: str = ""
 
-    def first_op(self) -> int | None:
-        return self.ops[0] if self.ops else None
+    def first_op(self) -> int:  # a group holds one op at least (a model of none is refused before)
+        return self.ops[0]
 
-    def last_op(self) -> int | None:
-        return self.ops[-1] if self.ops else None
+    def last_op(self) -> int:
+        return self.ops[-1]
 
     def chain(self) -> list[Group]:
         """The groups from the model down to this one."""
@@ -95,12 +95,9 @@ class Writer:
         self._group_inputs(root)
 
     def _group_inputs(self, group: Group) -> None:
-        first = group.first_op()
-        self.inputs[id(group)] = None
-        if first is not None:
-            inside = set(group.ops)
-            outside = [i for i in self.traced.ops[first].inputs if i not in inside]
-            self.inputs[id(group)] = outside[0] if outside else None
+        inside = set(group.ops)
+        outside = [i for i in self.traced.ops[group.first_op()].inputs if i not in inside]
+        self.inputs[id(group)] = outside[0] if outside else None
         for item in group.items:
             if isinstance(item, Group):
                 self._group_inputs(item)

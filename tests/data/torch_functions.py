@@ -207,7 +207,7 @@ class Nested(nn.Module):
         self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1)])
         self.gate = nn.Module()
         self.gate.weight = nn.Parameter(torch.ones(4, 1, 1))
-        self.aux = nn.Conv2d(4, 2, 1)
+        self.aux = nn.Sequential(nn.Conv2d(4, 2, 1), nn.ReLU())
 
     def forward(self, x):
         x = self.stem(x)
