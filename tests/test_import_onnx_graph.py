@@ -564,15 +564,16 @@ def test_modules_the_exporter_gave_no_class_are_no_block(tmp_path):
 
 def test_a_layer_reads_others_by_their_paths(tmp_path):
     """TorchScript names: stem, then block (conv, then a projection group `down` of conv and bn, then add of conv
-    and down; the add reads down by the group's name), then head (add of block's conv, a layer inside another
-    group that is not its last, and the stem, a layer above)."""
+    and down; the add reads down by the group's name), then head (adds of block's conv, a layer inside another
+    group that is not its last; of down, read by its path from there; and of the stem, a layer above)."""
     nodes = [conv_node("x", "s", "stem.weight", "/stem/Conv"),
              conv_node("s", "c", "block.conv.weight", "/block/conv/Conv"),
              conv_node("s", "d", "block.down.0.weight", "/block/down/down.0/Conv"),
              helper.make_node("BatchNormalization", ["d", "g", "b", "m", "v"], ["n"], "/block/down/down.1/BatchNormalization"),
              helper.make_node("Add", ["c", "n"], ["a"], "/block/Add"),
              helper.make_node("Add", ["a", "c"], ["h"], "/head/Add"),
-             helper.make_node("Add", ["h", "s"], ["y"], "/head/Add_1")]
+             helper.make_node("Add", ["h", "n"], ["h2"], "/head/Add_1"),
+             helper.make_node("Add", ["h2", "s"], ["y"], "/head/Add_2")]
     weights = [weight(name, 3, 3, 1, 1) for name in ("stem.weight", "block.conv.weight", "block.down.0.weight")]
     weights += [weight(name, 3) for name in "gbmv"]
     path = save(tmp_path, nodes, [("x", [1, 3, 4, 4])], weights, output=("y", [1, 3, 4, 4]))
@@ -586,7 +587,8 @@ def test_a_layer_reads_others_by_their_paths(tmp_path):
             {"name": "down", "from": "input", "layers": [{"name": 0, **conv}, {"name": 1, "batchnorm": None}]},
             {"name": "add", "add": None, "from": ["conv", "down"]}]},
         {"name": "head", "layers": [{"name": "add", "add": None, "from": ["input", "block.conv"]},
-                                    {"name": "add_2", "add": None, "from": ["add", "stem"]}]}]
+                                    {"name": "add_2", "add": None, "from": ["add", "block.down"]},
+                                    {"name": "add_3", "add": None, "from": ["add_2", "stem"]}]}]
 
 
 def test_a_file_that_names_onnx_s_domain_ai_onnx_only(tmp_path):
