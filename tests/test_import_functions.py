@@ -212,7 +212,7 @@ def test_a_model_of_two_inputs_is_refused():
 def test_modules_in_containers_keep_their_paths_and_a_training_head_is_marked():
     """Nested (tests/data/torch_functions.py): groups follow the containers, a subclass of nn.Conv2d is a
     convolution run by its own class, a parameter of a submodule multiplied per channel is a scale, and the head
-    the forward calls only in training is train_only."""
+    the forward calls only in training is train_only (a group once, a layer by itself)."""
     text = import_model(f"{MODELS}:Nested", (3, 8, 10))
     assert yaml.safe_load(text)["layers"] == [
         {"name": "stem", "layers": [{"name": 0, "layers": [{"name": 0, "conv2d": {"out": 4, "kernel": 1},
@@ -222,7 +222,8 @@ def test_modules_in_containers_keep_their_paths_and_a_training_head_is_marked():
                                       {"name": 1, "conv2d": {"out": 4, "kernel": 1}}]},
         {"name": "scale", "scale": None},
         {"name": "aux", "train_only": True, "layers": [{"name": 0, "conv2d": {"out": 2, "kernel": 1}},
-                                                       {"name": 1, "relu": None}]}]
+                                                       {"name": 1, "relu": None}]},
+        {"name": "aux2", "conv2d": {"out": 3, "kernel": 1}, "from": "scale", "train_only": True}]
     assert yaml.safe_load(text)["output"] == "scale"  # the first of (x, aux(x)): what inference gives
 
 

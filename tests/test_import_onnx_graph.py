@@ -592,17 +592,17 @@ def test_a_layer_reads_others_by_their_paths(tmp_path):
 
 
 def test_a_file_that_names_onnx_s_domain_ai_onnx_only(tmp_path):
-    """An opset imported as 'ai.onnx' alone (no ''): the shape arithmetic runs as that opset (13: Unsqueeze's
-    axes an input)."""
+    """An opset imported as 'ai.onnx' alone (no ''): the shape arithmetic runs as that opset (11: Unsqueeze's
+    axes an attribute)."""
     nodes = [helper.make_node("Shape", ["x"], ["s"], "/Shape"),
              helper.make_node("Gather", ["s", "zero"], ["n"], "/Gather", axis=0),
-             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], "/Unsqueeze"),
+             helper.make_node("Unsqueeze", ["n"], ["n1"], "/Unsqueeze", axes=[0]),
              helper.make_node("Concat", ["n1", "minus_one"], ["t"], "/Concat", axis=0),
              helper.make_node("Reshape", ["x", "t"], ["y"], "/Reshape")]
-    constants = [helper.make_tensor("zero", TensorProto.INT64, [], [0]), ints("axes", [0]), ints("minus_one", [-1])]
+    constants = [helper.make_tensor("zero", TensorProto.INT64, [], [0]), ints("minus_one", [-1])]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 2, 3])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 24])], initializer=constants)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx", 13)]), str(tmp_path / "a.onnx"))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx", 11)]), str(tmp_path / "a.onnx"))
     assert layers_of(str(tmp_path / "a.onnx")) == [{"name": "flatten", "flatten": None}]
 
 

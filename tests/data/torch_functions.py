@@ -208,6 +208,7 @@ class Nested(nn.Module):
         self.gate = nn.Module()
         self.gate.weight = nn.Parameter(torch.ones(4, 1, 1))
         self.aux = nn.Sequential(nn.Conv2d(4, 2, 1), nn.ReLU())
+        self.aux2 = nn.Conv2d(4, 3, 1)
 
     def forward(self, x):
         x = self.stem(x)
@@ -215,7 +216,7 @@ class Nested(nn.Module):
             x = block(x)
         x = x * self.gate.weight
         if self.training:
-            return x, self.aux(x)
+            return x, self.aux(x), self.aux2(x)
         return x
 
 
