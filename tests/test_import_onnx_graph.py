@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from paramcalc.importing import onnx_graph
 from paramcalc.importing.onnx_graph import import_onnx
 
-from .test_import_onnx import BATCHNORM, CONV2D, RELU, SEQUENTIAL, attention_graph, conv_net, ints, save, scoped, weight
+from .test_import_onnx import BATCHNORM, CONV2D, SEQUENTIAL, attention_graph, conv_net, ints, save, scoped, weight
 
 
 def layers_of(path: str, **options) -> list:

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from ..engine.layers import REGISTRY, REQUIRED, lookup
+from ..engine.layers import REGISTRY, lookup
 from ..spec.format import LAYER_KEYS
 from .writer import Entry
 
