@@ -30,11 +30,16 @@ def ints(name: str, values: list[int]):
     return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
 
 
-def save(tmp_path, nodes, inputs, initializers, name="model.onnx", output=("y", [1, 10]), value_info=(), opset=20):
+def save(tmp_path, nodes, inputs, initializers, name="model.onnx", output=("y", [1, 10]), value_info=(), opset=20,
+         opsets=None, producer="hand"):
+    """output: (name, shape) of a float tensor, (name, shape, element type), or None for none; opsets: the
+    (domain, version) pairs the file imports, ONNX's own at `opset` unless given."""
+    outputs = [helper.make_tensor_value_info(output[0], (output[2:] or [TensorProto.FLOAT])[0], output[1])] \
+        if output else []
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
-                              [helper.make_tensor_value_info(output[0], TensorProto.FLOAT, output[1])],
-                              initializer=initializers, value_info=list(value_info))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="hand")
+                              outputs, initializer=initializers, value_info=list(value_info))
+    imports = [helper.make_opsetid(domain, version) for domain, version in (opsets or [("", opset)])]
+    model = helper.make_model(graph, opset_imports=imports, producer_name=producer)
     path = tmp_path / name
     onnx.save(model, str(path))
     return str(path)

@@ -31,14 +31,7 @@ def refusal(path: str, **options) -> str:
     return caught.value.message
 
 
-def relu_model(tmp_path, opsets: list, producer: str = "", name: str = "m.onnx") -> str:
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], "/act/Relu")], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(*opset) for opset in opsets],
-                              producer_name=producer)
-    onnx.save(model, str(tmp_path / name))
-    return str(tmp_path / name)
+ANOTHER_DOMAIN = [("", 20), ("com.example", 1)]  # ONNX's opset and one of com.example's operators
 
 
 # --- what the spec says about the file ------------------------------------------------------------------------
@@ -48,7 +41,8 @@ def test_the_header_says_which_opset_and_what_wrote_the_file(tmp_path):
         "# Layer names are the exporter's module names. The figures are those of the graph in the file: an",
         "# exporter may have folded batch norms into the convolutions before them."]
     # ONNX's own domain spelled out; another domain's opset and a missing producer are not listed
-    path = relu_model(tmp_path, [("ai.onnx", 13), ("com.example", 1)])
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"], "/act/Relu")], [("x", [1, 4])], [], name="m.onnx",
+                output=("y", [1, 4]), opsets=[("ai.onnx", 13), ("com.example", 1)], producer="")
     assert import_onnx(path).splitlines()[0] == "# Imported by paramcalc from m.onnx (opset 13)."
 
 
@@ -340,11 +334,7 @@ def test_a_layer_of_another_domain_is_refused_and_its_shape_is_not_guessed(tmp_p
     it still needs its output's shape; the layers after it are read where they can be."""
     nodes = [helper.make_node("Mystery", ["x"], ["m"], "/odd/Mystery", domain="com.example"),
              helper.make_node("Flatten", ["m"], ["y"], "/flatten/Flatten")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
-    path = str(tmp_path / "odd.onnx")
-    onnx.save(model, path)
+    path = save(tmp_path, nodes, [("x", [1, 4])], [], name="odd.onnx", output=("y", [1, 4]), opsets=ANOTHER_DOMAIN)
     assert refusal(path).endswith(":\n  - node '/odd/Mystery' (Mystery in odd): no layer kind\n"
                                   "  - node '/flatten/Flatten' (Flatten in flatten): it reads a tensor whose shape ONNX "
                                   "shape inference cannot work out")
@@ -352,16 +342,18 @@ def test_a_layer_of_another_domain_is_refused_and_its_shape_is_not_guessed(tmp_p
            "cannot work out\n" in refusal(path, custom=("odd",))
 
 
+def table_model(tmp_path, reader) -> str:
+    """com.example's Table of a weight (a constant onnx cannot work out), then `reader` of the input (x, 1 x 4)."""
+    nodes = [helper.make_node("Table", ["c"], ["t"], "/Table", domain="com.example"), reader]
+    return save(tmp_path, nodes, [("x", [1, 4])], [weight("c", 4)], name="table.onnx", output=("y", [1, 4]),
+                opsets=ANOTHER_DOMAIN)
+
+
 def test_a_computation_of_another_domain_on_constants_is_not_worked_out(tmp_path):
     """onnx cannot run an operator of another domain: its output is a constant of unknown value, and a graph that
     does not use it imports."""
-    nodes = [helper.make_node("Table", ["c"], ["t"], "/Table", domain="com.example"),
-             helper.make_node("Relu", ["x"], ["y"], "/act/Relu")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=[weight("c", 4)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
-    onnx.save(model, str(tmp_path / "table.onnx"))
-    assert layers_of(str(tmp_path / "table.onnx")) == [{"name": "act", "relu": None}]
+    assert layers_of(table_model(tmp_path, helper.make_node("Relu", ["x"], ["y"], "/act/Relu"))) == [
+        {"name": "act", "relu": None}]
 
 
 @pytest.mark.parametrize("shape", [[1, "H", None], [1, 0, 4], [1]])
@@ -390,12 +382,8 @@ def computed_pads(tmp_path, domain: str = "", more: bool = True) -> str:
         nodes = [*nodes[:3], helper.make_node("Concat", ["first", "last"], ["pads"], "/Concat_1", axis=0), nodes[-1]]
     constants = [ints("three", [3]), ints("zeros", [0, 0]), ints("first", [0, 0, 0, 0]), ints("eight", [8]),
                  ints("zeros8", [0] * 8)]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 5, 6])],
-                              initializer=constants)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(name, 15) for name in {"", domain}])
-    onnx.save(model, str(tmp_path / f"pads{domain}{more}.onnx"))
-    return str(tmp_path / f"pads{domain}{more}.onnx")
+    return save(tmp_path, nodes, [("x", [1, 3, 4, 5])], constants, name=f"pads{domain}{more}.onnx",
+                output=("y", [1, 3, 5, 6]), opsets=[("", 15), *([(domain, 15)] if domain else [])])
 
 
 def test_sizes_worked_out_from_the_shape_give_a_layer_its_settings(tmp_path, monkeypatch):
@@ -479,13 +467,8 @@ def test_attention_that_reads_another_tensor_or_whose_scores_have_no_shape_is_re
 
 
 def test_a_constant_of_a_shape_shape_inference_does_not_know_is_refused_where_read(tmp_path):
-    nodes = [helper.make_node("Table", ["c"], ["t"], "/Table", domain="com.example"),
-             helper.make_node("Mul", ["x", "t"], ["y"], "/Mul")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=[weight("c", 4)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.example", 1)])
-    onnx.save(model, str(tmp_path / "table.onnx"))
-    assert "node '/Mul' (Mul): Mul with a constant of shape" in refusal(str(tmp_path / "table.onnx"))
+    path = table_model(tmp_path, helper.make_node("Mul", ["x", "t"], ["y"], "/Mul"))
+    assert "node '/Mul' (Mul): Mul with a constant of shape" in refusal(path)
 
 
 def test_attention_whose_projection_is_a_gemm_on_the_flattened_tokens(tmp_path):
@@ -504,12 +487,10 @@ def test_attention_whose_projection_is_a_gemm_on_the_flattened_tokens(tmp_path):
 
 def test_the_model_s_output_must_be_a_layer_s(tmp_path):
     shape = [helper.make_node("Relu", ["x"], ["r"], "/act/Relu"), helper.make_node("Shape", ["r"], ["y"], "/Shape")]
-    graph = helper.make_graph(shape, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.INT64, [2])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(tmp_path / "shape.onnx"))
+    shaped = save(tmp_path, shape, [("x", [1, 4])], [], name="shape.onnx", output=("y", [2], TensorProto.INT64))
     expected = ": the model's output is no layer's: it does not depend on the input, or it sits inside a module read " \
                "as one layer"
-    assert refusal(str(tmp_path / "shape.onnx")) == str(tmp_path / "shape.onnx") + expected
+    assert refusal(shaped) == shaped + expected
     # the product before its bias is added: inside the linear layer the two nodes are read as
     nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], "/fc/MatMul"),
              helper.make_node("Add", ["y", "b"], ["a"], "/fc/Add")]
@@ -600,28 +581,21 @@ def test_a_file_that_names_onnx_s_domain_ai_onnx_only(tmp_path):
              helper.make_node("Concat", ["n1", "minus_one"], ["t"], "/Concat", axis=0),
              helper.make_node("Reshape", ["x", "t"], ["y"], "/Reshape")]
     constants = [helper.make_tensor("zero", TensorProto.INT64, [], [0]), ints("minus_one", [-1])]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 2, 3])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 24])], initializer=constants)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx", 11)]), str(tmp_path / "a.onnx"))
-    assert layers_of(str(tmp_path / "a.onnx")) == [{"name": "flatten", "flatten": None}]
+    path = save(tmp_path, nodes, [("x", [1, 4, 2, 3])], constants, output=("y", [1, 24]), opsets=[("ai.onnx", 11)])
+    assert layers_of(path) == [{"name": "flatten", "flatten": None}]
 
 
 def test_a_graph_without_outputs_is_refused(tmp_path):
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], "/act/Relu")], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(tmp_path / "none.onnx"))
-    assert refusal(str(tmp_path / "none.onnx")).endswith(": the model's output is no layer's: it does not depend on "
-                                                         "the input, or it sits inside a module read as one layer")
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"], "/act/Relu")], [("x", [1, 4])], [], output=None)
+    assert refusal(path).endswith(": the model's output is no layer's: it does not depend on the input, or it sits "
+                                  "inside a module read as one layer")
 
 
 def test_a_file_of_another_domain_s_operators_only_says_no_opset(tmp_path):
     """Only com.example's opset, its operator named custom (its output's shape given in the file): the header
     names no opset of ONNX's, and no producer."""
-    graph = helper.make_graph([helper.make_node("Mystery", ["x"], ["y"], "/odd/Mystery", domain="com.example")], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("com.example", 1)])
-    onnx.save(model, str(tmp_path / "odd.onnx"))
-    text = import_onnx(str(tmp_path / "odd.onnx"), custom=("Mystery",))
+    path = save(tmp_path, [helper.make_node("Mystery", ["x"], ["y"], "/odd/Mystery", domain="com.example")],
+                [("x", [1, 4])], [], name="odd.onnx", output=("y", [1, 6]), opsets=[("com.example", 1)], producer="")
+    text = import_onnx(path, custom=("Mystery",))
     assert text.splitlines()[0] == "# Imported by paramcalc from odd.onnx."
     assert yaml.safe_load(text)["layers"] == [{"name": "odd", "custom": {"out": [6], "macs": 0}}]

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..engine.layers import REGISTRY, lookup
-from ..spec.format import LAYER_KEYS
+from ..spec.format import name_taken_from_blocks
 from .writer import Entry
 
 
@@ -314,7 +314,7 @@ def emit(root: list[Entry]) -> tuple[list[str], list[str]]:
             if len(uses) < 2:
                 continue
             try:
-                while name in taken or lookup(name) is not None or name in LAYER_KEYS:  # conv, module
+                while name in taken or name_taken_from_blocks(name, lookup):  # conv, module
                     name += "_block"
                 block = Block(name, uses)
             except _Mismatch:

@@ -60,6 +60,14 @@ LAYER_KEYS = ("name", "from", "repeat", "names", "if", "frozen", "train_only", "
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")  # a repeat's first name: denselayer1
 _LAYER_KEY_SET = frozenset(LAYER_KEYS)
 BLOCK_KEYS = ("args", "layers", "output", "description")
+
+
+def name_taken_from_blocks(name: str, lookup: Callable[[str], Any]) -> str:
+    """What a block of this name would clash with ('a built-in layer kind', "a layer's key"), or '' if nothing:
+    `- {name: x, module}` reads as the layer's `module` key, `- conv` as the kind."""
+    if lookup(name) is not None:
+        return "a built-in layer kind"
+    return "a layer's key" if name in _LAYER_KEY_SET else ""
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
 DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64"}
 DTYPE_HINT = "one of " + one_of([*DTYPE_BYTES, *DTYPE_ALIASES])
@@ -337,11 +345,9 @@ class _SpecReader:
 
     def block_def(self, name: str, body: Any, pos: Pos) -> BlockDef:
         self.check_name(name, pos, "block")
-        if self.lookup(name) is not None:
-            raise self.fail(f"block '{name}' has the name of a built-in layer kind", pos,
-                            hint=f"give the block another name, e.g. '{name}_block'")
-        if name in _LAYER_KEY_SET:  # {name: x, module} would read as the layer's `module` key
-            raise self.fail(f"block '{name}' has the name of a layer's key", pos,
+        taken = name_taken_from_blocks(name, self.lookup)
+        if taken:
+            raise self.fail(f"block '{name}' has the name of {taken}", pos,
                             hint=f"give the block another name, e.g. '{name}_block'")
         if not isinstance(body, dict) or "layers" not in body:
             raise self.fail(f"block '{name}' needs a 'layers' list", pos,

@@ -199,7 +199,7 @@ class State(nn.Module):
 
 class Nested(nn.Module):
     """Modules inside containers, one of the model's own convolution class, a parameter of a submodule read
-    directly, a head that runs only in training, and attention over two different inputs."""
+    directly, and a head (a group) and a layer that run only in training."""
 
     def __init__(self):
         super().__init__()
